@@ -1,0 +1,192 @@
+"""Writing, searching and verifying the access log.
+
+Each entry's hash covers its fields and the previous entry's hash, so changing or removing any
+entry breaks the chain from that point. Entries are written inside the transaction of the use
+case they record: the change and its log entry commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import Session
+
+from app.audit.models import AuditEntry, AuditHead
+from app.auth.context import Actor
+from app.db import utcnow
+
+
+class AuditAction(StrEnum):
+    SIGNIN = "signin"
+    SIGNIN_FAILED = "signin.failed"
+    SIGNIN_REFUSED = "signin.refused"  # throttled, locked or deactivated
+    SIGNOUT = "signout"
+    CASE_LIST = "case.list"
+    CASE_VIEW = "case.view"
+    CASE_CREATE = "case.create"
+    CASE_UPDATE = "case.update"
+    CASE_MOVE = "case.move"
+    CASE_NOTE = "case.note"
+    HYPOTHESIS_ADD = "case.hypothesis.add"
+    HYPOTHESIS_UPDATE = "case.hypothesis.update"
+    ACTION_ADD = "case.action.add"
+    ACTION_UPDATE = "case.action.update"
+    CASE_EXPORT = "case.export"
+    DATA_IMPORT = "data.import"
+    DEMO_LOAD = "demo.load"
+    USER_CREATE = "user.create"
+    USER_UPDATE = "user.update"
+    TOKEN_CREATE = "token.create"
+    TOKEN_REVOKE = "token.revoke"
+    AUDIT_SEARCH = "audit.search"
+    AUDIT_EXPORT = "audit.export"
+
+
+HASHED_FIELDS = (
+    "seq", "at", "actor_id", "actor", "action", "object_type", "object_ref", "request_id",
+    "client_addr", "justification", "details",
+)
+
+
+def entry_hash(fields: dict[str, Any], prev_hash: str) -> str:
+    payload = {name: fields[name] for name in HASHED_FIELDS}
+    payload["at"] = fields["at"].astimezone(UTC).isoformat(timespec="microseconds")
+    payload["prev_hash"] = prev_hash
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def record(
+    db: Session,
+    actor: Actor | None,
+    action: AuditAction,
+    *,
+    object_type: str = "",
+    object_ref: str = "",
+    justification: str = "",
+    details: dict[str, Any] | None = None,
+    actor_name: str | None = None,
+) -> AuditEntry:
+    """Append one entry to the chain, in the caller's transaction (the caller commits)."""
+    # Taking the next position locks the head row on PostgreSQL until commit: writers queue
+    # here instead of forking the chain. (SQLite transactions already hold the write lock.)
+    seq, prev_hash = db.execute(
+        update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1)
+        .returning(AuditHead.seq, AuditHead.hash)
+    ).one()
+    user = actor.user if actor else None
+    fields: dict[str, Any] = {
+        "seq": seq,
+        "at": utcnow(),
+        "actor_id": user.id if user else None,
+        "actor": actor_name if actor_name is not None else (actor.username if actor else ""),
+        "action": str(action),
+        "object_type": object_type,
+        "object_ref": object_ref,
+        "request_id": actor.request_id if actor else "",
+        "client_addr": actor.client_addr if actor else "",
+        "justification": justification,
+        "details": details or {},
+    }
+    digest = entry_hash(fields, prev_hash)
+    entry = AuditEntry(**fields, prev_hash=prev_hash, hash=digest)
+    db.add(entry)
+    db.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=digest))
+    return entry
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    intact: bool
+    checked: int
+    broken_seq: int | None = None
+    problem: str = ""
+
+
+def verify_chain(db: Session, batch: int = 2000) -> ChainReport:
+    """Recompute the chain from the first entry; stop at the first broken link."""
+    head = db.get(AuditHead, 1)
+    prev_hash, expected_seq, checked = "0" * 64, 1, 0
+    for entry in _stream(db, batch):
+        fields = {name: getattr(entry, name) for name in HASHED_FIELDS}
+        if entry.seq != expected_seq:
+            return ChainReport(False, checked, expected_seq,
+                               f"entry {expected_seq} is missing (next found: {entry.seq})")
+        if entry.prev_hash != prev_hash:
+            return ChainReport(False, checked, entry.seq,
+                               f"entry {entry.seq} does not link to entry {entry.seq - 1}")
+        if entry_hash(fields, prev_hash) != entry.hash:
+            return ChainReport(False, checked, entry.seq,
+                               f"entry {entry.seq} was changed after it was written")
+        prev_hash, expected_seq, checked = entry.hash, expected_seq + 1, checked + 1
+    if head is None or head.seq != checked or head.hash != prev_hash:
+        return ChainReport(False, checked, checked + 1,
+                           f"the log ends at entry {checked} but its head records entry "
+                           f"{head.seq if head else '?'}: entries were removed")
+    return ChainReport(True, checked)
+
+
+def _stream(db: Session, batch: int) -> Iterator[AuditEntry]:
+    last = 0
+    while True:
+        rows = list(db.scalars(
+            select(AuditEntry).where(AuditEntry.seq > last).order_by(AuditEntry.seq).limit(batch)
+        ))
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+        db.expunge_all()
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    actor: str | None = None
+    action: str | None = None
+    object_ref: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+def _filtered(query: AuditQuery) -> Select[tuple[AuditEntry]]:
+    stmt = select(AuditEntry)
+    if query.actor:
+        stmt = stmt.where(AuditEntry.actor == query.actor.strip().lower())
+    if query.action:
+        stmt = stmt.where(AuditEntry.action.startswith(query.action.strip()))
+    if query.object_ref:
+        stmt = stmt.where(AuditEntry.object_ref == query.object_ref.strip().upper())
+    if query.date_from:
+        stmt = stmt.where(AuditEntry.at >= datetime.combine(query.date_from, time(), UTC))
+    if query.date_to:
+        end = datetime.combine(query.date_to + timedelta(days=1), time(), UTC)
+        stmt = stmt.where(AuditEntry.at < end)
+    return stmt
+
+
+def search(db: Session, query: AuditQuery, *, limit: int, offset: int) -> tuple[list[AuditEntry], int]:
+    stmt = _filtered(query)
+    total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = db.scalars(stmt.order_by(AuditEntry.seq.desc()).limit(limit).offset(offset))
+    return list(rows), total
+
+
+def iter_matching(db: Session, query: AuditQuery, batch: int = 2000) -> Iterator[AuditEntry]:
+    """Every matching entry, oldest first, fetched in batches (for CSV export)."""
+    last = 0
+    stmt = _filtered(query)
+    while True:
+        rows = list(db.scalars(
+            stmt.where(AuditEntry.seq > last).order_by(AuditEntry.seq).limit(batch)
+        ))
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq

@@ -1,0 +1,104 @@
+"""The one permission matrix, used by pages, API and CLI alike.
+
+A record the user may not read answers "not found" rather than "forbidden", so that its
+existence does not leak. Within what they may read, an action their role does not allow answers
+"forbidden".
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import ColumnElement, false, true
+
+from app.auth.models import User
+from app.auth.roles import Role
+from app.errors import Forbidden, NotFound
+
+
+class Perm(StrEnum):
+    CASE_READ = "case.read"
+    CASE_CREATE = "case.create"
+    CASE_EDIT = "case.edit"  # any stage content
+    ANALYSIS_EDIT = "case.edit_analysis"  # triangle, hypotheses, summary, baseline
+    CASE_NOTE = "case.note"
+    CASE_MOVE = "case.move"  # advance through a met gate, send back
+    GATE_OVERRIDE = "case.override_gate"
+    CASE_CLOSE = "case.close"
+    CASE_REOPEN = "case.reopen"
+    CASE_ASSIGN = "case.assign"
+    CASE_EXPORT = "case.export"
+    DATA_IMPORT = "data.import"
+    USER_MANAGE = "users.manage"
+    TOKEN_MANAGE = "tokens.manage"
+    AUDIT_READ = "audit.read"
+
+
+_OFFICER = {
+    Perm.CASE_READ, Perm.CASE_CREATE, Perm.CASE_EDIT, Perm.ANALYSIS_EDIT, Perm.CASE_NOTE,
+    Perm.CASE_MOVE,
+}
+ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
+    Role.OFFICER: frozenset(_OFFICER),
+    Role.SUPERVISOR: frozenset(
+        _OFFICER | {Perm.GATE_OVERRIDE, Perm.CASE_CLOSE, Perm.CASE_REOPEN, Perm.CASE_ASSIGN}
+    ),
+    Role.ANALYST: frozenset({Perm.CASE_READ, Perm.ANALYSIS_EDIT, Perm.DATA_IMPORT}),
+    Role.EVALUATOR: frozenset({Perm.CASE_READ, Perm.CASE_EXPORT}),
+    Role.ADMIN: frozenset({Perm.USER_MANAGE, Perm.TOKEN_MANAGE, Perm.AUDIT_READ}),
+}
+# Roles that work within a home borough; the others read across London.
+BOROUGH_SCOPED = frozenset({Role.OFFICER, Role.SUPERVISOR})
+# Roles that can own a case.
+CASE_OWNER_ROLES = frozenset({Role.OFFICER, Role.SUPERVISOR})
+
+
+def has(user: User, perm: Perm) -> bool:
+    return user.active and perm in ROLE_PERMISSIONS[user.role]
+
+
+def require(user: User, perm: Perm, message: str = "") -> None:
+    if not has(user, perm):
+        raise Forbidden(message or f"Your role ({user.role.label}) does not allow this.")
+
+
+def covers_borough(user: User, borough_code: str) -> bool:
+    """Whether the user's scope includes a borough (for reading and for owning cases)."""
+    if user.role not in BOROUGH_SCOPED or user.borough_code is None:
+        return True
+    return user.borough_code == borough_code
+
+
+def can_read_case(user: User, borough_code: str) -> bool:
+    return has(user, Perm.CASE_READ) and covers_borough(user, borough_code)
+
+
+def visible_cases(user: User, borough_column: ColumnElement[str]) -> ColumnElement[bool]:
+    """SQL condition for the cases a user may see: lists use it, so they hold nothing else."""
+    if not has(user, Perm.CASE_READ):
+        return false()
+    if user.role in BOROUGH_SCOPED and user.borough_code is not None:
+        return borough_column == user.borough_code
+    return true()
+
+
+def require_case(user: User, ref: str, borough_code: str, perm: Perm = Perm.CASE_READ) -> None:
+    if not can_read_case(user, borough_code):
+        raise NotFound(f"There is no case {ref}.")
+    require(user, perm)
+
+
+def explain_access(user: User, borough_code: str) -> list[str]:
+    """Why this user can (or cannot) see cases of this borough, in words."""
+    role = user.role
+    if not user.active:
+        return ["The account is deactivated: it can see nothing."]
+    if not has(user, Perm.CASE_READ):
+        return [f"The {role.label} role has no access to case content."]
+    if role not in BOROUGH_SCOPED:
+        return [f"The {role.label} role reads cases in every borough."]
+    if user.borough_code is None:
+        return [f"{role.label} with no home borough: reads and works cases in every borough."]
+    if user.borough_code == borough_code:
+        return [f"{role.label} whose home borough is the case's borough."]
+    return [f"{role.label} of another borough: the case is outside their scope."]

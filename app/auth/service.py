@@ -1,0 +1,262 @@
+"""Use cases of access: users, sign-in and sign-out, sessions and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from app.audit.service import AuditAction, record
+from app.auth.context import Actor
+from app.auth.models import ApiToken, SigninThrottle, User, UserSession
+from app.auth.passwords import hash_password, password_problem, verify_password
+from app.auth.permissions import CASE_OWNER_ROLES, Perm, require
+from app.auth.roles import Role
+from app.db import utcnow
+from app.errors import FieldError, NotFound, ValidationFailed
+from app.reference.models import Borough
+from app.settings import Settings
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}[a-z0-9]$")
+TOKEN_PREFIX = "pck_"
+# A session or token's last-use time is written at most this often (not on every request).
+TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+def digest(secret: str) -> str:
+    """Session cookies and API tokens are long random secrets: SHA-256 is enough to store them."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def normalise_username(username: str) -> str:
+    return username.strip().lower()
+
+
+# --- users -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NewUser:
+    username: str
+    role: Role
+    display_name: str = ""
+    borough_code: str | None = None
+    password: str | None = None
+
+
+def create_user(db: Session, actor: Actor, new: NewUser) -> User:
+    if actor.user is not None:  # the CLI acts as the machine's operator, with no user
+        require(actor.user, Perm.USER_MANAGE)
+    username = normalise_username(new.username)
+    errors = _user_errors(db, username, new)
+    if errors:
+        raise ValidationFailed(errors)
+    user = User(
+        username=username,
+        display_name=new.display_name.strip() or username,
+        role=new.role,
+        borough_code=new.borough_code or None,
+        password_hash=hash_password(new.password) if new.password else None,
+    )
+    db.add(user)
+    db.flush()
+    record(db, actor, AuditAction.USER_CREATE, object_type="user", object_ref=username,
+           details={"role": str(new.role), "borough": new.borough_code})
+    db.commit()
+    return user
+
+
+def _user_errors(db: Session, username: str, new: NewUser) -> list[FieldError]:
+    errors = []
+    if not USERNAME_PATTERN.match(username):
+        errors.append(FieldError("username", "Use 3 to 64 lower-case letters, digits, dots, "
+                                 "hyphens or underscores, starting and ending with a letter or digit."))
+    elif db.scalar(select(User.id).where(User.username == username)) is not None:
+        errors.append(FieldError("username", f"The username {username} is already taken."))
+    if new.borough_code and db.get(Borough, new.borough_code) is None:
+        errors.append(FieldError("borough", f"Unknown borough code {new.borough_code}: "
+                                 "use an ONS code such as E09000033 (Westminster)."))
+    if new.password is not None and (problem := password_problem(new.password)):
+        errors.append(FieldError("password", problem))
+    return errors
+
+
+def get_user(db: Session, username: str) -> User:
+    user = db.scalar(select(User).where(User.username == normalise_username(username)))
+    if user is None:
+        raise NotFound(f"There is no user {username}.")
+    return user
+
+
+def eligible_owners(db: Session, borough_code: str | None) -> list[User]:
+    """Active officers and supervisors who could own a case in the borough (None: any)."""
+    query = select(User).where(User.active.is_(True), User.role.in_(CASE_OWNER_ROLES))
+    if borough_code:
+        query = query.where(or_(User.borough_code.is_(None), User.borough_code == borough_code))
+    return list(db.scalars(query.order_by(User.display_name)))
+
+
+def list_users(db: Session, actor: Actor) -> list[User]:
+    require(actor.user, Perm.USER_MANAGE)  # type: ignore[arg-type]
+    return list(db.scalars(select(User).order_by(User.username)))
+
+
+# --- sign-in -----------------------------------------------------------------------------------
+
+class SignInRefused(Exception):
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+GENERIC_FAILURE = "The username or password is not right."
+
+
+def sign_in(db: Session, actor: Actor, username: str, password: str,
+            settings: Settings) -> tuple[User, str]:
+    """Check the credentials; on success open a session and return its cookie secret.
+
+    Failures are counted per username (known or not) in the database, so that every server
+    process applies the same slow-down and lock-out.
+    """
+    name = normalise_username(username)[:64]
+    now = utcnow()
+    throttle = db.get(SigninThrottle, name) or SigninThrottle(username=name, failures=0)
+    wait = _seconds_to_wait(throttle, now, settings)
+    if wait:
+        record(db, actor, AuditAction.SIGNIN_REFUSED, object_type="user", object_ref=name,
+               actor_name=name, details={"reason": "throttled", "retry_after": wait})
+        db.commit()
+        raise SignInRefused(_wait_message(wait), retry_after=wait)
+    user = db.scalar(select(User).where(User.username == name))
+    if not verify_password(password, user.password_hash if user else None) or user is None:
+        _count_failure(db, throttle, now, settings)
+        record(db, actor, AuditAction.SIGNIN_FAILED, object_type="user", object_ref=name,
+               actor_name=name, details={"failures": throttle.failures})
+        db.commit()
+        raise SignInRefused(GENERIC_FAILURE)
+    if not user.active:
+        record(db, actor, AuditAction.SIGNIN_REFUSED, object_type="user", object_ref=name,
+               actor_name=name, details={"reason": "deactivated"})
+        db.commit()
+        raise SignInRefused(GENERIC_FAILURE)
+    if throttle in db:
+        db.delete(throttle)
+    secret = secrets.token_urlsafe(32)
+    db.add(UserSession(
+        token_hash=digest(secret), user_id=user.id, csrf_token=secrets.token_urlsafe(32),
+        created_at=now, last_seen_at=now,
+        expires_at=now + timedelta(hours=settings.session_absolute_hours),
+        client_addr=actor.client_addr,
+    ))
+    record(db, Actor(user, actor.channel, actor.request_id, actor.client_addr),
+           AuditAction.SIGNIN, object_type="user", object_ref=name)
+    db.commit()
+    return user, secret
+
+
+def _seconds_to_wait(throttle: SigninThrottle, now: datetime, settings: Settings) -> int:
+    if throttle.locked_until and throttle.locked_until > now:
+        return int((throttle.locked_until - now).total_seconds()) + 1
+    if throttle.failures >= settings.signin_slow_after and throttle.last_failure_at:
+        delay = timedelta(seconds=2 ** (throttle.failures - settings.signin_slow_after + 1))
+        ready = throttle.last_failure_at + delay
+        if ready > now:
+            return int((ready - now).total_seconds()) + 1
+    return 0
+
+
+def _count_failure(db: Session, throttle: SigninThrottle, now: datetime,
+                   settings: Settings) -> None:
+    if throttle.locked_until and throttle.locked_until <= now:
+        throttle.failures, throttle.locked_until = 0, None  # a served lock starts a new count
+    throttle.failures += 1
+    throttle.last_failure_at = now
+    if throttle.failures >= settings.signin_lock_after:
+        throttle.locked_until = now + timedelta(minutes=settings.signin_lock_minutes)
+    db.add(throttle)
+
+
+def _wait_message(seconds: int) -> str:
+    if seconds > 90:
+        return (f"Too many failed sign-ins for this username. Try again in "
+                f"{(seconds + 59) // 60} minutes.")
+    return f"Too many failed sign-ins for this username. Try again in {seconds} seconds."
+
+
+def resolve_session(db: Session, secret: str, settings: Settings) -> UserSession | None:
+    """The live session for a cookie secret, or None (unknown, ended, idle or too old)."""
+    session = db.scalar(select(UserSession).where(UserSession.token_hash == digest(secret)))
+    now = utcnow()
+    if session is None or session.ended_at is not None or not session.user.active:
+        return None
+    idle_limit = session.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
+    if now >= session.expires_at or now >= idle_limit:
+        return None
+    if now - session.last_seen_at >= TOUCH_INTERVAL:
+        session.last_seen_at = now
+        db.commit()
+    return session
+
+
+def sign_out(db: Session, actor: Actor, session: UserSession) -> None:
+    session.ended_at = utcnow()
+    record(db, actor, AuditAction.SIGNOUT, object_type="user", object_ref=session.user.username)
+    db.commit()
+
+
+# --- API tokens --------------------------------------------------------------------------------
+
+def create_token(db: Session, actor: Actor, user: User, name: str) -> tuple[ApiToken, str]:
+    if actor.user is not None:
+        require(actor.user, Perm.TOKEN_MANAGE)
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise ValidationFailed.one("name", "Give the token a name of 1 to 100 characters.")
+    if not user.active:
+        raise ValidationFailed.one("user", f"{user.username} is deactivated.")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=user.id, name=name, token_hash=digest(secret), prefix=secret[:10],
+        created_by_id=actor.user.id if actor.user else None,
+    )
+    db.add(token)
+    db.flush()
+    record(db, actor, AuditAction.TOKEN_CREATE, object_type="token", object_ref=str(token.id),
+           details={"user": user.username, "name": name})
+    db.commit()
+    return token, secret
+
+
+def list_tokens(db: Session, actor: Actor) -> list[ApiToken]:
+    require(actor.user, Perm.TOKEN_MANAGE)  # type: ignore[arg-type]
+    return list(db.scalars(select(ApiToken).order_by(ApiToken.created_at.desc())))
+
+
+def revoke_token(db: Session, actor: Actor, token_id: int) -> ApiToken:
+    require(actor.user, Perm.TOKEN_MANAGE)  # type: ignore[arg-type]
+    token = db.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"There is no token {token_id}.")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        record(db, actor, AuditAction.TOKEN_REVOKE, object_type="token", object_ref=str(token.id),
+               details={"user": token.user.username, "name": token.name})
+        db.commit()
+    return token
+
+
+def resolve_token(db: Session, secret: str) -> ApiToken | None:
+    token = db.scalar(select(ApiToken).where(ApiToken.token_hash == digest(secret)))
+    if token is None or token.revoked_at is not None or not token.user.active:
+        return None
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at >= TOUCH_INTERVAL:
+        token.last_used_at = now
+        db.commit()
+    return token

@@ -1,0 +1,59 @@
+"""The one guarded transition: every stage move of every case goes through ``move_case``."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from app.audit.service import AuditAction, record
+from app.auth.context import Actor
+from app.auth.permissions import Perm, require
+from app.cases.access import acting_user, add_event, case_for, stale_guard
+from app.cases.models import Case, EventKind
+from app.cases.schemas import TransitionRequest
+from app.cases.views import case_facts
+from app.db import utcnow
+from app.sara.stages import Move, MoveKind, Stage, decide_move
+
+
+def move_case(db: Session, actor: Actor, ref: str, request: TransitionRequest) -> Case:
+    """Move a case between stages. Raises MoveRefused or GateUnmet (from the SARA rules),
+    Forbidden when the role may not make this move, NotFound outside the user's scope."""
+    user = acting_user(actor)
+    case = case_for(db, actor, ref, Perm.CASE_MOVE)
+    if case.stage is Stage.CLOSED:
+        require(user, Perm.CASE_REOPEN, "Only a supervisor can reopen a closed case.")
+    if request.to is Stage.CLOSED:
+        require(user, Perm.CASE_CLOSE, "Only a supervisor can close a case.")
+    move = decide_move(case.stage, request.to, case_facts(case), reason=request.reason,
+                       override=request.override)
+    if move.overridden:
+        require(user, Perm.GATE_OVERRIDE, "Only a supervisor can override a gate.")
+    now = utcnow()
+    case.stage, case.stage_entered_at, case.updated_at = move.to_stage, now, now
+    with stale_guard(case):
+        db.flush()
+    add_event(
+        db, case, actor, EventKind.MOVED, _summary(move), body=move.reason,
+        from_stage=move.from_stage, to_stage=move.to_stage, overridden=move.overridden,
+        details={"kind": move.kind.value,
+                 "unmet": [{"code": u.code, "message": u.message} for u in move.unmet]},
+    )
+    record(db, actor, AuditAction.CASE_MOVE, object_type="case", object_ref=case.ref,
+           justification=move.reason,
+           details={"from": move.from_stage.value, "to": move.to_stage.value,
+                    "kind": move.kind.value, "override": move.overridden,
+                    "unmet": [u.code for u in move.unmet]})
+    db.commit()
+    return case
+
+
+def _summary(move: Move) -> str:
+    if move.kind is MoveKind.REOPEN:
+        return f"Reopened into {move.to_stage.label}"
+    if move.kind is MoveKind.BACK:
+        return f"Sent back from {move.from_stage.label} to {move.to_stage.label}"
+    if move.closes:
+        verb = "Closed with the Assessment gate overridden" if move.overridden else "Closed"
+        return verb
+    suffix = " (gate overridden)" if move.overridden else ""
+    return f"Moved from {move.from_stage.label} to {move.to_stage.label}{suffix}"

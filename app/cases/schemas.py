@@ -1,0 +1,339 @@
+"""Pydantic schemas for cases: what the API accepts and answers, and what page forms validate
+against (the same models, so pages and API agree on every rule)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+
+from app.sara.analysis import HypothesisStatus
+from app.sara.areas import geometry_problems
+from app.sara.assessment import Outcome
+from app.sara.cheers import CheersElement
+from app.sara.problem import CATEGORIES, Priority, ProblemSource
+from app.sara.responses import TACTICS, ActionStatus, Partner
+from app.sara.stages import Stage
+from app.sara.triangle import TriangleSide
+
+CategorySlug = Literal.__getitem__(tuple(CATEGORIES))  # type: ignore[attr-defined]
+TacticKey = Literal.__getitem__(tuple(TACTICS))  # type: ignore[attr-defined]
+
+
+def _gss_code(prefix: str, example: str) -> Any:
+    pattern = re.compile(rf"^{prefix}\d{{6}}$")
+
+    def check(value: Any) -> str:
+        code = str(value).strip().upper() if isinstance(value, str) else value
+        if not isinstance(code, str) or not pattern.match(code):
+            raise ValueError(f"Use an ONS code such as {example}.")
+        return code
+
+    return BeforeValidator(check)
+
+
+BoroughCode = Annotated[str, _gss_code("E09", "E09000033 (Westminster)"),
+                        WithJsonSchema({"type": "string", "pattern": r"^E09\d{6}$",
+                                        "examples": ["E09000033"]})]
+WardCode = Annotated[str, _gss_code("E05", "E05013794 (Church Street, Westminster)"),
+                     WithJsonSchema({"type": "string", "pattern": r"^E05\d{6}$",
+                                     "examples": ["E05013794"]})]
+Username = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True,
+                                            min_length=3, max_length=64)]
+LongText = Annotated[str, Field(max_length=20000)]
+ShortText = Annotated[str, Field(max_length=200)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+
+class TargetArea(Input):
+    """A Polygon or MultiPolygon, or a Point with a radius: GeoJSON geometry in WGS84."""
+
+    name: ShortText = ""
+    geometry: dict[str, Any]
+    radius_m: int | None = None
+
+    @model_validator(mode="after")
+    def _check_geometry(self) -> TargetArea:
+        problems = geometry_problems(self.geometry, self.radius_m)
+        if problems:
+            raise ValueError(problems[0])
+        return self
+
+    model_config = ConfigDict(
+        str_strip_whitespace=True, extra="forbid",
+        json_schema_extra={"examples": [{
+            "name": "Church Street market",
+            "geometry": {"type": "Point", "coordinates": [-0.1707, 51.5227]},
+            "radius_m": 250,
+        }]},
+    )
+
+
+class CheersInput(Input):
+    met: bool | None = None
+    evidence: LongText = ""
+
+
+class SideInput(Input):
+    who: LongText = ""
+    known: LongText = ""
+
+
+class CaseCreate(Input):
+    title: str = Field(min_length=3, max_length=200)
+    problem_statement: LongText = ""
+    category: CategorySlug  # type: ignore[valid-type]
+    borough: BoroughCode
+    ward: WardCode | None = None
+    priority: Priority = Priority.MEDIUM
+    source: ProblemSource = ProblemSource.OFFICER
+    team: ShortText = ""
+    owner: Username | None = None
+    target_area: TargetArea | None = None
+
+    model_config = ConfigDict(
+        str_strip_whitespace=True, extra="forbid",
+        json_schema_extra={"examples": [{
+            "title": "Street violence around Church Street market",
+            "problem_statement": "Repeated assaults and robberies between traders and "
+                                 "customers on market days, 14:00-20:00.",
+            "category": "violent-crime",
+            "borough": "E09000033",
+            "ward": "E05013794",
+            "priority": "high",
+        }]},
+    )
+
+
+class CaseUpdate(Input):
+    """A partial update: only the fields present change. ``version`` is the one last read."""
+
+    version: int = Field(ge=1)
+    title: str | None = Field(None, min_length=3, max_length=200)
+    problem_statement: LongText | None = None
+    category: CategorySlug | None = None  # type: ignore[valid-type]
+    borough: BoroughCode | None = None
+    ward: WardCode | None = None
+    priority: Priority | None = None
+    source: ProblemSource | None = None
+    team: ShortText | None = None
+    owner: Username | None = None
+    target_area: TargetArea | None = None
+    cheers: dict[CheersElement, CheersInput] | None = None
+    triangle: dict[TriangleSide, SideInput] | None = None
+    analysis_summary: LongText | None = None
+    baseline_start: date | None = None
+    baseline_end: date | None = None
+    response_plan: LongText | None = None
+    process_evaluation: LongText | None = None
+    impact_evaluation: LongText | None = None
+    outcome: Outcome | None = None
+    lessons_learned: LongText | None = None
+
+    model_config = ConfigDict(
+        str_strip_whitespace=True, extra="forbid",
+        json_schema_extra={"examples": [{
+            "version": 3,
+            "cheers": {"community": {"met": True,
+                                     "evidence": "12 calls from traders in 6 weeks"}},
+            "priority": "high",
+        }]},
+    )
+
+
+class HypothesisCreate(Input):
+    statement: str = Field(min_length=3, max_length=2000)
+    status: HypothesisStatus = HypothesisStatus.OPEN
+    evidence: LongText = ""
+
+
+class HypothesisUpdate(Input):
+    version: int = Field(ge=1)
+    statement: str | None = Field(None, min_length=3, max_length=2000)
+    status: HypothesisStatus | None = None
+    evidence: LongText | None = None
+
+
+class ActionCreate(Input):
+    title: str = Field(min_length=3, max_length=200)
+    tactic: TacticKey | None = None  # type: ignore[valid-type]
+    partner: Partner = Partner.POLICE
+    owner: Annotated[str, Field(max_length=120)] = ""
+    due_date: date | None = None
+    status: ActionStatus = ActionStatus.PLANNED
+    notes: LongText = ""
+
+
+class ActionUpdate(Input):
+    version: int = Field(ge=1)
+    title: str | None = Field(None, min_length=3, max_length=200)
+    tactic: TacticKey | None = None  # type: ignore[valid-type]
+    partner: Partner | None = None
+    owner: Annotated[str, Field(max_length=120)] | None = None
+    due_date: date | None = None
+    status: ActionStatus | None = None
+    notes: LongText | None = None
+
+
+class NoteCreate(Input):
+    body: str = Field(min_length=1, max_length=20000)
+
+
+class TransitionRequest(Input):
+    to: Stage
+    reason: Annotated[str, Field(max_length=5000)] = ""
+    override: bool = False
+
+    model_config = ConfigDict(
+        str_strip_whitespace=True, extra="forbid",
+        json_schema_extra={"examples": [
+            {"to": "analysis", "reason": "", "override": False},
+            {"to": "analysis", "reason": "Assessment shows no effect: re-analyse the market "
+                                          "days", "override": False},
+        ]},
+    )
+
+
+SortKey = Literal["updated", "-updated", "created", "-created", "ref", "-ref", "priority",
+                  "-priority", "stage", "-stage", "title", "-title"]
+
+
+class CaseFilters(BaseModel):
+    """List filters, identical for the API's query parameters and the list page's URL."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    stage: list[Stage] = Field(default_factory=list)
+    borough: BoroughCode | None = None
+    ward: WardCode | None = None
+    owner: Username | None = None
+    category: CategorySlug | None = None  # type: ignore[valid-type]
+    overdue: bool | None = None
+    q: Annotated[str, Field(max_length=200)] | None = None
+    sort: SortKey = "-updated"
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0, le=10_000_000)
+
+
+# --- answers -----------------------------------------------------------------------------------
+
+class GateItem(BaseModel):
+    code: str
+    message: str
+
+
+class Gate(BaseModel):
+    stage: Stage
+    next_stage: Stage | None
+    met: bool
+    unmet: list[GateItem]
+
+
+class HypothesisRead(BaseModel):
+    id: int
+    statement: str
+    status: HypothesisStatus
+    evidence: str
+    created_at: datetime
+    version: int
+
+
+class ActionRead(BaseModel):
+    id: int
+    title: str
+    tactic: str | None
+    tactic_label: str | None
+    partner: Partner
+    owner: str
+    due_date: date | None
+    status: ActionStatus
+    completed_on: date | None
+    notes: str
+    overdue: bool
+    version: int
+
+
+class CaseRead(BaseModel):
+    ref: str
+    title: str
+    problem_statement: str
+    category: str
+    priority: Priority
+    source: ProblemSource
+    stage: Stage
+    stage_entered_at: datetime
+    borough: str
+    borough_name: str
+    ward: str | None
+    ward_name: str | None
+    team: str
+    owner: str | None
+    owner_name: str | None
+    target_area: TargetArea | None
+    cheers: dict[CheersElement, CheersInput]
+    triangle: dict[TriangleSide, SideInput]
+    hypotheses: list[HypothesisRead]
+    analysis_summary: str
+    baseline_start: date | None
+    baseline_end: date | None
+    response_plan: str
+    actions: list[ActionRead]
+    process_evaluation: str
+    impact_evaluation: str
+    outcome: Outcome | None
+    lessons_learned: str
+    gate: Gate
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class CaseSummary(BaseModel):
+    ref: str
+    title: str
+    stage: Stage
+    category: str
+    priority: Priority
+    borough: str
+    borough_name: str
+    ward: str | None
+    ward_name: str | None
+    owner: str | None
+    owner_name: str | None
+    overdue_actions: int
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class CaseList(BaseModel):
+    items: list[CaseSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    kind: str
+    actor: str | None
+    actor_name: str | None
+    summary: str
+    body: str
+    from_stage: Stage | None
+    to_stage: Stage | None
+    overridden: bool
+    details: dict[str, Any]

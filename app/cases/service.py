@@ -1,0 +1,392 @@
+"""Case use cases: open, read, list, change. Each call is one transaction with its audit entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case as sql_case, exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.audit.service import AuditAction, record
+from app.auth.context import Actor
+from app.auth.models import User
+from app.auth.permissions import (
+    CASE_OWNER_ROLES,
+    Perm,
+    covers_borough,
+    has,
+    require,
+    visible_cases,
+)
+from app.cases.access import (
+    acting_user,
+    add_event,
+    case_for,
+    ensure_open,
+    ensure_version,
+    stale_guard,
+)
+from app.cases.models import (
+    Action,
+    Case,
+    CaseCheers,
+    CaseEvent,
+    CaseTriangleSide,
+    EventKind,
+)
+from app.cases.schemas import CaseCreate, CaseFilters, CaseUpdate
+from app.clock import today
+from app.db import utcnow
+from app.errors import FieldError, ValidationFailed
+from app.reference.models import Borough, Ward
+from app.sara.cheers import CheersElement
+from app.sara.problem import Priority
+from app.sara.responses import ActionStatus
+from app.sara.stages import Stage
+from app.sara.triangle import TriangleSide
+
+REF_ATTEMPTS = 5
+# Fields an analyst may change (with hypotheses, through their own use cases).
+ANALYSIS_FIELDS = frozenset({"triangle", "analysis_summary", "baseline_start", "baseline_end"})
+FIELD_LABELS = {
+    "title": "title", "problem_statement": "problem statement", "category": "category",
+    "borough": "borough", "ward": "ward", "priority": "priority", "source": "source",
+    "team": "team", "owner": "owner", "target_area": "target area", "cheers": "CHEERS",
+    "triangle": "problem analysis triangle", "analysis_summary": "analysis summary",
+    "baseline_start": "baseline start", "baseline_end": "baseline end",
+    "response_plan": "response plan", "process_evaluation": "process evaluation",
+    "impact_evaluation": "impact evaluation", "outcome": "outcome",
+    "lessons_learned": "lessons learned",
+}
+
+
+# --- open a case -------------------------------------------------------------------------------
+
+def create_case(db: Session, actor: Actor, data: CaseCreate) -> Case:
+    user = acting_user(actor)
+    require(user, Perm.CASE_CREATE)
+    borough, ward = _place(db, user, data.borough, data.ward)
+    owner = _owner_for_new_case(db, user, data.owner, borough)
+    now = utcnow()
+    case = Case(
+        title=data.title, problem_statement=data.problem_statement, category=data.category,
+        priority=data.priority, source=data.source, borough_code=borough.code,
+        ward_code=ward.code if ward else None, team=data.team,
+        owner_id=owner.id if owner else None, stage=Stage.SCANNING, stage_entered_at=now,
+        created_at=now, updated_at=now, last_activity_at=now, created_by_id=user.id,
+        cheers=[CaseCheers(element=e) for e in CheersElement],
+        triangle=[CaseTriangleSide(side=s) for s in TriangleSide],
+    )
+    if data.target_area:
+        _set_target_area(case, data.target_area.model_dump())
+    _allocate_ref(db, case, borough, now.year)
+    add_event(db, case, actor, EventKind.CREATED, f"Opened {case.ref} in Scanning")
+    record(db, actor, AuditAction.CASE_CREATE, object_type="case", object_ref=case.ref)
+    db.commit()
+    return case
+
+
+def _allocate_ref(db: Session, case: Case, borough: Borough, year: int) -> None:
+    """Number the case within its borough and year; two officers opening cases at the same
+    moment may pick the same number, so the unique constraint decides and the loser retries."""
+    for _ in range(REF_ATTEMPTS):
+        number = 1 + (db.scalar(
+            select(func.max(Case.ref_number))
+            .where(Case.ref_prefix == borough.ref_prefix, Case.ref_year == year)
+        ) or 0)
+        case.ref_prefix, case.ref_year, case.ref_number = borough.ref_prefix, year, number
+        case.ref = f"{borough.ref_prefix}-{year}-{number:04d}"
+        savepoint = db.begin_nested()
+        try:
+            db.add(case)
+            db.flush()
+        except IntegrityError:
+            savepoint.rollback()
+            continue
+        savepoint.commit()
+        return
+    raise RuntimeError("could not allocate a case reference; try again")
+
+
+def _place(db: Session, user: User, borough_code: str,
+           ward_code: str | None) -> tuple[Borough, Ward | None]:
+    borough = db.get(Borough, borough_code)
+    if borough is None:
+        raise ValidationFailed.one("borough", f"{borough_code} is not a London borough code.")
+    if not covers_borough(user, borough.code):
+        raise ValidationFailed.one("borough", "You can work only on cases in your own borough.")
+    ward = None
+    if ward_code:
+        ward = db.get(Ward, ward_code)
+        if ward is None or ward.borough_code != borough.code:
+            raise ValidationFailed.one("ward", f"{ward_code} is not a ward of {borough.name}.")
+    return borough, ward
+
+
+def _owner_for_new_case(db: Session, user: User, username: str | None,
+                        borough: Borough) -> User | None:
+    if username is None or username == user.username:
+        return user if user.role in CASE_OWNER_ROLES else None
+    require(user, Perm.CASE_ASSIGN, "Only a supervisor can make someone else the owner.")
+    return _eligible_owner(db, username, borough)
+
+
+def _eligible_owner(db: Session, username: str, borough: Borough) -> User:
+    owner = db.scalar(select(User).where(User.username == username))
+    if owner is None or not owner.active:
+        raise ValidationFailed.one("owner", f"There is no active user {username}.")
+    if owner.role not in CASE_OWNER_ROLES or not covers_borough(owner, borough.code):
+        raise ValidationFailed.one(
+            "owner", f"{owner.display_name} cannot own a case in {borough.name}: owners are "
+                     "officers or supervisors of the case's borough.")
+    return owner
+
+
+def _set_target_area(case: Case, area: dict[str, Any] | None) -> None:
+    case.target_area_name = (area or {}).get("name", "")
+    case.target_geometry = (area or {}).get("geometry")
+    case.target_radius_m = (area or {}).get("radius_m")
+
+
+# --- read --------------------------------------------------------------------------------------
+
+def view_case(db: Session, actor: Actor, ref: str) -> Case:
+    """A case opened for reading: the consultation goes into the access log."""
+    case = case_for(db, actor, ref)
+    record(db, actor, AuditAction.CASE_VIEW, object_type="case", object_ref=case.ref)
+    db.commit()
+    return case
+
+
+def timeline(db: Session, case: Case) -> list[CaseEvent]:
+    """Newest first. The caller has already read the case through ``case_for``."""
+    return list(db.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == case.id)
+        .order_by(CaseEvent.at.desc(), CaseEvent.id.desc())
+    ))
+
+
+# --- change ------------------------------------------------------------------------------------
+
+def update_case(db: Session, actor: Actor, ref: str, data: CaseUpdate) -> Case:
+    user = acting_user(actor)
+    fields = data.model_fields_set - {"version"}
+    needed = Perm.ANALYSIS_EDIT if fields <= ANALYSIS_FIELDS else Perm.CASE_EDIT
+    case = case_for(db, actor, ref, needed)
+    ensure_open(case)
+    ensure_version(case, data.version)
+    changed = _apply_update(db, user, case, data, fields)
+    if not changed:
+        return case
+    case.updated_at = utcnow()
+    with stale_guard(case):
+        db.flush()
+    add_event(db, case, actor, EventKind.EDITED, "Changed " + ", ".join(changed),
+              details={"fields": changed})
+    record(db, actor, AuditAction.CASE_UPDATE, object_type="case", object_ref=case.ref,
+           details={"fields": changed})
+    db.commit()
+    return case
+
+
+def _apply_update(db: Session, user: User, case: Case, data: CaseUpdate,
+                  fields: set[str]) -> list[str]:
+    """Apply the fields present; return the labels of those whose value really changed."""
+    changed: list[str] = []
+    errors: list[FieldError] = []
+    simple = ("title", "problem_statement", "category", "priority", "source", "team",
+              "analysis_summary", "response_plan", "process_evaluation", "impact_evaluation",
+              "outcome", "lessons_learned")
+    required = {"title", "category", "priority", "source"}
+    for name in fields & set(simple):
+        value = getattr(data, name)
+        if value is None and name in required:
+            errors.append(FieldError(name, f"The {FIELD_LABELS[name]} cannot be empty."))
+        elif value is None:
+            value = "" if name != "outcome" else None
+        if value != getattr(case, name) and not (value is None and name in required):
+            setattr(case, name, value)
+            changed.append(FIELD_LABELS[name])
+    if errors:
+        raise ValidationFailed(errors)
+    changed += _update_place(db, user, case, data, fields)
+    changed += _update_owner(db, user, case, data, fields)
+    changed += _update_baseline(case, data, fields)
+    if "target_area" in fields:
+        area = data.target_area.model_dump() if data.target_area else None
+        before = (case.target_area_name, case.target_geometry, case.target_radius_m)
+        _set_target_area(case, area)
+        if before != (case.target_area_name, case.target_geometry, case.target_radius_m):
+            changed.append(FIELD_LABELS["target_area"])
+    if data.cheers and "cheers" in fields:
+        changed += _update_cheers(case, data)
+    if data.triangle and "triangle" in fields:
+        changed += _update_triangle(case, data)
+    return changed
+
+
+def _update_place(db: Session, user: User, case: Case, data: CaseUpdate,
+                  fields: set[str]) -> list[str]:
+    if not fields & {"borough", "ward"}:
+        return []
+    borough_code = data.borough if "borough" in fields and data.borough else case.borough_code
+    ward_code = data.ward if "ward" in fields else case.ward_code
+    if borough_code != case.borough_code and "ward" not in fields:
+        ward_code = None  # the old ward belongs to the old borough
+    borough, ward = _place(db, user, borough_code, ward_code)
+    changed = []
+    if borough.code != case.borough_code:
+        case.borough_code, case.borough = borough.code, borough
+        changed.append("borough")
+    new_ward = ward.code if ward else None
+    if new_ward != case.ward_code:
+        case.ward_code, case.ward = new_ward, ward
+        changed.append("ward")
+    if case.owner and not covers_borough(case.owner, borough.code):
+        raise ValidationFailed.one("borough", f"The owner, {case.owner.display_name}, works in "
+                                   "another borough: change the owner first.")
+    return changed
+
+
+def _update_owner(db: Session, user: User, case: Case, data: CaseUpdate,
+                  fields: set[str]) -> list[str]:
+    if "owner" not in fields:
+        return []
+    current = case.owner.username if case.owner else None
+    if data.owner == current:
+        return []
+    require(user, Perm.CASE_ASSIGN, "Only a supervisor can assign a case to someone.")
+    owner = _eligible_owner(db, data.owner, case.borough) if data.owner else None
+    case.owner_id, case.owner = (owner.id if owner else None), owner
+    return ["owner"]
+
+
+def _update_baseline(case: Case, data: CaseUpdate, fields: set[str]) -> list[str]:
+    start = data.baseline_start if "baseline_start" in fields else case.baseline_start
+    end = data.baseline_end if "baseline_end" in fields else case.baseline_end
+    if start and end and start > end:
+        raise ValidationFailed.one("baseline_end", "The baseline must end after it starts.")
+    if (start, end) == (case.baseline_start, case.baseline_end):
+        return []
+    case.baseline_start, case.baseline_end = start, end
+    return ["baseline period"]
+
+
+def _update_cheers(case: Case, data: CaseUpdate) -> list[str]:
+    rows = {c.element: c for c in case.cheers}
+    changed = []
+    for element, given in (data.cheers or {}).items():
+        row = rows.get(element)
+        if row is None:
+            row = CaseCheers(element=element)
+            case.cheers.append(row)
+        fields = given.model_fields_set or {"met", "evidence"}
+        met = given.met if "met" in fields else row.met
+        evidence = given.evidence if "evidence" in fields else row.evidence
+        if (met, evidence) != (row.met, row.evidence):
+            row.met, row.evidence = met, evidence
+            changed.append(f"CHEERS {element.label}")
+    return changed
+
+
+def _update_triangle(case: Case, data: CaseUpdate) -> list[str]:
+    rows = {t.side: t for t in case.triangle}
+    changed = []
+    for side, given in (data.triangle or {}).items():
+        row = rows.get(side)
+        if row is None:
+            row = CaseTriangleSide(side=side)
+            case.triangle.append(row)
+        fields = given.model_fields_set or {"who", "known"}
+        who = given.who if "who" in fields else row.who
+        known = given.known if "known" in fields else row.known
+        if (who, known) != (row.who, row.known):
+            row.who, row.known = who, known
+            changed.append(f"triangle: {side.label.lower()}")
+    return changed
+
+
+# --- list --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CaseRow:
+    case: Case
+    overdue_actions: int
+
+
+def overdue_actions_count() -> ColumnElement[int]:
+    return (
+        select(func.count(Action.id))
+        .where(Action.case_id == Case.id, _overdue_condition())
+        .correlate(Case).scalar_subquery()
+    )
+
+
+def _overdue_condition() -> ColumnElement[bool]:
+    return and_(Action.status.in_([ActionStatus.PLANNED, ActionStatus.IN_PROGRESS]),
+                Action.due_date < today())
+
+
+def list_cases(db: Session, actor: Actor, filters: CaseFilters, *,
+               log: bool = True) -> tuple[list[CaseRow], int]:
+    user = acting_user(actor)
+    query = _filtered_cases(user, filters)
+    total = db.scalar(select(func.count()).select_from(query.with_only_columns(Case.id)
+                                                       .subquery())) or 0
+    overdue = overdue_actions_count().label("overdue_actions")
+    rows = db.execute(
+        query.add_columns(overdue).order_by(*_ordering(filters.sort))
+        .limit(filters.limit).offset(filters.offset)
+    ).all()
+    if log:
+        record(db, actor, AuditAction.CASE_LIST, object_type="case",
+               details={"filters": filters.model_dump(mode="json", exclude_defaults=True),
+                        "total": total})
+        db.commit()
+    return [CaseRow(case, count) for case, count in rows], total
+
+
+def _filtered_cases(user: User, filters: CaseFilters) -> Select[tuple[Case]]:
+    query = select(Case).where(visible_cases(user, Case.borough_code))
+    if filters.stage:
+        query = query.where(Case.stage.in_(filters.stage))
+    if filters.borough:
+        query = query.where(Case.borough_code == filters.borough)
+    if filters.ward:
+        query = query.where(Case.ward_code == filters.ward)
+    if filters.owner:
+        query = query.where(Case.owner.has(User.username == filters.owner))
+    if filters.category:
+        query = query.where(Case.category == filters.category)
+    if filters.overdue is not None:
+        has_overdue = exists().where(Action.case_id == Case.id, _overdue_condition())
+        query = query.where(has_overdue if filters.overdue else ~has_overdue)
+    if filters.q:
+        text = filters.q.lower()
+        query = query.where(or_(
+            func.lower(Case.title).contains(text, autoescape=True),
+            func.lower(Case.problem_statement).contains(text, autoescape=True),
+            func.lower(Case.ref).contains(text, autoescape=True),
+        ))
+    return query
+
+
+def _ordering(sort: str) -> list[Any]:
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    column: Any = {
+        "updated": Case.updated_at,
+        "created": Case.created_at,
+        "ref": Case.ref,
+        "title": func.lower(Case.title),
+        "priority": sql_case({p.value: p.rank for p in Priority}, value=Case.priority),
+        "stage": sql_case({s.value: s.index for s in Stage}, value=Case.stage),
+    }[key]
+    tiebreak = Case.id.desc() if descending else Case.id.asc()
+    return [column.desc() if descending else column.asc(), tiebreak]
+
+
+def can(actor: Actor, perm: Perm) -> bool:
+    return actor.user is not None and has(actor.user, perm)

@@ -1,0 +1,114 @@
+"""Read models of a case: the facts the SARA gates check, and the API's answers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from app.cases.models import Action, Case, CaseEvent
+from app.cases.schemas import (
+    ActionRead,
+    CaseRead,
+    CheersInput,
+    Gate,
+    GateItem,
+    HypothesisRead,
+    SideInput,
+    TargetArea,
+    TimelineEntry,
+)
+from app.sara.cheers import CheersAssessment, CheersElement
+from app.sara.responses import TACTICS, is_overdue
+from app.sara.stages import ActionFacts, CaseFacts, Unmet, gate_unmet
+from app.sara.triangle import SideDescription, TriangleSide
+
+
+def case_facts(case: Case) -> CaseFacts:
+    return CaseFacts(
+        problem_statement=case.problem_statement,
+        category=case.category,
+        has_target_area=case.target_geometry is not None,
+        cheers={c.element: CheersAssessment(c.met, c.evidence) for c in case.cheers},
+        triangle={t.side: SideDescription(t.who, t.known) for t in case.triangle},
+        hypotheses=len(case.hypotheses),
+        analysis_summary=case.analysis_summary,
+        baseline_start=case.baseline_start,
+        baseline_end=case.baseline_end,
+        response_plan=case.response_plan,
+        actions=[ActionFacts(a.title, a.owner, a.due_date, a.tactic or "", a.status)
+                 for a in case.actions],
+        process_evaluation=case.process_evaluation,
+        impact_evaluation=case.impact_evaluation,
+        outcome=case.outcome.value if case.outcome else None,
+        lessons_learned=case.lessons_learned,
+    )
+
+
+def current_gate(case: Case) -> list[Unmet]:
+    return gate_unmet(case.stage, case_facts(case))
+
+
+def gate_read(case: Case) -> Gate:
+    unmet = current_gate(case)
+    return Gate(stage=case.stage, next_stage=case.stage.next, met=not unmet,
+                unmet=[GateItem(code=u.code, message=u.message) for u in unmet])
+
+
+def target_area_read(case: Case) -> TargetArea | None:
+    if case.target_geometry is None:
+        return None
+    return TargetArea.model_construct(name=case.target_area_name, geometry=case.target_geometry,
+                                      radius_m=case.target_radius_m)
+
+
+def action_read(action: Action, today: date) -> ActionRead:
+    tactic = TACTICS.get(action.tactic or "")
+    return ActionRead(
+        id=action.id, title=action.title, tactic=action.tactic,
+        tactic_label=tactic.label if tactic else None, partner=action.partner,
+        owner=action.owner, due_date=action.due_date, status=action.status,
+        completed_on=action.completed_on, notes=action.notes,
+        overdue=is_overdue(action.status, action.due_date, today), version=action.version,
+    )
+
+
+def case_read(case: Case, today: date) -> CaseRead:
+    cheers = {c.element: c for c in case.cheers}
+    sides = {t.side: t for t in case.triangle}
+    return CaseRead(
+        ref=case.ref, title=case.title, problem_statement=case.problem_statement,
+        category=case.category, priority=case.priority, source=case.source, stage=case.stage,
+        stage_entered_at=case.stage_entered_at, borough=case.borough_code,
+        borough_name=case.borough.name, ward=case.ward_code,
+        ward_name=case.ward.name if case.ward else None, team=case.team,
+        owner=case.owner.username if case.owner else None,
+        owner_name=case.owner.display_name if case.owner else None,
+        target_area=target_area_read(case),
+        cheers={
+            e: CheersInput(met=cheers[e].met if e in cheers else None,
+                           evidence=cheers[e].evidence if e in cheers else "")
+            for e in CheersElement
+        },
+        triangle={
+            s: SideInput(who=sides[s].who if s in sides else "",
+                         known=sides[s].known if s in sides else "")
+            for s in TriangleSide
+        },
+        hypotheses=[HypothesisRead(id=h.id, statement=h.statement, status=h.status,
+                                   evidence=h.evidence, created_at=h.created_at,
+                                   version=h.version) for h in case.hypotheses],
+        analysis_summary=case.analysis_summary, baseline_start=case.baseline_start,
+        baseline_end=case.baseline_end, response_plan=case.response_plan,
+        actions=[action_read(a, today) for a in case.actions],
+        process_evaluation=case.process_evaluation, impact_evaluation=case.impact_evaluation,
+        outcome=case.outcome, lessons_learned=case.lessons_learned, gate=gate_read(case),
+        created_at=case.created_at, updated_at=case.updated_at, version=case.version,
+    )
+
+
+def timeline_entry(event: CaseEvent) -> TimelineEntry:
+    return TimelineEntry(
+        at=event.at, kind=event.kind.value, actor=event.actor.username if event.actor else None,
+        actor_name=event.actor.display_name if event.actor else None, summary=event.summary,
+        body=event.body, from_stage=event.from_stage, to_stage=event.to_stage,
+        overridden=event.overridden, details=event.details or {},
+    )

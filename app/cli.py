@@ -1,0 +1,174 @@
+"""The ``popcase`` command: serve, migrate, demo data, users, tokens and the access log."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from alembic import command
+from alembic.config import Config
+from rich.console import Console
+
+from app.auth.context import Actor
+from app.settings import get_settings
+
+cli = typer.Typer(help="popcase: a case manager for problem-oriented policing.",
+                  no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False)
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+user_cli = typer.Typer(help="User accounts.", no_args_is_help=True)
+token_cli = typer.Typer(help="API tokens.", no_args_is_help=True)
+audit_cli = typer.Typer(help="The access log.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(user_cli, name="user")
+cli.add_typer(token_cli, name="token")
+cli.add_typer(audit_cli, name="audit")
+
+err = Console(stderr=True)
+
+
+def alembic_config(url: str | None = None) -> Config:
+    from app.main import resource_dir
+
+    config = Config()
+    config.set_main_option("script_location", str(resource_dir("migrations")))
+    config.set_main_option("sqlalchemy.url", url or get_settings().database_url)
+    return config
+
+
+def _session():  # type: ignore[no-untyped-def]
+    from app.db import make_engine, make_session_factory
+
+    return make_session_factory(make_engine(get_settings().database_url))()
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[red]Error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development)")] = False,
+) -> None:
+    """Serve the pages and the API. State lives in the database, so any number of workers
+    (or machines behind a load balancer) can share one PostgreSQL database."""
+    import uvicorn
+
+    err.print(f"popcase on http://{host}:{port}  (database: {_safe_url()})")
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
+                reload=reload, proxy_headers=True, log_level="info")
+
+
+def _safe_url() -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(get_settings().database_url).render_as_string(hide_password=True)
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
+    """Create or migrate the database schema (idempotent)."""
+    command.upgrade(alembic_config(), revision)
+    err.print(f"Database at {revision}: {_safe_url()}")
+
+
+@cli.command()
+def demo() -> None:
+    """Load demo users and cases (running it again adds nothing) and print the demo sign-ins."""
+    from app.demo import DEMO_PASSWORD, load_demo
+
+    with _session() as db:
+        report = load_demo(db)
+    console = Console()
+    console.print(f"Demo data: {report.users_added} users and {report.cases_added} cases added "
+                  f"({report.users_present} users and {report.cases_present} cases already "
+                  "present).")
+    console.print(f"\nDemo sign-ins (password for every one: [bold]{DEMO_PASSWORD}[/bold]):")
+    for user in report.users:
+        scope = user.borough_code or "all boroughs"
+        console.print(f"  {user.username:<14} {user.role.value:<11} {scope:<13} "
+                      f"{user.display_name}")
+
+
+@user_cli.command("create")
+def user_create(
+    name: Annotated[str, typer.Argument(help="Username: lower-case letters, digits, . _ -")],
+    role: Annotated[str, typer.Option(help="officer, supervisor, analyst, evaluator or admin")],
+    borough: Annotated[str | None, typer.Option(help="Home borough's ONS code, e.g. "
+                                                "E09000033; omit for all boroughs")] = None,
+    display_name: Annotated[str, typer.Option(help="Name shown in the app")] = "",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin",
+                                                 help="Read the password from standard input")
+                              ] = False,
+) -> None:
+    """Create a user. Without --password-stdin the account can only use API tokens."""
+    from app.auth.roles import Role
+    from app.auth.service import NewUser, create_user
+    from app.errors import ValidationFailed
+
+    try:
+        role_value = Role(role.strip().lower())
+    except ValueError:
+        _fail(f"unknown role {role!r}: use one of {', '.join(r.value for r in Role)}.", 2)
+        return
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    with _session() as db:
+        try:
+            user = create_user(db, _cli_actor(), NewUser(
+                username=name, role=role_value, display_name=display_name,
+                borough_code=borough.strip().upper() if borough else None, password=password))
+        except ValidationFailed as exc:
+            _fail("; ".join(f"{e.field}: {e.message}" for e in exc.errors), 2)
+            return
+        err.print(f"Created {user.username} ({user.role.value}, "
+                  f"{user.borough_code or 'all boroughs'}).")
+
+
+@token_cli.command("create")
+def token_create(
+    name: Annotated[str, typer.Argument(help="The username the token acts as")],
+    label: Annotated[str, typer.Option(help="What the token is for")] = "created on the "
+                                                                        "command line",
+) -> None:
+    """Print a new API token for a user, and nothing else, on standard output."""
+    from app.auth.service import create_token, get_user
+    from app.errors import NotFound, ValidationFailed
+
+    with _session() as db:
+        try:
+            user = get_user(db, name)
+            _token, secret = create_token(db, _cli_actor(), user, label)
+        except (NotFound, ValidationFailed) as exc:
+            _fail(str(exc), 2)
+            return
+    typer.echo(secret)
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Check the access log's hash chain; exit non-zero naming the first broken entry."""
+    from app.audit.service import verify_chain
+
+    with _session() as db:
+        report = verify_chain(db)
+    if report.intact:
+        err.print(f"The access log is intact: {report.checked} entries checked.")
+        return
+    typer.echo(f"BROKEN at entry {report.broken_seq}: {report.problem} "
+               f"({report.checked} entries before it are intact).")
+    raise typer.Exit(1)
+
+
+def _cli_actor() -> Actor:
+    return Actor.cli()
+
+
+def main() -> None:
+    cli()

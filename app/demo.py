@@ -1,0 +1,408 @@
+"""Demo data: one user per role and a handful of London cases spread across the SARA stages.
+
+Everything goes through the same services as the pages and the API, so the demo obeys every
+rule (gates, permissions) and appears in the access log. Loading twice adds nothing: users are
+matched by username and cases by title and borough.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.audit.service import AuditAction, record
+from app.auth.context import Actor, Channel
+from app.auth.models import User
+from app.auth.roles import Role
+from app.auth.service import NewUser, create_user
+from app.cases import content, moves, service
+from app.cases.models import Case, CaseEvent
+from app.cases.schemas import (
+    ActionCreate,
+    CaseCreate,
+    CaseUpdate,
+    HypothesisCreate,
+    NoteCreate,
+    TransitionRequest,
+)
+from app.clock import today
+from app.db import utcnow
+
+DEMO_PASSWORD = "demo-password"
+WESTMINSTER, CAMDEN, CITY = "E09000033", "E09000007", "E09000001"
+
+DEMO_USERS = [
+    NewUser("pc.shah", Role.OFFICER, "PC Amira Shah", WESTMINSTER, DEMO_PASSWORD),
+    NewUser("sgt.okafor", Role.SUPERVISOR, "Sgt Daniel Okafor", WESTMINSTER, DEMO_PASSWORD),
+    NewUser("pc.clarke", Role.OFFICER, "PC Tom Clarke", CAMDEN, DEMO_PASSWORD),
+    NewUser("sgt.byrne", Role.SUPERVISOR, "Sgt Niamh Byrne", CITY, DEMO_PASSWORD),
+    NewUser("analyst.lee", Role.ANALYST, "Grace Lee (crime analyst)", None, DEMO_PASSWORD),
+    NewUser("eval.morgan", Role.EVALUATOR, "Dr Rhys Morgan (evaluator)", None, DEMO_PASSWORD),
+    NewUser("admin", Role.ADMIN, "System administrator", None, DEMO_PASSWORD),
+]
+
+
+@dataclass
+class DemoReport:
+    users_added: int = 0
+    users_present: int = 0
+    cases_added: int = 0
+    cases_present: int = 0
+    users: list[User] = field(default_factory=list)
+
+
+def point(lat: float, lng: float, radius: int, name: str) -> dict[str, Any]:
+    return {"name": name, "geometry": {"type": "Point", "coordinates": [lng, lat]},
+            "radius_m": radius}
+
+
+CHEERS_CHURCH_STREET = {
+    "community": {"met": True, "evidence": "Traders, shoppers and residents of the Church Street "
+                  "estate are victims and witnesses; raised at three ward panels."},
+    "harm": {"met": True, "evidence": "31 assaults (9 with injury) and 14 robberies in 12 "
+             "months; traders report losing customers after dark."},
+    "expectation": {"met": True, "evidence": "Ward panel priority since March; councillors "
+                    "and the market traders' association have asked for police action."},
+    "events": {"met": True, "evidence": "Discrete recorded assaults, robberies and public "
+               "order offences, each with a CAD or crime reference."},
+    "recurring": {"met": True, "evidence": "Every market day for over a year, peaking Friday "
+                  "and Saturday between 14:00 and 20:00."},
+    "similarity": {"met": True, "evidence": "Same place (market and the Penfold Street "
+                   "walkway), same hours, overlapping groups of young men."},
+}
+
+
+def load_demo(db: Session) -> DemoReport:
+    report = DemoReport()
+    users = _ensure_users(db, report)
+    officer, supervisor, camden, city = (users["pc.shah"], users["sgt.okafor"],
+                                         users["pc.clarke"], users["sgt.byrne"])
+    analyst = users["analyst.lee"]
+    for build in (_church_street, _lisson_green, _edgware_road, _marylebone, _camden_town,
+                  _liverpool_street):
+        title, borough, make = build()
+        exists = db.scalar(select(Case.id).where(Case.title == title,
+                                                 Case.borough_code == borough))
+        if exists:
+            report.cases_present += 1
+            continue
+        make(db, {"officer": officer, "supervisor": supervisor, "camden": camden,
+                  "city": city, "analyst": analyst})
+        report.cases_added += 1
+    if report.users_added or report.cases_added:
+        record(db, Actor.cli(), AuditAction.DEMO_LOAD,
+               details={"users": report.users_added, "cases": report.cases_added})
+        db.commit()
+    return report
+
+
+def _ensure_users(db: Session, report: DemoReport) -> dict[str, User]:
+    users = {}
+    for new in DEMO_USERS:
+        user = db.scalar(select(User).where(User.username == new.username))
+        if user is None:
+            user = create_user(db, Actor.cli(), new)
+            report.users_added += 1
+        else:
+            report.users_present += 1
+        users[new.username] = user
+        report.users.append(user)
+    return users
+
+
+def _as(user: User) -> Actor:
+    return Actor(user, Channel.CLI, client_addr="local", operator="demo")
+
+
+def _edit(db: Session, user: User, ref: str, **fields: Any) -> Case:
+    case = db.scalar(select(Case).where(Case.ref == ref))
+    assert case is not None
+    return service.update_case(db, _as(user), ref,
+                               CaseUpdate.model_validate({"version": case.version, **fields}))
+
+
+def _move(db: Session, user: User, ref: str, to: str, reason: str = "",
+          override: bool = False) -> None:
+    moves.move_case(db, _as(user), ref, TransitionRequest(to=to, reason=reason,
+                                                          override=override))
+
+
+def _backdate(db: Session, ref: str, days: int) -> None:
+    """Spread a demo case's history over the past ``days`` days, keeping the order of events."""
+    case = db.scalar(select(Case).where(Case.ref == ref))
+    assert case is not None
+    events = list(db.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                             .order_by(CaseEvent.id)))
+    now = utcnow()
+    step = timedelta(days=days) / max(len(events), 1)
+    for index, event in enumerate(events):
+        event.at = now - timedelta(days=days) + step * index + timedelta(hours=9)
+    first, last = events[0].at, events[-1].at
+    moved = [e.at for e in events if e.kind.value == "moved"]
+    db.execute(update(Case).where(Case.id == case.id).values(
+        created_at=first, updated_at=last, last_activity_at=last,
+        stage_entered_at=moved[-1] if moved else first),
+        execution_options={"synchronize_session": False})
+    db.commit()
+
+
+def _days(n: int) -> date:
+    return today() + timedelta(days=n)
+
+
+# --- the cases ---------------------------------------------------------------------------------
+
+def _church_street() -> tuple[str, str, Any]:
+    title = "Street violence around Church Street market"
+
+    def make(db: Session, u: dict[str, User]) -> None:
+        case = service.create_case(db, _as(u["officer"]), CaseCreate(
+            title=title, category="violent-crime", borough=WESTMINSTER, ward="E05013794",
+            priority="high", source="community", team="Church Street Safer Neighbourhood Team",
+            problem_statement="Assaults, robberies and fights between groups of young men "
+            "around Church Street market and the Penfold Street walkway on market days, "
+            "mostly 14:00 to 20:00. Traders are closing early and older residents avoid the "
+            "market in the afternoon.",
+            target_area=point(51.5227, -0.1707, 250, "Church Street market and Penfold Street "
+                              "walkway")))
+        ref = case.ref
+        _edit(db, u["officer"], ref, cheers=CHEERS_CHURCH_STREET)
+        _move(db, u["officer"], ref, "analysis")
+        _edit(db, u["analyst"], ref, triangle={
+            "offender": {"who": "Two overlapping groups of 16 to 24 year-olds from nearby "
+                         "estates", "known": "Nine repeat suspects; disputes over drug-market "
+                                             "territory spill into the market."},
+            "victim": {"who": "Market traders, shoppers and the young men themselves",
+                       "known": "Traders carry cash at pack-up time; 40% of victims are also "
+                                "known suspects."},
+            "place": {"who": "Church Street market, Penfold Street walkway and the estate "
+                      "cut-throughs", "known": "Poor lighting on the walkway; stalls block "
+                                               "sightlines at pack-up."},
+            "handler": {"who": "Youth workers at the Church Street youth hub; families",
+                        "known": "Hub closes at 18:00, before the peak."},
+            "guardian": {"who": "Traders, market wardens, council CCTV",
+                         "known": "One CCTV camera covers the walkway and it faces away."},
+            "manager": {"who": "Westminster City Council markets team; CityWest Homes",
+                        "known": "Council has budget for lighting this year."},
+        }, analysis_summary="Violence concentrates at pack-up time (17:00-19:00) on Fridays "
+           "and Saturdays around the walkway, where lighting and sightlines are poor and "
+           "guardianship thin. A small group of repeat offenders is involved on both sides.",
+           baseline_start="2025-10-01", baseline_end="2026-09-30")
+        for statement, status in (
+            ("Robberies peak at pack-up because traders carry the day's cash to their vans.",
+             "supported"),
+            ("Fights are driven by a dispute between two groups over the estate drug market.",
+             "open"),
+        ):
+            content.add_hypothesis(db, _as(u["analyst"]), ref,
+                                   HypothesisCreate(statement=statement, status=status))
+        _move(db, u["officer"], ref, "response")
+        _edit(db, u["officer"], ref, response_plan="Make the walkway and pack-up time harder "
+              "and riskier for offenders: lighting and CCTV with the council, hotspot "
+              "patrols at pack-up, a cash-collection service for traders, and diversion for "
+              "the younger repeat suspects through the youth hub.")
+        for action in (
+            ActionCreate(title="Council to replace lighting on the Penfold Street walkway",
+                         tactic="natural-surveillance", partner="council",
+                         owner="Westminster markets team", due_date=_days(-20), status="done"),
+            ActionCreate(title="High-visibility patrols at pack-up, Friday and Saturday 17:00 "
+                         "to 19:00", tactic="hotspot-patrols", partner="police",
+                         owner="PC Amira Shah", due_date=_days(30), status="in_progress"),
+            ActionCreate(title="Re-site the walkway CCTV camera to face the pack-up area",
+                         tactic="formal-surveillance", partner="council",
+                         owner="Westminster CCTV team", due_date=_days(-6)),
+            ActionCreate(title="Youth hub to stay open until 20:00 on market days",
+                         tactic="diversion", partner="youth-service",
+                         owner="Church Street youth hub manager", due_date=_days(14)),
+        ):
+            content.add_action(db, _as(u["officer"]), ref, action)
+        content.add_note(db, _as(u["officer"]), ref, NoteCreate(
+            body="Walked the walkway with the council lighting engineer: new LED columns "
+                 "are in and working."))
+        _backdate(db, ref, 84)
+
+    return title, WESTMINSTER, make
+
+
+def _lisson_green() -> tuple[str, str, Any]:
+    title = "Drug dealing on the Lisson Green estate walkways"
+
+    def make(db: Session, u: dict[str, User]) -> None:
+        case = service.create_case(db, _as(u["officer"]), CaseCreate(
+            title=title, category="drugs", borough=WESTMINSTER, ward="E05013794",
+            priority="high", source="community", team="Church Street Safer Neighbourhood Team",
+            problem_statement="Open street dealing of crack cocaine and heroin from the "
+            "first-floor walkways of the Lisson Green estate, with users gathering in "
+            "stairwells. Residents report needles, intimidation and noise at night.",
+            target_area=point(51.5248, -0.1668, 200, "Lisson Green estate")))
+        ref = case.ref
+        cheers = {k: {"met": True, "evidence": v} for k, v in {
+            "community": "Estate residents, including families with young children.",
+            "harm": "Discarded needles, intimidation in stairwells, two assaults on residents.",
+            "expectation": "Tenants' association petition to the borough commander.",
+            "events": "Drug possession and supply offences, ASB calls.",
+            "recurring": "Nightly for at least six months.",
+            "similarity": "Same walkways and stairwells, same hours (21:00-02:00).",
+        }.items()}
+        _edit(db, u["officer"], ref, cheers=cheers)
+        _move(db, u["officer"], ref, "analysis")
+        _edit(db, u["analyst"], ref, triangle={
+            "place": {"who": "First-floor walkways and stairwells of blocks C and D",
+                      "known": "Doors to stairwells are propped open; entry system broken."},
+            "offender": {"who": "A county-lines group using local young people as runners",
+                         "known": ""},
+        })
+        content.add_hypothesis(db, _as(u["analyst"]), ref, HypothesisCreate(
+            statement="Broken door entry systems let dealers use the stairwells as shelter."))
+        _backdate(db, ref, 40)
+
+    return title, WESTMINSTER, make
+
+
+def _edgware_road() -> tuple[str, str, Any]:
+    title = "Phone snatches by moped riders on Edgware Road"
+
+    def make(db: Session, u: dict[str, User]) -> None:
+        case = service.create_case(db, _as(u["officer"]), CaseCreate(
+            title=title, category="theft-from-the-person", borough=WESTMINSTER,
+            ward="E05013796", priority="medium", source="data",
+            problem_statement="Mobile phones snatched from pedestrians by riders on mopeds "
+            "and e-bikes along the southern end of Edgware Road, evenings."))
+        _edit(db, u["officer"], case.ref, cheers={
+            "community": {"met": True, "evidence": "Pedestrians, many of them visitors."},
+            "harm": {"met": True, "evidence": "Loss of phones; two victims injured in falls."},
+            "events": {"met": True, "evidence": "Recorded thefts from the person."},
+        })
+        _backdate(db, case.ref, 9)
+
+    return title, WESTMINSTER, make
+
+
+def _marylebone() -> tuple[str, str, Any]:
+    title = "Anti-social behaviour at Marylebone station forecourt"
+
+    def make(db: Session, u: dict[str, User]) -> None:
+        case = service.create_case(db, _as(u["officer"]), CaseCreate(
+            title=title, category="anti-social-behaviour", borough=WESTMINSTER,
+            ward="E05013801", priority="low", source="partner",
+            team="Marylebone Safer Neighbourhood Team",
+            problem_statement="Street drinking, begging and aggressive behaviour on the "
+            "station forecourt and Harewood Avenue in the evening peak.",
+            target_area=point(51.5225, -0.1631, 150, "Marylebone station forecourt")))
+        ref = case.ref
+        _edit(db, u["officer"], ref, cheers={k: {"met": True, "evidence": v} for k, v in {
+            "community": "Commuters and station staff.",
+            "harm": "Fear and intimidation; staff assaulted twice.",
+            "expectation": "Chiltern Railways and British Transport Police asked for joint work.",
+            "events": "ASB reports and two assaults.",
+            "recurring": "Most weekday evenings since January.",
+            "similarity": "Same forecourt, same small group of street drinkers.",
+        }.items()})
+        _move(db, u["officer"], ref, "analysis")
+        _edit(db, u["officer"], ref, triangle={
+            "offender": {"who": "Six street drinkers, four with housing needs"},
+            "victim": {"who": "Commuters and station staff"},
+            "place": {"who": "Forecourt benches and the off-licence on Harewood Avenue"},
+        }, analysis_summary="Drinking is supplied by one off-licence and sheltered by the "
+           "forecourt benches; most of the group have unmet housing and health needs.",
+           baseline_start="2025-09-01", baseline_end="2026-02-28")
+        content.add_hypothesis(db, _as(u["officer"]), ref, HypothesisCreate(
+            statement="Cheap high-strength cider from one shop fuels the drinking.",
+            status="supported"))
+        _move(db, u["officer"], ref, "response")
+        _edit(db, u["officer"], ref, response_plan="Licensing, outreach and place changes "
+              "with the council, Chiltern Railways and the outreach team.")
+        for action in (
+            ActionCreate(title="Licensing review of the Harewood Avenue off-licence",
+                         tactic="control-drugs-alcohol", partner="council",
+                         owner="Westminster licensing", due_date=_days(-60), status="done"),
+            ActionCreate(title="Outreach team to offer housing assessments to the group",
+                         tactic="diversion", partner="health", owner="Outreach lead",
+                         due_date=_days(-45), status="done"),
+        ):
+            content.add_action(db, _as(u["officer"]), ref, action)
+        _move(db, u["officer"], ref, "assessment")
+        _edit(db, u["officer"], ref, process_evaluation="Both actions delivered on time; "
+              "the shop agreed to stop selling high-strength cider.")
+        _backdate(db, ref, 200)
+
+    return title, WESTMINSTER, make
+
+
+def _camden_town() -> tuple[str, str, Any]:
+    title = "Knife carrying around Camden Town station"
+
+    def make(db: Session, u: dict[str, User]) -> None:
+        case = service.create_case(db, _as(u["camden"]), CaseCreate(
+            title=title, category="possession-of-weapons", borough=CAMDEN, ward="E05013655",
+            priority="high", source="officer", team="Camden Town Safer Neighbourhood Team",
+            problem_statement="Young people carrying knives around Camden Town station and "
+            "the market at weekends; four stabbings within 300 metres this year.",
+            target_area=point(51.5392, -0.1426, 300, "Camden Town station and Buck Street "
+                              "market")))
+        _backdate(db, case.ref, 5)
+
+    return title, CAMDEN, make
+
+
+def _liverpool_street() -> tuple[str, str, Any]:
+    title = "Bicycle theft from the Liverpool Street station racks"
+
+    def make(db: Session, u: dict[str, User]) -> None:
+        sgt = u["city"]
+        polygon = {"name": "Liverpool Street station bike racks and Exchange Square",
+                   "geometry": {"type": "Polygon", "coordinates": [[
+                       [-0.0838, 51.5172], [-0.0803, 51.5172], [-0.0803, 51.5192],
+                       [-0.0838, 51.5192], [-0.0838, 51.5172]]]}}
+        case = service.create_case(db, _as(sgt), CaseCreate(
+            title=title, category="bicycle-theft", borough=CITY, ward="E05009292",
+            priority="medium", source="data", team="City of London Police cycle team",
+            problem_statement="Commuters' bicycles stolen from the open racks by the station "
+            "during the working day; cheap cable locks cut in seconds.",
+            target_area=polygon))
+        ref = case.ref
+        _edit(db, sgt, ref, cheers={k: {"met": True, "evidence": v} for k, v in {
+            "community": "Commuters who cycle to the City.",
+            "harm": "Loss of bicycles (average value £650); people stop cycling.",
+            "expectation": "Cycling groups and the station operator asked for action.",
+            "events": "Recorded bicycle thefts.",
+            "recurring": "Several a week, all year.",
+            "similarity": "Same racks, working hours, cable locks cut.",
+        }.items()})
+        _move(db, sgt, ref, "analysis")
+        _edit(db, sgt, ref, triangle={
+            "offender": {"who": "A few prolific thieves selling on online marketplaces"},
+            "victim": {"who": "Bicycles locked with cable locks"},
+            "place": {"who": "Open racks with no CCTV coverage or staff"},
+        }, analysis_summary="Thefts concentrate at racks with no natural surveillance, and "
+           "most stolen bicycles had cable locks.", baseline_start="2024-01-01",
+           baseline_end="2024-12-31")
+        content.add_hypothesis(db, _as(sgt), ref, HypothesisCreate(
+            statement="Cable locks and unwatched racks make theft quick and low risk.",
+            status="supported"))
+        _move(db, sgt, ref, "response")
+        _edit(db, sgt, ref, response_plan="Target hardening and surveillance: D-lock "
+              "giveaway, racks moved into view of the station office, bike marking.")
+        for action in (
+            ActionCreate(title="D-lock exchange for cable locks at the racks",
+                         tactic="target-harden", partner="business", owner="Cycle team",
+                         due_date=_days(-300), status="done"),
+            ActionCreate(title="Bike marking sessions every Tuesday",
+                         tactic="identify-property", partner="police", owner="PC Grant",
+                         due_date=_days(-280), status="done"),
+        ):
+            content.add_action(db, _as(sgt), ref, action)
+        _move(db, sgt, ref, "assessment")
+        _edit(db, sgt, ref, process_evaluation="412 D-locks exchanged; 9 marking sessions.",
+              impact_evaluation="Thefts at the racks fell from 96 to 41 in the six months "
+              "after, against 58 to 55 in the comparison area around Moorgate.",
+              outcome="fewer_incidents", lessons_learned="Lock exchanges worked best at the "
+              "morning peak; marking reached too few people to matter.")
+        _move(db, sgt, ref, "closed", reason="Assessment complete: fewer incidents.")
+        _backdate(db, ref, 420)
+
+    return title, CITY, make

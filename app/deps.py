@@ -1,0 +1,27 @@
+"""Dependencies shared by the API and the pages: the database session and request facts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from app.db import session_scope
+from app.settings import Settings
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    yield from session_scope(request.app.state.session_factory)
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def request_id(request: Request) -> str:
+    return getattr(request.state, "request_id", "")
+
+
+def client_addr(request: Request) -> str:
+    return request.client.host if request.client else ""

@@ -1,0 +1,214 @@
+"""The application: routers, static files, middleware and error answers."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app import __version__
+from app.api import cases as api_cases
+from app.api import reference as api_reference
+from app.api.errors import (
+    domain_error_response,
+    error_json,
+    http_error_response,
+    is_api,
+    request_validation_response,
+)
+from app.auth.service import resolve_session, resolve_token
+from app.db import make_engine, make_session_factory
+from app.deps import get_db
+from app.errors import DomainError, Forbidden, NotFound
+from app.middleware import RequestContextMiddleware
+from app.sara.stages import GateUnmet, MoveRefused
+from app.settings import Settings, get_settings
+from app.web.deps import SESSION_COOKIE, CsrfRejected, SignInRequired
+from app.web.routes import auth as web_auth
+from app.web.routes import cases as web_cases
+from app.web.templating import is_htmx, render
+
+log = logging.getLogger("popcase")
+
+API_DESCRIPTION = """
+The JSON API of popcase, for supervisors and analysts who oversee, filter and aggregate cases.
+
+**Authentication**: every call sends an API token, `Authorization: Bearer <token>`. Tokens are
+issued with `popcase token create USERNAME` or on the API tokens page, and act with their
+user's role and borough.
+
+**Errors** all have the same shape: `{"error": CODE, "message": TEXT}`, plus `errors` (a
+message per field) for 422, `unmet` (what the stage gate still needs) for a refused stage move,
+and `current_version` for a stale update.
+
+**Concurrency**: a case carries a `version`. Send the version you last read with every
+`PATCH`; if someone changed the case since, the answer is 409 and nothing is written.
+"""
+
+
+def resource_dir(name: str) -> Path:
+    """``static`` or ``migrations``: beside the package in a checkout, inside it when installed."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package.parent / name, package / "_bundled" / name):
+        if candidate.is_dir():
+            return candidate
+    raise RuntimeError(f"cannot find the {name} folder")
+
+
+def create_app(settings: Settings | None = None,
+               session_factory: sessionmaker[Session] | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="popcase API", version=__version__, description=API_DESCRIPTION,
+        docs_url=None, redoc_url=None, openapi_url=None,
+    )
+    app.state.settings = settings
+    app.state.session_factory = session_factory or make_session_factory(
+        make_engine(settings.database_url, echo=settings.sql_echo))
+    app.add_middleware(RequestContextMiddleware)
+    app.mount("/static", StaticFiles(directory=resource_dir("static")), name="static")
+
+    app.include_router(api_cases.router, prefix="/api/v1")
+    app.include_router(api_reference.router, prefix="/api/v1")
+    app.include_router(web_auth.router)
+    app.include_router(web_cases.router)
+    _add_meta_routes(app)
+    _add_error_handlers(app)
+    return app
+
+
+def _add_meta_routes(app: FastAPI) -> None:
+    @app.get("/health", include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    def schema_reader(request: Request, db: Annotated[Session, Depends(get_db)]) -> None:
+        """The schema is for signed-in people and token holders only."""
+        header = request.headers.get("Authorization", "")
+        if header.lower().startswith("bearer ") and resolve_token(db, header[7:].strip()):
+            return
+        secret = request.cookies.get(SESSION_COOKIE)
+        if secret and resolve_session(db, secret, request.app.state.settings):
+            return
+        raise StarletteHTTPException(401, "Sign in, or send an API token.",
+                                     headers={"WWW-Authenticate": "Bearer"})
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(schema_reader)])
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(request: Request, db: Annotated[Session, Depends(get_db)]) -> Response:
+        secret = request.cookies.get(SESSION_COOKIE)
+        if not (secret and resolve_session(db, secret, request.app.state.settings)):
+            raise SignInRequired()
+        return HTMLResponse(DOCS_PAGE)
+
+
+DOCS_PAGE = """<!DOCTYPE html>
+<html lang="en-GB"><head><meta charset="utf-8"><title>popcase API</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="/static/vendor/swagger-ui/swagger-ui.css"></head>
+<body><p style="font-family:sans-serif;margin:1em"><a href="/">Back to popcase</a></p>
+<div id="swagger-ui"></div>
+<script src="/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
+<script src="/static/js/docs.js"></script></body></html>"""
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(SignInRequired)
+    def _sign_in(request: Request, exc: SignInRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        location = f"/sign-in?expired=1&next={quote(target, safe='/')}"
+        if is_htmx(request):
+            return Response(status_code=204, headers={"HX-Redirect": location})
+        return RedirectResponse(location, status_code=303)
+
+    @app.exception_handler(CsrfRejected)
+    def _csrf(request: Request, exc: CsrfRejected) -> Response:
+        return _page_error(request, 403, "The form has expired",
+                           "Go back, reload the page and try again.")
+
+    @app.exception_handler(RequestValidationError)
+    def _validation(request: Request, exc: RequestValidationError) -> Response:
+        if is_api(request):
+            return request_validation_response(exc)
+        return _page_error(request, 404 if _path_error(exc) else 400, "Page not found"
+                           if _path_error(exc) else "Something in the address is not valid",
+                           "Check the address and try again.")
+
+    @app.exception_handler(DomainError)
+    @app.exception_handler(GateUnmet)
+    @app.exception_handler(MoveRefused)
+    def _domain(request: Request, exc: Exception) -> Response:
+        if is_api(request):
+            return domain_error_response(exc)
+        if isinstance(exc, NotFound):
+            return _page_error(request, 404, "Page not found", exc.message)
+        if isinstance(exc, Forbidden):
+            return _page_error(request, 403, "You cannot do this", exc.message)
+        return _page_error(request, 409, "That could not be done", str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if is_api(request) or request.url.path == "/openapi.json":
+            return http_error_response(exc)
+        if exc.status_code == 404:
+            return _page_error(request, 404, "Page not found",
+                               "If you typed the address, check it is correct.")
+        return _page_error(request, exc.status_code, "That could not be done", str(exc.detail))
+
+    @app.exception_handler(OperationalError)
+    def _busy(request: Request, exc: OperationalError) -> Response:
+        if "locked" not in str(exc.orig).lower():
+            return _server_error(request, exc)
+        message = "Someone else was changing this at the same moment: reload and try again."
+        if is_api(request):
+            return error_json(409, "conflict", message)
+        return _page_error(request, 409, "Changed by someone else", message)
+
+    @app.exception_handler(Exception)
+    def _unexpected(request: Request, exc: Exception) -> Response:
+        return _server_error(request, exc)
+
+
+def _server_error(request: Request, exc: Exception) -> Response:
+    request_id = getattr(request.state, "request_id", "")
+    log.exception("unhandled error in %s %s (request %s)", request.method, request.url.path,
+                  request_id, exc_info=exc)
+    if is_api(request):
+        return error_json(500, "server_error",
+                          f"Something went wrong on our side (request {request_id}).")
+    return _page_error(request, 500, "Sorry, something went wrong",
+                       "Nothing was saved. Try again in a moment.")
+
+
+def _page_error(request: Request, status: int, heading: str, message: str) -> Response:
+    response = render(request, "errors/error.html", {"heading": heading, "message": message},
+                      status_code=status)
+    if is_htmx(request):
+        # Show the message without swapping an error page into part of a page.
+        response.headers["HX-Reswap"] = "none"
+        response.headers["HX-Trigger"] = json.dumps({"popcase:error": {"message": message}})
+    return response
+
+
+def _path_error(exc: RequestValidationError) -> bool:
+    return any(error.get("loc", ("",))[0] == "path" for error in exc.errors())
+
+
+def __getattr__(name: str) -> Any:
+    # `uvicorn app.main:app` builds the app from the environment on first use.
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)

@@ -1,0 +1,13 @@
+"""Imports every model module so that ``Base.metadata`` knows the whole schema
+(Alembic's autogenerate and the models-versus-migrations test rely on it)."""
+
+from app.audit.models import AuditEntry, AuditHead
+from app.auth.models import ApiToken, SigninThrottle, User, UserSession
+from app.cases.models import Action, Case, CaseCheers, CaseEvent, CaseTriangleSide, Hypothesis
+from app.db import Base
+from app.reference.models import Borough, Ward
+
+__all__ = [
+    "Action", "ApiToken", "AuditEntry", "AuditHead", "Base", "Borough", "Case", "CaseCheers",
+    "CaseEvent", "CaseTriangleSide", "Hypothesis", "SigninThrottle", "User", "UserSession", "Ward",
+]

@@ -1,0 +1,84 @@
+"""Checks on area geometry given as GeoJSON in WGS84 (longitude, latitude).
+
+A target area is a Polygon or MultiPolygon, or a Point with a radius in metres. Points must fall
+in Great Britain: swapped coordinates (latitude first) are the commonest mistake and land far
+away, so the message says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+GB_LONGITUDE = (-8.7, 1.9)
+GB_LATITUDE = (49.8, 60.9)
+RADIUS_RANGE_M = (10, 5000)
+MAX_VERTICES = 20000
+
+
+def geometry_problems(geometry: Any, radius_m: int | None) -> list[str]:
+    if not isinstance(geometry, dict):
+        return ["The geometry must be a GeoJSON object."]
+    kind = geometry.get("type")
+    coordinates = geometry.get("coordinates")
+    if kind == "Point":
+        problems = _position_problems(coordinates)
+        if radius_m is None:
+            problems.append("A point needs a radius in metres.")
+        elif not RADIUS_RANGE_M[0] <= radius_m <= RADIUS_RANGE_M[1]:
+            problems.append(f"The radius must be {RADIUS_RANGE_M[0]} to {RADIUS_RANGE_M[1]} metres.")
+        return problems
+    if kind not in ("Polygon", "MultiPolygon"):
+        return ["The geometry must be a Point, a Polygon or a MultiPolygon."]
+    if radius_m is not None:
+        return ["A radius applies only to a point."]
+    polygons = [coordinates] if kind == "Polygon" else coordinates
+    if not isinstance(polygons, list) or not polygons:
+        return ["The polygon has no coordinates."]
+    vertices = 0
+    for polygon in polygons:
+        if not isinstance(polygon, list) or not polygon:
+            return ["Each polygon needs at least one ring of coordinates."]
+        for ring in polygon:
+            problems = _ring_problems(ring)
+            if problems:
+                return problems
+            vertices += len(ring)
+    if vertices > MAX_VERTICES:
+        return [f"The polygon has {vertices} points; simplify it to at most {MAX_VERTICES}."]
+    return []
+
+
+def _ring_problems(ring: Any) -> list[str]:
+    if not isinstance(ring, list) or len(ring) < 4:
+        return ["Each polygon ring needs at least four positions (the first repeated last)."]
+    for position in ring:
+        problems = _position_problems(position)
+        if problems:
+            return problems
+    if ring[0] != ring[-1]:
+        return ["Each polygon ring must end where it starts."]
+    return []
+
+
+def _position_problems(position: Any) -> list[str]:
+    if (
+        not isinstance(position, list | tuple)
+        or len(position) < 2
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in position[:2])
+    ):
+        return ["Each position must be [longitude, latitude] in decimal degrees."]
+    lon, lat = position[0], position[1]
+    if _in_gb(lon, lat):
+        return []
+    if _in_gb(lat, lon):
+        return [f"[{lon}, {lat}] lies outside Great Britain; GeoJSON puts longitude first: "
+                f"did you mean [{lat}, {lon}]?"]
+    return [f"[{lon}, {lat}] lies outside Great Britain."]
+
+
+def _in_gb(lon: float, lat: float) -> bool:
+    return GB_LONGITUDE[0] <= lon <= GB_LONGITUDE[1] and GB_LATITUDE[0] <= lat <= GB_LATITUDE[1]
+
+
+def point_area(lon: float, lat: float) -> dict[str, Any]:
+    return {"type": "Point", "coordinates": [lon, lat]}

@@ -1,0 +1,1 @@
+"""Server-rendered pages for officers: Jinja2 templates made interactive with htmx."""

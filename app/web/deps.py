@@ -1,0 +1,69 @@
+"""Page-side dependencies: the signed-in user (session cookie only) and CSRF protection."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from app.auth.context import Actor, Channel
+from app.auth.service import resolve_session
+from app.deps import client_addr, get_db, request_id
+
+SESSION_COOKIE = "popcase_session"
+SIGNIN_CSRF_COOKIE = "popcase_signin_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class SignInRequired(Exception):
+    """No live session: pages redirect to the sign-in page."""
+
+
+class CsrfRejected(Exception):
+    pass
+
+
+def page_actor(request: Request, db: Annotated[Session, Depends(get_db)]) -> Actor:
+    """Pages accept the session cookie and nothing else (no Bearer token)."""
+    secret = request.cookies.get(SESSION_COOKIE)
+    session = resolve_session(db, secret, request.app.state.settings) if secret else None
+    if session is None:
+        raise SignInRequired()
+    request.state.user_session = session
+    return Actor(session.user, Channel.WEB, request_id(request), client_addr(request))
+
+
+PageActor = Annotated[Actor, Depends(page_actor)]
+
+
+async def csrf_protect(request: Request, actor: PageActor) -> None:
+    """Every state-changing page request carries the session's CSRF token, in the form
+    (plain HTML) or in a header (htmx), and comes from this site."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    session = request.state.user_session
+    await check_csrf(request, session.csrf_token)
+
+
+async def check_csrf(request: Request, expected: str | None) -> None:
+    _check_origin(request)
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None:
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not expected or not sent or not secrets.compare_digest(expected, sent):
+        raise CsrfRejected()
+
+
+def _check_origin(request: Request) -> None:
+    origin = request.headers.get("Origin")
+    if origin and origin != "null" and urlsplit(origin).netloc != request.url.netloc:
+        raise CsrfRejected()
+
+

@@ -1,0 +1,193 @@
+"""Turning HTML form posts into the same pydantic inputs the API takes, and validation errors
+back into messages beside the right fields."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.errors import FieldError, ValidationFailed
+from app.sara.cheers import CheersElement
+from app.sara.triangle import TriangleSide
+
+Form = Mapping[str, Any]
+
+_MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "missing": lambda e: "This field is required.",
+    "string_too_short": lambda e: f"Enter at least {e['ctx']['min_length']} characters.",
+    "string_too_long": lambda e: f"Use at most {e['ctx']['max_length']} characters.",
+    "extra_forbidden": lambda e: "This field is not recognised.",
+    "int_parsing": lambda e: "Enter a whole number.",
+    "int_type": lambda e: "Enter a whole number.",
+    "greater_than_equal": lambda e: f"Enter {e['ctx']['ge']} or more.",
+    "less_than_equal": lambda e: f"Enter {e['ctx']['le']} or less.",
+    "date_parsing": lambda e: "Enter a date as YYYY-MM-DD.",
+    "date_from_datetime_parsing": lambda e: "Enter a date as YYYY-MM-DD.",
+    "date_type": lambda e: "Enter a date as YYYY-MM-DD.",
+    "bool_parsing": lambda e: "Use true or false.",
+    "bool_type": lambda e: "Use true or false.",
+    "json_invalid": lambda e: "The request body is not valid JSON.",
+    "model_attributes_type": lambda e: "Send a JSON object.",
+    "dict_type": lambda e: "Send a JSON object.",
+    "list_type": lambda e: "Send a list.",
+}
+
+
+def pydantic_errors(errors: Iterable[Any], drop_prefix: tuple[str, ...] = ()) -> list[FieldError]:
+    """Field errors with dotted field names (``cheers.community.evidence``) and plain messages."""
+    result: list[FieldError] = []
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ())]
+        if loc and loc[0] in drop_prefix:
+            loc = loc[1:]
+        # Drop pydantic's internal steps (e.g. "function-before[...]", literal tags).
+        loc = [part for part in loc if "[" not in part]
+        field = ".".join(loc) or "body"
+        make = _MESSAGES.get(error.get("type", ""))
+        message = make(error) if make else str(error.get("msg", "Not valid."))
+        message = message.removeprefix("Value error, ")
+        if not any(e.field == field for e in result):  # one message per field is enough
+            result.append(FieldError(field, message))
+    return result
+
+
+def validate(model: type[Any], payload: dict[str, Any]) -> Any:
+    """Validate a form payload against an API schema; raise ValidationFailed on bad input."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise ValidationFailed(pydantic_errors(exc.errors())) from None
+
+
+def field_id(field: str) -> str:
+    """The form control's id for a dotted field name: cheers.community.met -> cheers-community-met."""
+    return field.replace(".", "-")
+
+
+def errors_by_field(errors: Iterable[FieldError]) -> dict[str, str]:
+    return {field_id(e.field): e.message for e in errors}
+
+
+# --- values ------------------------------------------------------------------------------------
+
+def text(form: Form, name: str) -> str:
+    value = form.get(name, "")
+    return value.strip() if isinstance(value, str) else ""
+
+
+def optional(form: Form, name: str) -> str | None:
+    return text(form, name) or None
+
+
+def yes_no(form: Form, name: str) -> bool | None:
+    return {"yes": True, "no": False}.get(text(form, name))
+
+
+def version(form: Form) -> int | str:
+    value = text(form, "version")
+    return int(value) if value.isdigit() else value
+
+
+# --- case sections: form -> CaseUpdate payload -------------------------------------------------
+
+def problem_payload(form: Form) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        name: text(form, name)
+        for name in ("title", "problem_statement", "category", "priority", "source", "team",
+                     "borough")
+    }
+    payload["ward"] = optional(form, "ward")
+    if "owner" in form:
+        payload["owner"] = optional(form, "owner")
+    return payload
+
+
+def area_payload(form: Form) -> dict[str, Any]:
+    kind = text(form, "target_area-kind")
+    if kind == "none":
+        return {"target_area": None}
+    name = text(form, "target_area-name")
+    if kind == "polygon":
+        raw = text(form, "target_area-geojson")
+        try:
+            geometry = json.loads(raw)
+        except ValueError:
+            raise ValidationFailed.one("target_area.geojson",
+                                       "Paste a GeoJSON geometry (it is not valid JSON).") from None
+        if isinstance(geometry, dict) and geometry.get("type") == "Feature":
+            geometry = geometry.get("geometry")
+        return {"target_area": {"name": name, "geometry": geometry}}
+    if kind != "point":
+        raise ValidationFailed.one("target_area.kind", "Choose a point and radius, or a polygon.")
+    errors = []
+    numbers: dict[str, float] = {}
+    for part, label in (("lat", "latitude"), ("lng", "longitude"), ("radius_m", "radius")):
+        try:
+            numbers[part] = float(text(form, f"target_area-{part}"))
+        except ValueError:
+            errors.append(FieldError(f"target_area.{part}", f"Enter the {label} as a number."))
+    if errors:
+        raise ValidationFailed(errors)
+    radius = numbers["radius_m"]
+    if radius != int(radius):
+        raise ValidationFailed.one("target_area.radius_m", "Enter the radius in whole metres.")
+    return {"target_area": {
+        "name": name,
+        "geometry": {"type": "Point", "coordinates": [numbers["lng"], numbers["lat"]]},
+        "radius_m": int(radius),
+    }}
+
+
+def cheers_payload(form: Form) -> dict[str, Any]:
+    return {"cheers": {
+        e.value: {"met": yes_no(form, f"cheers-{e.value}-met"),
+                  "evidence": text(form, f"cheers-{e.value}-evidence")}
+        for e in CheersElement
+    }}
+
+
+def triangle_payload(form: Form) -> dict[str, Any]:
+    return {"triangle": {
+        s.value: {"who": text(form, f"triangle-{s.value}-who"),
+                  "known": text(form, f"triangle-{s.value}-known")}
+        for s in TriangleSide
+    }}
+
+
+def analysis_payload(form: Form) -> dict[str, Any]:
+    return {"analysis_summary": text(form, "analysis_summary"),
+            "baseline_start": optional(form, "baseline_start"),
+            "baseline_end": optional(form, "baseline_end")}
+
+
+def response_payload(form: Form) -> dict[str, Any]:
+    return {"response_plan": text(form, "response_plan")}
+
+
+def assessment_payload(form: Form) -> dict[str, Any]:
+    return {name: text(form, name) for name in
+            ("process_evaluation", "impact_evaluation", "lessons_learned")} | {
+        "outcome": optional(form, "outcome")}
+
+
+def hypothesis_payload(form: Form, prefix: str) -> dict[str, Any]:
+    """Hypothesis fields are named ``<prefix>-statement`` etc. (one form per hypothesis)."""
+    return {"statement": text(form, f"{prefix}-statement"),
+            "status": text(form, f"{prefix}-status") or "open",
+            "evidence": text(form, f"{prefix}-evidence")}
+
+
+def action_payload(form: Form, prefix: str) -> dict[str, Any]:
+    return {"title": text(form, f"{prefix}-title"), "tactic": optional(form, f"{prefix}-tactic"),
+            "partner": text(form, f"{prefix}-partner") or "police",
+            "owner": text(form, f"{prefix}-owner"),
+            "due_date": optional(form, f"{prefix}-due_date"),
+            "status": text(form, f"{prefix}-status") or "planned",
+            "notes": text(form, f"{prefix}-notes")}
+
+
+def prefixed(errors: Iterable[FieldError], prefix: str) -> dict[str, str]:
+    return {f"{prefix}-{field_id(e.field)}": e.message for e in errors}

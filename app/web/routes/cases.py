@@ -1,0 +1,453 @@
+"""Case pages: thin adapters from HTML forms and htmx requests to the case services."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from app.auth.context import Actor
+from app.auth.permissions import BOROUGH_SCOPED, Perm, has
+from app.auth.service import eligible_owners
+from app.cases import content, moves, service
+from app.cases.access import case_for
+from app.cases.models import Case
+from app.cases.schemas import (
+    ActionCreate,
+    ActionUpdate,
+    CaseCreate,
+    CaseFilters,
+    CaseUpdate,
+    HypothesisCreate,
+    HypothesisUpdate,
+    NoteCreate,
+    TransitionRequest,
+)
+from app.cases.views import action_read, current_gate
+from app.clock import today
+from app.deps import get_db
+from app.errors import Conflict, StaleVersion, ValidationFailed
+from app.reference.service import list_boroughs, list_wards
+from app.sara.analysis import HypothesisStatus
+from app.sara.assessment import Outcome
+from app.sara.cheers import CheersElement
+from app.sara.problem import Priority, ProblemSource
+from app.sara.responses import ActionStatus, Partner, tactic_groups
+from app.sara.stages import STAGES, GateUnmet, MoveRefused, Stage
+from app.sara.triangle import TriangleSide
+from app.web import forms
+from app.web.deps import PageActor, csrf_protect
+from app.web.sections import (
+    SECTIONS,
+    action_values,
+    editable_sections,
+    hypothesis_values,
+    section_for_gate_item,
+    section_values,
+)
+from app.web.templating import is_htmx, render
+
+router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+
+Db = Annotated[Session, Depends(get_db)]
+Ref = Annotated[str, Path(min_length=3, max_length=20)]
+ItemId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+PAGE_SIZE = 25
+
+
+async def form_data(request: Request) -> FormData:
+    return await request.form()
+
+
+Form = Annotated[FormData, Depends(form_data)]
+
+# Static option lists for selects and radios.
+PRIORITY_OPTIONS = [(p.value, p.label) for p in Priority]
+SOURCE_OPTIONS = [(s.value, s.label) for s in ProblemSource]
+PARTNER_OPTIONS = [(p.value, p.label) for p in Partner]
+ACTION_STATUS_OPTIONS = [(s.value, s.label) for s in ActionStatus]
+HYPOTHESIS_STATUS_OPTIONS = [(s.value, s.label) for s in HypothesisStatus]
+OUTCOME_OPTIONS = [(o.value, o.label) for o in Outcome]
+TACTIC_OPTIONS = [(group, [(t.key, t.label) for t in tactics]) for group, tactics in
+                  tactic_groups()]
+STAGE_OPTIONS = [(s.value, s.label) for s in STAGES]
+SORT_OPTIONS = [("-updated", "Recently updated"), ("-created", "Newest first"),
+                ("created", "Oldest first"), ("-priority", "Highest priority"),
+                ("stage", "Stage (Scanning first)"), ("ref", "Reference"), ("title", "Title")]
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+# --- list --------------------------------------------------------------------------------------
+
+@router.get("/")
+def home(actor: PageActor) -> Response:
+    user = actor.user
+    if user and has(user, Perm.CASE_READ):
+        return redirect("/cases")
+    return redirect("/admin/users" if user and has(user, Perm.USER_MANAGE) else "/docs")
+
+
+@router.get("/cases")
+def case_list(request: Request, actor: PageActor, db: Db) -> Response:
+    filters, problems = _filters_from_query(request)
+    rows, total = service.list_cases(db, actor, filters)
+    user = actor.user
+    assert user is not None
+    boroughs = [(b.code, b.name) for b in list_boroughs(db)
+                if user.borough_code in (None, b.code) or not _scoped(user)]
+    ward_borough = filters.borough or (user.borough_code if _scoped(user) else None)
+    page = filters.offset // PAGE_SIZE + 1
+    pages = max(1, -(-total // PAGE_SIZE))
+    context = {
+        "active_nav": "cases", "filters": filters, "rows": rows, "total": total,
+        "filter_errors": problems, "boroughs": boroughs,
+        "wards": [(w.code, w.name) for w in list_wards(db, ward_borough)] if ward_borough else [],
+        "owners": [(u.username, u.display_name) for u in eligible_owners(db, ward_borough)],
+        "stage_options": STAGE_OPTIONS, "sort_options": SORT_OPTIONS,
+        "active_filters": sum(1 for name in ("stage", "borough", "ward", "owner", "category")
+                              if getattr(filters, name)) + (filters.overdue is not None),
+        "filters_open": any(getattr(filters, n) for n in ("stage", "ward", "owner", "category"))
+        or filters.overdue is not None,
+        "page": page, "pages": pages, "page_numbers": _page_numbers(page, pages),
+        "page_url": lambda p: _page_url(request, p),
+    }
+    if is_htmx(request):
+        return render(request, "cases/list.html", context, block="results")
+    return render(request, "cases/list.html", context)
+
+
+def _scoped(user: Any) -> bool:
+    return user.role in BOROUGH_SCOPED and user.borough_code is not None
+
+
+def _filters_from_query(request: Request) -> tuple[CaseFilters, list[str]]:
+    """Read the list's filters from the URL; drop (and report) any that are not valid."""
+    params = request.query_params
+    raw: dict[str, Any] = {
+        name: params.get(name) or None
+        for name in ("borough", "ward", "owner", "category", "overdue", "q")
+    }
+    raw["stage"] = [s for s in params.getlist("stage") if s]
+    raw["sort"] = params.get("sort") or "-updated"
+    page = params.get("page", "1")
+    raw["offset"] = (int(page) - 1) * PAGE_SIZE if page.isdigit() and int(page) > 0 else 0
+    raw["limit"] = PAGE_SIZE
+    try:
+        return CaseFilters.model_validate(raw), []
+    except ValidationError as exc:
+        problems = forms.pydantic_errors(exc.errors())
+        for problem in problems:
+            raw.pop(problem.field.split(".")[0], None)
+        return CaseFilters.model_validate(raw), [f"{p.field}: {p.message}" for p in problems]
+
+
+def _page_numbers(page: int, pages: int) -> list[int | None]:
+    wanted = sorted({1, pages, page - 1, page, page + 1} & set(range(1, pages + 1)))
+    numbers: list[int | None] = []
+    for number in wanted:
+        if numbers and number - (numbers[-1] or 0) > 1:
+            numbers.append(None)
+        numbers.append(number)
+    return numbers
+
+
+def _page_url(request: Request, page: int) -> str:
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "page" and v]
+    return "/cases?" + urlencode([*params, ("page", str(page))])
+
+
+# --- open a case -------------------------------------------------------------------------------
+
+@router.get("/cases/new")
+def new_case_form(request: Request, actor: PageActor, db: Db) -> Response:
+    user = actor.user
+    assert user is not None
+    values = {"borough": user.borough_code or "", "priority": "medium", "source": "officer"}
+    return _new_case_page(request, db, actor, values, {})
+
+
+@router.post("/cases")
+def create_case(request: Request, actor: PageActor, db: Db, form: Form) -> Response:
+    payload = {name: forms.text(form, name) for name in
+               ("title", "problem_statement", "category", "borough", "priority", "source",
+                "team")}
+    payload["ward"] = forms.optional(form, "ward")
+    try:
+        case = service.create_case(db, actor, forms.validate(CaseCreate, payload))
+    except ValidationFailed as exc:
+        db.rollback()
+        return _new_case_page(request, db, actor, dict(form), forms.errors_by_field(exc.errors),
+                              status_code=422)
+    return redirect(f"/cases/{case.ref}?flash=opened")
+
+
+def _new_case_page(request: Request, db: Session, actor: Actor, values: dict[str, Any],
+                   errors: dict[str, str], status_code: int = 200) -> Response:
+    user = actor.user
+    assert user is not None
+    boroughs = [(b.code, b.name) for b in list_boroughs(db)
+                if not _scoped(user) or b.code == user.borough_code]
+    borough = values.get("borough") or (boroughs[0][0] if len(boroughs) == 1 else None)
+    context = {
+        "active_nav": "new", "values": values, "errors": errors, "boroughs": boroughs,
+        "wards": [(w.code, w.name) for w in list_wards(db, borough)] if borough else [],
+        "priority_options": PRIORITY_OPTIONS, "source_options": SOURCE_OPTIONS,
+    }
+    return render(request, "cases/new.html", context, status_code=status_code)
+
+
+@router.get("/wards")
+def ward_options(request: Request, actor: PageActor, db: Db, borough: str = "",
+                 blank: str = "No particular ward") -> Response:
+    """The ward choices of a borough, as <option>s for a dependent select."""
+    wards = [(w.code, w.name) for w in list_wards(db, borough.strip().upper())] \
+        if borough else []
+    return render(request, "cases/ward_options.html",
+                  {"wards": wards, "selected": "", "blank": blank[:40]})
+
+
+# --- the case page -----------------------------------------------------------------------------
+
+@router.get("/cases/{ref}")
+def case_page(request: Request, actor: PageActor, db: Db, ref: Ref, section: str = "",
+              edit: str = "", flash: str = "") -> Response:
+    case = service.view_case(db, actor, ref)
+    if case.ref != ref:
+        return redirect(f"/cases/{case.ref}")
+    section = section if section in SECTIONS else ""
+    editing = None
+    if section and edit and editable_sections(actor.user, case).get(section):  # type: ignore[arg-type]
+        editing = section if edit == "1" else edit
+    overrides: dict[str, Any] = {"editing": editing, "open_stage": SECTIONS[section].stage
+                                 if section else None, "flash": _flash(flash, case)}
+    if editing:
+        overrides.update(_edit_values(case, editing))
+    if is_htmx(request) and section:
+        return render(request, "cases/detail.html", page_context(db, actor, case, **overrides),
+                      block=f"section_{section}")
+    return render(request, "cases/detail.html", page_context(db, actor, case, **overrides))
+
+
+def _flash(flash: str, case: Case) -> str:
+    return {
+        "opened": f"Case {case.ref} is open in Scanning.",
+        "moved": f"{case.ref} is now in {case.stage.label}.",
+    }.get(flash, "")
+
+
+def _edit_values(case: Case, editing: str) -> dict[str, Any]:
+    """Form values and version for a section or item opened for editing."""
+    if editing.startswith("hypothesis") and editing[10:].isdigit():
+        item = next((h for h in case.hypotheses if h.id == int(editing[10:])), None)
+        return {"item_values": hypothesis_values(item, editing),
+                "form_version": item.version if item else 0}
+    if editing.startswith("action") and editing[6:].isdigit():
+        action = next((a for a in case.actions if a.id == int(editing[6:])), None)
+        return {"item_values": action_values(action, editing),
+                "form_version": action.version if action else 0}
+    return {"values": section_values(case, editing), "form_version": case.version}
+
+
+def page_context(db: Session, actor: Actor, case: Case, **overrides: Any) -> dict[str, Any]:
+    user = actor.user
+    assert user is not None
+    unmet = current_gate(case)
+    actions = [action_read(a, today()) for a in case.actions]
+    cheers = {c.element: c for c in case.cheers}
+    sides = {t.side: t for t in case.triangle}
+    geometry = case.target_geometry or {}
+    context: dict[str, Any] = {
+        "case": case, "unmet": unmet, "events": service.timeline(db, case),
+        "editable": editable_sections(user, case), "action_rows": actions,
+        "overdue_count": sum(1 for a in actions if a.overdue),
+        "cheers_rows": [cheers[e] for e in CheersElement if e in cheers],
+        "triangle_rows": [sides[s] for s in TriangleSide if s in sides],
+        "polygon_points": _count_points(geometry.get("coordinates")) if geometry else 0,
+        "gate_section": section_for_gate_item,
+        "earlier_stages": [(s.value, s.label) for s in case.stage.earlier],
+        "priority_options": PRIORITY_OPTIONS, "source_options": SOURCE_OPTIONS,
+        "partner_options": PARTNER_OPTIONS, "action_status_options": ACTION_STATUS_OPTIONS,
+        "hypothesis_status_options": HYPOTHESIS_STATUS_OPTIONS,
+        "outcome_options": OUTCOME_OPTIONS, "tactic_options": TACTIC_OPTIONS,
+        "editing": None, "values": {}, "errors": {}, "conflict": "", "form_version":
+            case.version, "item_values": {}, "item_errors": {}, "gate_errors": {},
+        "gate_conflict": "", "open_form": "", "form_values": {}, "note_value": "",
+        "note_errors": {}, "open_stage": None, "flash": "", "active_nav": "cases",
+    }
+    if overrides.get("editing") == "problem":
+        context["boroughs"] = [(b.code, b.name) for b in list_boroughs(db)
+                               if not _scoped(user) or b.code == user.borough_code]
+        borough = (overrides.get("values") or {}).get("borough") or case.borough_code
+        context["wards"] = [(w.code, w.name) for w in list_wards(db, borough)]
+        context["owners"] = [(u.username, u.display_name)
+                             for u in eligible_owners(db, case.borough_code)]
+    context.update(overrides)
+    return context
+
+
+def _count_points(coordinates: Any) -> int:
+    if isinstance(coordinates, list) and coordinates and isinstance(coordinates[0], int | float):
+        return 1
+    return sum(_count_points(c) for c in coordinates) if isinstance(coordinates, list) else 0
+
+
+def _saved(request: Request, db: Session, actor: Actor, ref: str, section: str) -> Response:
+    """After a successful save: htmx gets the section plus fresh gate, header and timeline;
+    a plain form post is redirected back to the section (post/redirect/get)."""
+    if not is_htmx(request):
+        return redirect(f"/cases/{ref}#section-{section}")
+    case = case_for(db, actor, ref)
+    return render(request, "cases/detail.html", page_context(db, actor, case),
+                  blocks=[f"section_{section}", "refresh_partials"])
+
+
+def _form_failed(request: Request, db: Session, actor: Actor, ref: str, section: str,
+                 status_code: int, **overrides: Any) -> Response:
+    db.rollback()
+    case = case_for(db, actor, ref)
+    context = page_context(db, actor, case, open_stage=SECTIONS[section].stage, **overrides)
+    if is_htmx(request):
+        return render(request, "cases/detail.html", context, block=f"section_{section}",
+                      status_code=status_code)
+    return render(request, "cases/detail.html", context, status_code=status_code)
+
+
+@router.post("/cases/{ref}/sections/{section}")
+def save_section(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref,
+                 section: str) -> Response:
+    spec = SECTIONS.get(section)
+    if spec is None or spec.payload is None:
+        return render(request, "errors/error.html", {"heading": "Page not found",
+                      "message": "There is no such section."}, status_code=404)
+    values = dict(form)
+    try:
+        payload = spec.payload(form) | {"version": forms.version(form)}
+        service.update_case(db, actor, ref, forms.validate(CaseUpdate, payload))
+    except ValidationFailed as exc:
+        return _form_failed(request, db, actor, ref, section, 422, editing=section,
+                            values=values, errors=forms.errors_by_field(exc.errors),
+                            form_version=forms.version(form))
+    except StaleVersion as exc:
+        return _form_failed(request, db, actor, ref, section, 409, editing=section,
+                            values=values, conflict=exc.message,
+                            form_version=exc.current_version)
+    except Conflict as exc:
+        return _form_failed(request, db, actor, ref, section, 409, editing=section,
+                            values=values, conflict=exc.message)
+    return _saved(request, db, actor, ref, section)
+
+
+# --- stage moves -------------------------------------------------------------------------------
+
+@router.post("/cases/{ref}/transitions")
+def move(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref) -> Response:
+    kind = forms.text(form, "form")
+    if kind not in ("advance", "override", "back", "reopen"):
+        kind = "advance"
+    target = forms.text(form, f"{kind}-to") or forms.text(form, "to")
+    reason = forms.text(form, f"{kind}-reason")
+    values = dict(form)
+    try:
+        request_data = forms.validate(TransitionRequest, {
+            "to": target, "reason": reason, "override": forms.text(form, "override") == "true"})
+        moves.move_case(db, actor, ref, request_data)
+    except GateUnmet as exc:
+        return _move_failed(request, db, actor, ref, 409,
+                            gate_conflict=f"{exc} See what is still needed below.")
+    except MoveRefused as exc:
+        if exc.field == "reason":
+            return _move_failed(request, db, actor, ref, 422, open_form=kind,
+                                form_values=values, gate_errors={f"{kind}-reason": exc.message})
+        return _move_failed(request, db, actor, ref, 409, gate_conflict=exc.message)
+    except ValidationFailed as exc:
+        return _move_failed(request, db, actor, ref, 422, open_form=kind, form_values=values,
+                            gate_conflict=" ".join(e.message for e in exc.errors))
+    return redirect(f"/cases/{ref.upper()}?flash=moved")
+
+
+def _move_failed(request: Request, db: Session, actor: Actor, ref: str, status_code: int,
+                 **overrides: Any) -> Response:
+    db.rollback()
+    case = case_for(db, actor, ref)
+    return render(request, "cases/detail.html", page_context(db, actor, case, **overrides),
+                  status_code=status_code)
+
+
+# --- notes, hypotheses, actions ----------------------------------------------------------------
+
+@router.post("/cases/{ref}/notes")
+def add_note(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref) -> Response:
+    body = forms.text(form, "note-body")
+    try:
+        content.add_note(db, actor, ref, forms.validate(NoteCreate, {"body": body}))
+    except ValidationFailed as exc:
+        db.rollback()
+        case = case_for(db, actor, ref)
+        context = page_context(db, actor, case, note_value=body,
+                               note_errors=forms.prefixed(exc.errors, "note"))
+        return render(request, "cases/detail.html", context, status_code=422,
+                      block="timeline" if is_htmx(request) else None)
+    if not is_htmx(request):
+        return redirect(f"/cases/{ref.upper()}#timeline")
+    case = case_for(db, actor, ref)
+    return render(request, "cases/detail.html", page_context(db, actor, case), block="timeline")
+
+
+@router.post("/cases/{ref}/hypotheses")
+def add_hypothesis(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref) -> Response:
+    return _save_item(request, db, actor, ref, "hypotheses", "hypothesis", form, lambda: (
+        content.add_hypothesis(db, actor, ref, forms.validate(
+            HypothesisCreate, forms.hypothesis_payload(form, "hypothesis")))))
+
+
+@router.post("/cases/{ref}/hypotheses/{item_id}")
+def update_hypothesis(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref,
+                      item_id: ItemId) -> Response:
+    prefix = f"hypothesis{item_id}"
+    return _save_item(request, db, actor, ref, "hypotheses", prefix, form, lambda: (
+        content.update_hypothesis(db, actor, ref, item_id, forms.validate(
+            HypothesisUpdate,
+            forms.hypothesis_payload(form, prefix) | {"version": forms.version(form)}))))
+
+
+@router.post("/cases/{ref}/actions")
+def add_action(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref) -> Response:
+    return _save_item(request, db, actor, ref, "actions", "action", form, lambda: (
+        content.add_action(db, actor, ref, forms.validate(
+            ActionCreate, forms.action_payload(form, "action")))))
+
+
+@router.post("/cases/{ref}/actions/{item_id}")
+def update_action(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref,
+                  item_id: ItemId) -> Response:
+    prefix = f"action{item_id}"
+    return _save_item(request, db, actor, ref, "actions", prefix, form, lambda: (
+        content.update_action(db, actor, ref, item_id, forms.validate(
+            ActionUpdate,
+            forms.action_payload(form, prefix) | {"version": forms.version(form)}))))
+
+
+def _save_item(request: Request, db: Session, actor: Actor, ref: str, section: str,
+               prefix: str, form: FormData, save: Any) -> Response:
+    try:
+        save()
+    except ValidationFailed as exc:
+        return _form_failed(request, db, actor, ref, section, 422, editing=prefix,
+                            item_values=dict(form), item_errors=forms.prefixed(exc.errors, prefix),
+                            form_version=forms.version(form))
+    except StaleVersion as exc:
+        return _form_failed(request, db, actor, ref, section, 409, editing=prefix,
+                            item_values=dict(form), conflict=exc.message,
+                            form_version=exc.current_version)
+    except Conflict as exc:
+        return _form_failed(request, db, actor, ref, section, 409, editing=prefix,
+                            item_values=dict(form), conflict=exc.message)
+    return _saved(request, db, actor, ref, section)

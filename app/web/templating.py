@@ -1,0 +1,78 @@
+"""The Jinja environment for pages: autoescaped ``*.html`` templates, htmx fragments by block."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from jinja2_fragments.fastapi import Jinja2Blocks
+from starlette.responses import Response
+
+from app import __version__
+from app.auth.permissions import Perm, has
+from app.clock import local
+from app.sara.analysis import HypothesisStatus
+from app.sara.assessment import Outcome
+from app.sara.cheers import CheersElement
+from app.sara.problem import CATEGORIES, Priority, ProblemSource
+from app.sara.responses import TACTICS, ActionStatus, Partner, tactic_groups
+from app.sara.stages import STAGES, Stage
+from app.sara.triangle import TriangleSide
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+templates = Jinja2Blocks(directory=TEMPLATES_DIR)
+env = templates.env
+env.trim_blocks = True
+env.lstrip_blocks = True
+
+
+def _when(value: datetime | None) -> str:
+    return local(value).strftime("%-d %b %Y, %H:%M") if value else ""
+
+
+def _day(value: date | None) -> str:
+    return value.strftime("%-d %b %Y") if value else ""
+
+
+def _iso(value: datetime | date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+env.filters.update(when=_when, day=_day, iso=_iso)
+env.globals.update(
+    app_version=__version__, STAGES=STAGES, Stage=Stage, CATEGORIES=CATEGORIES,
+    Priority=Priority, ProblemSource=ProblemSource, CheersElement=CheersElement,
+    TriangleSide=TriangleSide, HypothesisStatus=HypothesisStatus, ActionStatus=ActionStatus,
+    Partner=Partner, Outcome=Outcome, TACTICS=TACTICS, tactic_groups=tactic_groups(), Perm=Perm,
+)
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, *,
+           status_code: int = 200, block: str | None = None,
+           blocks: list[str] | None = None) -> Response:
+    """Render a page, or only some of its blocks (for htmx). Adds who is signed in."""
+    session = getattr(request.state, "user_session", None)
+    user = session.user if session else None
+    settings = request.app.state.settings
+    ctx = {
+        "user": user,
+        "csrf_token": session.csrf_token if session else getattr(request.state, "csrf", ""),
+        "can": (lambda perm: has(user, perm)) if user else (lambda perm: False),
+        "demo": settings.environment == "demo",
+        "request_id": getattr(request.state, "request_id", ""),
+        **(context or {}),
+    }
+    kwargs: dict[str, Any] = {"status_code": status_code}
+    if block:
+        kwargs["block_name"] = block
+    elif blocks:
+        kwargs["block_names"] = blocks
+    response = templates.TemplateResponse(request, name, ctx, **kwargs)
+    response.headers["Vary"] = "HX-Request"
+    return response
