@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import __version__
+from app.api import admin as api_admin
 from app.api import cases as api_cases
 from app.api import reference as api_reference
 from app.api.errors import (
@@ -34,6 +35,7 @@ from app.middleware import RequestContextMiddleware
 from app.sara.stages import GateUnmet, MoveRefused
 from app.settings import Settings, get_settings
 from app.web.deps import SESSION_COOKIE, CsrfRejected, SignInRequired
+from app.web.routes import admin as web_admin
 from app.web.routes import auth as web_auth
 from app.web.routes import cases as web_cases
 from app.web.templating import is_htmx, render
@@ -80,8 +82,10 @@ def create_app(settings: Settings | None = None,
 
     app.include_router(api_cases.router, prefix="/api/v1")
     app.include_router(api_reference.router, prefix="/api/v1")
+    app.include_router(api_admin.router, prefix="/api/v1")
     app.include_router(web_auth.router)
     app.include_router(web_cases.router)
+    app.include_router(web_admin.router)
     _add_meta_routes(app)
     _add_error_handlers(app)
     return app
@@ -118,6 +122,7 @@ def _add_meta_routes(app: FastAPI) -> None:
 DOCS_PAGE = """<!DOCTYPE html>
 <html lang="en-GB"><head><meta charset="utf-8"><title>popcase API</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="/static/img/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/static/vendor/swagger-ui/swagger-ui.css"></head>
 <body><p style="font-family:sans-serif;margin:1em"><a href="/">Back to popcase</a></p>
 <div id="swagger-ui"></div>

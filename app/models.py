@@ -3,11 +3,20 @@
 
 from app.audit.models import AuditEntry, AuditHead
 from app.auth.models import ApiToken, SigninThrottle, User, UserSession
-from app.cases.models import Action, Case, CaseCheers, CaseEvent, CaseTriangleSide, Hypothesis
+from app.cases.models import (
+    Action,
+    Case,
+    CaseCheers,
+    CaseEvent,
+    CaseTriangleSide,
+    Hypothesis,
+    RefCounter,
+)
 from app.db import Base
 from app.reference.models import Borough, Ward
 
 __all__ = [
     "Action", "ApiToken", "AuditEntry", "AuditHead", "Base", "Borough", "Case", "CaseCheers",
-    "CaseEvent", "CaseTriangleSide", "Hypothesis", "SigninThrottle", "User", "UserSession", "Ward",
+    "CaseEvent", "CaseTriangleSide", "Hypothesis", "RefCounter", "SigninThrottle", "User",
+    "UserSession", "Ward",
 ]

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry, AuditHead
 from app.auth.context import Actor
+from app.auth.permissions import Perm, require
 from app.db import utcnow
 
 
@@ -171,7 +172,32 @@ def _filtered(query: AuditQuery) -> Select[tuple[AuditEntry]]:
     return stmt
 
 
-def search(db: Session, query: AuditQuery, *, limit: int, offset: int) -> tuple[list[AuditEntry], int]:
+def search_log(db: Session, actor: Actor, query: AuditQuery, *, limit: int,
+               offset: int) -> tuple[list[AuditEntry], int]:
+    """An administrator's search of the log; the search itself is logged."""
+    require(actor.user, Perm.AUDIT_READ)  # type: ignore[arg-type]
+    entries, total = search(db, query, limit=limit, offset=offset)
+    record(db, actor, AuditAction.AUDIT_SEARCH, object_type="audit_log",
+           details={"query": _query_details(query), "total": total})
+    db.commit()
+    return entries, total
+
+
+def start_export(db: Session, actor: Actor, query: AuditQuery) -> None:
+    """Check and log an export of the log (the rows are then streamed by ``iter_matching``)."""
+    require(actor.user, Perm.AUDIT_READ)  # type: ignore[arg-type]
+    record(db, actor, AuditAction.AUDIT_EXPORT, object_type="audit_log",
+           details={"query": _query_details(query)})
+    db.commit()
+
+
+def _query_details(query: AuditQuery) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, date) else v)
+            for k, v in vars(query).items() if v}
+
+
+def search(db: Session, query: AuditQuery, *, limit: int,
+           offset: int) -> tuple[list[AuditEntry], int]:
     stmt = _filtered(query)
     total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = db.scalars(stmt.order_by(AuditEntry.seq.desc()).limit(limit).offset(offset))
@@ -190,3 +216,22 @@ def iter_matching(db: Session, query: AuditQuery, batch: int = 2000) -> Iterator
             return
         yield from rows
         last = rows[-1].seq
+
+
+CSV_COLUMNS = ["seq", "at", "actor", "action", "object_type", "object_ref", "justification",
+               "request_id", "client_addr", "details", "prev_hash", "hash"]
+
+
+def csv_row(entry: AuditEntry) -> list[str]:
+    return [str(entry.seq), entry.at.astimezone(UTC).isoformat(timespec="microseconds"),
+            *(csv_safe(v) for v in (entry.actor, entry.action, entry.object_type,
+                                    entry.object_ref, entry.justification, entry.request_id,
+                                    entry.client_addr,
+                                    json.dumps(entry.details, sort_keys=True,
+                                               ensure_ascii=False))),
+            entry.prev_hash, entry.hash]
+
+
+def csv_safe(value: str) -> str:
+    """Spreadsheets run cells that start with = + - @ as formulas: quote them as text."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -18,7 +18,7 @@ from app.auth.passwords import hash_password, password_problem, verify_password
 from app.auth.permissions import CASE_OWNER_ROLES, Perm, require
 from app.auth.roles import Role
 from app.db import utcnow
-from app.errors import FieldError, NotFound, ValidationFailed
+from app.errors import FieldError, NotFound, StaleVersion, ValidationFailed
 from app.reference.models import Borough
 from app.settings import Settings
 
@@ -73,8 +73,9 @@ def create_user(db: Session, actor: Actor, new: NewUser) -> User:
 def _user_errors(db: Session, username: str, new: NewUser) -> list[FieldError]:
     errors = []
     if not USERNAME_PATTERN.match(username):
-        errors.append(FieldError("username", "Use 3 to 64 lower-case letters, digits, dots, "
-                                 "hyphens or underscores, starting and ending with a letter or digit."))
+        errors.append(FieldError(
+            "username", "Use 3 to 64 lower-case letters, digits, dots, hyphens or underscores, "
+                        "starting and ending with a letter or digit."))
     elif db.scalar(select(User.id).where(User.username == username)) is not None:
         errors.append(FieldError("username", f"The username {username} is already taken."))
     if new.borough_code and db.get(Borough, new.borough_code) is None:
@@ -83,6 +84,61 @@ def _user_errors(db: Session, username: str, new: NewUser) -> list[FieldError]:
     if new.password is not None and (problem := password_problem(new.password)):
         errors.append(FieldError("password", problem))
     return errors
+
+
+@dataclass(frozen=True)
+class UserChanges:
+    version: int
+    display_name: str | None = None
+    role: Role | None = None
+    borough_code: str | None = None
+    all_boroughs: bool = False
+    active: bool | None = None
+    password: str | None = None
+
+
+def update_user(db: Session, actor: Actor, username: str, changes: UserChanges) -> User:
+    """Change a user's role, scope, status or password. Deactivating ends their sessions'
+    use at once (every request checks ``active``) and stops their tokens."""
+    require(actor.user, Perm.USER_MANAGE)  # type: ignore[arg-type]
+    user = get_user(db, username)
+    if user.version != changes.version:
+        raise StaleVersion(f"{user.username} was changed by someone else since you opened it.",
+                           current_version=user.version)
+    errors = []
+    if changes.borough_code and db.get(Borough, changes.borough_code) is None:
+        errors.append(FieldError("borough", f"Unknown borough code {changes.borough_code}."))
+    if changes.password is not None and (problem := password_problem(changes.password)):
+        errors.append(FieldError("password", problem))
+    if actor.user is not None and user.id == actor.user.id and (
+            changes.active is False or (changes.role and changes.role is not Role.ADMIN)):
+        errors.append(FieldError("role", "You cannot remove your own administrator access."))
+    if errors:
+        raise ValidationFailed(errors)
+    changed = []
+    if changes.display_name and changes.display_name.strip() != user.display_name:
+        user.display_name = changes.display_name.strip()
+        changed.append("display_name")
+    if changes.role and changes.role is not user.role:
+        user.role = changes.role
+        changed.append("role")
+    borough = None if changes.all_boroughs else (changes.borough_code or user.borough_code)
+    if borough != user.borough_code:
+        user.borough_code = borough
+        changed.append("borough")
+    if changes.active is not None and changes.active != user.active:
+        user.active = changes.active
+        changed.append("active")
+    if changes.password:
+        user.password_hash = hash_password(changes.password)
+        changed.append("password")
+    if changed:
+        db.flush()
+        record(db, actor, AuditAction.USER_UPDATE, object_type="user", object_ref=user.username,
+               details={"fields": changed, "role": str(user.role), "borough": user.borough_code,
+                        "active": user.active})
+        db.commit()
+    return user
 
 
 def get_user(db: Session, username: str) -> User:

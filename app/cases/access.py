@@ -57,13 +57,16 @@ def ensure_version(case: Case, version: int) -> None:
 
 
 @contextmanager
-def stale_guard(case: Case) -> Iterator[None]:
+def stale_guard(db: Session, case: Case) -> Iterator[None]:
     """A concurrent writer that committed first turns our flush into a stale-version conflict."""
+    case_id, ref = case.id, case.ref
     try:
         yield
     except StaleDataError as exc:
-        raise StaleVersion(f"{case.ref} was changed by someone else at the same moment.",
-                           current_version=case.version + 1) from exc
+        db.rollback()
+        current = db.scalar(select(Case.version).where(Case.id == case_id)) or 0
+        raise StaleVersion(f"{ref} was changed by someone else at the same moment.",
+                           current_version=current) from exc
 
 
 def add_event(db: Session, case: Case, actor: Actor, kind: EventKind, summary: str,

@@ -98,6 +98,17 @@ class Case(Base):
     )
 
 
+class RefCounter(Base):
+    """The last case number used per reference prefix and year. Taking a number updates this
+    row, which PostgreSQL locks until commit: simultaneous openings queue for distinct numbers."""
+
+    __tablename__ = "ref_counters"
+
+    prefix: Mapped[str] = mapped_column(String(4), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(default=0)
+
+
 class CaseCheers(Base):
     __tablename__ = "case_cheers"
 

@@ -30,7 +30,7 @@ def move_case(db: Session, actor: Actor, ref: str, request: TransitionRequest) -
         require(user, Perm.GATE_OVERRIDE, "Only a supervisor can override a gate.")
     now = utcnow()
     case.stage, case.stage_entered_at, case.updated_at = move.to_stage, now, now
-    with stale_guard(case):
+    with stale_guard(db, case):
         db.flush()
     add_event(
         db, case, actor, EventKind.MOVED, _summary(move), body=move.reason,

@@ -5,7 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case as sql_case, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import case as sql_case
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,6 +46,7 @@ from app.cases.models import (
     CaseEvent,
     CaseTriangleSide,
     EventKind,
+    RefCounter,
 )
 from app.cases.schemas import CaseCreate, CaseFilters, CaseUpdate
 from app.clock import today
@@ -89,24 +101,34 @@ def create_case(db: Session, actor: Actor, data: CaseCreate) -> Case:
 
 
 def _allocate_ref(db: Session, case: Case, borough: Borough, year: int) -> None:
-    """Number the case within its borough and year; two officers opening cases at the same
-    moment may pick the same number, so the unique constraint decides and the loser retries."""
+    number = _next_number(db, borough.ref_prefix, year)
+    case.ref_prefix, case.ref_year, case.ref_number = borough.ref_prefix, year, number
+    case.ref = f"{borough.ref_prefix}-{year}-{number:04d}"
+    db.add(case)
+    db.flush()
+
+
+def _next_number(db: Session, prefix: str, year: int) -> int:
+    """The next case number for a prefix and year, from its counter row (created on first use;
+    if two transactions create it at once, the loser takes the update path)."""
     for _ in range(REF_ATTEMPTS):
-        number = 1 + (db.scalar(
-            select(func.max(Case.ref_number))
-            .where(Case.ref_prefix == borough.ref_prefix, Case.ref_year == year)
-        ) or 0)
-        case.ref_prefix, case.ref_year, case.ref_number = borough.ref_prefix, year, number
-        case.ref = f"{borough.ref_prefix}-{year}-{number:04d}"
+        number = db.scalar(
+            update(RefCounter)
+            .where(RefCounter.prefix == prefix, RefCounter.year == year)
+            .values(last_number=RefCounter.last_number + 1)
+            .returning(RefCounter.last_number),
+            execution_options={"synchronize_session": False},
+        )
+        if number is not None:
+            return number
         savepoint = db.begin_nested()
         try:
-            db.add(case)
-            db.flush()
+            db.execute(insert(RefCounter).values(prefix=prefix, year=year, last_number=1))
         except IntegrityError:
             savepoint.rollback()
             continue
         savepoint.commit()
-        return
+        return 1
     raise RuntimeError("could not allocate a case reference; try again")
 
 
@@ -181,7 +203,7 @@ def update_case(db: Session, actor: Actor, ref: str, data: CaseUpdate) -> Case:
     if not changed:
         return case
     case.updated_at = utcnow()
-    with stale_guard(case):
+    with stale_guard(db, case):
         db.flush()
     add_event(db, case, actor, EventKind.EDITED, "Changed " + ", ".join(changed),
               details={"fields": changed})
@@ -332,6 +354,7 @@ def _overdue_condition() -> ColumnElement[bool]:
 def list_cases(db: Session, actor: Actor, filters: CaseFilters, *,
                log: bool = True) -> tuple[list[CaseRow], int]:
     user = acting_user(actor)
+    require(user, Perm.CASE_READ)
     query = _filtered_cases(user, filters)
     total = db.scalar(select(func.count()).select_from(query.with_only_columns(Case.id)
                                                        .subquery())) or 0

@@ -1,7 +1,8 @@
 """Checks on area geometry given as GeoJSON in WGS84 (longitude, latitude).
 
-A target area is a Polygon or MultiPolygon, or a Point with a radius in metres. Points must fall
-in Great Britain: swapped coordinates (latitude first) are the commonest mistake and land far
+A target area is a Polygon or MultiPolygon, or a Point with a radius in metres. Positions must
+fall within Great Britain's bounding box (a coarse check: it also admits parts of Ireland and
+northern France). Swapped coordinates (latitude first) are the commonest mistake and land far
 away, so the message says so.
 """
 
@@ -25,7 +26,8 @@ def geometry_problems(geometry: Any, radius_m: int | None) -> list[str]:
         if radius_m is None:
             problems.append("A point needs a radius in metres.")
         elif not RADIUS_RANGE_M[0] <= radius_m <= RADIUS_RANGE_M[1]:
-            problems.append(f"The radius must be {RADIUS_RANGE_M[0]} to {RADIUS_RANGE_M[1]} metres.")
+            low, high = RADIUS_RANGE_M
+            problems.append(f"The radius must be {low} to {high} metres.")
         return problems
     if kind not in ("Polygon", "MultiPolygon"):
         return ["The geometry must be a Point, a Polygon or a MultiPolygon."]

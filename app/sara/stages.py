@@ -100,7 +100,8 @@ def scanning_gate(facts: CaseFacts) -> list[Unmet]:
     if not facts.category:
         unmet.append(Unmet("category", "Choose the crime category of the problem."))
     if not facts.has_target_area:
-        unmet.append(Unmet("target_area", "Set the target area (a polygon, or a point and radius)."))
+        unmet.append(Unmet("target_area",
+                           "Set the target area (a polygon, or a point and radius)."))
     for element in CheersElement:
         assessed = facts.cheers.get(element, CheersAssessment())
         code = f"cheers.{element.value}"
@@ -137,7 +138,10 @@ def response_gate(facts: CaseFacts) -> list[Unmet]:
         unmet.append(Unmet("response_plan", "Write the response plan."))
     if not live:
         unmet.append(Unmet("actions", "Add at least one action to the response plan."))
-    for number, action in enumerate(live, start=1):
+    # Numbered by position among all actions, as the case page lists them.
+    for number, action in enumerate(facts.actions, start=1):
+        if action.status is ActionStatus.CANCELLED:
+            continue
         name = f"Action {number} ({action.title.strip() or 'untitled'})"
         if _blank(action.owner):
             unmet.append(Unmet(f"actions.{number}.owner", f"{name} has no owner."))

@@ -47,7 +47,9 @@ _PROMPTS = {
     TriangleSide.OFFENDER: "Who offends, and what draws them here?",
     TriangleSide.VICTIM: "Who or what is harmed, and why are they vulnerable?",
     TriangleSide.PLACE: "Where exactly does it happen, and what about the place allows it?",
-    TriangleSide.HANDLER: "Who has influence over the offenders (family, youth workers, probation)?",
+    TriangleSide.HANDLER: (
+        "Who has influence over the offenders (family, youth workers, probation)?"
+    ),
     TriangleSide.GUARDIAN: "Who protects the targets (staff, neighbours, CCTV operators)?",
     TriangleSide.MANAGER: "Who owns or runs the place (council, landlord, market operator)?",
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -10,6 +11,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from app.auth.context import Actor, Channel
+from app.auth.roles import Role
 from app.auth.service import resolve_session
 from app.deps import client_addr, get_db, request_id
 
@@ -18,6 +20,19 @@ SIGNIN_CSRF_COOKIE = "popcase_signin_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """What pages show of the signed-in user: a plain copy, safe to use after the request's
+    database session has closed (error pages are rendered then)."""
+
+    username: str
+    display_name: str
+    role: Role
+    borough_code: str | None
+    active: bool
+    csrf_token: str
 
 
 class SignInRequired(Exception):
@@ -35,6 +50,9 @@ def page_actor(request: Request, db: Annotated[Session, Depends(get_db)]) -> Act
     if session is None:
         raise SignInRequired()
     request.state.user_session = session
+    user = session.user
+    request.state.signed_in = SignedIn(user.username, user.display_name, user.role,
+                                       user.borough_code, user.active, session.csrf_token)
     return Actor(session.user, Channel.WEB, request_id(request), client_addr(request))
 
 
@@ -46,8 +64,7 @@ async def csrf_protect(request: Request, actor: PageActor) -> None:
     (plain HTML) or in a header (htmx), and comes from this site."""
     if request.method not in UNSAFE_METHODS:
         return
-    session = request.state.user_session
-    await check_csrf(request, session.csrf_token)
+    await check_csrf(request, request.state.signed_in.csrf_token)
 
 
 async def check_csrf(request: Request, expected: str | None) -> None:

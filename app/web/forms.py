@@ -63,7 +63,7 @@ def validate(model: type[Any], payload: dict[str, Any]) -> Any:
 
 
 def field_id(field: str) -> str:
-    """The form control's id for a dotted field name: cheers.community.met -> cheers-community-met."""
+    """The form control id of a dotted field: cheers.community.met -> cheers-community-met."""
     return field.replace(".", "-")
 
 

@@ -122,7 +122,8 @@ def hypothesis_values(h: Hypothesis | None, prefix: str) -> dict[str, Any]:
 
 
 def action_values(a: Action | None, prefix: str) -> dict[str, Any]:
-    return {f"{prefix}-title": a.title if a else "", f"{prefix}-tactic": (a.tactic or "") if a else "",
+    return {f"{prefix}-title": a.title if a else "",
+            f"{prefix}-tactic": (a.tactic or "") if a else "",
             f"{prefix}-partner": a.partner.value if a else "police",
             f"{prefix}-owner": a.owner if a else "",
             f"{prefix}-due_date": a.due_date.isoformat() if a and a.due_date else "",

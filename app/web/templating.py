@@ -57,12 +57,11 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, *
            status_code: int = 200, block: str | None = None,
            blocks: list[str] | None = None) -> Response:
     """Render a page, or only some of its blocks (for htmx). Adds who is signed in."""
-    session = getattr(request.state, "user_session", None)
-    user = session.user if session else None
+    user = getattr(request.state, "signed_in", None)
     settings = request.app.state.settings
     ctx = {
         "user": user,
-        "csrf_token": session.csrf_token if session else getattr(request.state, "csrf", ""),
+        "csrf_token": user.csrf_token if user else "",
         "can": (lambda perm: has(user, perm)) if user else (lambda perm: False),
         "demo": settings.environment == "demo",
         "request_id": getattr(request.state, "request_id", ""),

@@ -5,7 +5,7 @@ knows every borough by its GSS code, starts the access log's hash chain, and mak
 append-only with triggers on both databases.
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-25 11:47:24.943184
 """
 
@@ -15,7 +15,6 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -42,6 +41,12 @@ def upgrade() -> None:
     sa.Column('ref_prefix', sa.String(length=4), nullable=False),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_boroughs')),
     sa.UniqueConstraint('ref_prefix', name=op.f('uq_boroughs_ref_prefix'))
+    )
+    op.create_table('ref_counters',
+    sa.Column('prefix', sa.String(length=4), nullable=False),
+    sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('last_number', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('prefix', 'year', name=op.f('pk_ref_counters'))
     )
     op.create_table('signin_throttle',
     sa.Column('username', sa.String(length=64), nullable=False),
@@ -350,5 +355,6 @@ def downgrade() -> None:
     op.drop_table('wards')
     op.drop_table('users')
     op.drop_table('signin_throttle')
+    op.drop_table('ref_counters')
     op.drop_table('boroughs')
     op.drop_table('audit_head')

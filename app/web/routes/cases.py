@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from app.auth.context import Actor
-from app.auth.permissions import BOROUGH_SCOPED, Perm, has
+from app.auth.permissions import BOROUGH_SCOPED, Perm, has, require
 from app.auth.service import eligible_owners
 from app.cases import content, moves, service
 from app.cases.access import case_for
@@ -38,7 +38,7 @@ from app.sara.assessment import Outcome
 from app.sara.cheers import CheersElement
 from app.sara.problem import Priority, ProblemSource
 from app.sara.responses import ActionStatus, Partner, tactic_groups
-from app.sara.stages import STAGES, GateUnmet, MoveRefused, Stage
+from app.sara.stages import STAGES, GateUnmet, MoveRefused
 from app.sara.triangle import TriangleSide
 from app.web import forms
 from app.web.deps import PageActor, csrf_protect
@@ -170,6 +170,7 @@ def _page_url(request: Request, page: int) -> str:
 def new_case_form(request: Request, actor: PageActor, db: Db) -> Response:
     user = actor.user
     assert user is not None
+    require(user, Perm.CASE_CREATE)
     values = {"borough": user.borough_code or "", "priority": "medium", "source": "officer"}
     return _new_case_page(request, db, actor, values, {})
 

@@ -1,0 +1,229 @@
+"""Administration pages: users, API tokens and the access log."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from app.api.admin import csv_response
+from app.audit import service as audit
+from app.auth.context import Actor
+from app.auth.permissions import Perm, require
+from app.auth.roles import Role
+from app.auth.service import (
+    NewUser,
+    UserChanges,
+    create_token,
+    create_user,
+    get_user,
+    list_tokens,
+    list_users,
+    revoke_token,
+    update_user,
+)
+from app.deps import get_db
+from app.errors import NotFound, StaleVersion, ValidationFailed
+from app.reference.service import list_boroughs
+from app.web import forms
+from app.web.deps import PageActor, csrf_protect
+from app.web.templating import render
+
+router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)],
+                   include_in_schema=False)
+Db = Annotated[Session, Depends(get_db)]
+Username = Annotated[str, Path(min_length=1, max_length=64)]
+TokenId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+ROLE_OPTIONS = [(r.value, r.label) for r in Role]
+AUDIT_PAGE_SIZE = 50
+
+
+async def form_data(request: Request) -> FormData:
+    return await request.form()
+
+
+Form = Annotated[FormData, Depends(form_data)]
+
+
+def _borough_options(db: Session) -> list[tuple[str, str]]:
+    return [(b.code, f"{b.name} ({b.code})") for b in list_boroughs(db)]
+
+
+# --- users -------------------------------------------------------------------------------------
+
+@router.get("/users")
+def users_page(request: Request, actor: PageActor, db: Db, saved: str = "") -> Response:
+    return _users_page(request, db, actor, {}, {}, saved=saved)
+
+
+def _users_page(request: Request, db: Session, actor: Actor, values: dict[str, Any],
+                errors: dict[str, str], status_code: int = 200, saved: str = "") -> Response:
+    users = list_users(db, actor)
+    flash = f"Saved {saved}." if any(u.username == saved for u in users) else ""
+    return render(request, "admin/users.html", {
+        "active_nav": "users", "users": users, "values": values, "errors": errors,
+        "role_options": ROLE_OPTIONS, "boroughs": _borough_options(db), "flash": flash,
+    }, status_code=status_code)
+
+
+@router.post("/users")
+def create_user_submit(request: Request, actor: PageActor, db: Db, form: Form) -> Response:
+    require(actor.user, Perm.USER_MANAGE)  # type: ignore[arg-type]
+    values = dict(form)
+    role = forms.text(form, "role")
+    errors: dict[str, str] = {}
+    if role not in Role._value2member_map_:
+        errors["role"] = "Choose a role."
+    password = str(form.get("password") or "")
+    if not password:
+        errors["password"] = "Set a first password (the user can be given a new one later)."
+    if errors:
+        return _users_page(request, db, actor, values, errors, status_code=422)
+    try:
+        user = create_user(db, actor, NewUser(
+            username=forms.text(form, "username"), role=Role(role),
+            display_name=forms.text(form, "display_name"),
+            borough_code=forms.optional(form, "borough"), password=password))
+    except ValidationFailed as exc:
+        db.rollback()
+        return _users_page(request, db, actor, values, forms.errors_by_field(exc.errors),
+                           status_code=422)
+    return RedirectResponse(f"/admin/users?saved={user.username}", status_code=303)
+
+
+@router.get("/users/{username}")
+def edit_user_page(request: Request, actor: PageActor, db: Db, username: Username) -> Response:
+    require(actor.user, Perm.USER_MANAGE)  # type: ignore[arg-type]
+    user = get_user(db, username)
+    values = {"display_name": user.display_name, "role": user.role.value,
+              "borough": user.borough_code or "", "active": "yes" if user.active else "no",
+              "version": user.version}
+    return _edit_user(request, db, user.username, values, {})
+
+
+def _edit_user(request: Request, db: Session, username: str, values: dict[str, Any],
+               errors: dict[str, str], conflict: str = "", status_code: int = 200) -> Response:
+    return render(request, "admin/user_edit.html", {
+        "active_nav": "users", "username": username, "values": values, "errors": errors,
+        "conflict": conflict, "role_options": ROLE_OPTIONS, "boroughs": _borough_options(db),
+    }, status_code=status_code)
+
+
+@router.post("/users/{username}")
+def edit_user_submit(request: Request, actor: PageActor, db: Db, form: Form,
+                     username: Username) -> Response:
+    require(actor.user, Perm.USER_MANAGE)  # type: ignore[arg-type]
+    values = dict(form)
+    role = forms.text(form, "role")
+    version = forms.version(form)
+    if role not in Role._value2member_map_ or not isinstance(version, int):
+        return _edit_user(request, db, username, values, {"role": "Choose a role."},
+                          status_code=422)
+    borough = forms.optional(form, "borough")
+    try:
+        user = update_user(db, actor, username, UserChanges(
+            version=version, display_name=forms.text(form, "display_name"), role=Role(role),
+            borough_code=borough, all_boroughs=borough is None,
+            active=forms.text(form, "active") != "no",
+            password=str(form.get("password") or "") or None))
+    except ValidationFailed as exc:
+        db.rollback()
+        return _edit_user(request, db, username, values, forms.errors_by_field(exc.errors),
+                          status_code=422)
+    except StaleVersion as exc:
+        db.rollback()
+        values["version"] = exc.current_version
+        return _edit_user(request, db, username, values, {}, conflict=exc.message,
+                          status_code=409)
+    return RedirectResponse(f"/admin/users?saved={user.username}", status_code=303)
+
+
+# --- tokens ------------------------------------------------------------------------------------
+
+@router.get("/tokens")
+def tokens_page(request: Request, actor: PageActor, db: Db) -> Response:
+    return _tokens_page(request, db, actor)
+
+
+def _tokens_page(request: Request, db: Session, actor: Actor, *, new_secret: str = "",
+                 new_name: str = "", errors: dict[str, str] | None = None,
+                 values: dict[str, Any] | None = None, status_code: int = 200) -> Response:
+    return render(request, "admin/tokens.html", {
+        "active_nav": "tokens", "tokens": list_tokens(db, actor),
+        "user_options": [(u.username, f"{u.display_name} ({u.username}, {u.role.label})")
+                         for u in list_users(db, actor) if u.active],
+        "new_secret": new_secret,
+        "new_name": new_name, "errors": errors or {}, "values": values or {},
+    }, status_code=status_code)
+
+
+@router.post("/tokens")
+def issue_token(request: Request, actor: PageActor, db: Db, form: Form) -> Response:
+    require(actor.user, Perm.TOKEN_MANAGE)  # type: ignore[arg-type]
+    try:
+        user = get_user(db, forms.text(form, "user"))
+        token, secret = create_token(db, actor, user, forms.text(form, "name"))
+    except NotFound:
+        return _tokens_page(request, db, actor, errors={"user": "Choose a user."},
+                            values=dict(form), status_code=422)
+    except ValidationFailed as exc:
+        db.rollback()
+        return _tokens_page(request, db, actor, errors=forms.errors_by_field(exc.errors),
+                            values=dict(form), status_code=422)
+    # Shown once, on this answer only (never stored, never in a redirect's URL).
+    return _tokens_page(request, db, actor, new_secret=secret, new_name=token.name)
+
+
+@router.post("/tokens/{token_id}/revoke")
+def revoke(request: Request, actor: PageActor, db: Db, token_id: TokenId) -> Response:
+    revoke_token(db, actor, token_id)
+    return RedirectResponse("/admin/tokens", status_code=303)
+
+
+# --- access log --------------------------------------------------------------------------------
+
+def _audit_query(request: Request) -> tuple[audit.AuditQuery, dict[str, str]]:
+    params = request.query_params
+    errors: dict[str, str] = {}
+    dates: dict[str, date | None] = {}
+    for name in ("date_from", "date_to"):
+        raw = (params.get(name) or "").strip()
+        try:
+            dates[name] = date.fromisoformat(raw) if raw else None
+        except ValueError:
+            errors[name] = "Enter a date as YYYY-MM-DD."
+            dates[name] = None
+    query = audit.AuditQuery(
+        actor=(params.get("user") or "").strip()[:64] or None,
+        action=(params.get("action") or "").strip()[:40] or None,
+        object_ref=(params.get("object_ref") or "").strip()[:64] or None, **dates)
+    return query, errors
+
+
+@router.get("/audit")
+def audit_page(request: Request, actor: PageActor, db: Db) -> Response:
+    query, errors = _audit_query(request)
+    page_param = request.query_params.get("page", "1")
+    page = int(page_param) if page_param.isdigit() and int(page_param) > 0 else 1
+    entries, total = audit.search_log(db, actor, query, limit=AUDIT_PAGE_SIZE,
+                                      offset=(page - 1) * AUDIT_PAGE_SIZE)
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "page" and v]
+    return render(request, "admin/audit.html", {
+        "active_nav": "audit", "entries": entries, "total": total, "query": query,
+        "errors": errors, "page": page, "pages": max(1, -(-total // AUDIT_PAGE_SIZE)),
+        "action_options": [(a.value, a.value) for a in audit.AuditAction],
+        "page_url": lambda p: "/admin/audit?" + urlencode([*params, ("page", str(p))]),
+        "csv_url": "/admin/audit.csv?" + urlencode(params),
+    }, status_code=422 if errors else 200)
+
+
+@router.get("/audit.csv")
+def audit_csv(request: Request, actor: PageActor, db: Db) -> Response:
+    query, _errors = _audit_query(request)
+    audit.start_export(db, actor, query)
+    return csv_response(request, query)

@@ -1,0 +1,237 @@
+"""Test set-up shared by the whole suite.
+
+The database is SQLite by default (a temporary file) or the one named by
+``POPCASE_TEST_DATABASE_URL`` (CI points it at a freshly created PostgreSQL database). The schema
+is built by running the Alembic migrations, never ``create_all``, so every test also exercises
+them. Each test runs inside one connection's outer transaction that is rolled back afterwards;
+the application may commit freely (its commits release savepoints).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from alembic import command
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.auth.context import Actor, Channel
+from app.auth.models import User, UserSession
+from app.auth.roles import Role
+from app.auth.service import create_token, digest
+from app.cli import alembic_config
+from app.db import is_sqlite, make_engine, utcnow
+from app.main import create_app
+from app.settings import Settings
+from app.web.deps import SESSION_COOKIE
+
+WESTMINSTER, CAMDEN, CITY = "E09000033", "E09000007", "E09000001"
+CHURCH_STREET = "E05013794"
+
+
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("POPCASE_TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return database_url(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        config = alembic_config(db_url)
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+        conn.commit()
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        outer = conn.begin()
+        try:
+            yield conn
+        finally:
+            outer.rollback()
+
+
+@pytest.fixture
+def session_factory(connection: Connection) -> sessionmaker[Session]:
+    return sessionmaker(bind=connection, expire_on_commit=False,
+                        join_transaction_mode="create_savepoint")
+
+
+@pytest.fixture
+def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    session = session_factory()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return Settings(database_url=db_url, environment="test")
+
+
+@pytest.fixture
+def app(settings: Settings, session_factory: sessionmaker[Session]) -> FastAPI:
+    return create_app(settings, session_factory)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, base_url="http://testserver", follow_redirects=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def empty_database(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A brand-new empty database of the same kind as the suite's."""
+    if is_sqlite(db_url):
+        yield f"sqlite:///{tmp_path_factory.mktemp('migrations') / 'empty.db'}"
+        return
+    name = f"popcase_migrations_{secrets.token_hex(4)}"
+    admin = make_engine(db_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(db_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+# --- people ------------------------------------------------------------------------------------
+
+@dataclass
+class Person:
+    """A user with an API token and a signed-in page session, ready for requests."""
+
+    user: User
+    token: str
+    session_secret: str
+    csrf: str
+
+    @property
+    def api(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.user, Channel.API, "test", "127.0.0.1")
+
+
+@pytest.fixture
+def make_person(db: Session) -> Callable[..., Person]:
+    def make(username: str, role: Role, borough: str | None = WESTMINSTER,
+             display_name: str | None = None) -> Person:
+        user = User(username=username, display_name=display_name or username.title(),
+                    role=role, borough_code=borough)
+        db.add(user)
+        db.flush()
+        _token, secret = create_token(db, Actor.cli(), user, "tests")
+        session_secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        now = utcnow()
+        db.add(UserSession(token_hash=digest(session_secret), user_id=user.id, csrf_token=csrf,
+                           created_at=now, last_seen_at=now,
+                           expires_at=now.replace(year=now.year + 1)))
+        db.commit()
+        return Person(user, secret, session_secret, csrf)
+
+    return make
+
+
+@dataclass
+class Cast:
+    officer: Person  # Westminster
+    supervisor: Person  # Westminster
+    camden_officer: Person
+    analyst: Person
+    evaluator: Person
+    admin: Person
+
+    def all(self) -> list[Person]:
+        return [self.officer, self.supervisor, self.camden_officer, self.analyst,
+                self.evaluator, self.admin]
+
+
+@pytest.fixture
+def cast(make_person: Callable[..., Person]) -> Cast:
+    return Cast(
+        officer=make_person("pc.shah", Role.OFFICER, WESTMINSTER, "PC Amira Shah"),
+        supervisor=make_person("sgt.okafor", Role.SUPERVISOR, WESTMINSTER, "Sgt Daniel Okafor"),
+        camden_officer=make_person("pc.clarke", Role.OFFICER, CAMDEN, "PC Tom Clarke"),
+        analyst=make_person("analyst.lee", Role.ANALYST, None, "Grace Lee"),
+        evaluator=make_person("eval.morgan", Role.EVALUATOR, None, "Rhys Morgan"),
+        admin=make_person("admin", Role.ADMIN, None, "Administrator"),
+    )
+
+
+def page_client(app: FastAPI, person: Person) -> TestClient:
+    """A client signed in to the pages as ``person`` (session cookie, CSRF token known)."""
+    test_client = TestClient(app, base_url="http://testserver", follow_redirects=False)
+    test_client.cookies.set(SESSION_COOKIE, person.session_secret)
+    return test_client
+
+
+@pytest.fixture
+def pages(app: FastAPI) -> Iterator[Callable[[Person], TestClient]]:
+    opened: list[TestClient] = []
+
+    def open_as(person: Person) -> TestClient:
+        test_client = page_client(app, person)
+        test_client.__enter__()
+        opened.append(test_client)
+        return test_client
+
+    yield open_as
+    for test_client in opened:
+        test_client.__exit__(None, None, None)
+
+
+# --- cases -------------------------------------------------------------------------------------
+
+READY_CHEERS = {
+    element: {"met": True, "evidence": f"Evidence for {element}"}
+    for element in ("community", "harm", "expectation", "events", "recurring", "similarity")
+}
+POINT_AREA = {"name": "Church Street market",
+              "geometry": {"type": "Point", "coordinates": [-0.1707, 51.5227]}, "radius_m": 250}
+
+
+def new_case_body(**overrides: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "title": "Street violence around Church Street market",
+        "problem_statement": "Assaults and robberies on market days.",
+        "category": "violent-crime", "borough": WESTMINSTER, "ward": CHURCH_STREET,
+        "priority": "high",
+    }
+    body.update(overrides)
+    return body
+
+
+def tests_dir() -> Path:
+    return Path(__file__).parent
+
+
+def sqlite_only(url: str) -> bool:
+    return is_sqlite(url)
