@@ -86,19 +86,3 @@ def require_case(user: User, ref: str, borough_code: str, perm: Perm = Perm.CASE
     if not can_read_case(user, borough_code):
         raise NotFound(f"There is no case {ref}.")
     require(user, perm)
-
-
-def explain_access(user: User, borough_code: str) -> list[str]:
-    """Why this user can (or cannot) see cases of this borough, in words."""
-    role = user.role
-    if not user.active:
-        return ["The account is deactivated: it can see nothing."]
-    if not has(user, Perm.CASE_READ):
-        return [f"The {role.label} role has no access to case content."]
-    if role not in BOROUGH_SCOPED:
-        return [f"The {role.label} role reads cases in every borough."]
-    if user.borough_code is None:
-        return [f"{role.label} with no home borough: reads and works cases in every borough."]
-    if user.borough_code == borough_code:
-        return [f"{role.label} whose home borough is the case's borough."]
-    return [f"{role.label} of another borough: the case is outside their scope."]

@@ -164,6 +164,8 @@ class Action(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
+    # Overdue look-ups: open actions of a case past their due date.
+    __table_args__ = (Index("ix_actions_case_status_due", "case_id", "status", "due_date"),)
 
 
 class EventKind(StrEnum):

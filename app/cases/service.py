@@ -27,7 +27,6 @@ from app.auth.permissions import (
     CASE_OWNER_ROLES,
     Perm,
     covers_borough,
-    has,
     require,
     visible_cases,
 )
@@ -409,7 +408,3 @@ def _ordering(sort: str) -> list[Any]:
     }[key]
     tiebreak = Case.id.desc() if descending else Case.id.asc()
     return [column.desc() if descending else column.asc(), tiebreak]
-
-
-def can(actor: Actor, perm: Perm) -> bool:
-    return actor.user is not None and has(actor.user, perm)

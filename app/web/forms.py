@@ -36,6 +36,26 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
 }
 
 
+# What to say when a value is not one of a field's choices (otherwise: the choices themselves).
+_CHOICE_MESSAGES = {
+    "category": "Choose a crime category.",
+    "tactic": "Choose a tactic from the catalogue.",
+    "priority": "Choose a priority.",
+    "source": "Choose where the problem came from.",
+    "partner": "Choose the lead agency.",
+    "status": "Choose a status.",
+    "outcome": "Choose an outcome.",
+    "to": "Choose a stage: scanning, analysis, response, assessment or closed.",
+}
+
+
+def _choice_message(field: str, error: dict[str, Any]) -> str:
+    name = field.rsplit(".", 1)[-1]
+    if name in _CHOICE_MESSAGES:
+        return _CHOICE_MESSAGES[name]
+    return f"Choose one of {error.get('ctx', {}).get('expected', 'the listed values')}."
+
+
 def pydantic_errors(errors: Iterable[Any], drop_prefix: tuple[str, ...] = ()) -> list[FieldError]:
     """Field errors with dotted field names (``cheers.community.evidence``) and plain messages."""
     result: list[FieldError] = []
@@ -46,8 +66,12 @@ def pydantic_errors(errors: Iterable[Any], drop_prefix: tuple[str, ...] = ()) ->
         # Drop pydantic's internal steps (e.g. "function-before[...]", literal tags).
         loc = [part for part in loc if "[" not in part]
         field = ".".join(loc) or "body"
-        make = _MESSAGES.get(error.get("type", ""))
-        message = make(error) if make else str(error.get("msg", "Not valid."))
+        kind = error.get("type", "")
+        make = _MESSAGES.get(kind)
+        if kind in ("literal_error", "enum"):
+            message = _choice_message(field, error)
+        else:
+            message = make(error) if make else str(error.get("msg", "Not valid."))
         message = message.removeprefix("Value error, ")
         if not any(e.field == field for e in result):  # one message per field is enough
             result.append(FieldError(field, message))

@@ -209,6 +209,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('actions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_actions_case_id'), ['case_id'], unique=False)
+        batch_op.create_index('ix_actions_case_status_due', ['case_id', 'status', 'due_date'], unique=False)
         batch_op.create_index(batch_op.f('ix_actions_due_date'), ['due_date'], unique=False)
 
     op.create_table('case_cheers',
@@ -320,6 +321,7 @@ def downgrade() -> None:
     op.drop_table('case_events')
     op.drop_table('case_cheers')
     with op.batch_alter_table('actions', schema=None) as batch_op:
+        batch_op.drop_index('ix_actions_case_status_due')
         batch_op.drop_index(batch_op.f('ix_actions_due_date'))
         batch_op.drop_index(batch_op.f('ix_actions_case_id'))
 

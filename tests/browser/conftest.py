@@ -1,0 +1,272 @@
+"""Browser tests: headless Chromium against a live server with a database of its own.
+
+The live server does not share the rolled-back test connection of the rest of the suite: it gets
+a fresh PostgreSQL database on the server named by ``POPCASE_TEST_DATABASE_URL`` (created here and
+dropped at the end), or a SQLite file in a temporary folder. The schema comes from the Alembic
+migrations and the content from the demo loader, then uvicorn serves the app from a thread.
+
+Chromium is Debian's ``/usr/bin/chromium`` (``POPCASE_CHROMIUM`` names another). Without it the
+browser tests are skipped, unless ``POPCASE_REQUIRE_BROWSER=1`` (CI) makes that a failure.
+
+Every page's console errors and uncaught exceptions fail the test: a Content-Security-Policy
+violation is a console error, so passing tests also show that the policy holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import socket
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app.cli import alembic_config
+from app.db import make_engine, make_session_factory
+from app.demo import DEMO_PASSWORD, load_demo
+from app.main import create_app
+from app.settings import Settings
+
+CHROMIUM = os.environ.get("POPCASE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--disable-background-networking", "--disable-component-update",
+                 "--no-first-run"]
+PHONE = {"width": 375, "height": 800}
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("POPCASE_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"POPCASE_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+# --- the database ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def browser_db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database for the live server alone, with the schema migrated and the demo loaded."""
+    base = os.environ.get("POPCASE_TEST_DATABASE_URL", "")
+    if base and make_url(base).get_backend_name() == "postgresql":
+        yield from _postgres_database(base)
+    else:
+        yield f"sqlite:///{tmp_path_factory.mktemp('browser-db') / 'browser.db'}"
+
+
+def _postgres_database(base: str) -> Iterator[str]:
+    name = f"popcase_browser_{secrets.token_hex(6)}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = :name AND pid <> pg_backend_pid()"),
+                         {"name": name})
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def _prepare(url: str) -> None:
+    command.upgrade(alembic_config(url), "head")
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as db:
+            load_demo(db)
+    finally:
+        engine.dispose()
+
+
+# --- the live server ---------------------------------------------------------------------------
+
+@dataclass
+class LiveServer:
+    url: str
+    database_url: str
+
+
+@pytest.fixture(scope="session")
+def live_server(browser_db_url: str) -> Iterator[LiveServer]:
+    import uvicorn
+
+    _prepare(browser_db_url)
+    app = create_app(Settings(database_url=browser_db_url, environment="demo"))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    host, port = sock.getsockname()
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                           lifespan="off", ws="none"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
+                              name="popcase-live-server", daemon=True)
+    thread.start()
+    url = f"http://{host}:{port}"
+    try:
+        _wait_for_health(url, thread)
+        yield LiveServer(url, browser_db_url)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+        # The app's own engine holds pooled connections: close them so the database can go.
+        app.state.session_factory.kw["bind"].dispose()
+
+
+def _wait_for_health(url: str, thread: threading.Thread, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if not thread.is_alive():
+            raise RuntimeError("the live server stopped before answering /health")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the live server did not answer {url}/health in {timeout}s")
+        time.sleep(0.05)
+
+
+# --- the browser -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).is_file():
+        _unavailable(f"Chromium not found at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@dataclass
+class PageProblems:
+    """Console errors and uncaught exceptions seen by a test's page."""
+
+    errors: list[str] = field(default_factory=list)
+    allowed: list[re.Pattern[str]] = field(default_factory=list)
+
+    def allow(self, pattern: str) -> None:
+        """Expect console errors matching ``pattern`` (e.g. a deliberate 422 answer)."""
+        self.allowed.append(re.compile(pattern))
+
+    def unexpected(self) -> list[str]:
+        return [e for e in self.errors if not any(p.search(e) for p in self.allowed)]
+
+
+PROBLEMS = pytest.StashKey[PageProblems]()
+FAILED = pytest.StashKey[bool]()
+
+
+@pytest.fixture
+def page_problems(request: pytest.FixtureRequest) -> PageProblems:
+    problems = PageProblems()
+    request.node.stash[PROBLEMS] = problems
+    return problems
+
+
+@pytest.fixture
+def context_options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Extra options for the test's browser context; parametrize it (indirect=True) to change
+    them, e.g. ``{"java_script_enabled": False}``."""
+    return dict(getattr(request, "param", {}))
+
+
+@pytest.fixture
+def page(browser: Any, live_server: LiveServer, page_problems: PageProblems,
+         context_options: dict[str, Any], request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh browser context (no cookies) with a phone-sized viewport."""
+    context = browser.new_context(**{"viewport": PHONE, "base_url": live_server.url,
+                                     "locale": "en-GB", "timezone_id": "Europe/London",
+                                     **context_options})
+    context.set_default_timeout(10_000)
+    new_page = context.new_page()
+
+    def on_console(message: Any) -> None:
+        if message.type == "error":
+            location = message.location or {}
+            page_problems.errors.append(f"console error: {message.text} "
+                                        f"({location.get('url', '')}:"
+                                        f"{location.get('lineNumber', '')})")
+
+    new_page.on("console", on_console)
+    new_page.on("pageerror", lambda error: page_problems.errors.append(
+        f"page error: {error}"))
+    try:
+        yield new_page
+    finally:
+        if request.node.stash.get(FAILED, False):
+            ARTIFACTS.mkdir(exist_ok=True)
+            # A screenshot is a bonus: never let it hide the real failure.
+            with contextlib.suppress(Exception):
+                new_page.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}.png"),
+                                    full_page=True)
+        context.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Fail the test itself (so that xfail applies) on any console error or page error."""
+    result = yield
+    problems = item.stash.get(PROBLEMS, None)
+    if problems is not None and problems.unexpected():
+        pytest.fail("The page reported errors:\n  " + "\n  ".join(problems.unexpected()),
+                    pytrace=False)
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call" and report.failed:
+        item.stash[FAILED] = True
+    return report
+
+
+# --- helpers for the tests ---------------------------------------------------------------------
+
+@pytest.fixture
+def sign_in(page: Any) -> Callable[[str], None]:
+    """Sign in through the sign-in page as a demo user."""
+
+    def sign_in_as(username: str, password: str = DEMO_PASSWORD) -> None:
+        page.goto("/sign-in")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(re.compile(r"/cases$"))
+
+    return sign_in_as
+
+
+def assert_fits_phone(page: Any) -> None:
+    """Nothing wider than the phone's screen: no sideways scrolling at 375px."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], (
+        f"{page.url} is {width}px wide at a {PHONE['width']}px viewport: "
+        + ", ".join(page.evaluate(_WIDE_ELEMENTS, PHONE["width"])))
+
+
+_WIDE_ELEMENTS = """(limit) => [...document.querySelectorAll("body *")]
+  .filter((el) => el.getBoundingClientRect().right > limit + 0.5)
+  .slice(0, 5)
+  .map((el) => `${el.tagName.toLowerCase()}.${[...el.classList].join(".")}`
+               + ` (right edge ${Math.round(el.getBoundingClientRect().right)}px)`)"""

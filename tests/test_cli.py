@@ -1,0 +1,104 @@
+"""The `popcase` command line, run through typer's runner against its own database file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from app.auth.models import User
+from app.cases.models import Case
+from app.cli import cli
+from app.db import make_engine, make_session_factory
+from app.main import create_app
+from app.settings import Settings, get_settings
+
+
+@pytest.fixture
+def cli_db(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path}/cli.db"  # type: ignore[str-bytes-safe]
+    monkeypatch.setenv("POPCASE_DATABASE_URL", url)
+    get_settings.cache_clear()
+    result = CliRunner().invoke(cli, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    yield url
+    get_settings.cache_clear()
+
+
+def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), input=stdin)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def count(url: str, model: type) -> int:
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as db:
+            return db.scalar(select(func.count()).select_from(model)) or 0
+    finally:
+        engine.dispose()
+
+
+def test_db_upgrade_is_idempotent(cli_db: str) -> None:
+    code, _out, err = run("db", "upgrade")
+    assert code == 0 and "Database at head" in err
+
+
+def test_demo_loads_once_and_prints_sign_ins(cli_db: str) -> None:
+    code, out, _err = run("demo")
+    assert code == 0
+    assert "7 users and 6 cases added" in out
+    assert "pc.shah" in out and "demo-password" in out
+    users, cases = count(cli_db, User), count(cli_db, Case)
+    code, out, _err = run("demo")
+    assert code == 0 and "0 users and 0 cases added" in out
+    assert (count(cli_db, User), count(cli_db, Case)) == (users, cases) == (7, 6)
+    code, _out, err = run("audit", "verify")
+    assert code == 0 and "intact" in err
+
+
+def test_user_create_reads_the_password_from_stdin(cli_db: str) -> None:
+    code, _out, err = run("user", "create", "pc.jones", "--role", "officer", "--borough",
+                          "e09000033", "--display-name", "PC Jones", "--password-stdin",
+                          stdin="correct horse battery\n")
+    assert code == 0, err
+    assert "Created pc.jones (officer, E09000033)" in err
+    client = TestClient(create_app(Settings(database_url=cli_db)), follow_redirects=False)
+    with client:
+        form = client.get("/sign-in")
+        csrf = form.text.split('name="csrf_token" value="')[1].split('"')[0]
+        signed_in = client.post("/sign-in", data={"csrf_token": csrf, "username": "pc.jones",
+                                                  "password": "correct horse battery",
+                                                  "next": "/cases"})
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/cases"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--role", "chief"], "unknown role 'chief'"),
+    (["--role", "officer", "--borough", "E09000099"], "Unknown borough code E09000099"),
+    (["--role", "officer", "--password-stdin"], "Use at least 10 characters"),
+])
+def test_user_create_refuses_bad_input(cli_db: str, args: list[str], message: str) -> None:
+    code, _out, err = run("user", "create", "pc.jones", *args, stdin="short\n")
+    assert code == 2
+    assert message in " ".join(err.split())
+    assert count(cli_db, User) == 0
+
+
+def test_token_create_prints_only_the_token_and_it_works(cli_db: str) -> None:
+    run("user", "create", "sgt.okafor", "--role", "supervisor", "--borough", "E09000033")
+    code, out, _err = run("token", "create", "sgt.okafor")
+    assert code == 0
+    token = out.strip()
+    assert out == token + "\n" and token.startswith("pck_") and len(token) > 40
+    with TestClient(create_app(Settings(database_url=cli_db))) as client:
+        response = client.get("/api/v1/cases", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200 and response.json()["total"] == 0
+
+
+def test_token_create_for_an_unknown_user_fails(cli_db: str) -> None:
+    code, out, err = run("token", "create", "nobody")
+    assert code == 2 and out == "" and "There is no user nobody." in err
