@@ -354,6 +354,7 @@ def list_cases(db: Session, actor: Actor, filters: CaseFilters, *,
                log: bool = True) -> tuple[list[CaseRow], int]:
     user = acting_user(actor)
     require(user, Perm.CASE_READ)
+    _check_places(db, filters)
     query = _filtered_cases(user, filters)
     total = db.scalar(select(func.count()).select_from(query.with_only_columns(Case.id)
                                                        .subquery())) or 0
@@ -368,6 +369,21 @@ def list_cases(db: Session, actor: Actor, filters: CaseFilters, *,
                         "total": total})
         db.commit()
     return [CaseRow(case, count) for case, count in rows], total
+
+
+def _check_places(db: Session, filters: CaseFilters) -> None:
+    """Unknown borough or ward codes are refused, not answered with an empty list."""
+    errors = []
+    if filters.borough and db.get(Borough, filters.borough) is None:
+        errors.append(FieldError("borough", f"{filters.borough} is not a London borough code."))
+    if filters.ward:
+        ward = db.get(Ward, filters.ward)
+        if ward is None:
+            errors.append(FieldError("ward", f"{filters.ward} is not a London ward code."))
+        elif filters.borough and ward.borough_code != filters.borough:
+            errors.append(FieldError("ward", f"{ward.name} is not a ward of that borough."))
+    if errors:
+        raise ValidationFailed(errors)
 
 
 def _filtered_cases(user: User, filters: CaseFilters) -> Select[tuple[Case]]:

@@ -354,3 +354,25 @@ def test_htmx_is_vendored_not_from_a_cdn(officer: TestClient) -> None:
     assert "cdn" not in html.lower() and "unpkg" not in html.lower()
     script = officer.get("/static/vendor/htmx/htmx.min.js")
     assert script.status_code == 200 and b"htmx" in script.content[:200]
+
+
+def test_list_refuses_unknown_places_and_follows_the_borough(db: Session, cast: Cast,
+                                                             pages: Pages) -> None:
+    analyst = pages(cast.analyst)
+    unknown = analyst.get("/cases?borough=E09000099")
+    assert unknown.status_code == 200
+    assert "E09000099 is not a London borough code." in unknown.text
+    camden = analyst.get(f"/cases?borough={CAMDEN}&ward={CHURCH_STREET}", headers=HTMX)
+    assert "Some filters were ignored" not in camden.text  # the ward simply no longer applies
+    assert '<hx-partial hx-target="#ward" hx-swap="innerHTML">' in camden.text
+    assert "Camden Town" in camden.text and "Church Street" not in camden.text
+
+
+def test_api_list_refuses_unknown_places(client: TestClient, cast: Cast) -> None:
+    response = client.get("/api/v1/cases?borough=E09000099&ward=E05099999",
+                          headers=cast.analyst.api)
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"field": "borough", "message": "E09000099 is not a London borough code."},
+        {"field": "ward", "message": "E05099999 is not a London ward code."},
+    ]

@@ -32,7 +32,7 @@ from app.cases.views import action_read, current_gate
 from app.clock import today
 from app.deps import get_db
 from app.errors import Conflict, StaleVersion, ValidationFailed
-from app.reference.service import list_boroughs, list_wards
+from app.reference.service import get_ward, list_boroughs, list_wards
 from app.sara.analysis import HypothesisStatus
 from app.sara.assessment import Outcome
 from app.sara.cheers import CheersElement
@@ -98,7 +98,18 @@ def home(actor: PageActor) -> Response:
 @router.get("/cases")
 def case_list(request: Request, actor: PageActor, db: Db) -> Response:
     filters, problems = _filters_from_query(request)
-    rows, total = service.list_cases(db, actor, filters)
+    if filters.ward and filters.borough:
+        ward = get_ward(db, filters.ward)
+        if ward and ward.borough_code != filters.borough:
+            # The borough was just changed: the ward chosen before no longer applies.
+            filters = filters.model_copy(update={"ward": None})
+    try:
+        rows, total = service.list_cases(db, actor, filters)
+    except ValidationFailed as exc:  # an unknown borough or ward: drop it and say so
+        db.rollback()
+        problems += [e.message for e in exc.errors]
+        filters = filters.model_copy(update={e.field: None for e in exc.errors})
+        rows, total = service.list_cases(db, actor, filters)
     user = actor.user
     assert user is not None
     boroughs = [(b.code, b.name) for b in list_boroughs(db)
@@ -120,7 +131,8 @@ def case_list(request: Request, actor: PageActor, db: Db) -> Response:
         "page_url": lambda p: _page_url(request, p),
     }
     if is_htmx(request):
-        return render(request, "cases/list.html", context, block="results")
+        # The ward and owner choices follow the borough chosen.
+        return render(request, "cases/list.html", context, blocks=["results", "choices"])
     return render(request, "cases/list.html", context)
 
 
