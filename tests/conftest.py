@@ -140,22 +140,28 @@ class Person:
         return Actor(self.user, Channel.API, "test", "127.0.0.1")
 
 
+def create_person(db: Session, username: str, role: Role, borough: str | None = WESTMINSTER,
+                  display_name: str | None = None) -> Person:
+    """A user with an API token and a live page session, committed."""
+    user = User(username=username, display_name=display_name or username.title(),
+                role=role, borough_code=borough)
+    db.add(user)
+    db.flush()
+    _token, secret = create_token(db, Actor.cli(), user, "tests")
+    session_secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = utcnow()
+    db.add(UserSession(token_hash=digest(session_secret), user_id=user.id, csrf_token=csrf,
+                       created_at=now, last_seen_at=now,
+                       expires_at=now.replace(year=now.year + 1)))
+    db.commit()
+    return Person(user, secret, session_secret, csrf)
+
+
 @pytest.fixture
 def make_person(db: Session) -> Callable[..., Person]:
     def make(username: str, role: Role, borough: str | None = WESTMINSTER,
              display_name: str | None = None) -> Person:
-        user = User(username=username, display_name=display_name or username.title(),
-                    role=role, borough_code=borough)
-        db.add(user)
-        db.flush()
-        _token, secret = create_token(db, Actor.cli(), user, "tests")
-        session_secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        now = utcnow()
-        db.add(UserSession(token_hash=digest(session_secret), user_id=user.id, csrf_token=csrf,
-                           created_at=now, last_seen_at=now,
-                           expires_at=now.replace(year=now.year + 1)))
-        db.commit()
-        return Person(user, secret, session_secret, csrf)
+        return create_person(db, username, role, borough, display_name)
 
     return make
 

@@ -13,7 +13,6 @@ every test runs inside a savepoint of the module's connection that is rolled bac
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -28,9 +27,9 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.context import Actor, Channel
-from app.auth.models import User, UserSession
+from app.auth.models import User
 from app.auth.roles import Role
-from app.auth.service import NewUser, create_token, create_user, digest
+from app.auth.service import NewUser, create_token, create_user
 from app.cases import content, moves, service
 from app.cases.models import Case
 from app.cases.schemas import (
@@ -40,7 +39,6 @@ from app.cases.schemas import (
     HypothesisCreate,
     TransitionRequest,
 )
-from app.db import utcnow
 from app.main import create_app
 from app.settings import Settings
 from app.web.deps import SESSION_COOKIE, SIGNIN_CSRF_COOKIE
@@ -51,6 +49,7 @@ from tests.conftest import (
     READY_CHEERS,
     WESTMINSTER,
     Person,
+    create_person,
     new_case_body,
 )
 
@@ -632,22 +631,6 @@ PEOPLE: dict[str, tuple[str, Role, str | None]] = {
 }
 
 
-def make_person(db: Session, username: str, role: Role, borough: str | None) -> Person:
-    """As the shared ``make_person`` fixture does: a user, an API token and a page session."""
-    user = User(username=username, display_name=username.title(), role=role,
-                borough_code=borough)
-    db.add(user)
-    db.flush()
-    _token, secret = create_token(db, Actor.cli(), user, "tests")
-    session_secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    now = utcnow()
-    db.add(UserSession(token_hash=digest(session_secret), user_id=user.id, csrf_token=csrf,
-                       created_at=now, last_seen_at=now,
-                       expires_at=now.replace(year=now.year + 1)))
-    db.commit()
-    return Person(user, secret, session_secret, csrf)
-
-
 @dataclass
 class World:
     connection: Connection
@@ -666,7 +649,7 @@ def world(engine: Engine, db_url: str) -> Iterator[World]:
             factory = sessionmaker(bind=connection, expire_on_commit=False,
                                    join_transaction_mode="create_savepoint")
             with factory() as db:
-                people = {role: make_person(db, *spec) for role, spec in PEOPLE.items()}
+                people = {role: create_person(db, *spec) for role, spec in PEOPLE.items()}
                 Ctx(db, people).walk_in()  # once: hashing its password takes a while
             app = create_app(Settings(database_url=db_url, environment="test"), factory)
             with ExitStack() as stack:
