@@ -258,3 +258,18 @@ def test_console_errors_and_csp_violations_are_caught(
     assert page.evaluate("window.__inlineRan === undefined"), "the CSP let an inline script run"
     assert refused, f"no CSP violation seen; errors: {page_problems.errors}"
     page_problems.errors.clear()
+
+
+def test_ward_and_owner_choices_follow_the_borough_filter(
+        page: Page, sign_in: Callable[[str], None]) -> None:
+    sign_in("analyst.lee")
+    page.get_by_text("Filters and sorting").click()
+    with page.expect_response(lambda r: "borough=E09000007" in r.url) as answer:
+        page.get_by_label("Borough").select_option("E09000007")
+    assert is_htmx(answer.value)
+    expect(page.locator("#ward option", has_text="Camden Town")).to_have_count(1)
+    expect(page.locator("#ward option", has_text="Church Street")).to_have_count(0)
+    expect(page.locator("#owner option", has_text="PC Tom Clarke")).to_have_count(1)
+    expect(page.locator("#owner option", has_text="PC Amira Shah")).to_have_count(0)
+    expect(page.locator("#case-results")).to_contain_text("Knife carrying around Camden Town")
+    expect(page.locator("#case-results")).not_to_contain_text("Church Street market")
