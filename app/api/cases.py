@@ -19,11 +19,13 @@ from app.cases.schemas import (
     CaseRead,
     CaseSummary,
     CaseUpdate,
+    CategorySlug,
     Gate,
     HypothesisCreate,
     HypothesisRead,
     HypothesisUpdate,
     NoteCreate,
+    SortKey,
     TimelineEntry,
     TransitionRequest,
 )
@@ -31,6 +33,7 @@ from app.cases.service import CaseRow
 from app.cases.views import action_read, case_read, gate_read, timeline_entry
 from app.clock import today
 from app.sara.stages import Stage
+from app.validation import validate
 
 router = APIRouter(prefix="/cases", tags=["cases"], responses=ERROR_RESPONSES)
 
@@ -60,19 +63,20 @@ def list_cases(
     borough: Annotated[str | None, Query(description="ONS code, e.g. E09000033")] = None,
     ward: Annotated[str | None, Query(description="ONS ward code, e.g. E05013794")] = None,
     owner: Annotated[str | None, Query(description="Owner's username")] = None,
-    category: Annotated[str | None, Query(description="police.uk category slug")] = None,
+    category: Annotated[CategorySlug | None,  # type: ignore[valid-type]
+                        Query(description="police.uk category slug")] = None,
     overdue: Annotated[bool | None, Query(description="Only cases with (true) or without "
                                                       "(false) overdue actions")] = None,
     q: Annotated[str | None, Query(description="Words in the reference, title or problem "
                                                "statement")] = None,
-    sort: Annotated[str, Query(description="updated, created, ref, priority, stage or title; "
-                                           "prefix '-' for descending")] = "-updated",
+    sort: Annotated[SortKey, Query(description="updated, created, ref, priority, stage or "
+                                               "title; prefix '-' for descending")] = "-updated",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> CaseList:
     """Only cases the token's user may read are ever listed. Ordering is stable: ties on the
     sort key are broken by creation order."""
-    filters = CaseFilters.model_validate({
+    filters = validate(CaseFilters, {
         "stage": stage or [], "borough": borough, "ward": ward, "owner": owner,
         "category": category, "overdue": overdue, "q": q, "sort": sort, "limit": limit,
         "offset": offset,

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import DomainError, Forbidden, NotFound, StaleVersion, ValidationFailed
 from app.sara.stages import GateUnmet, MoveRefused
-from app.web.forms import pydantic_errors
+from app.validation import pydantic_errors
 
 
 class FieldErrorBody(BaseModel):

@@ -419,3 +419,12 @@ def test_vocabularies_and_wards(client: TestClient, cast: Cast) -> None:
     assert len(boroughs) == 33
     wards = client.get(f"/api/v1/boroughs/{WESTMINSTER}/wards", headers=cast.officer.api).json()
     assert {"code": CHURCH_STREET, "name": "Church Street", "borough": WESTMINSTER} in wards
+
+
+def test_list_filters_with_bad_values_are_422_not_500(client: TestClient, cast: Cast) -> None:
+    for query, field in (("sort=sideways", "sort"), ("category=knife-crime", "category"),
+                         ("borough=Westminster", "borough"), ("ward=E0501", "ward"),
+                         ("owner=x", "owner"), ("q=" + "x" * 201, "q")):
+        response = client.get(f"/api/v1/cases?{query}", headers=cast.officer.api)
+        assert response.status_code == 422, query
+        assert [e["field"] for e in response.json()["errors"]] == [field], query

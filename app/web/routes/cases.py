@@ -40,6 +40,7 @@ from app.sara.problem import Priority, ProblemSource
 from app.sara.responses import ActionStatus, Partner, tactic_groups
 from app.sara.stages import STAGES, GateUnmet, MoveRefused
 from app.sara.triangle import TriangleSide
+from app.validation import pydantic_errors, validate
 from app.web import forms
 from app.web.deps import PageActor, csrf_protect
 from app.web.sections import (
@@ -155,7 +156,7 @@ def _filters_from_query(request: Request) -> tuple[CaseFilters, list[str]]:
     try:
         return CaseFilters.model_validate(raw), []
     except ValidationError as exc:
-        problems = forms.pydantic_errors(exc.errors())
+        problems = pydantic_errors(exc.errors())
         for problem in problems:
             raw.pop(problem.field.split(".")[0], None)
         return CaseFilters.model_validate(raw), [f"{p.field}: {p.message}" for p in problems]
@@ -194,7 +195,7 @@ def create_case(request: Request, actor: PageActor, db: Db, form: Form) -> Respo
                 "team")}
     payload["ward"] = forms.optional(form, "ward")
     try:
-        case = service.create_case(db, actor, forms.validate(CaseCreate, payload))
+        case = service.create_case(db, actor, validate(CaseCreate, payload))
     except ValidationFailed as exc:
         db.rollback()
         return _new_case_page(request, db, actor, dict(form), forms.errors_by_field(exc.errors),
@@ -343,7 +344,7 @@ def save_section(request: Request, actor: PageActor, db: Db, form: Form, ref: Re
     values = dict(form)
     try:
         payload = spec.payload(form) | {"version": forms.version(form)}
-        service.update_case(db, actor, ref, forms.validate(CaseUpdate, payload))
+        service.update_case(db, actor, ref, validate(CaseUpdate, payload))
     except ValidationFailed as exc:
         return _form_failed(request, db, actor, ref, section, 422, editing=section,
                             values=values, errors=forms.errors_by_field(exc.errors),
@@ -369,7 +370,7 @@ def move(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref) -> Re
     reason = forms.text(form, f"{kind}-reason")
     values = dict(form)
     try:
-        request_data = forms.validate(TransitionRequest, {
+        request_data = validate(TransitionRequest, {
             "to": target, "reason": reason, "override": forms.text(form, "override") == "true"})
         moves.move_case(db, actor, ref, request_data)
     except GateUnmet as exc:
@@ -400,7 +401,7 @@ def _move_failed(request: Request, db: Session, actor: Actor, ref: str, status_c
 def add_note(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref) -> Response:
     body = forms.text(form, "note-body")
     try:
-        content.add_note(db, actor, ref, forms.validate(NoteCreate, {"body": body}))
+        content.add_note(db, actor, ref, validate(NoteCreate, {"body": body}))
     except ValidationFailed as exc:
         db.rollback()
         case = case_for(db, actor, ref)
@@ -417,7 +418,7 @@ def add_note(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref) -
 @router.post("/cases/{ref}/hypotheses")
 def add_hypothesis(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref) -> Response:
     return _save_item(request, db, actor, ref, "hypotheses", "hypothesis", form, lambda: (
-        content.add_hypothesis(db, actor, ref, forms.validate(
+        content.add_hypothesis(db, actor, ref, validate(
             HypothesisCreate, forms.hypothesis_payload(form, "hypothesis")))))
 
 
@@ -426,7 +427,7 @@ def update_hypothesis(request: Request, actor: PageActor, db: Db, form: Form, re
                       item_id: ItemId) -> Response:
     prefix = f"hypothesis{item_id}"
     return _save_item(request, db, actor, ref, "hypotheses", prefix, form, lambda: (
-        content.update_hypothesis(db, actor, ref, item_id, forms.validate(
+        content.update_hypothesis(db, actor, ref, item_id, validate(
             HypothesisUpdate,
             forms.hypothesis_payload(form, prefix) | {"version": forms.version(form)}))))
 
@@ -434,7 +435,7 @@ def update_hypothesis(request: Request, actor: PageActor, db: Db, form: Form, re
 @router.post("/cases/{ref}/actions")
 def add_action(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref) -> Response:
     return _save_item(request, db, actor, ref, "actions", "action", form, lambda: (
-        content.add_action(db, actor, ref, forms.validate(
+        content.add_action(db, actor, ref, validate(
             ActionCreate, forms.action_payload(form, "action")))))
 
 
@@ -443,7 +444,7 @@ def update_action(request: Request, actor: PageActor, db: Db, form: Form, ref: R
                   item_id: ItemId) -> Response:
     prefix = f"action{item_id}"
     return _save_item(request, db, actor, ref, "actions", prefix, form, lambda: (
-        content.update_action(db, actor, ref, item_id, forms.validate(
+        content.update_action(db, actor, ref, item_id, validate(
             ActionUpdate,
             forms.action_payload(form, prefix) | {"version": forms.version(form)}))))
 
