@@ -49,6 +49,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+SQLITE_CACHE_KB = 65536  # page cache per connection (SQLite's own default is 2 MB)
+
+
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
@@ -75,6 +78,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA busy_timeout = 15000")
         cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -12,11 +12,30 @@ from app.cases.models import (
     Hypothesis,
     RefCounter,
 )
+from app.crime.models import Area, CrimeOutcome, ImportBatch, StopSearch, StreetCrime
 from app.db import Base
 from app.reference.models import Borough, Ward
 
 __all__ = [
-    "Action", "ApiToken", "AuditEntry", "AuditHead", "Base", "Borough", "Case", "CaseCheers",
-    "CaseEvent", "CaseTriangleSide", "Hypothesis", "RefCounter", "SigninThrottle", "User",
-    "UserSession", "Ward",
+    "Action",
+    "ApiToken",
+    "Area",
+    "AuditEntry",
+    "AuditHead",
+    "Base",
+    "Borough",
+    "Case",
+    "CaseCheers",
+    "CaseEvent",
+    "CaseTriangleSide",
+    "CrimeOutcome",
+    "Hypothesis",
+    "ImportBatch",
+    "RefCounter",
+    "SigninThrottle",
+    "StopSearch",
+    "StreetCrime",
+    "User",
+    "UserSession",
+    "Ward",
 ]

@@ -57,9 +57,20 @@ def run_migrations_online() -> None:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                # A batch migration recreates a table: with foreign keys on, dropping the old
+                # copy would cascade-delete its children. Switched off on the raw connection,
+                # before any transaction (the pragma is ignored inside one), and checked after.
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
             _configure(conn)
             with context.begin_transaction():
                 context.run_migrations()
+            if sqlite:
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                conn.rollback()
+                if broken:
+                    raise RuntimeError(f"foreign keys broken after migrating: {broken[:5]}")
     finally:
         engine.dispose()
 

@@ -47,6 +47,13 @@ class Case(Base):
     # GeoJSON geometry in WGS84: a Polygon or MultiPolygon, or a Point with a radius.
     target_geometry: Mapped[dict[str, Any] | None]
     target_radius_m: Mapped[int | None]
+    # A ring of this width around the target (for displacement), and a comparison area.
+    buffer_width_m: Mapped[int | None]
+    control_area_name: Mapped[str | None] = mapped_column(String(200))
+    control_geometry: Mapped[dict[str, Any] | None]
+    control_radius_m: Mapped[int | None]
+    # police.uk categories the analysis looks at; None means the case's own category.
+    crime_types: Mapped[list[Any] | None]
 
     # Analysis
     analysis_summary: Mapped[str] = mapped_column(Text, default="")

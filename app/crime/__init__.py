@@ -1,0 +1,1 @@
+"""Crime data: police.uk imports, areas (boundaries), and the queries analysis needs."""

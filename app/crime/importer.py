@@ -1,0 +1,421 @@
+"""Importing police.uk CSV files: files, folders or monthly zip archives, streamed in chunks.
+
+Each file is one import batch. Rows are parsed and checked one by one (a bad row is rejected
+with its line number, the others go on), projected to the British National Grid a chunk at a
+time, and inserted with "do nothing if this identity is already stored", so importing a file
+twice adds nothing. Every chunk commits with the batch's progress, so any server process can
+report on a running import; rows count for analysis only once their batch is ``done``, and a
+file that fails part-way is removed whole.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, timedelta
+from functools import lru_cache
+from operator import itemgetter
+from pathlib import Path
+from typing import IO, Any
+
+from pyproj import Transformer
+from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.audit.service import AuditAction, record
+from app.auth.context import Actor
+from app.crime import police_uk
+from app.crime.models import (
+    CrimeOutcome,
+    ImportBatch,
+    ImportKind,
+    ImportStatus,
+    StopSearch,
+    StreetCrime,
+)
+from app.db import utcnow
+
+CHUNK_ROWS = 20000
+COMMIT_EVERY_S = 2.0
+KEPT_PROBLEMS = 200  # rejected rows listed in the report; all are counted
+STALE_AFTER = timedelta(minutes=10)  # a running import with no progress for this long died
+TABLES: dict[ImportKind, Table] = {
+    ImportKind.STREET: StreetCrime.__table__,  # type: ignore[dict-item]
+    ImportKind.STOP_SEARCH: StopSearch.__table__,  # type: ignore[dict-item]
+    ImportKind.OUTCOMES: CrimeOutcome.__table__,  # type: ignore[dict-item]
+}
+_TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
+
+
+# --- where the files come from -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Source:
+    """One CSV file to import: on disk, or a member of a zip archive."""
+
+    name: str
+    size: int
+    opener: Callable[[], IO[bytes]]
+
+    def sha256(self) -> str:
+        digest = hashlib.sha256()
+        with self.opener() as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+
+
+class SourceError(Exception):
+    pass
+
+
+def expand(paths: list[Path]) -> list[Source]:
+    """Files, folders (searched recursively for .csv and .zip) and zip archives, as CSV
+    sources in a stable order. Anything else given by name is still offered, so that it is
+    refused with a message rather than silently skipped."""
+    sources: list[Source] = []
+    for path in paths:
+        if path.is_dir():
+            for found in sorted(path.rglob("*")):
+                if found.suffix.lower() in (".csv", ".zip") and found.is_file():
+                    sources += _from_file(found)
+        elif path.is_file():
+            sources += _from_file(path)
+        else:
+            raise SourceError(f"{path} does not exist.")
+    return sources
+
+
+def _from_file(path: Path) -> list[Source]:
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            members = sorted(i for i in archive.infolist()
+                             if not i.is_dir() and i.filename.lower().endswith(".csv"))
+        return [Source(f"{path.name}:{m.filename}", m.file_size, _member_opener(path, m.filename))
+                for m in members]
+    return [Source(path.name, path.stat().st_size, lambda p=path: p.open("rb"))]  # type: ignore[misc]
+
+
+def _member_opener(path: Path, member: str) -> Callable[[], IO[bytes]]:
+    def open_member() -> IO[bytes]:
+        archive = zipfile.ZipFile(path)
+        stream = archive.open(member)
+        stream_close = stream.close
+
+        def close() -> None:
+            stream_close()
+            archive.close()
+
+        stream.close = close  # type: ignore[method-assign]
+        return stream
+    return open_member
+
+
+def from_bytes(name: str, content: bytes) -> list[Source]:
+    """Sources from an uploaded file (a CSV, or a zip of CSVs)."""
+    if zipfile.is_zipfile(io.BytesIO(content)):
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            members = sorted(i.filename for i in archive.infolist()
+                             if not i.is_dir() and i.filename.lower().endswith(".csv"))
+            return [Source(f"{name}:{m}", len(data := archive.read(m)),
+                           lambda d=data: io.BytesIO(d))  # type: ignore[misc]
+                    for m in members]
+    return [Source(name, len(content), lambda: io.BytesIO(content))]
+
+
+# --- the report --------------------------------------------------------------------------------
+
+@dataclass
+class Report:
+    batch_id: int
+    source: str
+    kind: str | None
+    status: str
+    message: str
+    rows_read: int
+    added: int
+    already_present: int
+    without_location: int
+    rejected: int
+    problems: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, batch: ImportBatch) -> Report:
+        return cls(batch.id, batch.source, batch.kind.value if batch.kind else None,
+                   batch.status.value, batch.message, batch.rows_read, batch.added,
+                   batch.already_present, batch.without_location, batch.rejected,
+                   list(batch.problems))
+
+
+Progress = Callable[[ImportBatch], None]
+
+
+# --- importing ---------------------------------------------------------------------------------
+
+def import_sources(factory: sessionmaker[Session], actor: Actor, sources: list[Source],
+                   progress: Progress | None = None) -> list[Report]:
+    reports = []
+    for source in sources:
+        reports.append(import_source(factory, actor, source, progress))
+    return reports
+
+
+def import_source(factory: sessionmaker[Session], actor: Actor, source: Source,
+                  progress: Progress | None = None) -> Report:
+    with factory() as db:
+        abandon_stale_batches(db)
+        batch = _start_batch(db, actor, source)
+        try:
+            _run(db, batch, source, actor, progress)
+        except (police_uk.HeaderRefused, _FileProblem) as refused:
+            _fail(db, batch, actor, str(refused))
+        except BaseException:
+            _fail(db, batch, actor, "The import stopped unexpectedly; nothing was kept.")
+            raise
+        return Report.of(batch)
+
+
+class _FileProblem(Exception):
+    pass
+
+
+def _start_batch(db: Session, actor: Actor, source: Source) -> ImportBatch:
+    batch = ImportBatch(source=source.name[:500], sha256=source.sha256(),
+                        status=ImportStatus.RUNNING, bytes_total=source.size,
+                        user_id=actor.user.id if actor.user else None, actor=actor.username)
+    db.add(batch)
+    db.commit()
+    return batch
+
+
+def _run(db: Session, batch: ImportBatch, source: Source, actor: Actor,
+         progress: Progress | None) -> None:
+    busy = db.scalar(select(ImportBatch.id).where(
+        ImportBatch.sha256 == batch.sha256, ImportBatch.status == ImportStatus.RUNNING,
+        ImportBatch.id != batch.id))
+    if busy:
+        raise _FileProblem(f"The same file is being imported right now (import {busy}).")
+    facts = police_uk.facts_from_name(source.name)
+    with source.opener() as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        reader = csv.reader(text)
+        try:
+            header = next(reader, None)
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise _FileProblem(f"This is not a CSV text file ({exc}).") from None
+        if header is None:
+            raise _FileProblem("The file is empty.")
+        kind, positions = police_uk.detect_kind(header)
+        batch.kind = kind
+        last_commit = time.monotonic()
+        for chunk in _chunks(reader, raw, len(header), kind, positions, facts):
+            _store(db, batch, kind, chunk.rows)
+            batch.rows_read += chunk.read
+            for line, message in chunk.problems:
+                _reject(batch, line, message)
+            batch.bytes_done = chunk.position or batch.bytes_done
+            # Commit (and so show progress) every few seconds: each commit rewrites the
+            # index pages it touched, so committing every chunk would slow a big import.
+            if time.monotonic() - last_commit >= COMMIT_EVERY_S:
+                batch.heartbeat_at = utcnow()
+                db.commit()
+                last_commit = time.monotonic()
+                if progress:
+                    progress(batch)
+    _finish(db, batch, actor)
+    if progress:
+        progress(batch)
+
+
+@dataclass
+class _Chunk:
+    rows: list[dict[str, Any]]
+    read: int
+    problems: list[tuple[int, str]]
+    position: int
+
+
+def _chunks(reader: Any, raw: IO[bytes], width: int, kind: ImportKind,
+            positions: dict[str, int], facts: police_uk.FileFacts) -> Iterator[_Chunk]:
+    identities = police_uk.Identities(kind)
+    parse = _parser(kind, positions, identities, facts)
+    chunk = _Chunk([], 0, [], 0)
+    try:
+        for row in reader:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # blank line
+            chunk.read += 1
+            try:
+                if len(row) != width:
+                    raise police_uk.RowProblem(
+                        f"has {len(row)} values where the header has {width}")
+                chunk.rows.append(parse(row))
+            except police_uk.RowProblem as problem:
+                chunk.problems.append((reader.line_num, problem.message))
+                continue
+            if len(chunk.rows) >= CHUNK_ROWS:
+                chunk.position = _position(raw)
+                yield chunk
+                chunk = _Chunk([], 0, [], 0)
+    except (UnicodeDecodeError, csv.Error, zipfile.BadZipFile, EOFError) as exc:
+        raise _FileProblem(f"The file cannot be read past line {reader.line_num} "
+                           f"({exc}).") from None
+    chunk.position = _position(raw)
+    yield chunk
+
+
+def _parser(kind: ImportKind, positions: dict[str, int], identities: police_uk.Identities,
+            facts: police_uk.FileFacts) -> Callable[[list[str]], dict[str, Any]]:
+    if kind is ImportKind.STREET:
+        return lambda row: police_uk.street_row(row, positions, identities)
+    if kind is ImportKind.OUTCOMES:
+        return lambda row: police_uk.outcome_row(row, positions, identities)
+    return lambda row: police_uk.stop_search_row(row, positions, identities, facts)
+
+
+def _reject(batch: ImportBatch, line: int, message: str) -> None:
+    batch.rejected += 1
+    if len(batch.problems) < KEPT_PROBLEMS:
+        batch.problems = [*batch.problems, {"line": line, "message": message}]
+
+
+def _store(db: Session, batch: ImportBatch, kind: ImportKind, rows: list[dict[str, Any]]) -> None:
+    located = [r for r in rows if r["longitude"] is not None]
+    batch.without_location += len(rows) - len(located)
+    if kind is not ImportKind.OUTCOMES and located:
+        eastings, northings = _TO_BNG.transform([r["longitude"] for r in located],
+                                                [r["latitude"] for r in located])
+        for row, easting, northing in zip(located, eastings, northings, strict=True):
+            row["easting"], row["northing"] = round(easting), round(northing)
+    for row in rows:
+        row["batch_id"] = batch.id
+        if kind is not ImportKind.OUTCOMES:
+            row.setdefault("easting", None)
+            row.setdefault("northing", None)
+    months = [r["month"] for r in rows]
+    batch.first_month = min([*months, *([batch.first_month] if batch.first_month else [])])
+    batch.last_month = max([*months, *([batch.last_month] if batch.last_month else [])])
+    # In identity order, the unique index's B-tree is walked once per chunk, not at random.
+    rows.sort(key=itemgetter("identity"))
+    connection = db.connection()
+    if connection.dialect.name == "postgresql":
+        batch.added += _copy_into_postgresql(connection, kind, rows)
+        return
+    sql, values_of = _insert_sql(kind)
+    # Straight to the driver: a million rows do not need a million rounds of type processing.
+    result = connection.exec_driver_sql(sql, [values_of(_for_sqlite(row)) for row in rows])
+    batch.added += result.rowcount  # rows inserted: the others were already stored
+
+
+def _copy_into_postgresql(connection: Any, kind: ImportKind, rows: list[dict[str, Any]]) -> int:
+    """COPY the chunk into a temporary table, then insert what is new from there: COPY is
+    PostgreSQL's fast path but cannot skip rows already stored."""
+    table = TABLES[kind]
+    columns = [c.name for c in table.columns if c.name != "id"]
+    names = ", ".join(columns)
+    stage = f"import_stage_{table.name}"
+    values_of = itemgetter(*columns)
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} AS "
+                       f"SELECT {names} FROM {table.name} WITH NO DATA")
+        with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(values_of(row))
+        cursor.execute(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage} "
+                       "ON CONFLICT (identity) DO NOTHING")
+        added = cursor.rowcount
+        cursor.execute(f"TRUNCATE {stage}")
+        return added
+    finally:
+        cursor.close()
+
+
+@lru_cache
+def _insert_sql(kind: ImportKind) -> tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]]]:
+    """SQLite's INSERT ... ON CONFLICT (identity) DO NOTHING with positional parameters, and a
+    function that lays a row's values out in the statement's order."""
+    table = TABLES[kind]
+    columns = [c.name for c in table.columns if c.name != "id"]
+    statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=["identity"])
+    compiled = statement.values({c: bindparam(c) for c in columns}).compile(
+        dialect=sqlite.dialect(paramstyle="qmark"))
+    assert compiled.positiontup == columns
+    return str(compiled), itemgetter(*columns)
+
+
+def _for_sqlite(row: dict[str, Any]) -> dict[str, Any]:
+    """Dates and times as SQLAlchemy stores them in SQLite (ISO text, UTC)."""
+    row["month"] = row["month"].isoformat()
+    moment = row.get("occurred_at")
+    if moment is not None:
+        row["occurred_at"] = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return row
+
+
+def _position(raw: IO[bytes]) -> int:
+    try:
+        return raw.tell()
+    except (OSError, ValueError):
+        return 0
+
+
+def _finish(db: Session, batch: ImportBatch, actor: Actor) -> None:
+    batch.already_present = batch.rows_read - batch.rejected - batch.added
+    batch.status = ImportStatus.DONE
+    batch.finished_at = utcnow()
+    batch.bytes_done = batch.bytes_total
+    if batch.rows_read == 0:
+        batch.message = "The file has a header but no rows."
+    record(db, actor, AuditAction.DATA_IMPORT, object_type="import",
+           object_ref=str(batch.id), details=_audit_details(batch))
+    db.commit()
+
+
+def _fail(db: Session, batch: ImportBatch, actor: Actor, message: str) -> None:
+    db.rollback()
+    batch = db.get(ImportBatch, batch.id) or batch
+    if batch.kind in TABLES:
+        table = TABLES[batch.kind]  # type: ignore[index]
+        db.execute(delete(table).where(table.c.batch_id == batch.id))
+    batch.status, batch.message, batch.finished_at = ImportStatus.FAILED, message, utcnow()
+    batch.added = batch.already_present = 0
+    record(db, actor, AuditAction.DATA_IMPORT, object_type="import", object_ref=str(batch.id),
+           details=_audit_details(batch))
+    db.commit()
+
+
+def _audit_details(batch: ImportBatch) -> dict[str, Any]:
+    return {"source": batch.source, "kind": batch.kind.value if batch.kind else None,
+            "status": batch.status.value, "rows_read": batch.rows_read, "added": batch.added,
+            "already_present": batch.already_present, "rejected": batch.rejected,
+            "sha256": batch.sha256}
+
+
+def abandon_stale_batches(db: Session) -> int:
+    """Imports whose process died: remove what they inserted and mark them failed."""
+    cutoff = utcnow() - STALE_AFTER
+    stale = list(db.scalars(select(ImportBatch).where(
+        ImportBatch.status == ImportStatus.RUNNING, ImportBatch.heartbeat_at < cutoff)))
+    for batch in stale:
+        if batch.kind in TABLES:
+            table = TABLES[batch.kind]  # type: ignore[index]
+            db.execute(delete(table).where(table.c.batch_id == batch.id))
+        db.execute(update(ImportBatch).where(ImportBatch.id == batch.id).values(
+            status=ImportStatus.FAILED, finished_at=utcnow(), added=0, already_present=0,
+            message="The import stopped without finishing; nothing was kept."))
+    if stale:
+        db.commit()
+    return len(stale)
+
+
+def done_batches() -> Any:
+    """SQL: the ids of finished imports, whose rows analysis may count."""
+    return select(ImportBatch.id).where(ImportBatch.status == ImportStatus.DONE)
+

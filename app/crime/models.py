@@ -1,0 +1,203 @@
+"""Imported crime data and areas.
+
+Rows of an import become visible to analysis only once their batch is ``done``: an import
+commits in chunks (so that its progress can be seen from any process) and a failed or
+abandoned one is removed whole, so nothing half-imported is ever counted. The large tables
+carry only the indexes analysis needs (month and category, projected coordinates, identity):
+every index slows an import of millions of rows.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, utcnow
+from app.enums import str_enum
+
+# SQLite only auto-numbers an INTEGER PRIMARY KEY; PostgreSQL needs 64 bits for ten years of data.
+RowId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class ImportKind(StrEnum):
+    STREET = "street"
+    STOP_SEARCH = "stop-and-search"
+    OUTCOMES = "outcomes"
+    BOUNDARIES = "boundaries"
+
+    @property
+    def label(self) -> str:
+        return {"street": "Street-level crime", "stop-and-search": "Stop and search",
+                "outcomes": "Outcomes", "boundaries": "Boundaries"}[self.value]
+
+
+class ImportStatus(StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ImportBatch(Base):
+    """One imported file (a CSV, a CSV inside a zip, or a GeoJSON file) and its report."""
+
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[ImportKind | None] = mapped_column(str_enum(ImportKind))
+    source: Mapped[str] = mapped_column(String(500))  # file name, or archive.zip:member.csv
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[ImportStatus] = mapped_column(str_enum(ImportStatus), index=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+    rows_read: Mapped[int] = mapped_column(default=0)
+    added: Mapped[int] = mapped_column(default=0)
+    already_present: Mapped[int] = mapped_column(default=0)
+    without_location: Mapped[int] = mapped_column(default=0)
+    rejected: Mapped[int] = mapped_column(default=0)
+    # The first rejected rows, each {"line": N, "message": TEXT}; the count is in ``rejected``.
+    problems: Mapped[list[Any]] = mapped_column(default=list)
+    bytes_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes_done: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_month: Mapped[date | None]
+    last_month: Mapped[date | None]
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor: Mapped[str] = mapped_column(String(64), default="")
+
+
+class StreetCrime(Base):
+    """A row of a police.uk street-level crime file (a crime or an anti-social behaviour
+    incident). Locations are police.uk's anonymised snap points; months only."""
+
+    __tablename__ = "street_crimes"
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True)
+    # 128-bit BLAKE2b digest of the row's stable identity (see app.crime.police_uk.Identities).
+    identity: Mapped[bytes] = mapped_column(LargeBinary(16), unique=True)
+    # Not indexed here: outcomes are looked up from crimes through crime_outcomes' index.
+    crime_id: Mapped[str | None] = mapped_column(String(64))
+    month: Mapped[date]
+    category: Mapped[str] = mapped_column(String(40))
+    reported_by: Mapped[str] = mapped_column(String(80), default="")
+    falls_within: Mapped[str] = mapped_column(String(80), default="")
+    longitude: Mapped[float | None] = mapped_column(Float)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    easting: Mapped[int | None] = mapped_column(Integer)  # British National Grid, metres
+    northing: Mapped[int | None] = mapped_column(Integer)
+    location: Mapped[str] = mapped_column(String(200), default="")
+    lsoa_code: Mapped[str] = mapped_column(String(9), default="")
+    lsoa_name: Mapped[str] = mapped_column(String(100), default="")
+    last_outcome: Mapped[str] = mapped_column(String(150), default="")
+    context: Mapped[str] = mapped_column(Text, default="")
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id"))
+
+    __table_args__ = (
+        Index("ix_street_crimes_month_category", "month", "category"),
+        Index("ix_street_crimes_easting_northing", "easting", "northing"),
+    )
+
+
+class StopSearch(Base):
+    """A row of a police.uk stop-and-search file. ``month`` is the file's month; the search's
+    own time (sometimes outside that month) is ``occurred_at``."""
+
+    __tablename__ = "stop_searches"
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True)
+    identity: Mapped[bytes] = mapped_column(LargeBinary(16), unique=True)
+    force: Mapped[str] = mapped_column(String(80), default="")
+    month: Mapped[date]
+    occurred_at: Mapped[datetime | None]
+    search_type: Mapped[str] = mapped_column(String(60), default="")
+    part_of_operation: Mapped[bool | None] = mapped_column(Boolean)
+    operation: Mapped[str] = mapped_column(String(200), default="")
+    longitude: Mapped[float | None] = mapped_column(Float)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    easting: Mapped[int | None] = mapped_column(Integer)
+    northing: Mapped[int | None] = mapped_column(Integer)
+    gender: Mapped[str] = mapped_column(String(40), default="")
+    age_range: Mapped[str] = mapped_column(String(40), default="")
+    self_defined_ethnicity: Mapped[str] = mapped_column(String(200), default="")
+    officer_defined_ethnicity: Mapped[str] = mapped_column(String(60), default="")
+    legislation: Mapped[str] = mapped_column(String(200), default="")
+    object_of_search: Mapped[str] = mapped_column(String(120), default="")
+    outcome: Mapped[str] = mapped_column(String(150), default="")
+    outcome_linked: Mapped[bool | None] = mapped_column(Boolean)
+    outer_clothing_removed: Mapped[bool | None] = mapped_column(Boolean)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id"))
+
+    __table_args__ = (
+        Index("ix_stop_searches_month", "month"),
+        Index("ix_stop_searches_easting_northing", "easting", "northing"),
+    )
+
+
+class CrimeOutcome(Base):
+    """A row of a police.uk outcomes file, linked to street crimes by ``crime_id``."""
+
+    __tablename__ = "crime_outcomes"
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True)
+    identity: Mapped[bytes] = mapped_column(LargeBinary(16), unique=True)
+    crime_id: Mapped[str] = mapped_column(String(64), index=True)
+    month: Mapped[date]
+    outcome_type: Mapped[str] = mapped_column(String(150), default="")
+    reported_by: Mapped[str] = mapped_column(String(80), default="")
+    falls_within: Mapped[str] = mapped_column(String(80), default="")
+    longitude: Mapped[float | None] = mapped_column(Float)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    location: Mapped[str] = mapped_column(String(200), default="")
+    lsoa_code: Mapped[str] = mapped_column(String(9), default="")
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id"))
+
+
+class AreaKind(StrEnum):
+    BOROUGH = "borough"
+    WARD = "ward"
+    LSOA = "lsoa"
+    FORCE = "force"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return {"borough": "Borough", "ward": "Ward", "lsoa": "LSOA", "force": "Police force area",
+                "other": "Other area"}[self.value]
+
+
+class Area(Base):
+    """A named boundary (ward, LSOA, borough, ...) in WGS84 GeoJSON, with its British National
+    Grid bounding box for quick spatial filtering."""
+
+    __tablename__ = "areas"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[AreaKind] = mapped_column(str_enum(AreaKind))
+    code: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    borough_code: Mapped[str | None] = mapped_column(String(9), index=True)
+    geometry: Mapped[dict[str, Any]]
+    min_e: Mapped[int]
+    min_n: Mapped[int]
+    max_e: Mapped[int]
+    max_n: Mapped[int]
+    area_m2: Mapped[float] = mapped_column(Float)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("kind", "code"), Index("ix_areas_name", "name"))
