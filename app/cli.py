@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sys
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from alembic import command
@@ -20,10 +25,12 @@ db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_cli = typer.Typer(help="User accounts.", no_args_is_help=True)
 token_cli = typer.Typer(help="API tokens.", no_args_is_help=True)
 audit_cli = typer.Typer(help="The access log.", no_args_is_help=True)
+import_cli = typer.Typer(help="Import data.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(user_cli, name="user")
 cli.add_typer(token_cli, name="token")
 cli.add_typer(audit_cli, name="audit")
+cli.add_typer(import_cli, name="import")
 
 err = Console(stderr=True)
 
@@ -87,7 +94,8 @@ def demo() -> None:
     console = Console()
     console.print(f"Demo data: {report.users_added} users and {report.cases_added} cases added "
                   f"({report.users_present} users and {report.cases_present} cases already "
-                  "present).")
+                  f"present); {report.files_imported} data files imported "
+                  f"({report.crimes_added:,} crimes).")
     console.print(f"\nDemo sign-ins (password for every one: [bold]{DEMO_PASSWORD}[/bold]):")
     for user in report.users:
         scope = user.borough_code or "all boroughs"
@@ -164,6 +172,89 @@ def audit_verify() -> None:
     typer.echo(f"BROKEN at entry {report.broken_seq}: {report.problem} "
                f"({report.checked} entries before it are intact).")
     raise typer.Exit(1)
+
+
+@import_cli.command("police-uk")
+def import_police_uk(
+    files: Annotated[list[Path], typer.Argument(help="CSV files, folders or zip archives from "
+                                                     "data.police.uk", exists=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON "
+                                                         "object")] = False,
+) -> None:
+    """Import street-level crime, outcomes and stop-and-search files. Importing a file again
+    adds nothing; rows without a location are kept and counted; bad rows are reported with
+    their line number; a file with a wrong header is refused whole."""
+    from app.crime.importer import SourceError, expand, import_sources
+    from app.db import make_engine, make_session_factory
+
+    try:
+        sources = expand(files)
+    except SourceError as exc:
+        _fail(str(exc), 2)
+        return
+    if not sources:
+        _fail("No CSV files found.", 2)
+    engine = make_engine(get_settings().database_url)
+    try:
+        with _import_progress(sources) as progress:
+            reports = import_sources(make_session_factory(engine), _cli_actor(), sources,
+                                     progress)
+    finally:
+        engine.dispose()
+    totals = {key: sum(getattr(r, key) for r in reports) for key in
+              ("rows_read", "added", "already_present", "without_location", "rejected")}
+    failed = [r for r in reports if r.status != "done"]
+    if as_json:
+        typer.echo(json.dumps({**totals, "files": len(reports), "failed": len(failed),
+                               "reports": [asdict(r) for r in reports]}))
+    else:
+        _print_import_reports(reports, totals)
+    if failed:
+        raise typer.Exit(1)
+
+
+@contextmanager
+def _import_progress(sources: list[Any]) -> Iterator[Callable[[Any], None]]:
+    """A progress bar per file on standard error (standard output stays for the report)."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bars = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                    TextColumn("{task.fields[rows]:>9,} rows"), TimeRemainingColumn(),
+                    console=err, transient=False)
+    tasks: dict[str, Any] = {}
+
+    def update(batch: Any) -> None:
+        task = tasks.get(batch.source)
+        if task is None:
+            task = tasks[batch.source] = bars.add_task(batch.source[-48:],
+                                                       total=batch.bytes_total, rows=0)
+        bars.update(task, completed=batch.bytes_done, rows=batch.rows_read)
+
+    with bars:
+        yield update
+
+
+def _print_import_reports(reports: list[Any], totals: dict[str, int]) -> None:
+    from rich.table import Table
+
+    table = Table("file", "kind", "rows", "added", "already there", "no location", "rejected",
+                  "status")
+    for r in reports:
+        table.add_row(r.source, r.kind or "?", f"{r.rows_read:,}", f"{r.added:,}",
+                      f"{r.already_present:,}", f"{r.without_location:,}", f"{r.rejected:,}",
+                      r.status if not r.message else f"{r.status}: {r.message}")
+    console = Console()
+    console.print(table)
+    console.print(f"{len(reports)} files, {totals['rows_read']:,} rows read, "
+                  f"{totals['added']:,} added, {totals['already_present']:,} already present, "
+                  f"{totals['without_location']:,} without location, "
+                  f"{totals['rejected']:,} rejected.")
+    for r in reports:
+        for problem in r.problems[:20]:
+            console.print(f"  {r.source} line {problem['line']}: {problem['message']}")
+        if r.rejected > 20:
+            console.print(f"  {r.source}: {r.rejected - 20} more rejected rows "
+                          "(see the import's page for the first 200)")
 
 
 def _cli_actor() -> Actor:

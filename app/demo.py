@@ -7,12 +7,14 @@ matched by username and cases by title and borough.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.service import AuditAction, record
 from app.auth.context import Actor, Channel
@@ -30,6 +32,9 @@ from app.cases.schemas import (
     TransitionRequest,
 )
 from app.clock import today
+from app.crime.boundaries import import_boundaries
+from app.crime.importer import expand, import_sources
+from app.crime.models import AreaKind, ImportBatch, ImportStatus
 from app.db import utcnow
 
 DEMO_PASSWORD = "demo-password"
@@ -46,12 +51,20 @@ DEMO_USERS = [
 ]
 
 
+DATA_DIR = Path(__file__).parent / "demo_data"
+BOUNDARIES = (("london-boroughs.geojson", AreaKind.BOROUGH),
+              ("london-wards-2022.geojson", AreaKind.WARD))
+CRIME_FILES = ("city-of-london-street-2023-10-to-2025-12.zip",)
+
+
 @dataclass
 class DemoReport:
     users_added: int = 0
     users_present: int = 0
     cases_added: int = 0
     cases_present: int = 0
+    files_imported: int = 0
+    crimes_added: int = 0
     users: list[User] = field(default_factory=list)
 
 
@@ -79,11 +92,12 @@ CHEERS_CHURCH_STREET = {
 def load_demo(db: Session) -> DemoReport:
     report = DemoReport()
     users = _ensure_users(db, report)
+    _ensure_data(db, report)
     officer, supervisor, camden, city = (users["pc.shah"], users["sgt.okafor"],
                                          users["pc.clarke"], users["sgt.byrne"])
     analyst = users["analyst.lee"]
     for build in (_church_street, _lisson_green, _edgware_road, _marylebone, _camden_town,
-                  _liverpool_street):
+                  _liverpool_street, _broadgate):
         title, borough, make = build()
         exists = db.scalar(select(Case.id).where(Case.title == title,
                                                  Case.borough_code == borough))
@@ -93,9 +107,10 @@ def load_demo(db: Session) -> DemoReport:
         make(db, {"officer": officer, "supervisor": supervisor, "camden": camden,
                   "city": city, "analyst": analyst})
         report.cases_added += 1
-    if report.users_added or report.cases_added:
+    if report.users_added or report.cases_added or report.files_imported:
         record(db, Actor.cli(), AuditAction.DEMO_LOAD,
-               details={"users": report.users_added, "cases": report.cases_added})
+               details={"users": report.users_added, "cases": report.cases_added,
+                        "files": report.files_imported})
         db.commit()
     return report
 
@@ -112,6 +127,23 @@ def _ensure_users(db: Session, report: DemoReport) -> dict[str, User]:
         users[new.username] = user
         report.users.append(user)
     return users
+
+
+def _ensure_data(db: Session, report: DemoReport) -> None:
+    """Boundaries and a couple of years of real City of London crime, each file once."""
+    done = set(db.scalars(select(ImportBatch.sha256).where(
+        ImportBatch.status == ImportStatus.DONE)))
+    for name, kind in BOUNDARIES:
+        content = (DATA_DIR / name).read_bytes()
+        if hashlib.sha256(content).hexdigest() not in done:
+            import_boundaries(db, Actor.cli(), name, content, kind)
+            report.files_imported += 1
+    factory = sessionmaker(bind=db.get_bind(), expire_on_commit=False)
+    for name in CRIME_FILES:
+        sources = [s for s in expand([DATA_DIR / name]) if s.sha256() not in done]
+        for result in import_sources(factory, Actor.cli(), sources):
+            report.files_imported += 1
+            report.crimes_added += result.added
 
 
 def _as(user: User) -> Actor:
@@ -404,5 +436,38 @@ def _liverpool_street() -> tuple[str, str, Any]:
               "morning peak; marking reached too few people to matter.")
         _move(db, sgt, ref, "closed", reason="Assessment complete: fewer incidents.")
         _backdate(db, ref, 420)
+
+    return title, CITY, make
+
+
+def _broadgate() -> tuple[str, str, Any]:
+    title = "Thefts from the person around Liverpool Street and Broadgate"
+
+    def make(db: Session, u: dict[str, User]) -> None:
+        sgt = u["city"]
+        case = service.create_case(db, _as(sgt), CaseCreate(
+            title=title, category="theft-from-the-person", borough=CITY, ward="E05009292",
+            priority="high", source="data", team="City of London Police, Bishopsgate sector",
+            problem_statement="Phones and bags taken from commuters and drinkers around "
+            "Liverpool Street station, Broadgate and the Bishopsgate bars, mostly on weekday "
+            "evenings. The hotspot finder ranks the station's cells first in the City.",
+            target_area=point(51.5176, -0.0822, 300, "Liverpool Street station and Broadgate")))
+        ref = case.ref
+        _edit(db, sgt, ref, cheers={k: {"met": True, "evidence": v} for k, v in {
+            "community": "Commuters, visitors and people at the bars around the station.",
+            "harm": "Loss of phones and bags; fear reported in the City's surveys.",
+            "expectation": "Network Rail, Broadgate estate and the BID asked for action.",
+            "events": "Recorded thefts from the person (police.uk).",
+            "recurring": "Every month of the last two years.",
+            "similarity": "Same place, weekday evening peak, distraction thefts.",
+        }.items()})
+        _move(db, sgt, ref, "analysis")
+        _edit(db, u["analyst"], ref, triangle={
+            "offender": {"who": "Small groups working the station concourse and bar terraces"},
+            "victim": {"who": "Commuters with phones out; drinkers with bags on chairs"},
+            "place": {"who": "Station concourse, Broadgate Circle, Bishopsgate pavements"},
+        }, crime_types=["theft-from-the-person", "other-theft"], buffer_width_m=300,
+           baseline_start="2024-01-01", baseline_end="2024-12-31")
+        _backdate(db, ref, 30)
 
     return title, CITY, make

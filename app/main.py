@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import __version__
 from app.api import admin as api_admin
 from app.api import cases as api_cases
+from app.api import crime as api_crime
 from app.api import reference as api_reference
 from app.api.errors import (
     domain_error_response,
@@ -30,14 +31,16 @@ from app.api.errors import (
 from app.auth.service import resolve_session, resolve_token
 from app.db import make_engine, make_session_factory
 from app.deps import get_db
-from app.errors import DomainError, Forbidden, NotFound
-from app.middleware import RequestContextMiddleware
+from app.errors import DomainError, Forbidden, NotFound, ValidationFailed
+from app.middleware import RequestContextMiddleware, content_security_policy
 from app.sara.stages import GateUnmet, MoveRefused
 from app.settings import Settings, get_settings
 from app.web.deps import SESSION_COOKIE, CsrfRejected, SignInRequired
 from app.web.routes import admin as web_admin
 from app.web.routes import auth as web_auth
 from app.web.routes import cases as web_cases
+from app.web.routes import data as web_data
+from app.web.routes import hotspots as web_hotspots
 from app.web.templating import is_htmx, render
 
 log = logging.getLogger("popcase")
@@ -77,15 +80,19 @@ def create_app(settings: Settings | None = None,
     app.state.settings = settings
     app.state.session_factory = session_factory or make_session_factory(
         make_engine(settings.database_url, echo=settings.sql_echo))
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware,
+                       csp=content_security_policy(settings.map_tiles_url))
     app.mount("/static", StaticFiles(directory=resource_dir("static")), name="static")
 
     app.include_router(api_cases.router, prefix="/api/v1")
     app.include_router(api_reference.router, prefix="/api/v1")
     app.include_router(api_admin.router, prefix="/api/v1")
+    app.include_router(api_crime.router, prefix="/api/v1")
     app.include_router(web_auth.router)
     app.include_router(web_cases.router)
     app.include_router(web_admin.router)
+    app.include_router(web_data.router)
+    app.include_router(web_hotspots.router)
     _add_meta_routes(app)
     _add_error_handlers(app)
     return app
@@ -162,6 +169,9 @@ def _add_error_handlers(app: FastAPI) -> None:
             return _page_error(request, 404, "Page not found", exc.message)
         if isinstance(exc, Forbidden):
             return _page_error(request, 403, "You cannot do this", exc.message)
+        if isinstance(exc, ValidationFailed):
+            return _page_error(request, 422, "Something was not valid",
+                               " ".join(e.message for e in exc.errors))
         return _page_error(request, 409, "That could not be done", str(exc))
 
     @app.exception_handler(StarletteHTTPException)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,13 +24,23 @@ CSP = "; ".join([
     "form-action 'self'",
     "frame-ancestors 'none'",
 ])
-# Swagger UI sets inline styles on its elements; its scripts still come from 'self' only.
-DOCS_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+# Swagger UI (/docs) sets inline styles on its elements; its scripts still come from 'self'.
+
+
+def content_security_policy(tile_url: str = "") -> str:
+    """The policy, with the map tile server's origin added to img-src when one is set."""
+    origin = urlsplit(tile_url)
+    if origin.scheme in ("http", "https") and origin.netloc:
+        host = origin.netloc.replace("{s}", "*")
+        return CSP.replace("img-src 'self' data:", f"img-src 'self' data: {origin.scheme}://{host}")
+    return CSP
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, csp: str = CSP) -> None:
         self.app = app
+        self.csp = csp
+        self.docs_csp = csp.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -44,7 +55,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = request_id
-                headers["Content-Security-Policy"] = DOCS_CSP if path == "/docs" else CSP
+                headers["Content-Security-Policy"] = self.docs_csp if path == "/docs" else self.csp
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers["X-Frame-Options"] = "DENY"
                 headers["Referrer-Policy"] = "same-origin"

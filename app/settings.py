@@ -22,6 +22,12 @@ class Settings(BaseSettings):
     cookie_secure: str = "auto"
     # Shown on every page; "demo" adds a banner so nobody mistakes demo data for real cases.
     environment: str = "production"
+    # Map background tiles, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png (mind the tile
+    # server's usage policy). Empty: no tiles at all; maps draw areas on a plain background.
+    map_tiles_url: str = ""
+    map_attribution: str = ""
+    # Largest police.uk upload accepted on the Data page (the command line has no limit).
+    max_upload_mb: int = 500
     sql_echo: bool = False
 
 

@@ -27,6 +27,7 @@ PUBLIC = {("GET", "/health"), ("GET", "/sign-in"), ("POST", "/sign-in")}
 SAMPLE_PATH_VALUES = {
     "ref": "WM-2026-0001", "section": "problem", "item_id": "1", "hypothesis_id": "1",
     "action_id": "1", "token_id": "1", "username": "pc.shah", "code": "E09000033",
+    "batch_id": "1", "area_id": "1",
 }
 
 

@@ -41,6 +41,8 @@ class AuditAction(StrEnum):
     ACTION_UPDATE = "case.action.update"
     CASE_EXPORT = "case.export"
     DATA_IMPORT = "data.import"
+    HOTSPOTS = "crime.hotspots"
+    CRIME_PICTURE = "case.crime_picture"
     DEMO_LOAD = "demo.load"
     USER_CREATE = "user.create"
     USER_UPDATE = "user.update"

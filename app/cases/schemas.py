@@ -132,6 +132,13 @@ class CaseUpdate(Input):
     team: ShortText | None = None
     owner: Username | None = None
     target_area: TargetArea | None = None
+    buffer_width_m: int | None = Field(None, ge=10, le=2000, description="Width in metres of "
+                                       "the ring around the target used to watch for "
+                                       "displacement")
+    control_area: TargetArea | None = None
+    crime_types: list[CategorySlug] | None = Field(  # type: ignore[valid-type]
+        None, max_length=14, description="police.uk categories the analysis looks at; "
+                                         "null for the case's own category")
     cheers: dict[CheersElement, CheersInput] | None = None
     triangle: dict[TriangleSide, SideInput] | None = None
     analysis_summary: LongText | None = None
@@ -283,6 +290,9 @@ class CaseRead(BaseModel):
     owner: str | None
     owner_name: str | None
     target_area: TargetArea | None
+    buffer_width_m: int | None
+    control_area: TargetArea | None
+    crime_types: list[str]
     cheers: dict[CheersElement, CheersInput]
     triangle: dict[TriangleSide, SideInput]
     hypotheses: list[HypothesisRead]

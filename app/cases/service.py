@@ -60,7 +60,8 @@ from app.sara.triangle import TriangleSide
 
 REF_ATTEMPTS = 5
 # Fields an analyst may change (with hypotheses, through their own use cases).
-ANALYSIS_FIELDS = frozenset({"triangle", "analysis_summary", "baseline_start", "baseline_end"})
+ANALYSIS_FIELDS = frozenset({"triangle", "analysis_summary", "baseline_start", "baseline_end",
+                             "crime_types", "buffer_width_m", "control_area"})
 FIELD_LABELS = {
     "title": "title", "problem_statement": "problem statement", "category": "category",
     "borough": "borough", "ward": "ward", "priority": "priority", "source": "source",
@@ -69,7 +70,8 @@ FIELD_LABELS = {
     "baseline_start": "baseline start", "baseline_end": "baseline end",
     "response_plan": "response plan", "process_evaluation": "process evaluation",
     "impact_evaluation": "impact evaluation", "outcome": "outcome",
-    "lessons_learned": "lessons learned",
+    "lessons_learned": "lessons learned", "buffer_width_m": "buffer width",
+    "control_area": "control area", "crime_types": "crime types analysed",
 }
 
 
@@ -241,6 +243,23 @@ def _apply_update(db: Session, user: User, case: Case, data: CaseUpdate,
         _set_target_area(case, area)
         if before != (case.target_area_name, case.target_geometry, case.target_radius_m):
             changed.append(FIELD_LABELS["target_area"])
+    if "control_area" in fields:
+        area = data.control_area.model_dump() if data.control_area else {}
+        before = (case.control_area_name, case.control_geometry, case.control_radius_m)
+        case.control_area_name = area.get("name") or None
+        case.control_geometry, case.control_radius_m = area.get("geometry"), area.get("radius_m")
+        if before != (case.control_area_name, case.control_geometry, case.control_radius_m):
+            changed.append(FIELD_LABELS["control_area"])
+    if "buffer_width_m" in fields and data.buffer_width_m != case.buffer_width_m:
+        case.buffer_width_m = data.buffer_width_m
+        changed.append(FIELD_LABELS["buffer_width_m"])
+    if "crime_types" in fields:
+        types = sorted(set(data.crime_types)) if data.crime_types else None
+        if types == [case.category]:
+            types = None  # the case's own category is the default anyway
+        if types != case.crime_types:
+            case.crime_types = types
+            changed.append(FIELD_LABELS["crime_types"])
     if data.cheers and "cheers" in fields:
         changed += _update_cheers(case, data)
     if data.triangle and "triangle" in fields:

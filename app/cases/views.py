@@ -60,6 +60,14 @@ def target_area_read(case: Case) -> TargetArea | None:
                                       radius_m=case.target_radius_m)
 
 
+def control_area_read(case: Case) -> TargetArea | None:
+    if case.control_geometry is None:
+        return None
+    return TargetArea.model_construct(name=case.control_area_name or "",
+                                      geometry=case.control_geometry,
+                                      radius_m=case.control_radius_m)
+
+
 def action_read(action: Action, today: date) -> ActionRead:
     tactic = TACTICS.get(action.tactic or "")
     return ActionRead(
@@ -82,7 +90,9 @@ def case_read(case: Case, today: date) -> CaseRead:
         ward_name=case.ward.name if case.ward else None, team=case.team,
         owner=case.owner.username if case.owner else None,
         owner_name=case.owner.display_name if case.owner else None,
-        target_area=target_area_read(case),
+        target_area=target_area_read(case), buffer_width_m=case.buffer_width_m,
+        control_area=control_area_read(case),
+        crime_types=list(case.crime_types or [case.category]),
         cheers={
             e: CheersInput(met=cheers[e].met if e in cheers else None,
                            evidence=cheers[e].evidence if e in cheers else "")

@@ -95,8 +95,9 @@ def expand(paths: list[Path]) -> list[Source]:
 def _from_file(path: Path) -> list[Source]:
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
-            members = sorted(i for i in archive.infolist()
-                             if not i.is_dir() and i.filename.lower().endswith(".csv"))
+            members = sorted((i for i in archive.infolist()
+                              if not i.is_dir() and i.filename.lower().endswith(".csv")),
+                             key=lambda info: info.filename)
         return [Source(f"{path.name}:{m.filename}", m.file_size, _member_opener(path, m.filename))
                 for m in members]
     return [Source(path.name, path.stat().st_size, lambda p=path: p.open("rb"))]  # type: ignore[misc]

@@ -56,40 +56,62 @@ def problem_payload(form: Form) -> dict[str, Any]:
     return payload
 
 
-def area_payload(form: Form) -> dict[str, Any]:
-    kind = text(form, "target_area-kind")
+def area_choice(form: Form, prefix: str) -> dict[str, Any] | None:
+    """An area described by the fields named ``<prefix>-...``: a point and radius, a pasted or
+    drawn polygon, a boundary chosen from a list (``{"area_id": N}``, resolved by the caller,
+    which has the database), or nothing."""
+    kind = text(form, f"{prefix}-kind")
     if kind == "none":
-        return {"target_area": None}
-    name = text(form, "target_area-name")
+        return None
+    name = text(form, f"{prefix}-name")
+    if kind == "boundary":
+        value = text(form, f"{prefix}-boundary")
+        if not value.isdigit():
+            raise ValidationFailed.one(f"{prefix}.boundary", "Choose an area from the list.")
+        return {"area_id": int(value), "name": name}
     if kind == "polygon":
-        raw = text(form, "target_area-geojson")
+        raw = text(form, f"{prefix}-geojson")
         try:
             geometry = json.loads(raw)
         except ValueError:
-            raise ValidationFailed.one("target_area.geojson",
-                                       "Paste a GeoJSON geometry (it is not valid JSON).") from None
+            raise ValidationFailed.one(f"{prefix}.geojson", "Draw the area on the map, or paste "
+                                       "a GeoJSON geometry (this is not valid JSON).") from None
         if isinstance(geometry, dict) and geometry.get("type") == "Feature":
             geometry = geometry.get("geometry")
-        return {"target_area": {"name": name, "geometry": geometry}}
+        return {"name": name, "geometry": geometry}
     if kind != "point":
-        raise ValidationFailed.one("target_area.kind", "Choose a point and radius, or a polygon.")
+        raise ValidationFailed.one(f"{prefix}.kind", "Choose how to describe the area.")
     errors = []
     numbers: dict[str, float] = {}
     for part, label in (("lat", "latitude"), ("lng", "longitude"), ("radius_m", "radius")):
         try:
-            numbers[part] = float(text(form, f"target_area-{part}"))
+            numbers[part] = float(text(form, f"{prefix}-{part}"))
         except ValueError:
-            errors.append(FieldError(f"target_area.{part}", f"Enter the {label} as a number."))
+            errors.append(FieldError(f"{prefix}.{part}", f"Enter the {label} as a number."))
     if errors:
         raise ValidationFailed(errors)
     radius = numbers["radius_m"]
     if radius != int(radius):
-        raise ValidationFailed.one("target_area.radius_m", "Enter the radius in whole metres.")
-    return {"target_area": {
-        "name": name,
-        "geometry": {"type": "Point", "coordinates": [numbers["lng"], numbers["lat"]]},
-        "radius_m": int(radius),
-    }}
+        raise ValidationFailed.one(f"{prefix}.radius_m", "Enter the radius in whole metres.")
+    return {"name": name,
+            "geometry": {"type": "Point", "coordinates": [numbers["lng"], numbers["lat"]]},
+            "radius_m": int(radius)}
+
+
+def whole_number(form: Form, name: str) -> int | str | None:
+    value = text(form, name)
+    if not value:
+        return None
+    return int(value) if value.isdigit() else value  # the schema says what is wrong
+
+
+def area_payload(form: Form) -> dict[str, Any]:
+    return {"target_area": area_choice(form, "target_area"),
+            "buffer_width_m": whole_number(form, "buffer_width_m")}
+
+
+def comparison_payload(form: Form) -> dict[str, Any]:
+    return {"control_area": area_choice(form, "control_area")}
 
 
 def cheers_payload(form: Form) -> dict[str, Any]:
@@ -111,7 +133,8 @@ def triangle_payload(form: Form) -> dict[str, Any]:
 def analysis_payload(form: Form) -> dict[str, Any]:
     return {"analysis_summary": text(form, "analysis_summary"),
             "baseline_start": optional(form, "baseline_start"),
-            "baseline_end": optional(form, "baseline_end")}
+            "baseline_end": optional(form, "baseline_end"),
+            "crime_types": [v for v in form.getlist("crime_types") if v] or None}
 
 
 def response_payload(form: Form) -> dict[str, Any]:

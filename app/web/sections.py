@@ -32,6 +32,9 @@ SECTIONS: dict[str, Section] = {s.key: s for s in [
     Section("triangle", "Problem analysis triangle", Stage.ANALYSIS, Perm.ANALYSIS_EDIT,
             forms.triangle_payload),
     Section("hypotheses", "Hypotheses", Stage.ANALYSIS, Perm.ANALYSIS_EDIT, None),
+    Section("picture", "Crime picture", Stage.ANALYSIS, Perm.ANALYSIS_EDIT, None),
+    Section("comparison", "Comparison areas", Stage.ANALYSIS, Perm.ANALYSIS_EDIT,
+            forms.comparison_payload),
     Section("analysis", "Analysis summary and baseline", Stage.ANALYSIS, Perm.ANALYSIS_EDIT,
             forms.analysis_payload),
     Section("response", "Response plan", Stage.RESPONSE, Perm.CASE_EDIT, forms.response_payload),
@@ -67,7 +70,12 @@ def section_values(case: Case, key: str) -> dict[str, Any]:
                 "ward": case.ward_code or "", "team": case.team,
                 "owner": case.owner.username if case.owner else ""}
     if key == "area":
-        return _area_values(case)
+        return _area_values("target_area", case.target_area_name, case.target_geometry,
+                            case.target_radius_m) | {
+            "buffer_width_m": case.buffer_width_m or ""}
+    if key == "comparison":
+        return _area_values("control_area", case.control_area_name or "",
+                            case.control_geometry, case.control_radius_m)
     if key == "cheers":
         rows = {c.element: c for c in case.cheers}
         values: dict[str, Any] = {}
@@ -88,7 +96,8 @@ def section_values(case: Case, key: str) -> dict[str, Any]:
     if key == "analysis":
         return {"analysis_summary": case.analysis_summary,
                 "baseline_start": case.baseline_start.isoformat() if case.baseline_start else "",
-                "baseline_end": case.baseline_end.isoformat() if case.baseline_end else ""}
+                "baseline_end": case.baseline_end.isoformat() if case.baseline_end else "",
+                "crime_types": list(case.crime_types or [case.category])}
     if key == "response":
         return {"response_plan": case.response_plan}
     if key == "assessment":
@@ -99,19 +108,19 @@ def section_values(case: Case, key: str) -> dict[str, Any]:
     return {}
 
 
-def _area_values(case: Case) -> dict[str, Any]:
-    geometry = case.target_geometry
-    values: dict[str, Any] = {"target_area-name": case.target_area_name,
-                              "target_area-kind": "point", "target_area-lat": "",
-                              "target_area-lng": "", "target_area-radius_m": "",
-                              "target_area-geojson": ""}
+def _area_values(prefix: str, name: str, geometry: dict[str, Any] | None,
+                 radius_m: int | None) -> dict[str, Any]:
+    values: dict[str, Any] = {f"{prefix}-name": name, f"{prefix}-kind": "point",
+                              f"{prefix}-lat": "", f"{prefix}-lng": "",
+                              f"{prefix}-radius_m": "", f"{prefix}-geojson": "",
+                              f"{prefix}-boundary": ""}
     if geometry and geometry.get("type") == "Point":
         lng, lat = geometry["coordinates"][:2]
-        values.update({"target_area-lat": lat, "target_area-lng": lng,
-                       "target_area-radius_m": case.target_radius_m})
+        values.update({f"{prefix}-lat": lat, f"{prefix}-lng": lng,
+                       f"{prefix}-radius_m": radius_m})
     elif geometry:
-        values.update({"target_area-kind": "polygon",
-                       "target_area-geojson": json.dumps(geometry)})
+        values.update({f"{prefix}-kind": "polygon",
+                       f"{prefix}-geojson": json.dumps(geometry)})
     return values
 
 

@@ -40,7 +40,39 @@ def _iso(value: datetime | date | None) -> str:
     return value.isoformat() if value else ""
 
 
-env.filters.update(when=_when, day=_day, iso=_iso)
+def _percent(value: float | None, digits: int = 1) -> str:
+    return "not defined" if value is None else f"{value:.{digits}%}"
+
+
+def _number(value: float | None, digits: int = 2) -> str:
+    return "not defined" if value is None else f"{value:,.{digits}f}"
+
+
+def _pvalue(value: float | None) -> str:
+    if value is None:
+        return "not defined"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _month_label(value: date) -> str:
+    return value.strftime("%b %Y")
+
+
+def _centre(geometry: dict[str, Any]) -> str:
+    """Latitude, longitude of a polygon's centre (its ring's mean corner)."""
+    ring = geometry["coordinates"][0][:-1]
+    lon = sum(p[0] for p in ring) / len(ring)
+    lat = sum(p[1] for p in ring) / len(ring)
+    return f"{lat:.5f}, {lon:.5f}"
+
+
+def _category_label(slug: str) -> str:
+    return CATEGORIES.get(slug, slug)
+
+
+env.filters.update(when=_when, day=_day, iso=_iso, percent=_percent, number=_number,
+                   pvalue=_pvalue, month_label=_month_label, centre=_centre,
+                   category_label=_category_label)
 env.globals.update(
     app_version=__version__, STAGES=STAGES, Stage=Stage, CATEGORIES=CATEGORIES,
     Priority=Priority, ProblemSource=ProblemSource, CheersElement=CheersElement,
@@ -64,6 +96,7 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, *
         "csrf_token": user.csrf_token if user else "",
         "can": (lambda perm: has(user, perm)) if user else (lambda perm: False),
         "demo": settings.environment == "demo",
+        "map_tiles": settings.map_tiles_url, "map_attribution": settings.map_attribution,
         "request_id": getattr(request.state, "request_id", ""),
         **(context or {}),
     }

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -30,6 +32,10 @@ from app.cases.schemas import (
 )
 from app.cases.views import action_read, current_gate
 from app.clock import today
+from app.crime import picture
+from app.crime.geometry import geojson_wgs84
+from app.crime.models import Area, AreaKind
+from app.crime.queries import Period, data_months, month_value
 from app.deps import get_db
 from app.errors import Conflict, StaleVersion, ValidationFailed
 from app.reference.service import get_ward, list_boroughs, list_wards
@@ -38,10 +44,11 @@ from app.sara.assessment import Outcome
 from app.sara.cheers import CheersElement
 from app.sara.problem import Priority, ProblemSource
 from app.sara.responses import ActionStatus, Partner, tactic_groups
-from app.sara.stages import STAGES, GateUnmet, MoveRefused
+from app.sara.stages import STAGES, GateUnmet, MoveRefused, Stage
 from app.sara.triangle import TriangleSide
 from app.validation import pydantic_errors, validate
 from app.web import forms
+from app.web.charts import monthly_bars
 from app.web.deps import PageActor, csrf_protect
 from app.web.sections import (
     SECTIONS,
@@ -232,7 +239,7 @@ def ward_options(request: Request, actor: PageActor, db: Db, borough: str = "",
 
 @router.get("/cases/{ref}")
 def case_page(request: Request, actor: PageActor, db: Db, ref: Ref, section: str = "",
-              edit: str = "", flash: str = "") -> Response:
+              edit: str = "", flash: str = "", first: str = "", last: str = "") -> Response:
     case = service.view_case(db, actor, ref)
     if case.ref != ref:
         return redirect(f"/cases/{case.ref}")
@@ -244,6 +251,7 @@ def case_page(request: Request, actor: PageActor, db: Db, ref: Ref, section: str
                                  if section else None, "flash": _flash(flash, case)}
     if editing:
         overrides.update(_edit_values(case, editing))
+    overrides["panels"] = _panels(db, actor, case, section, first, last)
     if is_htmx(request) and section:
         return render(request, "cases/detail.html", page_context(db, actor, case, **overrides),
                       block=f"section_{section}")
@@ -254,7 +262,36 @@ def _flash(flash: str, case: Case) -> str:
     return {
         "opened": f"Case {case.ref} is open in Scanning.",
         "moved": f"{case.ref} is now in {case.stage.label}.",
+        "baseline": "The baseline period is set.",
+        "pinned": "The figures are added to the analysis summary.",
     }.get(flash, "")
+
+
+PANELS = ("picture", "comparison")
+
+
+def _panels(db: Session, actor: Actor, case: Case, section: str, first: str,
+            last: str) -> dict[str, Any]:
+    """The crime picture and the comparison areas are worked out from the crime data: when
+    their section is asked for, or when the case is in Analysis (their stage). Elsewhere the
+    page loads them when they scroll into view (or by a link without JavaScript)."""
+    panels: dict[str, Any] = {"picture": None, "comparison": None, "errors": {},
+                              "first": first, "last": last}
+    if case.target_geometry is None:
+        return panels
+    wanted = {section} & set(PANELS) if section else (
+        set(PANELS) if case.stage is Stage.ANALYSIS else set())
+    period = None
+    if first and last:
+        try:
+            period = Period(month_value(first, "first"), month_value(last, "last"))
+        except ValidationFailed as exc:
+            panels["errors"] = forms.errors_by_field(exc.errors)
+    if "picture" in wanted:
+        panels["picture"] = picture.crime_picture(db, actor, case.ref, period) or "no-data"
+    if "comparison" in wanted:
+        panels["comparison"] = picture.comparison(db, actor, case.ref) or "no-data"
+    return panels
 
 
 def _edit_values(case: Case, editing: str) -> dict[str, Any]:
@@ -295,7 +332,27 @@ def page_context(db: Session, actor: Actor, case: Case, **overrides: Any) -> dic
             case.version, "item_values": {}, "item_errors": {}, "gate_errors": {},
         "gate_conflict": "", "open_form": "", "form_values": {}, "note_value": "",
         "note_errors": {}, "open_stage": None, "flash": "", "active_nav": "cases",
+        "panels": {}, "boundaries": [], "suggestion_options": [],
     }
+    if overrides.get("editing") in ("area", "comparison"):
+        context["boundaries"] = _boundary_options(db, case)
+    if overrides.get("editing") == "comparison" and case.target_geometry:
+        found = picture.comparison(db, actor, case.ref)
+        context["suggestion_options"] = [
+            (str(s.area_id), f"{s.name}: {s.count} crimes")
+            for s in (found.suggestions if found else []) if s.area_id]
+    panels = overrides.get("panels") or {}
+    found_picture = panels.get("picture")
+    if found_picture and found_picture != "no-data":
+        span = data_months(db)
+        context["month_options"] = [(f"{m:%Y-%m}", f"{m:%b %Y}")
+                                    for m in (span.months() if span else [])]
+        context["pic_chart"] = monthly_bars(
+            found_picture.monthly, chart_id="crime-picture-chart",
+            title=f"Crimes a month in {found_picture.area_name or 'the target area'}",
+            highlight=(case.baseline_start.replace(day=1), case.baseline_end)
+            if case.baseline_start and case.baseline_end else None,
+            missing=set(found_picture.months_missing))
     if overrides.get("editing") == "problem":
         context["boroughs"] = [(b.code, b.name) for b in list_boroughs(db)
                                if not _scoped(user) or b.code == user.borough_code]
@@ -305,6 +362,16 @@ def page_context(db: Session, actor: Actor, case: Case, **overrides: Any) -> dic
                              for u in eligible_owners(db, case.borough_code)]
     context.update(overrides)
     return context
+
+
+def _boundary_options(db: Session, case: Case) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Wards and LSOAs of the case's borough, grouped, for choosing an area."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for area in db.scalars(select(Area).where(
+            Area.borough_code == case.borough_code,
+            Area.kind.in_([AreaKind.WARD, AreaKind.LSOA])).order_by(Area.kind, Area.name)):
+        groups.setdefault(f"{area.kind.label}s", []).append((str(area.id), area.name))
+    return list(groups.items())
 
 
 def _count_points(coordinates: Any) -> int:
@@ -342,8 +409,9 @@ def save_section(request: Request, actor: PageActor, db: Db, form: Form, ref: Re
         return render(request, "errors/error.html", {"heading": "Page not found",
                       "message": "There is no such section."}, status_code=404)
     values = dict(form)
+    values["crime_types"] = form.getlist("crime_types")
     try:
-        payload = spec.payload(form) | {"version": forms.version(form)}
+        payload = _with_boundaries(db, spec.payload(form)) | {"version": forms.version(form)}
         service.update_case(db, actor, ref, validate(CaseUpdate, payload))
     except ValidationFailed as exc:
         return _form_failed(request, db, actor, ref, section, 422, editing=section,
@@ -357,6 +425,87 @@ def save_section(request: Request, actor: PageActor, db: Db, form: Form, ref: Re
         return _form_failed(request, db, actor, ref, section, 409, editing=section,
                             values=values, conflict=exc.message)
     return _saved(request, db, actor, ref, section)
+
+
+def _with_boundaries(db: Session, payload: dict[str, Any]) -> dict[str, Any]:
+    """A boundary chosen from a list becomes a copy of its geometry: the case keeps the shape
+    it was analysed with, whatever later boundary imports change."""
+    for field in ("target_area", "control_area"):
+        chosen = payload.get(field)
+        if isinstance(chosen, dict) and "area_id" in chosen:
+            area = db.get(Area, chosen["area_id"])
+            if area is None:
+                raise ValidationFailed.one(f"{field}.boundary", "Choose an area from the list.")
+            payload[field] = {"name": chosen.get("name") or f"{area.name} ({area.kind.label})",
+                              "geometry": area.geometry}
+    return payload
+
+
+# --- crime data on the case page ---------------------------------------------------------------
+
+@router.get("/cases/{ref}/map.geojson")
+def case_map(actor: PageActor, db: Db, ref: Ref, suggestions: int = 0) -> JSONResponse:
+    """The case's areas as a map layer: target, buffer ring, control (and suggested controls)."""
+    case = case_for(db, actor, ref)
+    features = []
+    for role, name, geometry, radius in (
+            ("target", case.target_area_name or "Target area", case.target_geometry,
+             case.target_radius_m),
+            ("control", case.control_area_name or "Control area", case.control_geometry,
+             case.control_radius_m)):
+        if geometry:
+            features.append({"type": "Feature", "geometry": geometry,
+                             "properties": {"role": role, "label": name, "radius_m": radius}})
+    ring = picture.buffer_shape(case) if case.target_geometry else None
+    if ring is not None:
+        features.append({"type": "Feature", "geometry": geojson_wgs84(ring), "properties": {
+            "role": "buffer", "label": f"{case.buffer_width_m} m buffer"}})
+    if suggestions and case.target_geometry:
+        found = picture.comparison(db, actor, case.ref)
+        for candidate in found.suggestions if found else []:
+            features.append({"type": "Feature", "geometry": candidate.geometry, "properties": {
+                "role": "candidate",
+                "label": f"{candidate.name}: {candidate.count} crimes"}})
+    return JSONResponse({"type": "FeatureCollection", "features": features})
+
+
+@router.post("/cases/{ref}/baseline")
+def set_baseline(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref) -> Response:
+    """The baseline chosen from the crime picture's months (whole months)."""
+    try:
+        first = month_value(forms.text(form, "baseline_first"), "baseline_first")
+        last = month_value(forms.text(form, "baseline_last"), "baseline_last")
+        end = date(last.year + last.month // 12, last.month % 12 + 1, 1) - timedelta(days=1)
+        service.update_case(db, actor, ref, validate(CaseUpdate, {
+            "version": forms.version(form), "baseline_start": first.isoformat(),
+            "baseline_end": end.isoformat()}))
+    except StaleVersion as exc:
+        return _form_failed(request, db, actor, ref, "picture", 409, conflict=exc.message)
+    except ValidationFailed as exc:
+        return _form_failed(request, db, actor, ref, "picture", 422,
+                            errors=forms.errors_by_field(exc.errors))
+    return redirect(f"/cases/{ref.upper()}?flash=baseline#section-picture")
+
+
+@router.post("/cases/{ref}/pin-picture")
+def pin_picture(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref) -> Response:
+    """Add the crime picture's figures, as a paragraph, to the analysis summary."""
+    first, last = forms.text(form, "first"), forms.text(form, "last")
+    try:
+        period = Period(month_value(first, "first"), month_value(last, "last"))
+        found = picture.crime_picture(db, actor, ref, period)
+        if found is None:
+            raise ValidationFailed.one("first", "No crime data has been imported yet.")
+        case = case_for(db, actor, ref)
+        summary = "\n\n".join(p for p in (case.analysis_summary, found.summary_text()) if p)
+        service.update_case(db, actor, ref, validate(CaseUpdate, {
+            "version": forms.version(form), "analysis_summary": summary}))
+    except StaleVersion as exc:
+        return _form_failed(request, db, actor, ref, "picture", 409, conflict=exc.message)
+    except ValidationFailed as exc:
+        return _form_failed(request, db, actor, ref, "picture", 422,
+                            errors=forms.errors_by_field(exc.errors))
+    return redirect(f"/cases/{ref.upper()}?flash=pinned#section-analysis")
 
 
 # --- stage moves -------------------------------------------------------------------------------

@@ -1,0 +1,237 @@
+"""Crime data over JSON: import batches, areas, the hotspot finder and a case's crime picture."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel
+from sqlalchemy import func, select
+
+from app.api.cases import Ref
+from app.api.deps import ApiActor, Db
+from app.api.errors import ERROR_RESPONSES
+from app.auth.permissions import Perm, require
+from app.cases.access import acting_user
+from app.crime import hotspots, picture
+from app.crime.models import Area, AreaKind, ImportBatch
+from app.crime.queries import Period, month_value
+from app.errors import NotFound
+
+router = APIRouter(tags=["crime data"], responses=ERROR_RESPONSES)
+Month = Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", examples=["2024-01"],
+                             description="A month, YYYY-MM")]
+
+
+class ImportBatchRead(BaseModel):
+    id: int
+    kind: str | None
+    source: str
+    status: str
+    message: str
+    rows_read: int
+    added: int
+    already_present: int
+    without_location: int
+    rejected: int
+    problems: list[dict[str, Any]]
+    first_month: date | None
+    last_month: date | None
+    bytes_total: int
+    bytes_done: int
+    started_at: datetime
+    finished_at: datetime | None
+    actor: str
+
+
+class ImportBatchList(BaseModel):
+    items: list[ImportBatchRead]
+    total: int
+
+
+@router.get("/imports", response_model=ImportBatchList, summary="Import batches, newest first")
+def list_imports(actor: ApiActor, db: Db, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+                 offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> ImportBatchList:
+    require(acting_user(actor), Perm.CASE_READ)
+    total = db.scalar(select(func.count()).select_from(ImportBatch)) or 0
+    batches = db.scalars(select(ImportBatch).order_by(ImportBatch.id.desc())
+                         .limit(limit).offset(offset))
+    return ImportBatchList(items=[_batch(b) for b in batches], total=total)
+
+
+@router.get("/imports/{batch_id}", response_model=ImportBatchRead,
+            summary="One import's report (and progress while it runs)")
+def read_import(actor: ApiActor, db: Db,
+                batch_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> ImportBatchRead:
+    require(acting_user(actor), Perm.CASE_READ)
+    batch = db.get(ImportBatch, batch_id)
+    if batch is None:
+        raise NotFound(f"There is no import {batch_id}.")
+    return _batch(batch)
+
+
+def _batch(batch: ImportBatch) -> ImportBatchRead:
+    return ImportBatchRead.model_validate({
+        **{c: getattr(batch, c) for c in ImportBatchRead.model_fields},
+        "kind": batch.kind.value if batch.kind else None, "status": batch.status.value})
+
+
+class AreaSummary(BaseModel):
+    id: int
+    kind: AreaKind
+    code: str
+    name: str
+    borough: str | None
+    area_m2: float
+
+
+class AreaRead(AreaSummary):
+    geometry: dict[str, Any]
+
+
+@router.get("/areas", response_model=list[AreaSummary], summary="Imported boundaries")
+def list_areas(actor: ApiActor, db: Db, kind: AreaKind | None = None,
+               borough: Annotated[str | None, Query(pattern=r"^E09\d{6}$")] = None,
+               q: Annotated[str | None, Query(max_length=100)] = None,
+               limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[AreaSummary]:
+    require(acting_user(actor), Perm.CASE_READ)
+    query = select(Area)
+    if kind:
+        query = query.where(Area.kind == kind)
+    if borough:
+        query = query.where(Area.borough_code == borough)
+    if q:
+        query = query.where(func.lower(Area.name).contains(q.strip().lower(), autoescape=True))
+    return [_area_summary(a) for a in db.scalars(query.order_by(Area.name).limit(limit))]
+
+
+@router.get("/areas/{area_id}", response_model=AreaRead, summary="One boundary, as GeoJSON")
+def read_area(actor: ApiActor, db: Db,
+              area_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> AreaRead:
+    require(acting_user(actor), Perm.CASE_READ)
+    area = db.get(Area, area_id)
+    if area is None:
+        raise NotFound(f"There is no area {area_id}.")
+    return AreaRead(**_area_summary(area).model_dump(), geometry=area.geometry)
+
+
+def _area_summary(area: Area) -> AreaSummary:
+    return AreaSummary(id=area.id, kind=area.kind, code=area.code, name=area.name,
+                       borough=area.borough_code, area_m2=area.area_m2)
+
+
+class HotspotCellRead(BaseModel):
+    rank: int
+    col: int
+    row: int
+    count: int
+    share: float | None
+    z: float | None
+    p: float | None
+    geometry: dict[str, Any]
+
+
+class HotspotsRead(BaseModel):
+    study_area: str
+    study_code: str
+    first: date
+    last: date
+    categories: list[str]
+    cell_m: int
+    top_k: int
+    study_cells: int
+    study_area_m2: float
+    crimes_total: int
+    without_location: int
+    months_missing: list[date]
+    share_in_top: float | None
+    area_share_of_top: float | None
+    pai: float | None
+    cells: list[HotspotCellRead]
+
+
+@router.get("/hotspots", response_model=HotspotsRead, summary="Find hotspots",
+            description="Crimes counted on a square grid (British National Grid) over a "
+                        "borough or an imported area, ranked, with Getis-Ord Gi* z-scores "
+                        "(binary queen weights, the cell included) and two-sided p-values, "
+                        "the share of crime in the top cells and their Predictive Accuracy "
+                        "Index, PAI = (n/N)/(a/A). Figures that cannot be computed are null.")
+def find_hotspots(
+    actor: ApiActor, db: Db, first: Month, last: Month,
+    borough: Annotated[str | None, Query(pattern=r"^E09\d{6}$")] = None,
+    area: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="An area id")] = None,
+    category: Annotated[list[str] | None, Query(description="Repeat for several")] = None,
+    cell_m: Annotated[int, Query(description="Cell size: 50, 100, 150, 200, 250, 300, "
+                                             "400 or 500 metres")] = 250,
+    top_k: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> HotspotsRead:
+    query = hotspots.HotspotQuery(
+        first=month_value(first, "first"), last=month_value(last, "last"), borough=borough,
+        area_id=area,
+        categories=tuple(category or ()), cell_m=cell_m, top_k=top_k)
+    answer = hotspots.find(db, actor, query)
+    return HotspotsRead(
+        study_area=answer.study_name, study_code=answer.study_code, first=query.first,
+        last=query.last, categories=list(query.categories), cell_m=query.cell_m,
+        top_k=query.top_k, study_cells=answer.study_cells, study_area_m2=answer.study_area_m2,
+        crimes_total=answer.crimes_total, without_location=answer.without_location,
+        months_missing=answer.months_missing, share_in_top=answer.concentration_share,
+        area_share_of_top=answer.top_area_share, pai=answer.pai,
+        cells=[HotspotCellRead(**vars(c)) for c in answer.cells])
+
+
+class MonthCount(BaseModel):
+    month: date
+    count: int
+
+
+class LabelCount(BaseModel):
+    label: str
+    count: int
+
+
+class CrimePictureRead(BaseModel):
+    ref: str
+    area_name: str
+    area_m2: float
+    first: date
+    last: date
+    categories: list[str]
+    total: int
+    monthly: list[MonthCount]
+    by_category: list[LabelCount]
+    by_outcome: list[LabelCount]
+    stop_search_total: int
+    stop_search_by_object: list[LabelCount]
+    stop_search_by_outcome: list[LabelCount]
+    without_location: int
+    months_missing: list[date]
+    summary: str
+
+
+@router.get("/cases/{ref}/crime-picture", response_model=CrimePictureRead | None,
+            summary="Crime in a case's target area (null when no data is imported)")
+def crime_picture(actor: ApiActor, db: Db, ref: Ref, first: Month | None = None,
+                  last: Month | None = None,
+                  category: Annotated[list[str] | None, Query()] = None
+                  ) -> CrimePictureRead | None:
+    period = (Period(month_value(first, "first"), month_value(last, "last"))
+              if first and last else None)
+    found = picture.crime_picture(db, actor, ref, period, category)
+    if found is None:
+        return None
+    return CrimePictureRead(
+        ref=found.ref, area_name=found.area_name, area_m2=found.area_m2,
+        first=found.period.first, last=found.period.last, categories=found.categories,
+        total=found.total, monthly=[MonthCount(month=m, count=n) for m, n in found.monthly],
+        by_category=[LabelCount(label=label, count=n) for _s, label, n in found.by_category],
+        by_outcome=[LabelCount(label=label, count=n) for label, n in found.by_outcome],
+        stop_search_total=found.stop_search.total,
+        stop_search_by_object=[LabelCount(label=label, count=n)
+                               for label, n in found.stop_search.by_object],
+        stop_search_by_outcome=[LabelCount(label=label, count=n)
+                                for label, n in found.stop_search.by_outcome],
+        without_location=found.without_location, months_missing=found.months_missing,
+        summary=found.summary_text())
+

@@ -1,0 +1,231 @@
+"""The hotspot finder: crimes counted on a grid over a borough or a named area, ranked, with
+Gi* z-scores and the concentration of crime in the top cells (app.sara.hotspots does the
+mathematics; the database does the counting)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from shapely.geometry import box as bng_box
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.audit.service import AuditAction, record
+from app.auth.context import Actor
+from app.auth.permissions import Perm, require
+from app.cases import service
+from app.cases.access import acting_user
+from app.cases.models import Case
+from app.cases.schemas import CaseCreate, CaseUpdate
+from app.crime.geometry import area_shape, bounds, geojson_wgs84, inside
+from app.crime.importer import done_batches
+from app.crime.models import Area, AreaKind, StreetCrime
+from app.crime.queries import Period, cell_counts, months_with_data, without_location
+from app.errors import FieldError, ValidationFailed
+from app.sara import hotspots as maths
+from app.sara.problem import CATEGORIES
+
+CELL_SIZES = (50, 100, 150, 200, 250, 300, 400, 500)
+TABLE_ROWS = 20  # cells listed in the table; the map shows every cell with crime
+
+
+@dataclass(frozen=True)
+class HotspotQuery:
+    first: date
+    last: date
+    borough: str | None = None
+    area_id: int | None = None
+    categories: tuple[str, ...] = ()
+    cell_m: int = 250
+    top_k: int = 10
+
+    @property
+    def period(self) -> Period:
+        return Period(self.first, self.last)
+
+    def problems(self) -> list[FieldError]:
+        problems = []
+        if not self.borough and not self.area_id:
+            problems.append(FieldError("borough", "Choose a borough or an area."))
+        if self.first > self.last:
+            problems.append(FieldError("last", "The period must end after it starts."))
+        if (self.last.year - self.first.year) * 12 + self.last.month - self.first.month >= 120:
+            problems.append(FieldError("first", "Choose at most ten years."))
+        if self.cell_m not in CELL_SIZES:
+            problems.append(FieldError("cell_m", "Choose a cell size from the list."))
+        if not 1 <= self.top_k <= 100:
+            problems.append(FieldError("top_k", "Choose between 1 and 100 top cells."))
+        unknown = [c for c in self.categories if c not in CATEGORIES]
+        if unknown:
+            problems.append(FieldError("category", f"Unknown category {unknown[0]}."))
+        return problems
+
+
+@dataclass
+class HotspotCell:
+    rank: int
+    col: int  # absolute: floor(easting / cell_m)
+    row: int
+    count: int
+    share: float | None
+    z: float | None
+    p: float | None
+    geometry: dict[str, Any]  # WGS84 polygon
+
+    @property
+    def significant(self) -> bool:
+        return self.z is not None and self.p is not None and self.z > 0 and self.p < 0.05
+
+
+@dataclass
+class HotspotAnswer:
+    query: HotspotQuery
+    study_name: str
+    study_code: str
+    study_kind: str
+    borough_code: str | None
+    study_area_m2: float
+    study_cells: int
+    crimes_total: int
+    without_location: int
+    months_missing: list[date]
+    concentration_share: float | None
+    top_area_share: float | None
+    pai: float | None
+    cells: list[HotspotCell] = field(default_factory=list)
+
+    @property
+    def table(self) -> list[HotspotCell]:
+        return self.cells[:TABLE_ROWS]
+
+    @property
+    def period(self) -> Period:
+        return self.query.period
+
+
+def study_area(db: Session, query: HotspotQuery) -> Area:
+    if query.area_id:
+        area = db.get(Area, query.area_id)
+    else:
+        area = db.scalar(select(Area).where(Area.kind == AreaKind.BOROUGH,
+                                            Area.code == query.borough))
+    if area is None:
+        what = f"borough {query.borough}" if query.borough else f"area {query.area_id}"
+        raise ValidationFailed.one(
+            "borough", f"No boundary for {what} has been imported: import the borough "
+                       "boundaries on the Data page first.")
+    return area
+
+
+def find(db: Session, actor: Actor, query: HotspotQuery) -> HotspotAnswer:
+    require(acting_user(actor), Perm.CASE_READ)
+    if problems := query.problems():
+        raise ValidationFailed(problems)
+    area = study_area(db, query)
+    answer = compute(db, query, area)
+    record(db, actor, AuditAction.HOTSPOTS, object_type="area", object_ref=area.code,
+           details={"first": query.first.isoformat(), "last": query.last.isoformat(),
+                    "categories": list(query.categories), "cell_m": query.cell_m,
+                    "crimes": answer.crimes_total})
+    db.commit()
+    return answer
+
+
+def compute(db: Session, query: HotspotQuery, area: Area) -> HotspotAnswer:
+    """The figures alone (no permission check, no log entry): for callers that did both."""
+    shape = area_shape(area.geometry)
+    box = bounds(shape)
+    grid = maths.grid_for_bounds(box.min_e, box.min_n, box.max_e, box.max_n, query.cell_m)
+    grid = grid.with_study(inside(shape, *grid.cell_centres()))
+    categories = list(query.categories) or None
+    counts = maths.counts_from_cells(
+        grid, cell_counts(db, box, query.cell_m, query.period, categories))
+    result = maths.find_hotspots(grid, counts, query.top_k, min_count=1)
+    total = result.crimes_total
+    cells = [
+        HotspotCell(
+            rank=cell.rank, col=grid.col0 + cell.col, row=grid.row0 + cell.row,
+            count=cell.count, share=cell.count / total if total else None, z=cell.z, p=cell.p,
+            geometry=geojson_wgs84(bng_box(*grid.cell_bounds(cell.col, cell.row))))
+        for cell in result.cells
+    ]
+    months = query.period.months()
+    present = months_with_data(db, query.period)
+    concentration = result.concentration
+    return HotspotAnswer(
+        query=query, study_name=area.name, study_code=area.code, study_kind=area.kind.value,
+        borough_code=area.borough_code, study_area_m2=grid.study_area_m2,
+        study_cells=grid.study_cells, crimes_total=total,
+        without_location=without_location(db, query.period, categories),
+        months_missing=[m for m in months if m not in present],
+        concentration_share=concentration.share, top_area_share=concentration.area_share,
+        pai=concentration.pai, cells=cells,
+    )
+
+
+def cell_shape(query: HotspotQuery, col: int, row: int) -> BaseGeometry:
+    size = query.cell_m
+    return bng_box(col * size, row * size, (col + 1) * size, (row + 1) * size)
+
+
+def dominant_category(db: Session, query: HotspotQuery, col: int, row: int) -> str | None:
+    """The most common category of the crimes in one cell (for a case opened on it)."""
+    size = query.cell_m
+    conditions = [StreetCrime.batch_id.in_(done_batches()),
+                  StreetCrime.month.between(query.first, query.last),
+                  StreetCrime.easting >= col * size, StreetCrime.easting < (col + 1) * size,
+                  StreetCrime.northing >= row * size, StreetCrime.northing < (row + 1) * size]
+    if query.categories:
+        conditions.append(StreetCrime.category.in_(query.categories))
+    top = db.execute(select(StreetCrime.category, func.count()).where(*conditions)
+                     .group_by(StreetCrime.category).order_by(func.count().desc()).limit(1)
+                     ).first()
+    return top[0] if top else None
+
+
+def open_case_from_cell(db: Session, actor: Actor, query: HotspotQuery, col: int,
+                        row: int) -> Case:
+    """A Scanning case whose target area is the cell, with the finder's figures as its
+    evidence (recomputed here: figures sent by a browser are never trusted)."""
+    answer = find(db, actor, query)
+    cell = next((c for c in answer.cells if (c.col, c.row) == (col, row)), None)
+    if cell is None or answer.borough_code is None:
+        raise ValidationFailed.one("cell", "That cell has no crime in the period chosen.")
+    category = (query.categories[0] if len(query.categories) == 1
+                else dominant_category(db, query, col, row) or "other-crime")
+    figures = cell_figures(answer, cell)
+    case = service.create_case(db, actor, CaseCreate(
+        title=f"Hotspot in {answer.study_name}: {CATEGORIES[category].lower()} "
+              f"(cell {cell.rank} of {len(answer.cells)})",
+        problem_statement=f"Found by the hotspot finder. {figures}",
+        category=category, borough=answer.borough_code, source="data",
+        target_area={"name": f"{query.cell_m} m grid cell ranked {cell.rank} in "
+                             f"{answer.study_name}", "geometry": cell.geometry},
+    ))
+    return service.update_case(db, actor, case.ref, CaseUpdate(version=case.version, cheers={
+        "events": {"met": None, "evidence": figures},
+        "recurring": {"met": None, "evidence": _monthly_note(answer)},
+    }))
+
+
+def cell_figures(answer: HotspotAnswer, cell: HotspotCell) -> str:
+    kinds = ", ".join(CATEGORIES[c].lower() for c in answer.query.categories) or "all crime"
+    if cell.z is None or cell.p is None:
+        z = "Gi* z-score undefined"
+    else:
+        p_text = "< 0.001" if cell.p < 0.001 else f"= {cell.p:.3f}"
+        z = f"Gi* z-score {cell.z:.2f} (p {p_text})"
+    share = f"{cell.share:.1%}" if cell.share is not None else "n/a"
+    return (f"{cell.count} crimes ({kinds}) in {answer.period.label} in this "
+            f"{answer.query.cell_m} m cell, ranked {cell.rank} of {len(answer.cells)} cells with "
+            f"crime in {answer.study_name}; {share} of the area's {answer.crimes_total} "
+            f"located crimes; {z}. Source: police.uk open data.")
+
+
+def _monthly_note(answer: HotspotAnswer) -> str:
+    covered = len(answer.period.months()) - len(answer.months_missing)
+    return (f"Crimes recorded here across {covered} months of imported data "
+            f"({answer.period.label}); check the monthly pattern in Analysis.")

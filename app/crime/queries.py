@@ -1,0 +1,165 @@
+"""Reading imported crime data: only rows of finished imports count, and the database does the
+filtering (period, categories, bounding box) before anything reaches Python."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Integer, and_, func, literal, select
+from sqlalchemy.orm import Session
+
+from app.crime.geometry import Bounds, bounds, inside
+from app.crime.importer import done_batches
+from app.crime.models import StopSearch, StreetCrime
+from app.crime.police_uk import parse_month
+from app.errors import ValidationFailed
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole months, both ends included."""
+
+    first: date
+    last: date
+
+    def months(self) -> list[date]:
+        months, current = [], self.first
+        while current <= self.last:
+            months.append(current)
+            current = date(current.year + current.month // 12, current.month % 12 + 1, 1)
+        return months
+
+    @property
+    def label(self) -> str:
+        return f"{self.first:%b %Y} to {self.last:%b %Y}"
+
+
+def month_value(text: str, field: str) -> date:
+    """A month given as YYYY-MM, or a field error."""
+    month = parse_month(text or "")
+    if month is None:
+        raise ValidationFailed.one(field, f"{text!r} is not a month: use YYYY-MM, e.g. 2024-06.")
+    return month
+
+
+def data_months(db: Session) -> Period | None:
+    """The span of months for which street-level crime has been imported."""
+    first, last = db.execute(
+        select(func.min(StreetCrime.month), func.max(StreetCrime.month))
+        .where(StreetCrime.batch_id.in_(done_batches()))
+    ).one()
+    return Period(first, last) if first and last else None
+
+
+def months_with_data(db: Session, period: Period) -> set[date]:
+    return set(db.scalars(
+        select(StreetCrime.month).distinct()
+        .where(StreetCrime.batch_id.in_(done_batches()),
+               StreetCrime.month.between(period.first, period.last))))
+
+
+def _street_filter(period: Period, categories: list[str] | None,
+                   box: Bounds | None) -> list[Any]:
+    conditions = [StreetCrime.batch_id.in_(done_batches()),
+                  StreetCrime.month.between(period.first, period.last)]
+    if categories:
+        conditions.append(StreetCrime.category.in_(categories))
+    if box is not None:
+        conditions += [StreetCrime.easting.between(box.min_e, box.max_e),
+                       StreetCrime.northing.between(box.min_n, box.max_n)]
+    return conditions
+
+
+@dataclass
+class PointSet:
+    """Located crimes (and their attributes) inside one area."""
+
+    eastings: np.ndarray
+    northings: np.ndarray
+    months: list[date]
+    categories: list[str]
+    outcomes: list[str]
+
+    def __len__(self) -> int:
+        return len(self.months)
+
+
+def crimes_in(db: Session, area: BaseGeometry, period: Period,
+              categories: list[str] | None) -> PointSet:
+    box = bounds(area)
+    rows = db.execute(
+        select(StreetCrime.easting, StreetCrime.northing, StreetCrime.month,
+               StreetCrime.category, StreetCrime.last_outcome)
+        .where(*_street_filter(period, categories, box))
+    ).all()
+    if not rows:
+        return PointSet(np.empty(0), np.empty(0), [], [], [])
+    eastings = np.fromiter((r[0] for r in rows), dtype=np.float64, count=len(rows))
+    northings = np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows))
+    keep = inside(area, eastings, northings)
+    chosen = [row for row, kept in zip(rows, keep, strict=True) if kept]
+    return PointSet(eastings[keep], northings[keep], [r[2] for r in chosen],
+                    [r[3] for r in chosen], [r[4] for r in chosen])
+
+
+def count_in(db: Session, area: BaseGeometry, period: Period,
+             categories: list[str] | None) -> int:
+    return len(crimes_in(db, area, period, categories))
+
+
+def without_location(db: Session, period: Period, categories: list[str] | None,
+                     falls_within: list[str] | None = None) -> int:
+    """Crimes in the period that police.uk published with no location ("No Location"):
+    they cannot be placed in any area, so area counts leave them out."""
+    conditions = [*_street_filter(period, categories, None), StreetCrime.easting.is_(None)]
+    if falls_within:
+        conditions.append(StreetCrime.falls_within.in_(falls_within))
+    return db.scalar(select(func.count()).select_from(StreetCrime).where(*conditions)) or 0
+
+
+def cell_counts(db: Session, box: Bounds, cell_m: int, period: Period,
+                categories: list[str] | None) -> list[tuple[int, int, int]]:
+    """Crimes per grid cell (floor(e / cell), floor(n / cell)), counted by the database.
+    Eastings and northings are whole metres and positive in Great Britain, so integer
+    division is floor on both databases."""
+    size = literal(cell_m, Integer)
+    column = (StreetCrime.easting / size).label("col")
+    row = (StreetCrime.northing / size).label("row")
+    result = db.execute(
+        select(column, row, func.count()).where(*_street_filter(period, categories, box))
+        .group_by(column, row))
+    return [(int(c), int(r), int(n)) for c, r, n in result]
+
+
+@dataclass
+class StopSearchSummary:
+    total: int
+    by_object: list[tuple[str, int]]
+    by_outcome: list[tuple[str, int]]
+
+
+def stop_searches_in(db: Session, area: BaseGeometry, period: Period) -> StopSearchSummary:
+    box = bounds(area)
+    rows = db.execute(
+        select(StopSearch.easting, StopSearch.northing, StopSearch.object_of_search,
+               StopSearch.outcome)
+        .where(StopSearch.batch_id.in_(done_batches()),
+               StopSearch.month.between(period.first, period.last),
+               and_(StopSearch.easting.between(box.min_e, box.max_e),
+                    StopSearch.northing.between(box.min_n, box.max_n)))
+    ).all()
+    if not rows:
+        return StopSearchSummary(0, [], [])
+    keep = inside(area, np.array([r[0] for r in rows], dtype=np.float64),
+                  np.array([r[1] for r in rows], dtype=np.float64))
+    chosen = [r for r, kept in zip(rows, keep, strict=True) if kept]
+    return StopSearchSummary(
+        len(chosen),
+        Counter(r[2] or "Not recorded" for r in chosen).most_common(),
+        Counter(r[3] or "Not recorded" for r in chosen).most_common(),
+    )

@@ -1,0 +1,96 @@
+"""Charts drawn as SVG on the server: they need no JavaScript, print, and work in exported files.
+
+Styling is by class (the page's stylesheet), never inline styles, so the Content-Security-Policy
+holds; each chart carries a title and a text summary for screen readers, and the page shows
+the same numbers in a table.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from html import escape
+
+from markupsafe import Markup
+
+WIDTH, HEIGHT = 640, 240
+LEFT, RIGHT, TOP, BOTTOM = 44, 8, 12, 34
+
+
+def _nice_ceiling(value: int) -> int:
+    if value <= 5:
+        return 5
+    magnitude = 10 ** (len(str(value)) - 1)
+    for step in (1, 2, 2.5, 5, 10):
+        ceiling = int(step * magnitude)
+        if ceiling >= value:
+            return ceiling
+    return value
+
+
+def monthly_bars(series: list[tuple[date, int]], *, chart_id: str, title: str,
+                 highlight: tuple[date, date] | None = None, missing: set[date] | None = None,
+                 marker: date | None = None, marker_label: str = "") -> Markup:
+    """Bars per month. ``highlight`` marks a period (e.g. the baseline), ``missing`` the months
+    with no imported data (drawn as gaps, not zeros), ``marker`` a vertical line (e.g. the
+    start of the response)."""
+    missing = missing or set()
+    months = len(series)
+    top = _nice_ceiling(max([count for _m, count in series] + [0]))
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    step = plot_w / max(months, 1)
+    bar_w = max(step * 0.8, 1.0)
+    parts = [
+        f'<svg id="{chart_id}" class="app-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'aria-labelledby="{chart_id}-title {chart_id}-desc" data-chart="months">',
+        f'<title id="{chart_id}-title">{escape(title)}</title>',
+        f'<desc id="{chart_id}-desc">{escape(_describe(series, missing))}</desc>',
+    ]
+    for fraction in (0, 0.5, 1):
+        y = TOP + plot_h * (1 - fraction)
+        parts.append(f'<line class="app-chart__grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" '
+                     f'y1="{y:.1f}" y2="{y:.1f}"/>')
+        parts.append(f'<text class="app-chart__axis" x="{LEFT - 6}" y="{y + 4:.1f}" '
+                     f'text-anchor="end">{round(top * fraction)}</text>')
+    for index, (month, count) in enumerate(series):
+        x = LEFT + step * index + (step - bar_w) / 2
+        label = f"{month:%b %Y}: " + ("no data imported" if month in missing else f"{count}")
+        classes = ["app-chart__bar"]
+        if highlight and highlight[0] <= month <= highlight[1]:
+            classes.append("app-chart__bar--highlight")
+        if month in missing:
+            classes.append("app-chart__bar--missing")
+            height = 3.0
+        else:
+            height = plot_h * count / top if top else 0
+        parts.append(
+            f'<rect class="{" ".join(classes)}" x="{x:.1f}" y="{TOP + plot_h - height:.1f}" '
+            f'width="{bar_w:.1f}" height="{max(height, 0.5):.1f}" data-month="{month:%Y-%m}">'
+            f'<title>{escape(label)}</title></rect>')
+        if month.month == 1 or index == 0 or (months <= 24 and month.month % 3 == 1):
+            parts.append(f'<text class="app-chart__axis" x="{x + bar_w / 2:.1f}" '
+                         f'y="{HEIGHT - BOTTOM + 14}" text-anchor="middle">'
+                         f'{month:%b}</text>')
+            if month.month == 1 or index == 0:
+                parts.append(f'<text class="app-chart__axis app-chart__axis--year" '
+                             f'x="{x + bar_w / 2:.1f}" y="{HEIGHT - BOTTOM + 28}" '
+                             f'text-anchor="middle">{month:%Y}</text>')
+    if marker and series and series[0][0] <= marker <= series[-1][0]:
+        index = next(i for i, (m, _c) in enumerate(series) if m >= marker)
+        x = LEFT + step * index
+        parts.append(f'<line class="app-chart__marker" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" '
+                     f'y2="{TOP + plot_h}"/>')
+        parts.append(f'<text class="app-chart__marker-label" x="{x + 4:.1f}" y="{TOP + 10}">'
+                     f'{escape(marker_label)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _describe(series: list[tuple[date, int]], missing: set[date]) -> str:
+    counted = [(m, c) for m, c in series if m not in missing]
+    if not counted:
+        return "No data imported for these months."
+    peak = max(counted, key=lambda item: item[1])
+    total = sum(c for _m, c in counted)
+    return (f"{total} in {len(counted)} months from {series[0][0]:%B %Y} to "
+            f"{series[-1][0]:%B %Y}; highest {peak[1]} in {peak[0]:%B %Y}"
+            + (f"; {len(missing)} months without data." if missing else "."))

@@ -1,0 +1,146 @@
+"""The Data pages: police.uk imports with live progress, and boundary files."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi import Path as PathParam
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
+
+from app.auth.context import Actor
+from app.auth.permissions import Perm, require
+from app.crime.boundaries import import_boundaries
+from app.crime.importer import SourceError, expand, import_sources
+from app.crime.models import Area, AreaKind, ImportBatch, ImportStatus
+from app.crime.queries import data_months
+from app.deps import get_db
+from app.errors import NotFound
+from app.web.deps import PageActor, csrf_protect
+from app.web.templating import is_htmx, render
+
+router = APIRouter(prefix="/data", dependencies=[Depends(csrf_protect)],
+                   include_in_schema=False)
+Db = Annotated[Session, Depends(get_db)]
+BatchId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+AREA_KINDS = [(k.value, k.label) for k in AreaKind]
+
+
+async def upload_form(request: Request) -> FormData:
+    return await request.form(max_files=1, max_fields=20)
+
+
+Upload = Annotated[FormData, Depends(upload_form)]
+
+
+def _page(request: Request, db: Session, actor: Actor, *, errors: dict[str, str] | None = None,
+          status_code: int = 200, notice: str = "") -> Response:
+    require(actor.user, Perm.CASE_READ)  # type: ignore[arg-type]
+    batches = list(db.scalars(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(60)))
+    running = any(b.status is ImportStatus.RUNNING for b in batches)
+    context = {
+        "active_nav": "data", "batches": batches, "running": running, "errors": errors or {},
+        "area_kinds": AREA_KINDS, "span": data_months(db), "notice": notice,
+        "area_counts": dict(db.execute(select(Area.kind, func.count())
+                                       .group_by(Area.kind)).all()),
+    }
+    if is_htmx(request):
+        return render(request, "data/imports.html", context, block="batches")
+    return render(request, "data/imports.html", context, status_code=status_code)
+
+
+@router.get("")
+def imports_page(request: Request, actor: PageActor, db: Db, started: int = 0) -> Response:
+    notice = (f"Import started: {started} file{'s' if started != 1 else ''}. Progress shows "
+              "below; you can leave this page.") if started else ""
+    return _page(request, db, actor, notice=notice)
+
+
+@router.post("/police-uk")
+def upload_police_uk(request: Request, actor: PageActor, db: Db, form: Upload) -> Response:
+    """Save the upload, then import it in the background: the batches record the progress,
+    so this page (from any server process) can follow it."""
+    require(actor.user, Perm.DATA_IMPORT)  # type: ignore[arg-type]
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return _page(request, db, actor, errors={"file": "Choose a CSV or zip file."},
+                     status_code=422)
+    limit = request.app.state.settings.max_upload_mb * 1024 * 1024
+    folder = Path(tempfile.mkdtemp(prefix="popcase-upload-"))
+    path = folder / Path(upload.filename).name
+    with path.open("wb") as out:
+        shutil.copyfileobj(upload.file, out, length=1 << 20)
+    if path.stat().st_size > limit:
+        shutil.rmtree(folder, ignore_errors=True)
+        return _page(request, db, actor, status_code=422, errors={
+            "file": f"The file is larger than {limit // 1024 // 1024} MB: import it with "
+                    "`popcase import police-uk` instead."})
+    try:
+        sources = expand([path])
+    except SourceError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        return _page(request, db, actor, errors={"file": str(exc)}, status_code=422)
+    if not sources:
+        shutil.rmtree(folder, ignore_errors=True)
+        return _page(request, db, actor, status_code=422,
+                     errors={"file": "The zip archive holds no CSV files."})
+    factory = request.app.state.session_factory
+
+    def run() -> None:
+        try:
+            import_sources(factory, actor, sources)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    runner: Callable[[Callable[[], None]], None] = getattr(
+        request.app.state, "run_in_background", _in_thread)
+    runner(run)
+    return RedirectResponse(f"/data?started={len(sources)}", status_code=303)
+
+
+def _in_thread(job: Callable[[], None]) -> None:
+    threading.Thread(target=job, name="popcase-import", daemon=True).start()
+
+
+@router.post("/boundaries")
+def upload_boundaries(request: Request, actor: PageActor, db: Db, form: Upload) -> Response:
+    require(actor.user, Perm.DATA_IMPORT)  # type: ignore[arg-type]
+    upload = form.get("boundary_file")
+    kind = form.get("kind")
+    errors = {}
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        errors["boundary_file"] = "Choose a GeoJSON file."
+    if kind not in AreaKind._value2member_map_:
+        errors["kind"] = "Choose what the boundaries are."
+    if errors:
+        return _page(request, db, actor, errors=errors, status_code=422)
+    assert isinstance(upload, UploadFile)
+    content = upload.file.read(100 * 1024 * 1024 + 1)
+    if len(content) > 100 * 1024 * 1024:
+        return _page(request, db, actor, status_code=422,
+                     errors={"boundary_file": "Boundary files are limited to 100 MB."})
+    report = import_boundaries(db, actor, Path(upload.filename).name, content,
+                               AreaKind(str(kind)),
+                               code_field=str(form.get("code_field") or "").strip() or None,
+                               name_field=str(form.get("name_field") or "").strip() or None)
+    return RedirectResponse(f"/data/imports/{report.batch_id}", status_code=303)
+
+
+@router.get("/imports/{batch_id}")
+def import_page(request: Request, actor: PageActor, db: Db, batch_id: BatchId) -> Response:
+    require(actor.user, Perm.CASE_READ)  # type: ignore[arg-type]
+    batch = db.get(ImportBatch, batch_id)
+    if batch is None:
+        raise NotFound(f"There is no import {batch_id}.")
+    context = {"active_nav": "data", "batch": batch}
+    if is_htmx(request):
+        return render(request, "data/import.html", context, block="report")
+    return render(request, "data/import.html", context)
