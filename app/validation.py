@@ -79,3 +79,18 @@ def validate(model: type[Any], payload: dict[str, Any]) -> Any:
         return model.model_validate(payload)
     except ValidationError as exc:
         raise ValidationFailed(pydantic_errors(exc.errors())) from None
+
+
+def refuse_nul(data: Any) -> Any:
+    """Text may not hold the NUL character: PostgreSQL cannot store it, and no person types it.
+    (A pydantic "before" validator: it sees the raw input.)"""
+    if isinstance(data, str):
+        if "\x00" in data:
+            raise ValueError("Text must not contain the NUL character (\\x00).")
+    elif isinstance(data, dict):
+        for value in data.values():
+            refuse_nul(value)
+    elif isinstance(data, list | tuple):
+        for value in data:
+            refuse_nul(value)
+    return data

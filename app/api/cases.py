@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from app.api.deps import ApiActor, Db
-from app.api.errors import ERROR_RESPONSES, GateUnmetBody, StaleVersionBody
+from app.api.errors import ERROR_RESPONSES, ConflictBody, GateUnmetBody
 from app.cases import content, moves, service
 from app.cases.schemas import (
     ActionCreate,
@@ -40,7 +40,8 @@ router = APIRouter(prefix="/cases", tags=["cases"], responses=ERROR_RESPONSES)
 Ref = Annotated[str, Path(min_length=3, max_length=20, examples=["WM-2026-0001"],
                           description="The case reference, e.g. WM-2026-0001")]
 ItemId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-CONFLICT = {409: {"model": StaleVersionBody, "description": "The version given is stale"}}
+CONFLICT = {409: {"model": ConflictBody,
+                  "description": "The case is closed, or the version given is stale"}}
 
 
 def summary(row: CaseRow) -> CaseSummary:
@@ -113,9 +114,10 @@ def read_gate(actor: ApiActor, db: Db, ref: Ref) -> Gate:
 
 @router.post(
     "/{ref}/transitions", response_model=CaseRead, summary="Move a case to another stage",
-    responses={409: {"model": GateUnmetBody,
-                     "description": "The gate of the stage being left is not met (`unmet` "
-                                    "lists what is missing), or the move is not allowed"}},
+    responses={409: {"model": GateUnmetBody | ConflictBody,
+                     "description": "The gate of the stage being left is not met "
+                                    "(`gate_unmet`: `unmet` lists what is missing), or the "
+                                    "move is not allowed (`move_refused`)"}},
 )
 def transition(actor: ApiActor, db: Db, ref: Ref, data: TransitionRequest) -> CaseRead:
     """Forward one stage at a time through the gate of the stage being left; back to any
@@ -138,7 +140,7 @@ def add_note(actor: ApiActor, db: Db, ref: Ref, data: NoteCreate) -> TimelineEnt
 
 
 @router.post("/{ref}/hypotheses", response_model=HypothesisRead, status_code=201,
-             summary="Add a hypothesis")
+             summary="Add a hypothesis", responses=CONFLICT)
 def add_hypothesis(actor: ApiActor, db: Db, ref: Ref, data: HypothesisCreate) -> HypothesisRead:
     return HypothesisRead.model_validate(content.add_hypothesis(db, actor, ref, data),
                                          from_attributes=True)
@@ -153,7 +155,7 @@ def update_hypothesis(actor: ApiActor, db: Db, ref: Ref, hypothesis_id: ItemId,
 
 
 @router.post("/{ref}/actions", response_model=ActionRead, status_code=201,
-             summary="Add an action to the response plan")
+             summary="Add an action to the response plan", responses=CONFLICT)
 def add_action(actor: ApiActor, db: Db, ref: Ref, data: ActionCreate) -> ActionRead:
     return action_read(content.add_action(db, actor, ref, data), today())
 

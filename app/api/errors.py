@@ -33,6 +33,13 @@ class StaleVersionBody(ErrorBody):
     current_version: int
 
 
+class ConflictBody(ErrorBody):
+    """A change refused because of the case's state: closed (``conflict``), or changed since
+    the version given (``stale_version``, with ``current_version``)."""
+
+    current_version: int | None = None
+
+
 class UnmetItem(BaseModel):
     code: str
     message: str
@@ -74,9 +81,12 @@ def request_validation_response(exc: RequestValidationError) -> JSONResponse:
 
 
 def http_error_response(exc: StarletteHTTPException) -> JSONResponse:
-    codes = {401: "unauthenticated", 403: "forbidden", 404: "not_found",
+    codes = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
              405: "method_not_allowed", 409: "conflict"}
-    response = error_json(exc.status_code, codes.get(exc.status_code, "error"), str(exc.detail))
+    message = str(exc.detail)
+    if exc.status_code == 400 and "parsing the body" in message:
+        message = "The request body could not be read: send JSON encoded as UTF-8."
+    response = error_json(exc.status_code, codes.get(exc.status_code, "error"), message)
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
     return response
@@ -87,6 +97,7 @@ def is_api(request: Request) -> bool:
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "The body could not be read (e.g. not UTF-8)"},
     401: {"model": ErrorBody, "description": "No token, or an unknown or revoked token"},
     403: {"model": ErrorBody, "description": "The token's role does not allow this"},
     404: {"model": ErrorBody, "description": "No such case, or not within the token's scope"},

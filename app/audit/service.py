@@ -159,6 +159,8 @@ class AuditQuery:
 
 
 def _filtered(query: AuditQuery) -> Select[tuple[AuditEntry]]:
+    query = AuditQuery(**{k: v.replace("\x00", "") if isinstance(v, str) else v
+                          for k, v in vars(query).items()})
     stmt = select(AuditEntry)
     if query.actor:
         stmt = stmt.where(AuditEntry.actor == query.actor.strip().lower())
@@ -168,7 +170,7 @@ def _filtered(query: AuditQuery) -> Select[tuple[AuditEntry]]:
         stmt = stmt.where(AuditEntry.object_ref == query.object_ref.strip().upper())
     if query.date_from:
         stmt = stmt.where(AuditEntry.at >= datetime.combine(query.date_from, time(), UTC))
-    if query.date_to:
+    if query.date_to and query.date_to < date.max:  # the last date there is: no upper bound
         end = datetime.combine(query.date_to + timedelta(days=1), time(), UTC)
         stmt = stmt.where(AuditEntry.at < end)
     return stmt

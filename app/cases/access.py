@@ -28,7 +28,7 @@ def acting_user(actor: Actor) -> User:
 
 
 def normalise_ref(ref: str) -> str:
-    return ref.strip().upper()[:20]
+    return ref.replace("\x00", "").strip().upper()[:20]
 
 
 def case_for(db: Session, actor: Actor, ref: str, perm: Perm = Perm.CASE_READ) -> Case:

@@ -25,6 +25,7 @@ from app.sara.problem import CATEGORIES, Priority, ProblemSource
 from app.sara.responses import TACTICS, ActionStatus, Partner
 from app.sara.stages import Stage
 from app.sara.triangle import TriangleSide
+from app.validation import refuse_nul
 
 CategorySlug = Literal.__getitem__(tuple(CATEGORIES))  # type: ignore[attr-defined]
 TacticKey = Literal.__getitem__(tuple(TACTICS))  # type: ignore[attr-defined]
@@ -56,6 +57,11 @@ ShortText = Annotated[str, Field(max_length=200)]
 
 class Input(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        return refuse_nul(data)
 
 
 class TargetArea(Input):
@@ -222,6 +228,11 @@ class CaseFilters(BaseModel):
     """List filters, identical for the API's query parameters and the list page's URL."""
 
     model_config = ConfigDict(str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        return refuse_nul(data)
 
     stage: list[Stage] = Field(default_factory=list)
     borough: BoroughCode | None = None

@@ -15,6 +15,7 @@ import hashlib
 import io
 import time
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, timedelta
@@ -42,6 +43,8 @@ from app.crime.models import (
 from app.db import utcnow
 
 CHUNK_ROWS = 20000
+READ_ERRORS = (UnicodeDecodeError, csv.Error, zipfile.BadZipFile, zlib.error, EOFError,
+               OSError)
 COMMIT_EVERY_S = 2.0
 KEPT_PROBLEMS = 200  # rejected rows listed in the report; all are counted
 STALE_AFTER = timedelta(minutes=10)  # a running import with no progress for this long died
@@ -164,13 +167,28 @@ def import_sources(factory: sessionmaker[Session], actor: Actor, sources: list[S
     reports = []
     for source in sources:
         reports.append(import_source(factory, actor, source, progress))
+    if any(r.added for r in reports):
+        refresh_statistics(factory, {ImportKind(r.kind) for r in reports if r.added})
     return reports
+
+
+def refresh_statistics(factory: sessionmaker[Session], kinds: set[ImportKind]) -> None:
+    """Fresh planner statistics after new rows, so that the hotspot count is read from its
+    covering index (SQLite samples a few hundred rows per index: cheap on any table size)."""
+    with factory() as db:
+        connection = db.connection()
+        sqlite_db = connection.dialect.name == "sqlite"
+        if sqlite_db:
+            connection.exec_driver_sql("PRAGMA analysis_limit = 400")
+        for kind in kinds:
+            connection.exec_driver_sql(f"ANALYZE {TABLES[kind].name}")
+        db.commit()
 
 
 def import_source(factory: sessionmaker[Session], actor: Actor, source: Source,
                   progress: Progress | None = None) -> Report:
     with factory() as db:
-        abandon_stale_batches(db)
+        abandon_stale_batches(db, actor)
         batch = _start_batch(db, actor, source)
         try:
             _run(db, batch, source, actor, progress)
@@ -187,8 +205,12 @@ class _FileProblem(Exception):
 
 
 def _start_batch(db: Session, actor: Actor, source: Source) -> ImportBatch:
-    batch = ImportBatch(source=source.name[:500], sha256=source.sha256(),
-                        status=ImportStatus.RUNNING, bytes_total=source.size,
+    try:
+        sha256, problem = source.sha256(), ""
+    except READ_ERRORS as exc:  # a corrupt archive member, a vanished file
+        sha256, problem = "", f"The file cannot be read ({exc})."
+    batch = ImportBatch(source=source.name[:500], sha256=sha256, status=ImportStatus.RUNNING,
+                        bytes_total=source.size, message=problem,
                         user_id=actor.user.id if actor.user else None, actor=actor.username)
     db.add(batch)
     db.commit()
@@ -197,6 +219,8 @@ def _start_batch(db: Session, actor: Actor, source: Source) -> ImportBatch:
 
 def _run(db: Session, batch: ImportBatch, source: Source, actor: Actor,
          progress: Progress | None) -> None:
+    if batch.message:
+        raise _FileProblem(batch.message)
     busy = db.scalar(select(ImportBatch.id).where(
         ImportBatch.sha256 == batch.sha256, ImportBatch.status == ImportStatus.RUNNING,
         ImportBatch.id != batch.id))
@@ -247,8 +271,10 @@ def _chunks(reader: Any, raw: IO[bytes], width: int, kind: ImportKind,
     identities = police_uk.Identities(kind)
     parse = _parser(kind, positions, identities, facts)
     chunk = _Chunk([], 0, [], 0)
+    first_line = reader.line_num + 1  # a quoted value may span lines: report where it starts
     try:
         for row in reader:
+            line, first_line = first_line, reader.line_num + 1
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue  # blank line
             chunk.read += 1
@@ -258,13 +284,13 @@ def _chunks(reader: Any, raw: IO[bytes], width: int, kind: ImportKind,
                         f"has {len(row)} values where the header has {width}")
                 chunk.rows.append(parse(row))
             except police_uk.RowProblem as problem:
-                chunk.problems.append((reader.line_num, problem.message))
+                chunk.problems.append((line, problem.message))
                 continue
             if len(chunk.rows) >= CHUNK_ROWS:
                 chunk.position = _position(raw)
                 yield chunk
                 chunk = _Chunk([], 0, [], 0)
-    except (UnicodeDecodeError, csv.Error, zipfile.BadZipFile, EOFError) as exc:
+    except READ_ERRORS as exc:
         raise _FileProblem(f"The file cannot be read past line {reader.line_num} "
                            f"({exc}).") from None
     chunk.position = _position(raw)
@@ -287,6 +313,8 @@ def _reject(batch: ImportBatch, line: int, message: str) -> None:
 
 
 def _store(db: Session, batch: ImportBatch, kind: ImportKind, rows: list[dict[str, Any]]) -> None:
+    if not rows:  # a chunk of only rejected rows, or a header-only file
+        return
     located = [r for r in rows if r["longitude"] is not None]
     batch.without_location += len(rows) - len(located)
     if kind is not ImportKind.OUTCOMES and located:
@@ -399,7 +427,7 @@ def _audit_details(batch: ImportBatch) -> dict[str, Any]:
             "sha256": batch.sha256}
 
 
-def abandon_stale_batches(db: Session) -> int:
+def abandon_stale_batches(db: Session, actor: Actor) -> int:
     """Imports whose process died: remove what they inserted and mark them failed."""
     cutoff = utcnow() - STALE_AFTER
     stale = list(db.scalars(select(ImportBatch).where(
@@ -411,6 +439,8 @@ def abandon_stale_batches(db: Session) -> int:
         db.execute(update(ImportBatch).where(ImportBatch.id == batch.id).values(
             status=ImportStatus.FAILED, finished_at=utcnow(), added=0, already_present=0,
             message="The import stopped without finishing; nothing was kept."))
+        record(db, actor, AuditAction.DATA_IMPORT, object_type="import",
+               object_ref=str(batch.id), details={"source": batch.source, "status": "abandoned"})
     if stale:
         db.commit()
     return len(stale)

@@ -84,7 +84,8 @@ def detect_kind(header: Sequence[str]) -> tuple[ImportKind, dict[str, int]]:
 
 def _header_message(names: list[str]) -> str:
     shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
-    closest = max(KIND_COLUMNS.items(), key=lambda item: len(set(item[1]) & set(names)))
+    closest = max(KIND_COLUMNS.items(),
+                  key=lambda item: len(set(item[1]) & set(names)) / len(item[1]))
     kind, columns = closest
     missing = [c for c in columns if c not in names]
     hint = (f" It looks closest to a {kind.label.lower()} file, but lacks: "
@@ -255,7 +256,8 @@ def stop_search_row(row: Sequence[str], positions: dict[str, int], identities: I
             _field(row, positions, "Removal of more than just outer clothing", 10),
             "Removal of more than just outer clothing"),
     }
-    content = tuple(str(values[k]) for k in sorted(values))
-    values["identity"] = identities.of(values["month"], (facts.force, str(values["month"]),
-                                                         *content))
+    # The row's own values only: the same file renamed (force and month come from the name)
+    # must give the same identities.
+    content = tuple(str(values[k]) for k in sorted(values) if k not in ("force", "month"))
+    values["identity"] = identities.of(occurred_at.date().replace(day=1), content)
     return values

@@ -26,7 +26,8 @@ def errors_by_field(errors: Iterable[FieldError]) -> dict[str, str]:
 
 def text(form: Form, name: str) -> str:
     value = form.get(name, "")
-    return value.strip() if isinstance(value, str) else ""
+    # Browsers never send NUL; a crafted request's NULs are dropped (PostgreSQL refuses them).
+    return value.replace("\x00", "").strip() if isinstance(value, str) else ""
 
 
 def optional(form: Form, name: str) -> str | None:

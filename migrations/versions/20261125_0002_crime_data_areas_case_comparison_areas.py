@@ -146,7 +146,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('street_crimes', schema=None) as batch_op:
         batch_op.create_index('ix_street_crimes_easting_northing', ['easting', 'northing'], unique=False)
-        batch_op.create_index('ix_street_crimes_month_category', ['month', 'category'], unique=False)
+        batch_op.create_index('ix_street_crimes_month_category', ['month', 'category', 'easting', 'northing', 'batch_id'], unique=False)
 
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.add_column(sa.Column('buffer_width_m', sa.Integer(), nullable=True))

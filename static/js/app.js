@@ -1,5 +1,7 @@
 // popcase: progressive enhancement only. Every page works without this file.
 import { initAll } from "/static/vendor/govuk-frontend/govuk-frontend.min.js";
+import { initMaps } from "/static/js/map.js";
+import { initCharts } from "/static/js/chart.js";
 
 document.body.classList.add("js-enabled", "govuk-frontend-supported");
 initAll();
@@ -10,6 +12,8 @@ document.addEventListener("htmx:after:process", (event) => {
   if (root instanceof Element && root !== document.body) {
     initAll({ scope: root });
     enhance(root);
+    initMaps(root);
+    initCharts(root);
   }
 });
 
@@ -48,8 +52,12 @@ function enhance(root) {
       button.textContent = "Finding you…";
       navigator.geolocation.getCurrentPosition(
         (position) => {
-          document.getElementById(`${prefix}-lat`).value = position.coords.latitude.toFixed(6);
-          document.getElementById(`${prefix}-lng`).value = position.coords.longitude.toFixed(6);
+          for (const [part, value] of [["lat", position.coords.latitude],
+                                       ["lng", position.coords.longitude]]) {
+            const input = document.getElementById(`${prefix}-${part}`);
+            input.value = value.toFixed(6);
+            input.dispatchEvent(new Event("input", { bubbles: true }));  // the map follows
+          }
           button.disabled = false;
           button.textContent = "Use my current location";
         },
@@ -64,3 +72,5 @@ function enhance(root) {
   }
 }
 enhance(document);
+initMaps(document);
+initCharts(document);

@@ -1,0 +1,1 @@
+"""Tests of crime data: importing police.uk files."""
