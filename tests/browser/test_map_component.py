@@ -497,7 +497,8 @@ def test_maps_in_swapped_content_start_once(map_page: Page) -> None:
     # Swapped again: the new copy gets its own map.
     map_page.get_by_role("button", name="Show the map").click()
     expect(map_page.locator("#swapped path.app-map__feature--target")).to_have_count(1)
-    assert count(map_page, ".leaflet-map-pane") == 1
+    # The old map is taken down a moment after its swap (see map.js): wait for it.
+    expect(map_page.locator(".leaflet-map-pane")).to_have_count(1)
 
 
 def test_a_map_swapped_away_while_zooming_goes_quietly(map_page: Page) -> None:
