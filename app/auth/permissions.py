@@ -19,6 +19,7 @@ from app.errors import Forbidden, NotFound
 class Perm(StrEnum):
     CASE_READ = "case.read"
     CASE_CREATE = "case.create"
+    CASE_PROPOSE = "case.propose"  # open a Scanning case from an analysis (the hotspot finder)
     CASE_EDIT = "case.edit"  # any stage content
     ANALYSIS_EDIT = "case.edit_analysis"  # triangle, hypotheses, summary, baseline
     CASE_NOTE = "case.note"
@@ -35,15 +36,17 @@ class Perm(StrEnum):
 
 
 _OFFICER = {
-    Perm.CASE_READ, Perm.CASE_CREATE, Perm.CASE_EDIT, Perm.ANALYSIS_EDIT, Perm.CASE_NOTE,
-    Perm.CASE_MOVE,
+    Perm.CASE_READ, Perm.CASE_CREATE, Perm.CASE_PROPOSE, Perm.CASE_EDIT, Perm.ANALYSIS_EDIT,
+    Perm.CASE_NOTE, Perm.CASE_MOVE,
 }
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.OFFICER: frozenset(_OFFICER),
     Role.SUPERVISOR: frozenset(
         _OFFICER | {Perm.GATE_OVERRIDE, Perm.CASE_CLOSE, Perm.CASE_REOPEN, Perm.CASE_ASSIGN}
     ),
-    Role.ANALYST: frozenset({Perm.CASE_READ, Perm.ANALYSIS_EDIT, Perm.DATA_IMPORT}),
+    # An analyst proposes problems found in the data (a Scanning case, for the borough to own).
+    Role.ANALYST: frozenset({Perm.CASE_READ, Perm.ANALYSIS_EDIT, Perm.DATA_IMPORT,
+                             Perm.CASE_PROPOSE}),
     Role.EVALUATOR: frozenset({Perm.CASE_READ, Perm.CASE_EXPORT}),
     Role.ADMIN: frozenset({Perm.USER_MANAGE, Perm.TOKEN_MANAGE, Perm.AUDIT_READ}),
 }

@@ -109,6 +109,7 @@ class CaseCreate(Input):
     team: ShortText = ""
     owner: Username | None = None
     target_area: TargetArea | None = None
+    cheers: dict[CheersElement, CheersInput] | None = None
 
     model_config = ConfigDict(
         str_strip_whitespace=True, extra="forbid",

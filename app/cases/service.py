@@ -47,7 +47,7 @@ from app.cases.models import (
     EventKind,
     RefCounter,
 )
-from app.cases.schemas import CaseCreate, CaseFilters, CaseUpdate
+from app.cases.schemas import CaseCreate, CaseFilters, CaseUpdate, CheersInput
 from app.clock import today
 from app.db import utcnow
 from app.errors import FieldError, ValidationFailed
@@ -77,9 +77,12 @@ FIELD_LABELS = {
 
 # --- open a case -------------------------------------------------------------------------------
 
-def create_case(db: Session, actor: Actor, data: CaseCreate) -> Case:
+def create_case(db: Session, actor: Actor, data: CaseCreate, *,
+                via: Perm = Perm.CASE_CREATE) -> Case:
+    """Open a case in Scanning. ``via`` CASE_PROPOSE: opened from an analysis (the hotspot
+    finder), which analysts may do too; the borough then assigns an owner."""
     user = acting_user(actor)
-    require(user, Perm.CASE_CREATE)
+    require(user, via)
     borough, ward = _place(db, user, data.borough, data.ward)
     owner = _owner_for_new_case(db, user, data.owner, borough)
     now = utcnow()
@@ -89,7 +92,8 @@ def create_case(db: Session, actor: Actor, data: CaseCreate) -> Case:
         ward_code=ward.code if ward else None, team=data.team,
         owner_id=owner.id if owner else None, stage=Stage.SCANNING, stage_entered_at=now,
         created_at=now, updated_at=now, last_activity_at=now, created_by_id=user.id,
-        cheers=[CaseCheers(element=e) for e in CheersElement],
+        cheers=[CaseCheers(element=e, met=_given(data, e).met, evidence=_given(data, e).evidence)
+                for e in CheersElement],
         triangle=[CaseTriangleSide(side=s) for s in TriangleSide],
     )
     if data.target_area:
@@ -99,6 +103,10 @@ def create_case(db: Session, actor: Actor, data: CaseCreate) -> Case:
     record(db, actor, AuditAction.CASE_CREATE, object_type="case", object_ref=case.ref)
     db.commit()
     return case
+
+
+def _given(data: CaseCreate, element: CheersElement) -> CheersInput:
+    return (data.cheers or {}).get(element) or CheersInput()
 
 
 def _allocate_ref(db: Session, case: Case, borough: Borough, year: int) -> None:

@@ -19,7 +19,7 @@ from app.auth.permissions import Perm, require
 from app.cases import service
 from app.cases.access import acting_user
 from app.cases.models import Case
-from app.cases.schemas import CaseCreate, CaseUpdate
+from app.cases.schemas import CaseCreate
 from app.crime.geometry import area_shape, bounds, geojson_wgs84, inside
 from app.crime.importer import done_batches
 from app.crime.models import Area, AreaKind, StreetCrime
@@ -197,18 +197,18 @@ def open_case_from_cell(db: Session, actor: Actor, query: HotspotQuery, col: int
     category = (query.categories[0] if len(query.categories) == 1
                 else dominant_category(db, query, col, row) or "other-crime")
     figures = cell_figures(answer, cell)
-    case = service.create_case(db, actor, CaseCreate(
+    # One transaction: the case, its target area and the figures as evidence (CHEERS
+    # elements left for the officers to judge).
+    return service.create_case(db, actor, CaseCreate(
         title=f"Hotspot in {answer.study_name}: {CATEGORIES[category].lower()} "
               f"(cell {cell.rank} of {len(answer.cells)})",
         problem_statement=f"Found by the hotspot finder. {figures}",
         category=category, borough=answer.borough_code, source="data",
         target_area={"name": f"{query.cell_m} m grid cell ranked {cell.rank} in "
                              f"{answer.study_name}", "geometry": cell.geometry},
-    ))
-    return service.update_case(db, actor, case.ref, CaseUpdate(version=case.version, cheers={
-        "events": {"met": None, "evidence": figures},
-        "recurring": {"met": None, "evidence": _monthly_note(answer)},
-    }))
+        cheers={"events": {"met": None, "evidence": figures},
+                "recurring": {"met": None, "evidence": _monthly_note(answer)}},
+    ), via=Perm.CASE_PROPOSE)
 
 
 def cell_figures(answer: HotspotAnswer, cell: HotspotCell) -> str:

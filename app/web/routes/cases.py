@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from shapely.geometry import box as bng_box
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -33,9 +34,9 @@ from app.cases.schemas import (
 from app.cases.views import action_read, current_gate
 from app.clock import today
 from app.crime import picture
-from app.crime.geometry import geojson_wgs84
+from app.crime.geometry import bounds, geojson_wgs84
 from app.crime.models import Area, AreaKind
-from app.crime.queries import Period, data_months, month_value
+from app.crime.queries import Period, cell_counts, data_months, month_value
 from app.deps import get_db
 from app.errors import Conflict, StaleVersion, ValidationFailed
 from app.reference.service import get_ward, list_boroughs, list_wards
@@ -443,9 +444,14 @@ def _with_boundaries(db: Session, payload: dict[str, Any]) -> dict[str, Any]:
 
 # --- crime data on the case page ---------------------------------------------------------------
 
+BIN_M = 50  # crimes binned in 50 m squares on the case's map: many points, one square each
+
+
 @router.get("/cases/{ref}/map.geojson")
-def case_map(actor: PageActor, db: Db, ref: Ref, suggestions: int = 0) -> JSONResponse:
-    """The case's areas as a map layer: target, buffer ring, control (and suggested controls)."""
+def case_map(actor: PageActor, db: Db, ref: Ref, suggestions: int = 0, bins: int = 0,
+             first: str = "", last: str = "") -> JSONResponse:
+    """The case's areas as a map layer: target, buffer ring, control (and suggested controls),
+    and where its crimes fall (counted in squares, as police.uk points are snapped anyway)."""
     case = case_for(db, actor, ref)
     features = []
     for role, name, geometry, radius in (
@@ -466,7 +472,25 @@ def case_map(actor: PageActor, db: Db, ref: Ref, suggestions: int = 0) -> JSONRe
             features.append({"type": "Feature", "geometry": candidate.geometry, "properties": {
                 "role": "candidate",
                 "label": f"{candidate.name}: {candidate.count} crimes"}})
+    if bins and case.target_geometry:
+        features += _crime_bins(db, case, first, last)
     return JSONResponse({"type": "FeatureCollection", "features": features})
+
+
+def _crime_bins(db: Session, case: Case, first: str, last: str) -> list[dict[str, Any]]:
+    period = (Period(month_value(first, "first"), month_value(last, "last"))
+              if first and last else picture.default_period(db))
+    if period is None:
+        return []
+    around = picture.target_shape(case).buffer(max(case.buffer_width_m or 0, 200))
+    box = bounds(around)
+    features = []
+    for col, row, count in cell_counts(db, box, BIN_M, period, picture.case_categories(case)):
+        square = bng_box(col * BIN_M, row * BIN_M, (col + 1) * BIN_M, (row + 1) * BIN_M)
+        features.append({"type": "Feature", "geometry": geojson_wgs84(square), "properties": {
+            "role": "bin", "count": count,
+            "label": f"{count} {'crime' if count == 1 else 'crimes'}, {period.label}"}})
+    return features
 
 
 @router.post("/cases/{ref}/baseline")

@@ -87,7 +87,7 @@ def finder(request: Request, actor: PageActor, db: Db) -> Response:
 
 def _can_open(actor: Actor, answer: hotspots.HotspotAnswer | None) -> bool:
     user = actor.user
-    return bool(user and answer and answer.borough_code and has(user, Perm.CASE_CREATE)
+    return bool(user and answer and answer.borough_code and has(user, Perm.CASE_PROPOSE)
                 and covers_borough(user, answer.borough_code))
 
 
