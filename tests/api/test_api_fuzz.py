@@ -22,21 +22,18 @@ How it is wired:
   examples send the current ``version``.
 * Generation is derandomised and kept small (``FUZZ_SETTINGS``, ``CONFIG``), so CI sends the
   same requests every time and the file takes seconds.
-* Known bugs are not fixed here. Each one is pinned by a deterministic reproduction at the end
-  of this file, marked ``xfail(strict=True)``; when the bug is fixed, that test fails: delete
-  the marker. The fuzz tests tolerate exactly the known signature (``tolerating``), so they stay
-  green and keep looking for other bugs in the same operations. The xfail is not put on the fuzz
-  items themselves for two reasons. First, schemathesis 4.32.5's pytest plugin crashes the whole
-  session with an INTERNALERROR when a ``schema.parametrize`` item marked ``xfail(strict=True)``
-  passes (``_get_pytest_report_outcome``: ``assert call.excinfo is not None``). Second, whether
-  a fuzz item meets a bug depends on which examples were generated.
+* Each bug found here (by the fuzzing, or by a probe it prompted) keeps one deterministic
+  request per operation at the end of this file, as a regression test. A bug found and not yet
+  fixed is marked there ``xfail(strict=True)``, never on the fuzz item itself: schemathesis
+  4.32.5's pytest plugin crashes the whole session with an INTERNALERROR when a
+  ``schema.parametrize`` item marked ``xfail(strict=True)`` passes
+  (``_get_pytest_report_outcome``: ``assert call.excinfo is not None``), and whether a fuzz item
+  meets a bug depends on which examples were generated.
 """
 
 from __future__ import annotations
 
-import os
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +42,7 @@ import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import CheckContext, CheckFunction, not_a_server_error
+from schemathesis.checks import CheckContext, not_a_server_error
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -55,12 +52,9 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import Connection
 from sqlalchemy.orm import sessionmaker
 
-from app.db import is_sqlite
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import POINT_AREA, READY_CHEERS, WESTMINSTER, Cast, new_case_body
-
-ON_POSTGRES = not is_sqlite(os.environ.get("POPCASE_TEST_DATABASE_URL") or "sqlite://")
 
 # --- the schema ----------------------------------------------------------------------------------
 
@@ -77,9 +71,6 @@ CONFIG = schemathesis.Config.from_dict({
         # headers, and about half the examples ended at 401 before reaching the operation
         # (tests/test_unauthenticated.py covers the 401s).
         "with-security-parameters": False,
-        # NUL characters are pinned by test_nul_characters_do_not_break_postgresql; left to chance
-        # they would make the PostgreSQL run pass or fail by luck.
-        "allow-x00": False,
     },
     "phases": {
         # The coverage phase (a request per boundary, wrong type and unexpected method: ~1,700
@@ -119,57 +110,8 @@ def error_body_shape(ctx: CheckContext, response: schemathesis.Response,
     return True
 
 
-def _json(response: schemathesis.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def undecodable_body_400(response: schemathesis.Response, case: schemathesis.Case) -> bool:
-    """Known bug: test_undecodable_json_body_answers_a_documented_status."""
-    sent = response.request.body
-    if response.status_code != 400 or not isinstance(sent, bytes):
-        return False
-    try:
-        sent.decode()
-    except UnicodeDecodeError:
-        return _json(response) == {"error": "error",
-                                   "message": "There was an error parsing the body"}
-    return False
-
-
-def refused_move_409(response: schemathesis.Response, case: schemathesis.Case) -> bool:
-    """Known bug: test_a_refused_move_answers_the_documented_409_body."""
-    body = _json(response)
-    return (case.operation.label == "POST /api/v1/cases/{ref}/transitions"
-            and response.status_code == 409 and isinstance(body, dict)
-            and body.get("error") == "move_refused" and set(body) == {"error", "message"})
-
-
-def tolerating(check: CheckFunction,
-               *known: Callable[[schemathesis.Response, schemathesis.Case], bool]
-               ) -> CheckFunction:
-    """``check``, skipped for a response that shows one of the ``known`` (pinned) bugs."""
-    def tolerant(ctx: CheckContext, response: schemathesis.Response,
-                 case: schemathesis.Case) -> bool | None:
-        if any(bug(response, case) for bug in known):
-            return None
-        return check(ctx, response, case)
-
-    tolerant.__name__ = check.__name__  # failures are reported under the check's name
-    return tolerant
-
-
-FUZZ_CHECKS = [
-    not_a_server_error,
-    tolerating(status_code_conformance, undecodable_body_400),
-    content_type_conformance,
-    tolerating(response_schema_conformance, refused_move_409),
-    error_body_shape,
-]
-STRICT_CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-                 response_schema_conformance, error_body_shape]
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
+          response_schema_conformance, error_body_shape]
 
 # --- real data to aim at -------------------------------------------------------------------------
 
@@ -240,7 +182,7 @@ def fuzz(case: schemathesis.Case, who: str, app: FastAPI, cast: Cast, targets: T
     steer(case, targets)
     savepoint = connection.begin_nested()
     try:
-        case.call_and_validate(app=app, headers=getattr(cast, who).api, checks=FUZZ_CHECKS)
+        case.call_and_validate(app=app, headers=getattr(cast, who).api, checks=CHECKS)
     finally:
         savepoint.rollback()
 
@@ -266,16 +208,16 @@ def test_the_fuzzed_schema_is_the_served_one(client: TestClient, cast: Cast) -> 
     assert response.json() == openapi_document()
 
 
-# --- known bugs, one deterministic reproduction per operation ------------------------------------
+# --- regressions: the bugs found here, one deterministic request per operation -----------------
 
 
 def send(app: FastAPI, headers: dict[str, str], method: str, path: str, **parts: Any) -> None:
-    """One request built, sent and checked by schemathesis, like the fuzz tests' (no tolerance)."""
+    """One request built, sent and checked by schemathesis, exactly like the fuzz tests'."""
     if "body" in parts:
         parts.setdefault("media_type", "application/json")
     case = schema[path][method].Case(**parts)
     try:
-        case.call_and_validate(app=app, headers=headers, checks=STRICT_CHECKS)
+        case.call_and_validate(app=app, headers=headers, checks=CHECKS)
     except Exception as exc:
         # An exception escaped the app (it answered 500). Keep it, with its message and the
         # curl line schemathesis added, but not its deep, chained traceback: pytest renders that
@@ -286,6 +228,8 @@ def send(app: FastAPI, headers: dict[str, str], method: str, path: str, **parts:
         raise exc.with_traceback(None) from None
 
 
+# Found by test_api[POST /api/v1/cases/{ref}/transitions][supervisor]: a refused move answered
+# 409 {error: move_refused, message}, but the documented 409 body was GateUnmetBody only.
 def test_a_refused_move_answers_the_documented_409_body(app: FastAPI, cast: Cast,
                                                         targets: Targets) -> None:
     send(app, cast.supervisor.api, "POST", "/api/v1/cases/{ref}/transitions",
@@ -306,6 +250,8 @@ JSON_BODY_OPERATIONS = [
 ]
 
 
+# Found by the fuzz tests on every operation with a body: a body that is not UTF-8 answered
+# FastAPI's own 400 {error: error, ...}, a status no operation documented.
 @pytest.mark.parametrize(("method", "path"), JSON_BODY_OPERATIONS,
                          ids=[f"{m} {p}" for m, p in JSON_BODY_OPERATIONS])
 def test_undecodable_json_body_answers_a_documented_status(
@@ -314,6 +260,8 @@ def test_undecodable_json_body_answers_a_documented_status(
          body=LATIN_1_JSON)
 
 
+# Found by a probe: date_to + 1 day overflowed (OverflowError), 500 from /audit, and a 200 with
+# an empty body from /audit.csv.
 @pytest.mark.parametrize("path", ["/api/v1/audit", "/api/v1/audit.csv"])
 def test_the_last_representable_date_is_a_valid_date_to(app: FastAPI, cast: Cast,
                                                          path: str) -> None:
@@ -339,6 +287,8 @@ NUL_REQUESTS = [
 ]
 
 
+# Found by a probe: on PostgreSQL a NUL in any text input answered 500 (psycopg.DataError: text
+# fields cannot contain NUL), or 200 with an empty body from /audit.csv.
 @pytest.mark.parametrize(("who", "method", "path", "parts"), NUL_REQUESTS,
                          ids=[f"{m} {p}" for _, m, p, _ in NUL_REQUESTS])
 def test_nul_characters_do_not_break_postgresql(
@@ -370,6 +320,8 @@ CLOSED_CASE_WRITES = [
 ]
 
 
+# Found by a probe: a change to a closed case answered 409 {error: conflict, ...}, undocumented
+# for POST /hypotheses and /actions and without the current_version the PATCHes documented.
 @pytest.mark.parametrize(("method", "path", "body"), CLOSED_CASE_WRITES,
                          ids=[f"{m} {p}" for m, p, _ in CLOSED_CASE_WRITES])
 def test_a_change_to_a_closed_case_answers_a_documented_409(
