@@ -8,14 +8,23 @@ the keys of ``EXPECTED``.
 Each (route, variant, role) is one test that sends a realistic, valid request on fresh data. To
 stay fast the module shares one app, one API client and one signed-in page client per person;
 every test runs inside a savepoint of the module's connection that is rolled back afterwards.
+The world also holds crime data (``ensure_crime_data``): the City of London and Westminster
+boundaries, Westminster's wards and street crimes around the matrix case's target; its app runs
+police.uk uploads at once instead of in a background thread.
 """
 
 from __future__ import annotations
 
+import gc
+import hashlib
 import json
+import math
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,9 +32,11 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import Connection, Engine, select
+from pyproj import Transformer
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+import app as app_package
 from app.auth.context import Actor, Channel
 from app.auth.models import User
 from app.auth.roles import Role
@@ -39,12 +50,17 @@ from app.cases.schemas import (
     HypothesisCreate,
     TransitionRequest,
 )
+from app.crime import hotspots
+from app.crime.boundaries import import_boundaries
+from app.crime.models import Area, AreaKind, ImportBatch, ImportKind, ImportStatus, StreetCrime
+from app.db import utcnow
 from app.main import create_app
 from app.settings import Settings
 from app.web.deps import SESSION_COOKIE, SIGNIN_CSRF_COOKIE
 from tests.conftest import (
     CAMDEN,
     CHURCH_STREET,
+    CITY,
     POINT_AREA,
     READY_CHEERS,
     WESTMINSTER,
@@ -76,6 +92,13 @@ def admin_only(status: int) -> Rule:
 # officer and the administrator (who has no case access) are told it does not exist.
 API_READ = by_role(200, 200, 404, 200, 200, 404)
 PAGE_READ = by_role(200, 200, 404, 200, 200, 404)
+# Crime data (imports, boundaries, the hotspot finder) is open to every case reader, across
+# London: it is public police.uk data, not case data. The administrator has no case access.
+DATA_READ = by_role(200, 200, 200, 200, 200, 403)
+# Importing is the analyst's job.
+DATA_IMPORT = by_role(403, 403, 403, 303, 403, 403)
+# Analysis on a case in scope: officers, supervisors and analysts; the evaluator only reads.
+ANALYSIS_WRITE = by_role(303, 303, 404, 303, 403, 404)
 
 # (METHOD, path template) -> {variant: {role: expected status}}
 EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
@@ -104,6 +127,13 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("GET", "/api/v1/audit"): {"search": admin_only(200)},
     ("GET", "/api/v1/audit.csv"): {"export": admin_only(200)},
     ("GET", "/api/v1/users"): {"list": admin_only(200)},
+    ("GET", "/api/v1/imports"): {"list": DATA_READ},
+    ("GET", "/api/v1/imports/{batch_id}"): {"read": DATA_READ},
+    ("GET", "/api/v1/areas"): {"westminster wards": DATA_READ},
+    ("GET", "/api/v1/areas/{area_id}"): {"read": DATA_READ},
+    ("GET", "/api/v1/hotspots"): {"westminster": DATA_READ},
+    # A case's crime picture follows reading the case.
+    ("GET", "/api/v1/cases/{ref}/crime-picture"): {"read": API_READ},
     # --- pages, session cookie and CSRF token --------------------------------------------------
     ("GET", "/"): {"home": everyone(303)},
     ("GET", "/cases"): {"list": by_role(200, 200, 200, 200, 200, 403)},
@@ -114,10 +144,17 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("GET", "/cases/{ref}"): {
         "read": PAGE_READ,
         "problem edit form": PAGE_READ,
+        "crime picture": PAGE_READ,
+        "comparison": PAGE_READ,
     },
+    ("GET", "/cases/{ref}/map.geojson"): {"areas": PAGE_READ},
+    ("POST", "/cases/{ref}/baseline"): {"months": ANALYSIS_WRITE},
+    ("POST", "/cases/{ref}/pin-picture"): {"summary": ANALYSIS_WRITE},
     ("POST", "/cases/{ref}/sections/{section}"): {
         "problem": by_role(303, 303, 404, 403, 403, 404),
         "area": by_role(303, 303, 404, 403, 403, 404),
+        "area from a ward": by_role(303, 303, 404, 403, 403, 404),
+        "comparison": ANALYSIS_WRITE,
         "cheers": by_role(303, 303, 404, 403, 403, 404),
         "triangle": by_role(303, 303, 404, 303, 403, 404),
         "analysis": by_role(303, 303, 404, 303, 403, 404),
@@ -133,6 +170,17 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("POST", "/cases/{ref}/actions"): {"add": by_role(303, 303, 404, 403, 403, 404)},
     ("POST", "/cases/{ref}/actions/{item_id}"): {
         "status": by_role(303, 303, 404, 403, 403, 404)},
+    ("GET", "/data"): {"imports": DATA_READ},
+    ("POST", "/data/police-uk"): {"street csv": DATA_IMPORT},
+    ("POST", "/data/boundaries"): {"wards": DATA_IMPORT},
+    ("GET", "/data/imports/{batch_id}"): {"report": DATA_READ},
+    ("GET", "/hotspots"): {"westminster": DATA_READ},
+    ("GET", "/hotspots/map.geojson"): {"westminster": DATA_READ},
+    # Opening a case on a Westminster cell (case.propose): officers and supervisors of the
+    # borough, and analysts, who propose problems found in the data. The Camden officer may read
+    # the finder but not open a case outside their borough: refused like POST /cases (422, the
+    # borough field's message).
+    ("POST", "/hotspots/cases"): {"westminster cell": by_role(303, 303, 422, 303, 403, 403)},
     ("GET", "/admin/users"): {"list": admin_only(200)},
     ("POST", "/admin/users"): {"create": admin_only(303)},
     ("GET", "/admin/users/{username}"): {"edit form": admin_only(200)},
@@ -153,6 +201,15 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
 
 # (method, path, variant, role) -> why the app disagrees with the specification (strict xfail).
 KNOWN_DEVIATIONS: dict[tuple[str, str, str, str], str] = {}
+
+# The upload routes read the multipart form themselves (``request.form()``) and never close it,
+# so each uploaded file's SpooledTemporaryFile is closed only by its finaliser, with a
+# ResourceWarning (an error under this suite's filterwarnings); see
+# tests/crime/test_crime_pages.py::test_an_uploaded_file_is_closed_when_the_request_ends.
+# Tests that upload collect garbage as they end (``uploads_closed``), under this filter.
+UPLOAD_ROUTES = frozenset({"/data/police-uk", "/data/boundaries"})
+UNCLOSED_UPLOAD = pytest.mark.filterwarnings(
+    "ignore:Unclosed file <tempfile.SpooledTemporaryFile:ResourceWarning")
 
 
 def app_routes(app: FastAPI) -> set[tuple[str, str]]:
@@ -178,6 +235,7 @@ class Req:
     url: str
     json: Any = None
     form: dict[str, str] | None = None
+    files: dict[str, tuple[str, bytes, str]] | None = None  # a multipart upload, with ``form``
 
 
 WALK_IN, WALK_IN_PASSWORD = "walk.in", "correct horse battery staple"
@@ -234,6 +292,103 @@ class Ctx:
 
     def new_token(self) -> int:
         return create_token(self.db, Actor.cli(), self.walk_in(), "to be revoked")[0].id
+
+    def crime(self) -> CrimeData:
+        """Boundaries and street crime (imported on first use; the world imports them once)."""
+        return ensure_crime_data(self.db)
+
+    def top_cell(self) -> hotspots.HotspotCell:
+        query = HOTSPOT_QUERY
+        return hotspots.compute(self.db, query, hotspots.study_area(self.db, query)).cells[0]
+
+
+# --- crime data --------------------------------------------------------------------------------
+
+DEMO_DATA = Path(app_package.__file__).parent / "demo_data"
+MATRIX_CRIMES = "matrix-westminster-street.csv"  # the source name of the world's crime batch
+CRIME_MONTHS = [date(2025, month, 1) for month in range(1, 7)]
+HOTSPOT_PARAMS = f"borough={WESTMINSTER}&first=2025-01&last=2025-06&cell_m=250&top_k=5"
+HOTSPOT_QUERY = hotspots.HotspotQuery(first=CRIME_MONTHS[0], last=CRIME_MONTHS[-1],
+                                      borough=WESTMINSTER, cell_m=250, top_k=5)
+_TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
+_TO_WGS84 = Transformer.from_crs(27700, 4326, always_xy=True)
+
+
+@dataclass(frozen=True)
+class CrimeData:
+    batch_id: int  # the street crimes' (done) import batch
+    westminster_id: int  # the borough's area
+    wards: dict[str, int]  # Westminster's wards: name -> area id
+
+
+@cache
+def boundary_file(name: str, key: str, codes: tuple[str, ...]) -> bytes:
+    """The features of a demo boundary file whose property ``key`` is one of ``codes``."""
+    data = json.loads((DEMO_DATA / name).read_bytes())
+    data["features"] = [f for f in data["features"] if f["properties"].get(key) in codes]
+    assert len(data["features"]) >= len(codes), (name, codes)
+    return json.dumps(data).encode()
+
+
+def _street_crimes() -> list[dict[str, Any]]:
+    """Crimes in and around the matrix case's target (the Church Street market point, 250 m),
+    some in its 300-400 m ring, some in the West End, two without a location."""
+    (lng, lat), radius = POINT_AREA["geometry"]["coordinates"], POINT_AREA["radius_m"]
+    market = _TO_BNG.transform(lng, lat)
+    west_end = _TO_BNG.transform(-0.1337, 51.5136)
+    placed: list[tuple[tuple[float, float], float, float, str]] = []
+    placed += [(market, 40 + 8 * i, 30 * i, "violent-crime" if i < 9 else "robbery")
+               for i in range(12)]
+    placed += [(market, radius + 100 + 10 * i, 60 * i + 15, "violent-crime") for i in range(6)]
+    placed += [(west_end, 20 + 10 * i, 45 * i, "theft-from-the-person") for i in range(8)]
+    rows = []
+    for number, (centre, distance, bearing, category) in enumerate(placed):
+        angle = math.radians(bearing)
+        lon, lat_ = _TO_WGS84.transform(centre[0] + distance * math.sin(angle),
+                                        centre[1] + distance * math.cos(angle))
+        lon, lat_ = round(lon, 6), round(lat_, 6)
+        easting, northing = _TO_BNG.transform(lon, lat_)
+        rows.append({"longitude": lon, "latitude": lat_, "easting": round(easting),
+                     "northing": round(northing), "category": category,
+                     "month": CRIME_MONTHS[number % len(CRIME_MONTHS)]})
+    rows += [{"longitude": None, "latitude": None, "easting": None, "northing": None,
+              "category": "violent-crime", "month": month} for month in CRIME_MONTHS[:2]]
+    return rows
+
+
+def ensure_crime_data(db: Session) -> CrimeData:
+    """The City of London and Westminster boundaries, Westminster's wards, and a done batch of
+    street crimes around the Church Street market (added once per transaction)."""
+    batch_id = db.scalar(select(ImportBatch.id).where(ImportBatch.source == MATRIX_CRIMES))
+    if batch_id is None:
+        actor = Actor.cli()
+        for name, kind, key, codes in (
+                ("london-boroughs.geojson", AreaKind.BOROUGH, "GSS_CODE", (CITY, WESTMINSTER)),
+                ("london-wards-2022.geojson", AreaKind.WARD, "LAD22CD", (WESTMINSTER,))):
+            report = import_boundaries(db, actor, name, boundary_file(name, key, codes), kind)
+            assert report.status == "done" and not report.rejected, report
+        rows = _street_crimes()
+        batch = ImportBatch(
+            kind=ImportKind.STREET, source=MATRIX_CRIMES, sha256=hashlib.sha256(
+                MATRIX_CRIMES.encode()).hexdigest(), status=ImportStatus.DONE,
+            rows_read=len(rows), added=len(rows),
+            without_location=sum(1 for r in rows if r["easting"] is None),
+            first_month=CRIME_MONTHS[0], last_month=CRIME_MONTHS[-1], finished_at=utcnow(),
+            actor="matrix")
+        db.add(batch)
+        db.flush()
+        db.add_all(StreetCrime(
+            identity=hashlib.blake2b(f"matrix-{number}".encode(), digest_size=16).digest(),
+            crime_id=f"matrix-{number}", reported_by="Metropolitan Police Service",
+            falls_within="Metropolitan Police Service", location="On or near Church Street",
+            last_outcome="Under investigation", batch_id=batch.id, **row)
+            for number, row in enumerate(rows))
+        db.commit()
+        batch_id = batch.id
+    areas = {(a.kind, a.name): a.id for a in db.scalars(select(Area))}
+    return CrimeData(batch_id, areas[(AreaKind.BOROUGH, "Westminster")],
+                     {name: area_id for (kind, name), area_id in areas.items()
+                      if kind is AreaKind.WARD})
 
 
 Builder = Callable[[Ctx], Req]
@@ -370,6 +525,40 @@ def _(ctx: Ctx) -> Req:
     return api("GET", "/api/v1/users")
 
 
+@request("GET", "/api/v1/imports", "list")
+def _(ctx: Ctx) -> Req:
+    ctx.crime()
+    return api("GET", "/api/v1/imports?limit=5")
+
+
+@request("GET", "/api/v1/imports/{batch_id}", "read")
+def _(ctx: Ctx) -> Req:
+    return api("GET", f"/api/v1/imports/{ctx.crime().batch_id}")
+
+
+@request("GET", "/api/v1/areas", "westminster wards")
+def _(ctx: Ctx) -> Req:
+    ctx.crime()
+    return api("GET", f"/api/v1/areas?kind=ward&borough={WESTMINSTER}")
+
+
+@request("GET", "/api/v1/areas/{area_id}", "read")
+def _(ctx: Ctx) -> Req:
+    return api("GET", f"/api/v1/areas/{ctx.crime().westminster_id}")
+
+
+@request("GET", "/api/v1/hotspots", "westminster")
+def _(ctx: Ctx) -> Req:
+    ctx.crime()
+    return api("GET", f"/api/v1/hotspots?{HOTSPOT_PARAMS}")
+
+
+@request("GET", "/api/v1/cases/{ref}/crime-picture", "read")
+def _(ctx: Ctx) -> Req:
+    ctx.crime()
+    return api("GET", f"/api/v1/cases/{ctx.new_case()}/crime-picture?first=2025-01&last=2025-06")
+
+
 # pages -------------------------------------------------------------------------------------
 
 @request("GET", "/", "home")
@@ -415,6 +604,44 @@ def _(ctx: Ctx) -> Req:
     return page("GET", f"/cases/{ctx.new_case()}?section=problem&edit=1")
 
 
+@request("GET", "/cases/{ref}", "crime picture")
+def _(ctx: Ctx) -> Req:
+    ctx.crime()
+    return page("GET", f"/cases/{ctx.new_case()}?section=picture&first=2025-01&last=2025-06")
+
+
+@request("GET", "/cases/{ref}", "comparison")
+def _(ctx: Ctx) -> Req:
+    ctx.crime()
+    return page("GET", f"/cases/{ctx.new_case()}?section=comparison")
+
+
+@request("GET", "/cases/{ref}/map.geojson", "areas")
+def _(ctx: Ctx) -> Req:
+    ctx.crime()
+    ref = ctx.new_case()
+    service.update_case(ctx.db, ctx.actor(), ref, CaseUpdate.model_validate(
+        {"version": ctx.version(ref), "buffer_width_m": 150}))
+    return page("GET", f"/cases/{ref}/map.geojson?suggestions=1&bins=1&first=2025-01"
+                       "&last=2025-06")
+
+
+@request("POST", "/cases/{ref}/baseline", "months")
+def _(ctx: Ctx) -> Req:
+    ctx.crime()
+    ref = ctx.new_case()
+    return page("POST", f"/cases/{ref}/baseline", {
+        "baseline_first": "2025-01", "baseline_last": "2025-03", "version": str(ctx.version(ref))})
+
+
+@request("POST", "/cases/{ref}/pin-picture", "summary")
+def _(ctx: Ctx) -> Req:
+    ctx.crime()
+    ref = ctx.new_case()
+    return page("POST", f"/cases/{ref}/pin-picture", {
+        "first": "2025-01", "last": "2025-06", "version": str(ctx.version(ref))})
+
+
 SECTION_FORMS: dict[str, dict[str, str]] = {
     "problem": case_form() | {"title": "Robbery at the market entrance"},
     "area": {"target_area-kind": "point", "target_area-name": "Market north end",
@@ -444,6 +671,24 @@ def _section_builder(section: str) -> Builder:
 
 for _section in SECTION_FORMS:
     request("POST", "/cases/{ref}/sections/{section}", _section)(_section_builder(_section))
+
+
+@request("POST", "/cases/{ref}/sections/{section}", "area from a ward")
+def _(ctx: Ctx) -> Req:
+    ward = ctx.crime().wards["Church Street"]
+    ref = ctx.new_case()
+    return page("POST", f"/cases/{ref}/sections/area", {
+        "target_area-kind": "boundary", "target_area-boundary": str(ward),
+        "target_area-name": "", "buffer_width_m": "200", "version": str(ctx.version(ref))})
+
+
+@request("POST", "/cases/{ref}/sections/{section}", "comparison")
+def _(ctx: Ctx) -> Req:
+    ward = ctx.crime().wards["Hyde Park"]
+    ref = ctx.new_case()
+    return page("POST", f"/cases/{ref}/sections/comparison", {
+        "control_area-kind": "boundary", "control_area-boundary": str(ward),
+        "control_area-name": "", "version": str(ctx.version(ref))})
 
 
 @request("POST", "/cases/{ref}/transitions", "back to scanning")
@@ -496,6 +741,62 @@ def _(ctx: Ctx) -> Req:
         f"{prefix}-partner": "police", f"{prefix}-owner": "Market manager",
         f"{prefix}-due_date": "2031-06-30", f"{prefix}-status": "in_progress",
         f"{prefix}-notes": "Started", "version": "1"})
+
+
+STREET_CSV = (
+    "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
+    "Crime type,Last outcome category,Context\r\n"
+    f"{'7' * 64},2025-07,Metropolitan Police Service,Metropolitan Police Service,-0.170700,"
+    "51.522700,On or near Church Street,E01004703,Westminster 004B,"
+    "Violence and sexual offences,Under investigation,\r\n"
+    ",2025-07,Metropolitan Police Service,Metropolitan Police Service,-0.171100,51.522900,"
+    "On or near Penfold Street,E01004703,Westminster 004B,Anti-social behaviour,,\r\n"
+).encode()
+
+
+@request("GET", "/data", "imports")
+def _(ctx: Ctx) -> Req:
+    ctx.crime()
+    return page("GET", "/data")
+
+
+@request("POST", "/data/police-uk", "street csv")
+def _(ctx: Ctx) -> Req:
+    return Req("page", "POST", "/data/police-uk", form={}, files={
+        "file": ("2025-07-metropolitan-street.csv", STREET_CSV, "text/csv")})
+
+
+@request("POST", "/data/boundaries", "wards")
+def _(ctx: Ctx) -> Req:
+    content = boundary_file("london-wards-2022.geojson", "WD22CD", ("E05009292",))
+    return Req("page", "POST", "/data/boundaries", form={"kind": "ward"}, files={
+        "boundary_file": ("bishopsgate.geojson", content, "application/geo+json")})
+
+
+@request("GET", "/data/imports/{batch_id}", "report")
+def _(ctx: Ctx) -> Req:
+    return page("GET", f"/data/imports/{ctx.crime().batch_id}")
+
+
+@request("GET", "/hotspots", "westminster")
+def _(ctx: Ctx) -> Req:
+    ctx.crime()
+    return page("GET", f"/hotspots?{HOTSPOT_PARAMS}")
+
+
+@request("GET", "/hotspots/map.geojson", "westminster")
+def _(ctx: Ctx) -> Req:
+    ctx.crime()
+    return page("GET", f"/hotspots/map.geojson?{HOTSPOT_PARAMS}")
+
+
+@request("POST", "/hotspots/cases", "westminster cell")
+def _(ctx: Ctx) -> Req:
+    ctx.crime()
+    cell = ctx.top_cell()
+    return page("POST", "/hotspots/cases", {
+        "borough": WESTMINSTER, "first": "2025-01", "last": "2025-06", "cell_m": "250",
+        "top_k": "5", "col": str(cell.col), "row": str(cell.row)})
 
 
 @request("GET", "/admin/users", "list")
@@ -616,7 +917,7 @@ def send(client: TestClient, person: Person, req: Req, *, csrf: str | None = "fo
             form["csrf_token"] = "not-the-token-" + expected[:8]
         elif csrf == "header":
             headers["X-CSRF-Token"] = expected
-    return client.request(req.method, req.url, data=form, headers=headers)
+    return client.request(req.method, req.url, data=form, files=req.files, headers=headers)
 
 
 # --- the module's shared app, people and clients -----------------------------------------------
@@ -651,7 +952,9 @@ def world(engine: Engine, db_url: str) -> Iterator[World]:
             with factory() as db:
                 people = {role: create_person(db, *spec) for role, spec in PEOPLE.items()}
                 Ctx(db, people).walk_in()  # once: hashing its password takes a while
+                ensure_crime_data(db)  # once: boundaries and street crimes
             app = create_app(Settings(database_url=db_url, environment="test"), factory)
+            app.state.run_in_background = lambda job: job()  # uploads import at once
             with ExitStack() as stack:
                 def client() -> TestClient:
                     return stack.enter_context(
@@ -676,6 +979,15 @@ def ctx(world: World) -> Iterator[Ctx]:
     finally:
         db.close()
         savepoint.rollback()
+
+
+@pytest.fixture
+def uploads_closed(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test that uploads: finalise the files the app left open, while the test's
+    UNCLOSED_UPLOAD filter still applies (not at some later test's garbage collection)."""
+    yield
+    if request.node.get_closest_marker("filterwarnings") is not None:
+        gc.collect()
 
 
 def client_for(world: World, role: str, req: Req) -> TestClient:
@@ -710,14 +1022,16 @@ def _matrix() -> list[Any]:
             for role in ROLES:
                 reason = KNOWN_DEVIATIONS.get((method, path, variant, role))
                 marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+                if path in UPLOAD_ROUTES:
+                    marks.append(UNCLOSED_UPLOAD)
                 params.append(pytest.param(method, path, variant, role, rule[role], marks=marks,
                                            id=f"{method} {path} [{variant}] {role}"))
     return params
 
 
 @pytest.mark.parametrize(("method", "path", "variant", "role", "expected"), _matrix())
-def test_access(world: World, ctx: Ctx, method: str, path: str, variant: str, role: str,
-                expected: int) -> None:
+def test_access(world: World, ctx: Ctx, uploads_closed: None, method: str, path: str,
+                variant: str, role: str, expected: int) -> None:
     req = REQUESTS[(method, path, variant)](ctx)
     assert req.method == method
     person = world.people[role]
@@ -772,3 +1086,23 @@ def test_an_item_of_another_case_is_not_reached_through_a_case_in_scope(
                     api("GET", f"/api/v1/cases/{camden}/timeline"))
     assert timeline.status_code == 200
     assert "Tampered" not in timeline.text and "refuted" not in timeline.text
+
+
+def test_a_hotspot_case_outside_ones_borough_is_refused_with_the_reason(
+        world: World, ctx: Ctx) -> None:
+    """The Camden officer may read Westminster's hotspots but is not offered, and cannot open,
+    a case on one of its cells: refused like POST /cases, naming the borough rule."""
+    finder = page("GET", f"/hotspots?{HOTSPOT_PARAMS}")
+    ctx.crime()
+    offered = send(world.pages["officer"], world.people["officer"], finder)
+    assert "Open a case here" in offered.text
+    not_offered = send(world.pages["camden_officer"], world.people["camden_officer"], finder)
+    assert not_offered.status_code == 200 and "Open a case here" not in not_offered.text
+
+    req = REQUESTS[("POST", "/hotspots/cases", "westminster cell")](ctx)
+    cases = select(func.count()).select_from(Case)
+    before = ctx.db.scalar(cases)
+    response = send(world.pages["camden_officer"], world.people["camden_officer"], req)
+    assert response.status_code == 422
+    assert "You can work only on cases in your own borough." in response.text
+    assert ctx.db.scalar(cases) == before

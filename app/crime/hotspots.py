@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
+import shapely
 from shapely.geometry import box as bng_box
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select
@@ -23,7 +25,13 @@ from app.cases.schemas import CaseCreate
 from app.crime.geometry import area_shape, bounds, geojson_wgs84, inside
 from app.crime.importer import done_batches
 from app.crime.models import Area, AreaKind, StreetCrime
-from app.crime.queries import Period, cell_counts, months_with_data, without_location
+from app.crime.queries import (
+    Period,
+    cell_counts,
+    months_with_data,
+    points_in_cells,
+    without_location,
+)
 from app.errors import FieldError, ValidationFailed
 from app.sara import hotspots as maths
 from app.sara.problem import CATEGORIES
@@ -135,15 +143,31 @@ def find(db: Session, actor: Actor, query: HotspotQuery) -> HotspotAnswer:
 
 
 def compute(db: Session, query: HotspotQuery, area: Area) -> HotspotAnswer:
-    """The figures alone (no permission check, no log entry): for callers that did both."""
+    """The figures alone (no permission check, no log entry): for callers that did both.
+
+    Every crime inside the area counts, and only those: the database counts whole cells, and
+    the cells the area's edge crosses are recounted from their points. The study area is
+    every cell the area touches; the PAI's A is the area itself."""
     shape = area_shape(area.geometry)
     box = bounds(shape)
     grid = maths.grid_for_bounds(box.min_e, box.min_n, box.max_e, box.max_n, query.cell_m)
-    grid = grid.with_study(inside(shape, *grid.cell_centres()))
+    squares = _cell_squares(grid)
+    touched = shapely.intersects(shape, squares)
+    interior = shapely.contains(shape, squares)
+    grid = grid.with_study(touched)
     categories = list(query.categories) or None
     counts = maths.counts_from_cells(
         grid, cell_counts(db, box, query.cell_m, query.period, categories))
-    result = maths.find_hotspots(grid, counts, query.top_k, min_count=1)
+    counts[~interior] = 0
+    edge = touched & ~interior
+    if edge.any():
+        eastings, northings = points_in_cells(db, _absolute_cells(grid, edge), query.cell_m,
+                                              query.period, categories)
+        keep = inside(shape, eastings, northings)
+        counts += maths.counts_from_points(grid.with_study(edge), eastings[keep],
+                                           northings[keep])
+    result = maths.find_hotspots(grid, counts, query.top_k, min_count=1,
+                                 study_area_m2=float(shape.area))
     total = result.crimes_total
     cells = [
         HotspotCell(
@@ -157,13 +181,26 @@ def compute(db: Session, query: HotspotQuery, area: Area) -> HotspotAnswer:
     concentration = result.concentration
     return HotspotAnswer(
         query=query, study_name=area.name, study_code=area.code, study_kind=area.kind.value,
-        borough_code=area.borough_code, study_area_m2=grid.study_area_m2,
+        borough_code=area.borough_code, study_area_m2=float(shape.area),
         study_cells=grid.study_cells, crimes_total=total,
         without_location=without_location(db, query.period, categories),
         months_missing=[m for m in months if m not in present],
         concentration_share=concentration.share, top_area_share=concentration.area_share,
         pai=concentration.pai, cells=cells,
     )
+
+
+def _cell_squares(grid: maths.Grid) -> np.ndarray:
+    """Every cell of the grid as a shapely square, shaped like the grid ([row, col])."""
+    cols, rows = np.meshgrid(np.arange(grid.n_cols), np.arange(grid.n_rows))
+    west = grid.origin_e + cols * grid.cell_m
+    south = grid.origin_n + rows * grid.cell_m
+    return shapely.box(west, south, west + grid.cell_m, south + grid.cell_m)
+
+
+def _absolute_cells(grid: maths.Grid, mask: np.ndarray) -> list[tuple[int, int]]:
+    rows, cols = np.nonzero(mask)
+    return [(grid.col0 + int(c), grid.row0 + int(r)) for r, c in zip(rows, cols, strict=True)]
 
 
 def cell_shape(query: HotspotQuery, col: int, row: int) -> BaseGeometry:
@@ -190,7 +227,10 @@ def open_case_from_cell(db: Session, actor: Actor, query: HotspotQuery, col: int
                         row: int) -> Case:
     """A Scanning case whose target area is the cell, with the finder's figures as its
     evidence (recomputed here: figures sent by a browser are never trusted)."""
-    answer = find(db, actor, query)
+    require(acting_user(actor), Perm.CASE_PROPOSE)
+    if problems := query.problems():
+        raise ValidationFailed(problems)
+    answer = compute(db, query, study_area(db, query))
     cell = next((c for c in answer.cells if (c.col, c.row) == (col, row)), None)
     if cell is None or answer.borough_code is None:
         raise ValidationFailed.one("cell", "That cell has no crime in the period chosen.")

@@ -120,11 +120,11 @@ def crime_picture(db: Session, actor: Actor, ref: str, period: Period | None = N
                   categories: list[str] | None = None) -> CrimePicture | None:
     """None when no crime data has been imported at all."""
     case = case_for(db, actor, ref)
+    area = target_shape(case)  # no target area: say so, whether or not data is imported
     period = period or default_period(db)
     if period is None:
         return None
     categories = categories or case_categories(case)
-    area = target_shape(case)
     points = crimes_in(db, area, period, categories)
     per_month = Counter(points.months)
     present = months_with_data(db, period)

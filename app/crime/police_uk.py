@@ -88,7 +88,7 @@ def _header_message(names: list[str]) -> str:
                   key=lambda item: len(set(item[1]) & set(names)) / len(item[1]))
     kind, columns = closest
     missing = [c for c in columns if c not in names]
-    hint = (f" It looks closest to a {kind.label.lower()} file, but lacks: "
+    hint = (f" It looks closest to the police.uk {kind.label.lower()} kind, but lacks: "
             f"{', '.join(missing)}." if missing and set(columns) & set(names) else "")
     return (f"This is not a police.uk street, outcomes or stop-and-search CSV file: its first "
             f"line is \"{shown or 'empty'}\".{hint}")

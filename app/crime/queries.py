@@ -125,15 +125,31 @@ def without_location(db: Session, period: Period, categories: list[str] | None,
 def cell_counts(db: Session, box: Bounds, cell_m: int, period: Period,
                 categories: list[str] | None) -> list[tuple[int, int, int]]:
     """Crimes per grid cell (floor(e / cell), floor(n / cell)), counted by the database.
-    Eastings and northings are whole metres and positive in Great Britain, so integer
-    division is floor on both databases."""
+    Eastings and northings are whole positive metres in Great Britain: integer division
+    (SQLAlchemy's ``//`` on integers) is that floor on both databases."""
     size = literal(cell_m, Integer)
-    column = (StreetCrime.easting / size).label("col")
-    row = (StreetCrime.northing / size).label("row")
+    column = (StreetCrime.easting // size).label("col")
+    row = (StreetCrime.northing // size).label("row")
     result = db.execute(
         select(column, row, func.count()).where(*_street_filter(period, categories, box))
         .group_by(column, row))
     return [(int(c), int(r), int(n)) for c, r, n in result]
+
+
+def points_in_cells(db: Session, cells: list[tuple[int, int]], cell_m: int, period: Period,
+                    categories: list[str] | None) -> tuple[np.ndarray, np.ndarray]:
+    """The located crimes of some grid cells (e.g. those an area's edge crosses), as points."""
+    if not cells:
+        return np.empty(0), np.empty(0)
+    size = literal(cell_m, Integer)
+    # One number per cell, (col, row) -> col * 10^6 + row: rows stay below 10^6 in Great Britain.
+    key = (StreetCrime.easting // size) * 1_000_000 + (StreetCrime.northing // size)
+    wanted = sorted({col * 1_000_000 + row for col, row in cells})
+    rows = db.execute(select(StreetCrime.easting, StreetCrime.northing).where(
+        *_street_filter(period, categories, None), StreetCrime.easting.is_not(None),
+        key.in_(wanted))).all()
+    return (np.fromiter((r[0] for r in rows), dtype=np.float64, count=len(rows)),
+            np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows)))
 
 
 @dataclass

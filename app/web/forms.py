@@ -107,12 +107,12 @@ def whole_number(form: Form, name: str) -> int | str | None:
 
 
 def area_payload(form: Form) -> dict[str, Any]:
-    return {"target_area": area_choice(form, "target_area"),
-            "buffer_width_m": whole_number(form, "buffer_width_m")}
+    return {"target_area": area_choice(form, "target_area")}
 
 
 def comparison_payload(form: Form) -> dict[str, Any]:
-    return {"control_area": area_choice(form, "control_area")}
+    return {"buffer_width_m": whole_number(form, "buffer_width_m"),
+            "control_area": area_choice(form, "control_area")}
 
 
 def cheers_payload(form: Form) -> dict[str, Any]:

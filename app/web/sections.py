@@ -71,11 +71,11 @@ def section_values(case: Case, key: str) -> dict[str, Any]:
                 "owner": case.owner.username if case.owner else ""}
     if key == "area":
         return _area_values("target_area", case.target_area_name, case.target_geometry,
-                            case.target_radius_m) | {
-            "buffer_width_m": case.buffer_width_m or ""}
+                            case.target_radius_m)
     if key == "comparison":
         return _area_values("control_area", case.control_area_name or "",
-                            case.control_geometry, case.control_radius_m)
+                            case.control_geometry, case.control_radius_m) | {
+            "buffer_width_m": case.buffer_width_m or ""}
     if key == "cheers":
         rows = {c.element: c for c in case.cheers}
         values: dict[str, Any] = {}

@@ -145,7 +145,6 @@ def upgrade() -> None:
     sa.UniqueConstraint('identity', name=op.f('uq_street_crimes_identity'))
     )
     with op.batch_alter_table('street_crimes', schema=None) as batch_op:
-        batch_op.create_index('ix_street_crimes_easting_northing', ['easting', 'northing'], unique=False)
         batch_op.create_index('ix_street_crimes_month_category', ['month', 'category', 'easting', 'northing', 'batch_id'], unique=False)
 
     with op.batch_alter_table('cases', schema=None) as batch_op:
@@ -167,7 +166,6 @@ def downgrade() -> None:
 
     with op.batch_alter_table('street_crimes', schema=None) as batch_op:
         batch_op.drop_index('ix_street_crimes_month_category')
-        batch_op.drop_index('ix_street_crimes_easting_northing')
 
     op.drop_table('street_crimes')
     with op.batch_alter_table('stop_searches', schema=None) as batch_op:

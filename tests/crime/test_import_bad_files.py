@@ -135,14 +135,14 @@ REFUSED = {
         "2019-01-city-of-london-street.csv",
         (",".join(c for c in STREET_COLUMNS if c != "LSOA name") + "\n"
          + STREET_ROW.replace(",Camden 028B", "") + "\n").encode(),
-        "It looks closest to a street-level crime file, but lacks: LSOA name."),
+        "It looks closest to the police.uk street-level crime kind, but lacks: LSOA name."),
     "a stop-and-search header without Legislation": (
         "2018-04-city-of-london-stop-and-search.csv",
         (",".join(c for c in STOP_SEARCH_COLUMNS if c != "Legislation") + "\n"
          "Person search,2018-04-01T00:08:42+00:00,,,51.512528,-0.081281,Female,over 34,"
          "Black/African/Caribbean/Black British - Caribbean,Black,Controlled drugs,"
          "Penalty Notice for Disorder,True,False\n").encode(),
-        "It looks closest to a stop and search file, but lacks: Legislation."),
+        "It looks closest to the police.uk stop and search kind, but lacks: Legislation."),
     "an outcomes header without Outcome type": (
         "2018-04-city-of-london-outcomes.csv",
         (",".join(OUTCOME_COLUMNS[:-1]) + "\n").encode(),
@@ -177,7 +177,7 @@ def test_an_outcomes_header_missing_a_column_is_told_what_it_lacks(
     [source] = from_bytes("2018-04-city-of-london-outcomes.csv",
                           (",".join(OUTCOME_COLUMNS[:-1]) + "\n").encode())
     report = import_source(factory, ACTOR, source)
-    assert_refused(factory, report, "It looks closest to a outcomes file, but lacks: "
+    assert_refused(factory, report, "It looks closest to the police.uk outcomes kind, but lacks: "
                                     "Outcome type.")
 
 

@@ -18,7 +18,7 @@ from app.auth.context import Actor
 from app.auth.permissions import BOROUGH_SCOPED, Perm, has, require
 from app.auth.service import eligible_owners
 from app.cases import content, moves, service
-from app.cases.access import case_for
+from app.cases.access import case_for, ensure_open, ensure_version
 from app.cases.models import Case
 from app.cases.schemas import (
     ActionCreate,
@@ -499,37 +499,52 @@ def set_baseline(request: Request, actor: PageActor, db: Db, form: Form, ref: Re
     try:
         first = month_value(forms.text(form, "baseline_first"), "baseline_first")
         last = month_value(forms.text(form, "baseline_last"), "baseline_last")
+        if last < first:
+            raise ValidationFailed.one("baseline_last", "The baseline must end after it starts.")
         end = date(last.year + last.month // 12, last.month % 12 + 1, 1) - timedelta(days=1)
         service.update_case(db, actor, ref, validate(CaseUpdate, {
             "version": forms.version(form), "baseline_start": first.isoformat(),
             "baseline_end": end.isoformat()}))
-    except StaleVersion as exc:
-        return _form_failed(request, db, actor, ref, "picture", 409, conflict=exc.message)
-    except ValidationFailed as exc:
-        return _form_failed(request, db, actor, ref, "picture", 422,
-                            errors=forms.errors_by_field(exc.errors))
+    except (StaleVersion, ValidationFailed) as exc:
+        return _picture_failed(request, db, actor, ref, exc)
     return redirect(f"/cases/{ref.upper()}?flash=baseline#section-picture")
 
 
 @router.post("/cases/{ref}/pin-picture")
 def pin_picture(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref) -> Response:
     """Add the crime picture's figures, as a paragraph, to the analysis summary."""
-    first, last = forms.text(form, "first"), forms.text(form, "last")
     try:
-        period = Period(month_value(first, "first"), month_value(last, "last"))
+        period = Period(month_value(forms.text(form, "first"), "first"),
+                        month_value(forms.text(form, "last"), "last"))
+        case = case_for(db, actor, ref, Perm.ANALYSIS_EDIT)
+        ensure_open(case)
+        ensure_version(case, validate(CaseUpdate, {"version": forms.version(form)}).version)
         found = picture.crime_picture(db, actor, ref, period)
         if found is None:
             raise ValidationFailed.one("first", "No crime data has been imported yet.")
-        case = case_for(db, actor, ref)
         summary = "\n\n".join(p for p in (case.analysis_summary, found.summary_text()) if p)
         service.update_case(db, actor, ref, validate(CaseUpdate, {
-            "version": forms.version(form), "analysis_summary": summary}))
-    except StaleVersion as exc:
-        return _form_failed(request, db, actor, ref, "picture", 409, conflict=exc.message)
-    except ValidationFailed as exc:
-        return _form_failed(request, db, actor, ref, "picture", 422,
-                            errors=forms.errors_by_field(exc.errors))
+            "version": case.version, "analysis_summary": summary}))
+    except (StaleVersion, ValidationFailed, Conflict) as exc:
+        return _picture_failed(request, db, actor, ref, exc)
     return redirect(f"/cases/{ref.upper()}?flash=pinned#section-analysis")
+
+
+def _picture_failed(request: Request, db: Session, actor: Actor, ref: str,
+                    exc: Exception) -> Response:
+    """The crime picture again, with what went wrong above it."""
+    db.rollback()
+    case = case_for(db, actor, ref)
+    panels = _panels(db, actor, case, "picture", "", "")
+    if isinstance(exc, ValidationFailed):
+        panels["errors"] = forms.errors_by_field(exc.errors)
+        status_code = 422
+    else:
+        panels["conflict"] = getattr(exc, "message", str(exc))
+        status_code = 409
+    context = page_context(db, actor, case, panels=panels, open_stage=Stage.ANALYSIS)
+    block = "section_picture" if is_htmx(request) else None
+    return render(request, "cases/detail.html", context, status_code=status_code, block=block)
 
 
 # --- stage moves -------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from app.auth.context import Actor
+from app.auth.models import User
 from app.auth.permissions import Perm, require
 from app.crime.boundaries import import_boundaries
 from app.crime.importer import SourceError, expand, import_sources
@@ -34,8 +35,12 @@ BatchId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 AREA_KINDS = [(k.value, k.label) for k in AreaKind]
 
 
-async def upload_form(request: Request) -> FormData:
-    return await request.form(max_files=1, max_fields=20)
+async def upload_form(request: Request) -> AsyncIterator[FormData]:
+    form = await request.form(max_files=1, max_fields=20)
+    try:
+        yield form
+    finally:
+        await form.close()  # the uploaded file's spooled temporary file
 
 
 Upload = Annotated[FormData, Depends(upload_form)]
@@ -93,10 +98,13 @@ def upload_police_uk(request: Request, actor: PageActor, db: Db, form: Upload) -
         return _page(request, db, actor, status_code=422,
                      errors={"file": "The zip archive holds no CSV files."})
     factory = request.app.state.session_factory
+    importer = _detached(actor)
+    # End this request's transaction: on SQLite it holds the write lock the import needs.
+    db.rollback()
 
     def run() -> None:
         try:
-            import_sources(factory, actor, sources)
+            import_sources(factory, importer, sources)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -104,6 +112,15 @@ def upload_police_uk(request: Request, actor: PageActor, db: Db, form: Upload) -
         request.app.state, "run_in_background", _in_thread)
     runner(run)
     return RedirectResponse(f"/data?started={len(sources)}", status_code=303)
+
+
+def _detached(actor: Actor) -> Actor:
+    """The actor as plain values for a job that outlives the request's database session."""
+    user = actor.user
+    copy = User(id=user.id, username=user.username, display_name=user.display_name,
+                role=user.role, borough_code=user.borough_code, active=user.active) \
+        if user else None
+    return Actor(copy, actor.channel, actor.request_id, actor.client_addr, actor.operator)
 
 
 def _in_thread(job: Callable[[], None]) -> None:

@@ -68,10 +68,14 @@ def finder(request: Request, actor: PageActor, db: Db) -> Response:
         db.rollback()
         errors = {e.field: e.message for e in exc.errors}
         query = _query(QueryParams(), span)
+    chosen = {name: request.query_params.get(name) for name in
+              ("borough", "first", "last", "cell_m", "top_k")
+              if request.query_params.get(name)}
     if not query.borough and actor.user and actor.user.role in BOROUGH_SCOPED:
         query = hotspots.HotspotQuery(**{**vars(query), "borough": actor.user.borough_code})
     context = {
         "active_nav": "hotspots", "query": query, "answer": answer, "errors": errors,
+        "chosen": chosen,
         "span": span, "month_options": [(f"{m:%Y-%m}", f"{m:%b %Y}") for m in span.months()]
         if span else [], "boroughs": _boroughs(db), "categories": list(CATEGORIES.items()),
         "cell_sizes": [(str(size), f"{size} m") for size in hotspots.CELL_SIZES],
@@ -94,8 +98,14 @@ def _can_open(actor: Actor, answer: hotspots.HotspotAnswer | None) -> bool:
 @router.get("/hotspots/map.geojson")
 def finder_map(request: Request, actor: PageActor, db: Db) -> JSONResponse:
     require(actor.user, Perm.CASE_READ)  # type: ignore[arg-type]
-    query = _query(request.query_params, data_months(db))
-    study = hotspots.study_area(db, query)
+    try:
+        query = _query(request.query_params, data_months(db))
+        if problems := query.problems():
+            raise ValidationFailed(problems)
+        study = hotspots.study_area(db, query)
+    except ValidationFailed as exc:
+        return JSONResponse({"error": "validation_error", "message": exc.message, "errors": [
+            {"field": e.field, "message": e.message} for e in exc.errors]}, status_code=422)
     answer = hotspots.compute(db, query, study)
     features: list[dict[str, Any]] = [{
         "type": "Feature", "geometry": study.geometry,
