@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Integer, and_, func, literal, select
+from sqlalchemy import BigInteger, Integer, and_, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from app.crime.geometry import Bounds, bounds, inside
@@ -141,13 +141,14 @@ def points_in_cells(db: Session, cells: list[tuple[int, int]], cell_m: int, peri
     """The located crimes of some grid cells (e.g. those an area's edge crosses), as points."""
     if not cells:
         return np.empty(0), np.empty(0)
-    size = literal(cell_m, Integer)
-    # One number per cell, (col, row) -> col * 10^6 + row: rows stay below 10^6 in Great Britain.
-    key = (StreetCrime.easting // size) * 1_000_000 + (StreetCrime.northing // size)
-    wanted = sorted({col * 1_000_000 + row for col, row in cells})
+    size = literal(cell_m, BigInteger)
+    # One 64-bit number per cell (col * 10^6 + row; rows stay below 10^6 in Great Britain):
+    # PostgreSQL hashes a long IN list of plain values, not of (col, row) pairs.
+    key = (cast(StreetCrime.easting, BigInteger) // size) * literal(1_000_000, BigInteger) \
+        + cast(StreetCrime.northing, BigInteger) // size
     rows = db.execute(select(StreetCrime.easting, StreetCrime.northing).where(
         *_street_filter(period, categories, None), StreetCrime.easting.is_not(None),
-        key.in_(wanted))).all()
+        key.in_(sorted({col * 1_000_000 + row for col, row in cells})))).all()
     return (np.fromiter((r[0] for r in rows), dtype=np.float64, count=len(rows)),
             np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows)))
 

@@ -165,6 +165,17 @@ def test_a_small_wards_hotspot_count_is_its_crime(api: Api) -> None:
     assert answer["crimes_total"] == expected
 
 
+@pytest.mark.parametrize("cell_m", [50, 100, 250, 500])
+def test_every_cell_size_counts_the_same_crimes(api: Api, cell_m: int) -> None:
+    # Small cells give cell numbers (easting / 50 = 10,640 ...) whose keys passed 32 bits once.
+    city = areas_named(api, "City of London")["City of London"]
+    shape = project(city.geometry)
+    expected = sum(count_in(shape, MONTHS).values())
+    answer = api.get(f"/api/v1/hotspots?borough={CITY}&{PERIOD}&cell_m={cell_m}")
+    assert answer["crimes_total"] == expected
+    assert sum(cell["count"] for cell in answer["cells"]) == expected
+
+
 @pytest.mark.parametrize(("query", "field"), [
     (f"borough={CITY}&first=2024-13&last=2024-03", "first"),
     (f"borough={CITY}&{PERIOD}&cell_m=0", "cell_m"),
