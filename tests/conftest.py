@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from app.auth.models import User, UserSession
 from app.auth.roles import Role
 from app.auth.service import create_token, digest
 from app.cli import alembic_config
-from app.db import is_sqlite, make_engine, utcnow
+from app.db import is_sqlite, make_engine, make_session_factory, utcnow
 from app.main import create_app
 from app.settings import Settings
 from app.web.deps import SESSION_COOKIE
@@ -102,13 +103,15 @@ def client(app: FastAPI) -> Iterator[TestClient]:
         yield test_client
 
 
-@pytest.fixture
-def empty_database(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A brand-new empty database of the same kind as the suite's."""
+@contextmanager
+def fresh_database(db_url: str, tmp_path_factory: pytest.TempPathFactory,
+                   label: str = "fresh") -> Iterator[str]:
+    """A brand-new empty database of the same kind as the suite's: a SQLite file, or a new
+    database on the suite's PostgreSQL server, dropped afterwards."""
     if is_sqlite(db_url):
-        yield f"sqlite:///{tmp_path_factory.mktemp('migrations') / 'empty.db'}"
+        yield f"sqlite:///{tmp_path_factory.mktemp(label) / f'{label}.db'}"
         return
-    name = f"popcase_migrations_{secrets.token_hex(4)}"
+    name = f"popcase_{label}_{secrets.token_hex(4)}"
     admin = make_engine(db_url).execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -118,6 +121,30 @@ def empty_database(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def migrated(url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on ``url`` after running every migration; for tests whose code commits on
+    sessions of its own (imports, concurrency), so the rolled-back test connection won't do."""
+    command.upgrade(alembic_config(url), "head")
+    engine = make_engine(url)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def empty_database(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with fresh_database(db_url, tmp_path_factory, "empty") as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_factory(empty_database: str) -> Iterator[sessionmaker[Session]]:
+    with migrated(empty_database) as factory:
+        yield factory
 
 
 # --- people ------------------------------------------------------------------------------------

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
-from alembic import command
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,20 +14,13 @@ from app.auth.roles import Role
 from app.cases import service
 from app.cases.models import Case
 from app.cases.schemas import CaseCreate, CaseUpdate
-from app.cli import alembic_config
-from app.db import make_engine, make_session_factory
 from app.errors import StaleVersion
 from tests.conftest import WESTMINSTER, new_case_body
 
 
 @pytest.fixture
-def factory(empty_database: str) -> Iterator[sessionmaker[Session]]:
-    command.upgrade(alembic_config(empty_database), "head")
-    engine = make_engine(empty_database)
-    try:
-        yield make_session_factory(engine)
-    finally:
-        engine.dispose()
+def factory(fresh_factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    return fresh_factory
 
 
 @pytest.fixture

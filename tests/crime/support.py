@@ -7,10 +7,9 @@ from __future__ import annotations
 import csv
 import json
 import os
-import secrets
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -26,8 +25,7 @@ from fastapi.testclient import TestClient
 from pyproj import Transformer
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 import app as app_package
@@ -40,7 +38,7 @@ from app.db import is_sqlite, make_engine, make_session_factory
 from app.main import create_app
 from app.settings import Settings
 from app.web.deps import SESSION_COOKIE
-from tests.conftest import Person
+from tests.conftest import Person, fresh_database
 
 DATA = Path("/work/shared/data/policeuk")
 DEMO_DATA = Path(app_package.__file__).parent / "demo_data"
@@ -63,24 +61,10 @@ _TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
 
 # --- a database of the module's own ------------------------------------------------------------
 
-@contextmanager
 def module_database(db_url: str, tmp_path_factory: pytest.TempPathFactory,
-                    label: str) -> Iterator[str]:
-    """A new empty database of the suite's kind, for a whole module: conftest's
-    ``empty_database`` does the same per test (a module-scoped fixture cannot use it)."""
-    if is_sqlite(db_url):
-        yield f"sqlite:///{tmp_path_factory.mktemp(label) / 'crime.db'}"
-        return
-    name = f"popcase_{label}_{secrets.token_hex(4)}"
-    admin = make_engine(db_url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(db_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+                    label: str) -> AbstractContextManager[str]:
+    """A new empty database for a whole module (conftest's ``empty_database`` is per test)."""
+    return fresh_database(db_url, tmp_path_factory, label)
 
 
 def migrated_engine(url: str) -> Engine:

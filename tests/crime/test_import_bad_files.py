@@ -10,20 +10,18 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from alembic import command
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 import app.crime.importer as importer
 from app.audit.models import AuditEntry
 from app.auth.context import Actor
-from app.cli import alembic_config
 from app.crime.importer import (
     Report,
     Source,
@@ -41,7 +39,7 @@ from app.crime.models import (
     StreetCrime,
 )
 from app.crime.police_uk import OUTCOME_COLUMNS, STOP_SEARCH_COLUMNS, STREET_COLUMNS
-from app.db import make_engine, make_session_factory, utcnow
+from app.db import utcnow
 
 DATA = Path("/work/shared/data/policeuk")
 FILES = Path(__file__).parent / "files"
@@ -61,13 +59,8 @@ needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"the real police.uk f
 
 
 @pytest.fixture
-def factory(empty_database: str) -> Iterator[sessionmaker[Session]]:
-    command.upgrade(alembic_config(empty_database), "head")
-    engine = make_engine(empty_database)
-    try:
-        yield make_session_factory(engine)
-    finally:
-        engine.dispose()
+def factory(fresh_factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    return fresh_factory
 
 
 def real(name: str) -> Path:

@@ -11,26 +11,22 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import secrets
 import shutil
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from alembic import command
-from sqlalchemy import Table, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from app.audit.models import AuditEntry
 from app.auth.context import Actor
-from app.cli import alembic_config, cli
+from app.cli import cli
 from app.crime.importer import Report, expand, from_bytes, import_sources
 from app.crime.models import (
     CrimeOutcome,
@@ -40,8 +36,9 @@ from app.crime.models import (
     StreetCrime,
 )
 from app.crime.police_uk import FILE_NAME
-from app.db import is_sqlite, make_engine, make_session_factory
+from app.db import make_engine, make_session_factory
 from app.settings import get_settings
+from tests.conftest import fresh_database, migrated
 
 DATA = Path("/work/shared/data/policeuk")
 FILES = Path(__file__).parent / "files"
@@ -103,36 +100,6 @@ def expected() -> dict[str, Expected]:
     return by_name
 
 
-# --- a database of the module's own -----------------------------------------------------------
-
-@contextmanager
-def fresh_database(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Like conftest's ``empty_database``, for a whole module."""
-    if is_sqlite(db_url):
-        yield f"sqlite:///{tmp_path_factory.mktemp('import') / 'import.db'}"
-        return
-    name = f"popcase_import_{secrets.token_hex(4)}"
-    admin = make_engine(db_url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(db_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@contextmanager
-def migrated(url: str) -> Iterator[sessionmaker[Session]]:
-    command.upgrade(alembic_config(url), "head")
-    engine = make_engine(url)
-    try:
-        yield make_session_factory(engine)
-    finally:
-        engine.dispose()
-
-
 @dataclass
 class Imported:
     factory: sessionmaker[Session]
@@ -141,7 +108,7 @@ class Imported:
 
 @pytest.fixture(scope="module")
 def imported(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Imported]:
-    with fresh_database(db_url, tmp_path_factory) as url, migrated(url) as factory:
+    with fresh_database(db_url, tmp_path_factory, "import") as url, migrated(url) as factory:
         reports = import_sources(factory, ACTOR, expand([DATA]))
         by_name = {r.source: r for r in reports}
         assert len(by_name) == len(reports)
