@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import case as sql_case
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from app.audit.service import AuditAction, record
 from app.auth.context import Actor
@@ -414,7 +414,10 @@ def _check_places(db: Session, filters: CaseFilters) -> None:
 
 
 def _filtered_cases(user: User, filters: CaseFilters) -> Select[tuple[Case]]:
-    query = select(Case).where(visible_cases(user, Case.borough_code))
+    # A list shows none of a case's collections: do not load them for every row.
+    query = select(Case).where(visible_cases(user, Case.borough_code)).options(
+        lazyload(Case.cheers), lazyload(Case.triangle), lazyload(Case.hypotheses),
+        lazyload(Case.actions))
     if filters.stage:
         query = query.where(Case.stage.in_(filters.stage))
     if filters.borough:

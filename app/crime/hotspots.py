@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 import shapely
 from shapely.geometry import box as bng_box
-from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -201,11 +200,6 @@ def _cell_squares(grid: maths.Grid) -> np.ndarray:
 def _absolute_cells(grid: maths.Grid, mask: np.ndarray) -> list[tuple[int, int]]:
     rows, cols = np.nonzero(mask)
     return [(grid.col0 + int(c), grid.row0 + int(r)) for r, c in zip(rows, cols, strict=True)]
-
-
-def cell_shape(query: HotspotQuery, col: int, row: int) -> BaseGeometry:
-    size = query.cell_m
-    return bng_box(col * size, row * size, (col + 1) * size, (row + 1) * size)
 
 
 def dominant_category(db: Session, query: HotspotQuery, col: int, row: int) -> str | None:

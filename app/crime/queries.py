@@ -107,11 +107,6 @@ def crimes_in(db: Session, area: BaseGeometry, period: Period,
                     [r[3] for r in chosen], [r[4] for r in chosen])
 
 
-def count_in(db: Session, area: BaseGeometry, period: Period,
-             categories: list[str] | None) -> int:
-    return len(crimes_in(db, area, period, categories))
-
-
 def without_location(db: Session, period: Period, categories: list[str] | None,
                      falls_within: list[str] | None = None) -> int:
     """Crimes in the period that police.uk published with no location ("No Location"):

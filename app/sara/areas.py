@@ -81,6 +81,3 @@ def _position_problems(position: Any) -> list[str]:
 def _in_gb(lon: float, lat: float) -> bool:
     return GB_LONGITUDE[0] <= lon <= GB_LONGITUDE[1] and GB_LATITUDE[0] <= lat <= GB_LATITUDE[1]
 
-
-def point_area(lon: float, lat: float) -> dict[str, Any]:
-    return {"type": "Point", "coordinates": [lon, lat]}

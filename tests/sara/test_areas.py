@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from app.sara.areas import MAX_VERTICES, RADIUS_RANGE_M, geometry_problems, point_area
+from app.sara.areas import MAX_VERTICES, RADIUS_RANGE_M, geometry_problems
 
 CHURCH_STREET = [-0.1707, 51.5227]  # [longitude, latitude]
 
@@ -85,11 +85,6 @@ def test_unknown_geometry_type(geometry: dict[str, Any], radius: int | None) -> 
 
 def test_point_with_radius_is_fine() -> None:
     assert geometry_problems(point(), 250) == []
-
-
-def test_point_area_helper_builds_a_valid_point() -> None:
-    assert point_area(-0.1707, 51.5227) == {"type": "Point", "coordinates": [-0.1707, 51.5227]}
-    assert geometry_problems(point_area(-0.1707, 51.5227), 250) == []
 
 
 def test_point_without_radius() -> None:
