@@ -59,6 +59,12 @@ needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"the real police.uk f
 _TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
 
 
+# The months of real City of London data the page and API tests import, and a type in them.
+MONTHS = ["2024-01", "2024-02", "2024-03"]
+PERIOD = "first=2024-01&last=2024-03"
+THEFT = "Theft from the person"
+
+
 # --- a database of the module's own ------------------------------------------------------------
 
 def module_database(db_url: str, tmp_path_factory: pytest.TempPathFactory,

@@ -29,6 +29,9 @@ from tests.conftest import Person, create_person
 from tests.crime.support import (
     CITY,
     LIVERPOOL_STREET,
+    MONTHS,
+    PERIOD,
+    THEFT,
     WESTMINSTER,
     Site,
     borough_features,
@@ -48,9 +51,6 @@ from tests.crime.support import (
 
 pytestmark = needs_data
 
-MONTHS = ["2024-01", "2024-02", "2024-03"]
-PERIOD = "first=2024-01&last=2024-03"
-THEFT = "Theft from the person"
 
 
 @dataclass

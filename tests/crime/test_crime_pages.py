@@ -34,6 +34,9 @@ from tests.conftest import Person, create_person
 from tests.crime.support import (
     CITY,
     LIVERPOOL_STREET,
+    MONTHS,
+    PERIOD,
+    THEFT,
     WESTMINSTER,
     Site,
     borough_features,
@@ -52,14 +55,8 @@ from tests.crime.support import (
 )
 
 pytestmark = needs_data
-# The upload routes leave the uploaded file for its finaliser to close (see
-# test_an_uploaded_file_is_closed_when_the_request_ends): tests that upload carry this filter
-# and ``collect_garbage`` runs the finaliser before they end.
-MONTHS = ["2024-01", "2024-02", "2024-03"]
-PERIOD = "first=2024-01&last=2024-03"
 FINDER = f"borough={CITY}&{PERIOD}&cell_m=250&top_k=5"
 
-THEFT = "Theft from the person"
 
 
 @dataclass
