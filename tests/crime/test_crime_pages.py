@@ -80,13 +80,6 @@ def pages(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pag
         yield Pages(crime_site, analyst, sergeant)
 
 
-@pytest.fixture(autouse=True)
-def collect_garbage(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    if request.node.get_closest_marker("filterwarnings") is not None:
-        gc.collect()
-
-
 # --- helpers -----------------------------------------------------------------------------------
 
 def text_of(fragment: str) -> str:
