@@ -95,7 +95,8 @@ def demo() -> None:
     console.print(f"Demo data: {report.users_added} users and {report.cases_added} cases added "
                   f"({report.users_present} users and {report.cases_present} cases already "
                   f"present); {report.files_imported} data files imported "
-                  f"({report.crimes_added:,} crimes).")
+                  f"({report.crimes_added:,} crimes); "
+                  f"{report.operations_added} operations added.")
     console.print(f"\nDemo sign-ins (password for every one: [bold]{DEMO_PASSWORD}[/bold]):")
     for user in report.users:
         scope = user.borough_code or "all boroughs"

@@ -36,6 +36,7 @@ from app.crime.boundaries import import_boundaries
 from app.crime.importer import expand, import_sources
 from app.crime.models import AreaKind, ImportBatch, ImportStatus
 from app.db import utcnow
+from app.demo_operation import ensure_operation
 
 DEMO_PASSWORD = "demo-password"
 WESTMINSTER, CAMDEN, CITY = "E09000033", "E09000007", "E09000001"
@@ -65,6 +66,7 @@ class DemoReport:
     cases_present: int = 0
     files_imported: int = 0
     crimes_added: int = 0
+    operations_added: int = 0
     users: list[User] = field(default_factory=list)
 
 
@@ -107,10 +109,13 @@ def load_demo(db: Session) -> DemoReport:
         make(db, {"officer": officer, "supervisor": supervisor, "camden": camden,
                   "city": city, "analyst": analyst})
         report.cases_added += 1
-    if report.users_added or report.cases_added or report.files_imported:
+    report.operations_added = int(ensure_operation(db, users))
+    if report.users_added or report.cases_added or report.files_imported \
+            or report.operations_added:
         record(db, Actor.cli(), AuditAction.DEMO_LOAD,
                details={"users": report.users_added, "cases": report.cases_added,
-                        "files": report.files_imported})
+                        "files": report.files_imported,
+                        "operations": report.operations_added})
         db.commit()
     return report
 

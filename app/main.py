@@ -19,7 +19,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import __version__
 from app.api import admin as api_admin
 from app.api import cases as api_cases
+from app.api import community as api_community
 from app.api import crime as api_crime
+from app.api import operations as api_operations
+from app.api import oversight as api_oversight
+from app.api import patrols as api_patrols
 from app.api import reference as api_reference
 from app.api.errors import (
     domain_error_response,
@@ -39,8 +43,11 @@ from app.web.deps import SESSION_COOKIE, CsrfRejected, SignInRequired
 from app.web.routes import admin as web_admin
 from app.web.routes import auth as web_auth
 from app.web.routes import cases as web_cases
+from app.web.routes import community as web_community
 from app.web.routes import data as web_data
 from app.web.routes import hotspots as web_hotspots
+from app.web.routes import oversight as web_oversight
+from app.web.routes import patrols as web_patrols
 from app.web.templating import is_htmx, render
 
 log = logging.getLogger("popcase")
@@ -88,11 +95,18 @@ def create_app(settings: Settings | None = None,
     app.include_router(api_reference.router, prefix="/api/v1")
     app.include_router(api_admin.router, prefix="/api/v1")
     app.include_router(api_crime.router, prefix="/api/v1")
+    app.include_router(api_patrols.router, prefix="/api/v1")
+    app.include_router(api_operations.router, prefix="/api/v1")
+    app.include_router(api_oversight.router, prefix="/api/v1")
+    app.include_router(api_community.router, prefix="/api/v1")
     app.include_router(web_auth.router)
     app.include_router(web_cases.router)
     app.include_router(web_admin.router)
     app.include_router(web_data.router)
     app.include_router(web_hotspots.router)
+    app.include_router(web_patrols.router)
+    app.include_router(web_community.router)
+    app.include_router(web_oversight.router)
     _add_meta_routes(app)
     _add_error_handlers(app)
     return app

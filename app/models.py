@@ -12,8 +12,11 @@ from app.cases.models import (
     Hypothesis,
     RefCounter,
 )
+from app.community.models import Concern
 from app.crime.models import Area, CrimeOutcome, ImportBatch, StopSearch, StreetCrime
 from app.db import Base
+from app.operations.models import Operation
+from app.patrols.models import OutputEntry, Patrol
 from app.reference.models import Borough, Ward
 
 __all__ = [
@@ -28,9 +31,13 @@ __all__ = [
     "CaseCheers",
     "CaseEvent",
     "CaseTriangleSide",
+    "Concern",
     "CrimeOutcome",
     "Hypothesis",
     "ImportBatch",
+    "Operation",
+    "OutputEntry",
+    "Patrol",
     "RefCounter",
     "SigninThrottle",
     "StopSearch",

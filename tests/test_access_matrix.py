@@ -19,10 +19,11 @@ import gc
 import hashlib
 import json
 import math
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ from app.auth.models import User
 from app.auth.roles import Role
 from app.auth.service import NewUser, create_token, create_user
 from app.cases import content, moves, service
-from app.cases.models import Case
+from app.cases.models import Case, CaseEvent
 from app.cases.schemas import (
     ActionCreate,
     CaseCreate,
@@ -50,11 +51,17 @@ from app.cases.schemas import (
     HypothesisCreate,
     TransitionRequest,
 )
+from app.community import service as community
+from app.community.schemas import ConcernCreate, ConcernTriage
 from app.crime import hotspots
 from app.crime.boundaries import import_boundaries
 from app.crime.models import Area, AreaKind, ImportBatch, ImportKind, ImportStatus, StreetCrime
 from app.db import utcnow
 from app.main import create_app
+from app.operations.schemas import OperationCreate
+from app.operations.service import create_operation
+from app.patrols import service as patrols
+from app.patrols.schemas import OutputsCreate, PatrolCreate, PatrolStart
 from app.settings import Settings
 from app.web.deps import SESSION_COOKIE, SIGNIN_CSRF_COOKIE
 from tests.conftest import (
@@ -99,6 +106,27 @@ DATA_READ = by_role(200, 200, 200, 200, 200, 403)
 DATA_IMPORT = by_role(403, 403, 403, 303, 403, 403)
 # Analysis on a case in scope: officers, supervisors and analysts; the evaluator only reads.
 ANALYSIS_WRITE = by_role(303, 303, 404, 303, 403, 404)
+# Patrols and outputs on a Westminster case: its borough's officers and supervisors.
+PATROL_WRITE_PAGE = by_role(303, 303, 404, 403, 403, 404)
+
+
+def patrol_write_api(status: int) -> Rule:
+    return by_role(status, status, 404, 403, 403, 404)
+
+
+def concern_write(status: int) -> Rule:
+    """Triage and answer a Westminster concern: its borough's officers and supervisors; the
+    force-wide readers may read it but not change it; elsewhere it does not exist."""
+    return by_role(status, status, 404, 403, 403, 404)
+
+
+def operation_manage(status: int) -> Rule:
+    return by_role(403, status, 403, status, 403, 403)
+
+
+# Figures, operations, the work queue and concern lists: every case reader, each over what
+# they may read; the administrator reads no case data.
+OVERSIGHT_READ = by_role(200, 200, 200, 200, 200, 403)
 
 # (METHOD, path template) -> {variant: {role: expected status}}
 EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
@@ -109,6 +137,8 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("PATCH", "/api/v1/cases/{ref}"): {
         "title": by_role(200, 200, 404, 403, 403, 404),
         "analysis_summary": by_role(200, 200, 404, 200, 403, 404),
+        # Operations are chosen centrally: supervisors (of the borough) and analysts.
+        "operation": by_role(403, 200, 404, 200, 403, 404),
     },
     ("GET", "/api/v1/cases/{ref}/gate"): {"read": API_READ},
     ("POST", "/api/v1/cases/{ref}/transitions"): {
@@ -134,6 +164,37 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("GET", "/api/v1/hotspots"): {"westminster": DATA_READ},
     # A case's crime picture follows reading the case.
     ("GET", "/api/v1/cases/{ref}/crime-picture"): {"read": API_READ},
+    # Patrols and outputs: read with the case; logged by the borough's officers and
+    # supervisors only (an officer logs patrols in their own borough only).
+    ("GET", "/api/v1/cases/{ref}/patrols"): {"read": API_READ},
+    ("POST", "/api/v1/cases/{ref}/patrols/start"): {"start": patrol_write_api(201)},
+    ("POST", "/api/v1/cases/{ref}/patrols/{patrol_id}/end"): {"end": patrol_write_api(200)},
+    ("DELETE", "/api/v1/cases/{ref}/patrols/{patrol_id}"): {"discard": patrol_write_api(204)},
+    ("POST", "/api/v1/cases/{ref}/patrols"): {"entered": patrol_write_api(201)},
+    ("PATCH", "/api/v1/cases/{ref}/patrols/{patrol_id}"): {"correct": patrol_write_api(200)},
+    ("GET", "/api/v1/cases/{ref}/outputs"): {"read": API_READ},
+    ("POST", "/api/v1/cases/{ref}/outputs"): {"record": patrol_write_api(201)},
+    ("POST", "/api/v1/cases/{ref}/outputs/{output_id}/corrections"): {
+        "correct": patrol_write_api(201)},
+    # Operations and figures: every case reader, over the cases they may read.
+    ("GET", "/api/v1/operations"): {"list": OVERSIGHT_READ},
+    ("POST", "/api/v1/operations"): {"create": operation_manage(201)},
+    ("GET", "/api/v1/operations/{operation_id}"): {"read": OVERSIGHT_READ},
+    ("PATCH", "/api/v1/operations/{operation_id}"): {"update": operation_manage(200)},
+    ("GET", "/api/v1/operations/{operation_id}/summary"): {"figures": OVERSIGHT_READ},
+    ("GET", "/api/v1/stats"): {"figures": OVERSIGHT_READ},
+    ("GET", "/api/v1/queue"): {"westminster": OVERSIGHT_READ},
+    # Reviewing a gate override: a supervisor of the case's borough.
+    ("POST", "/api/v1/overrides/{event_id}/review"): {
+        "review": by_role(403, 200, 404, 403, 403, 404)},
+    # Community concerns: recorded and triaged by the borough's officers and supervisors,
+    # read by every case reader in scope; a concern elsewhere does not exist.
+    ("GET", "/api/v1/concerns"): {"queue": OVERSIGHT_READ},
+    ("POST", "/api/v1/concerns"): {"westminster": by_role(201, 201, 422, 403, 403, 403)},
+    ("GET", "/api/v1/concerns/{concern_id}"): {"read": by_role(200, 200, 404, 200, 200, 404)},
+    ("POST", "/api/v1/concerns/{concern_id}/triage"): {
+        "not a police matter": concern_write(200)},
+    ("PUT", "/api/v1/concerns/{concern_id}/answer"): {"we did": concern_write(200)},
     # --- pages, session cookie and CSRF token --------------------------------------------------
     ("GET", "/"): {"home": everyone(303)},
     ("GET", "/cases"): {"list": by_role(200, 200, 200, 200, 200, 403)},
@@ -160,6 +221,7 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
         "analysis": by_role(303, 303, 404, 303, 403, 404),
         "response": by_role(303, 303, 404, 403, 403, 404),
         "assessment": by_role(303, 303, 404, 403, 403, 404),
+        "patrols": by_role(303, 303, 404, 403, 403, 404),
     },
     ("POST", "/cases/{ref}/transitions"): {
         "back to scanning": by_role(303, 303, 404, 403, 403, 404)},
@@ -170,6 +232,30 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("POST", "/cases/{ref}/actions"): {"add": by_role(303, 303, 404, 403, 403, 404)},
     ("POST", "/cases/{ref}/actions/{item_id}"): {
         "status": by_role(303, 303, 404, 403, 403, 404)},
+    ("POST", "/cases/{ref}/patrols/start"): {"start": PATROL_WRITE_PAGE},
+    ("POST", "/cases/{ref}/patrols/{item_id}/end"): {"end": PATROL_WRITE_PAGE},
+    ("POST", "/cases/{ref}/patrols/{item_id}/discard"): {"discard": PATROL_WRITE_PAGE},
+    ("POST", "/cases/{ref}/patrols"): {"entered": PATROL_WRITE_PAGE},
+    ("POST", "/cases/{ref}/patrols/{item_id}"): {"correct": PATROL_WRITE_PAGE},
+    ("POST", "/cases/{ref}/outputs"): {"record": PATROL_WRITE_PAGE},
+    ("POST", "/cases/{ref}/outputs/{item_id}/correct"): {"correct": PATROL_WRITE_PAGE},
+    ("POST", "/cases/{ref}/concerns/{item_id}/answer"): {"we did": concern_write(303)},
+    ("GET", "/concerns"): {"queue": OVERSIGHT_READ},
+    ("GET", "/concerns/new"): {"form": by_role(200, 200, 200, 403, 403, 403)},
+    ("POST", "/concerns"): {"westminster": by_role(303, 303, 422, 403, 403, 403)},
+    ("GET", "/concerns/{concern_id}"): {"read": by_role(200, 200, 404, 200, 200, 404)},
+    ("POST", "/concerns/{concern_id}/triage"): {"not a police matter": concern_write(303)},
+    ("GET", "/dashboard"): {"figures": OVERSIGHT_READ},
+    ("GET", "/operations"): {"list": OVERSIGHT_READ},
+    ("GET", "/operations/new"): {"form": operation_manage(200)},
+    ("POST", "/operations"): {"create": operation_manage(303)},
+    ("GET", "/operations/{operation_id}"): {"dashboard": OVERSIGHT_READ},
+    ("GET", "/operations/{operation_id}/edit"): {"form": operation_manage(200)},
+    ("POST", "/operations/{operation_id}"): {"update": operation_manage(303)},
+    ("POST", "/operations/{operation_id}/cases"): {"westminster case": operation_manage(303)},
+    ("GET", "/queue"): {"westminster": OVERSIGHT_READ},
+    ("POST", "/queue/overrides/{event_id}/review"): {
+        "review": by_role(403, 303, 404, 403, 403, 404)},
     ("GET", "/data"): {"imports": DATA_READ},
     ("POST", "/data/police-uk"): {"street csv": DATA_IMPORT},
     ("POST", "/data/boundaries"): {"wards": DATA_IMPORT},
@@ -281,6 +367,47 @@ class Ctx:
         return content.add_action(self.db, self.actor(role), ref, ActionCreate.model_validate(
             {"title": "Move the stalls to open sight lines", "owner": "Market manager",
              "due_date": "2031-06-30", "tactic": None})).id
+
+    def new_operation(self) -> int:
+        return create_operation(self.db, self.actor("analyst"), OperationCreate(
+            name=f"Matrix {secrets.token_hex(3)}", start_date=date(2026, 1, 1))).id
+
+    def new_patrol(self, ref: str, *, running: bool = False) -> int:
+        """A patrol on the case: running (started 20 minutes ago) or entered afterwards."""
+        actor = self.actor()
+        if running:
+            patrol = patrols.start_patrol(self.db, actor, ref, PatrolStart())
+            patrol.started_at -= timedelta(minutes=20)
+            self.db.commit()
+            return patrol.id
+        start = datetime.combine(date.today() - timedelta(days=1), time(17, 0))
+        return patrols.add_patrol(self.db, actor, ref, PatrolCreate(
+            started_at=start, ended_at=start + timedelta(minutes=12))).id
+
+    def new_output(self, ref: str) -> int:
+        return patrols.record_outputs(self.db, self.actor(), ref, OutputsCreate(
+            on=date.today(), counts={"arrests": 2}))[0].id
+
+    def new_concern(self, on_case: str | None = None) -> int:
+        actor = self.actor()
+        concern = community.record_concern(self.db, actor, ConcernCreate.model_validate({
+            "borough": WESTMINSTER, "raised_on": date.today().isoformat(),
+            "raised_by_kind": "resident", "channel": "ward_panel",
+            "description": "Fights outside the market at closing time"}))
+        if on_case:
+            community.triage_concern(self.db, actor, concern.id, ConcernTriage(
+                version=concern.version, outcome="linked", case=on_case))
+        return concern.id
+
+    def new_override(self) -> int:
+        """A case moved on by a supervisor with its gate unmet: the move's event id."""
+        ref = self.new_case()
+        moves.move_case(self.db, self.actor("supervisor"), ref, TransitionRequest(
+            to="analysis", override=True, reason="Urgent"))
+        event_id = self.db.scalar(select(CaseEvent.id).where(CaseEvent.overridden)
+                                  .order_by(CaseEvent.id.desc()).limit(1))
+        assert event_id is not None
+        return event_id
 
     def walk_in(self) -> User:
         """A user for the administration pages to work on (created on first use)."""
@@ -559,6 +686,153 @@ def _(ctx: Ctx) -> Req:
     return api("GET", f"/api/v1/cases/{ctx.new_case()}/crime-picture?first=2025-01&last=2025-06")
 
 
+# patrols, outputs, operations, figures, the queue and concerns (API) --------------------------
+
+YESTERDAY = date.today() - timedelta(days=1)
+
+
+@request("PATCH", "/api/v1/cases/{ref}", "operation")
+def _(ctx: Ctx) -> Req:
+    ref, operation = ctx.new_case(), ctx.new_operation()
+    return api("PATCH", f"/api/v1/cases/{ref}", {"version": ctx.version(ref),
+                                                 "operation": operation})
+
+
+@request("GET", "/api/v1/cases/{ref}/patrols", "read")
+def _(ctx: Ctx) -> Req:
+    ref = ctx.new_case()
+    ctx.new_patrol(ref)
+    return api("GET", f"/api/v1/cases/{ref}/patrols")
+
+
+@request("POST", "/api/v1/cases/{ref}/patrols/start", "start")
+def _(ctx: Ctx) -> Req:
+    return api("POST", f"/api/v1/cases/{ctx.new_case()}/patrols/start", {"kind": "foot"})
+
+
+@request("POST", "/api/v1/cases/{ref}/patrols/{patrol_id}/end", "end")
+def _(ctx: Ctx) -> Req:
+    ref = ctx.new_case()
+    return api("POST", f"/api/v1/cases/{ref}/patrols/{ctx.new_patrol(ref, running=True)}/end")
+
+
+@request("DELETE", "/api/v1/cases/{ref}/patrols/{patrol_id}", "discard")
+def _(ctx: Ctx) -> Req:
+    ref = ctx.new_case()
+    return api("DELETE", f"/api/v1/cases/{ref}/patrols/{ctx.new_patrol(ref, running=True)}")
+
+
+@request("POST", "/api/v1/cases/{ref}/patrols", "entered")
+def _(ctx: Ctx) -> Req:
+    return api("POST", f"/api/v1/cases/{ctx.new_case()}/patrols", {
+        "started_at": f"{YESTERDAY}T17:05", "ended_at": f"{YESTERDAY}T17:19"})
+
+
+@request("PATCH", "/api/v1/cases/{ref}/patrols/{patrol_id}", "correct")
+def _(ctx: Ctx) -> Req:
+    ref = ctx.new_case()
+    return api("PATCH", f"/api/v1/cases/{ref}/patrols/{ctx.new_patrol(ref)}", {
+        "version": 1, "ended_at": f"{YESTERDAY}T17:15", "reason": "End tapped late"})
+
+
+@request("GET", "/api/v1/cases/{ref}/outputs", "read")
+def _(ctx: Ctx) -> Req:
+    ref = ctx.new_case()
+    ctx.new_output(ref)
+    return api("GET", f"/api/v1/cases/{ref}/outputs")
+
+
+@request("POST", "/api/v1/cases/{ref}/outputs", "record")
+def _(ctx: Ctx) -> Req:
+    return api("POST", f"/api/v1/cases/{ctx.new_case()}/outputs", {
+        "on": date.today().isoformat(), "counts": {"arrests": 2, "knives": 1}})
+
+
+@request("POST", "/api/v1/cases/{ref}/outputs/{output_id}/corrections", "correct")
+def _(ctx: Ctx) -> Req:
+    ref = ctx.new_case()
+    return api("POST", f"/api/v1/cases/{ref}/outputs/{ctx.new_output(ref)}/corrections", {
+        "count": 1, "reason": "Counted twice"})
+
+
+@request("GET", "/api/v1/operations", "list")
+def _(ctx: Ctx) -> Req:
+    ctx.new_operation()
+    return api("GET", "/api/v1/operations")
+
+
+@request("POST", "/api/v1/operations", "create")
+def _(ctx: Ctx) -> Req:
+    return api("POST", "/api/v1/operations", {"name": "Nightingale",
+                                               "start_date": "2026-04-01"})
+
+
+@request("GET", "/api/v1/operations/{operation_id}", "read")
+def _(ctx: Ctx) -> Req:
+    return api("GET", f"/api/v1/operations/{ctx.new_operation()}")
+
+
+@request("PATCH", "/api/v1/operations/{operation_id}", "update")
+def _(ctx: Ctx) -> Req:
+    return api("PATCH", f"/api/v1/operations/{ctx.new_operation()}",
+               {"version": 1, "unit": "Violence Suppression Unit"})
+
+
+@request("GET", "/api/v1/operations/{operation_id}/summary", "figures")
+def _(ctx: Ctx) -> Req:
+    return api("GET", f"/api/v1/operations/{ctx.new_operation()}/summary")
+
+
+@request("GET", "/api/v1/stats", "figures")
+def _(ctx: Ctx) -> Req:
+    ref = ctx.new_case()
+    ctx.new_output(ref)
+    return api("GET", f"/api/v1/stats?borough={WESTMINSTER}")
+
+
+@request("GET", "/api/v1/queue", "westminster")
+def _(ctx: Ctx) -> Req:
+    ctx.new_override()
+    return api("GET", f"/api/v1/queue?borough={WESTMINSTER}")
+
+
+@request("POST", "/api/v1/overrides/{event_id}/review", "review")
+def _(ctx: Ctx) -> Req:
+    return api("POST", f"/api/v1/overrides/{ctx.new_override()}/review", {"note": "Agreed"})
+
+
+@request("GET", "/api/v1/concerns", "queue")
+def _(ctx: Ctx) -> Req:
+    ctx.new_concern()
+    return api("GET", "/api/v1/concerns?status=awaiting")
+
+
+@request("POST", "/api/v1/concerns", "westminster")
+def _(ctx: Ctx) -> Req:
+    return api("POST", "/api/v1/concerns", {
+        "borough": WESTMINSTER, "raised_on": date.today().isoformat(),
+        "raised_by_kind": "business", "channel": "street_briefing",
+        "description": "Shoplifters working in pairs on Church Street"})
+
+
+@request("GET", "/api/v1/concerns/{concern_id}", "read")
+def _(ctx: Ctx) -> Req:
+    return api("GET", f"/api/v1/concerns/{ctx.new_concern()}")
+
+
+@request("POST", "/api/v1/concerns/{concern_id}/triage", "not a police matter")
+def _(ctx: Ctx) -> Req:
+    return api("POST", f"/api/v1/concerns/{ctx.new_concern()}/triage", {
+        "version": 1, "outcome": "not_police", "reason": "Passed to the council"})
+
+
+@request("PUT", "/api/v1/concerns/{concern_id}/answer", "we did")
+def _(ctx: Ctx) -> Req:
+    concern = ctx.new_concern(on_case=ctx.new_case())
+    return api("PUT", f"/api/v1/concerns/{concern}/answer", {
+        "version": 2, "we_did": "Patrols at closing time"})
+
+
 # pages -------------------------------------------------------------------------------------
 
 @request("GET", "/", "home")
@@ -655,6 +929,7 @@ SECTION_FORMS: dict[str, dict[str, str]] = {
     "analysis": {"analysis_summary": "Peaks 14:00-18:00 on Saturdays.",
                  "baseline_start": "2025-01-01", "baseline_end": "2025-06-30"},
     "response": {"response_plan": "Redesign the stall layout; targeted patrols."},
+    "patrols": {"planned_patrol_minutes": "120"},
     "assessment": {"process_evaluation": "Delivered as planned.",
                    "impact_evaluation": "Robberies fell by a third.",
                    "outcome": "fewer_incidents", "lessons_learned": "Involve traders early."},
@@ -752,6 +1027,149 @@ STREET_CSV = (
     ",2025-07,Metropolitan Police Service,Metropolitan Police Service,-0.171100,51.522900,"
     "On or near Penfold Street,E01004703,Westminster 004B,Anti-social behaviour,,\r\n"
 ).encode()
+
+
+# patrols, outputs, operations, figures, the queue and concerns (pages) ------------------------
+
+@request("POST", "/cases/{ref}/patrols/start", "start")
+def _(ctx: Ctx) -> Req:
+    return page("POST", f"/cases/{ctx.new_case()}/patrols/start", {"patrol-kind": "foot"})
+
+
+@request("POST", "/cases/{ref}/patrols/{item_id}/end", "end")
+def _(ctx: Ctx) -> Req:
+    ref = ctx.new_case()
+    return page("POST", f"/cases/{ref}/patrols/{ctx.new_patrol(ref, running=True)}/end")
+
+
+@request("POST", "/cases/{ref}/patrols/{item_id}/discard", "discard")
+def _(ctx: Ctx) -> Req:
+    ref = ctx.new_case()
+    return page("POST", f"/cases/{ref}/patrols/{ctx.new_patrol(ref, running=True)}/discard")
+
+
+@request("POST", "/cases/{ref}/patrols", "entered")
+def _(ctx: Ctx) -> Req:
+    return page("POST", f"/cases/{ctx.new_case()}/patrols", {
+        "newpatrol-date": YESTERDAY.isoformat(), "newpatrol-started_at": "17:05",
+        "newpatrol-ended_at": "17:19", "newpatrol-kind": "foot"})
+
+
+@request("POST", "/cases/{ref}/patrols/{item_id}", "correct")
+def _(ctx: Ctx) -> Req:
+    ref = ctx.new_case()
+    patrol = ctx.new_patrol(ref)
+    prefix = f"patrol{patrol}"
+    return page("POST", f"/cases/{ref}/patrols/{patrol}", {
+        f"{prefix}-date": YESTERDAY.isoformat(), f"{prefix}-started_at": "17:00",
+        f"{prefix}-ended_at": "17:14", f"{prefix}-kind": "vehicle", "version": "1"})
+
+
+@request("POST", "/cases/{ref}/outputs", "record")
+def _(ctx: Ctx) -> Req:
+    return page("POST", f"/cases/{ctx.new_case()}/outputs", {
+        "outputs-on": date.today().isoformat(), "outputs-counts-arrests": "2",
+        "outputs-counts-knives": "1"})
+
+
+@request("POST", "/cases/{ref}/outputs/{item_id}/correct", "correct")
+def _(ctx: Ctx) -> Req:
+    ref = ctx.new_case()
+    entry = ctx.new_output(ref)
+    return page("POST", f"/cases/{ref}/outputs/{entry}/correct", {
+        f"output{entry}-count": "1", f"output{entry}-reason": "Counted twice"})
+
+
+@request("POST", "/cases/{ref}/concerns/{item_id}/answer", "we did")
+def _(ctx: Ctx) -> Req:
+    ref = ctx.new_case()
+    concern = ctx.new_concern(on_case=ref)
+    return page("POST", f"/cases/{ref}/concerns/{concern}/answer", {
+        f"concern{concern}-we_did": "Patrols at closing time", "version": "2"})
+
+
+@request("GET", "/concerns", "queue")
+def _(ctx: Ctx) -> Req:
+    ctx.new_concern()
+    return page("GET", "/concerns")
+
+
+@request("GET", "/concerns/new", "form")
+def _(ctx: Ctx) -> Req:
+    return page("GET", "/concerns/new")
+
+
+@request("POST", "/concerns", "westminster")
+def _(ctx: Ctx) -> Req:
+    return page("POST", "/concerns", {
+        "borough": WESTMINSTER, "raised_on": date.today().isoformat(),
+        "raised_by_kind": "business", "channel": "street_briefing",
+        "description": "Shoplifters working in pairs on Church Street"})
+
+
+@request("GET", "/concerns/{concern_id}", "read")
+def _(ctx: Ctx) -> Req:
+    return page("GET", f"/concerns/{ctx.new_concern()}")
+
+
+@request("POST", "/concerns/{concern_id}/triage", "not a police matter")
+def _(ctx: Ctx) -> Req:
+    return page("POST", f"/concerns/{ctx.new_concern()}/triage", {
+        "version": "1", "outcome": "not_police", "reason": "Passed to the council"})
+
+
+@request("GET", "/dashboard", "figures")
+def _(ctx: Ctx) -> Req:
+    ctx.new_output(ctx.new_case())
+    return page("GET", f"/dashboard?borough={WESTMINSTER}")
+
+
+@request("GET", "/operations", "list")
+def _(ctx: Ctx) -> Req:
+    ctx.new_operation()
+    return page("GET", "/operations")
+
+
+@request("GET", "/operations/new", "form")
+def _(ctx: Ctx) -> Req:
+    return page("GET", "/operations/new")
+
+
+@request("POST", "/operations", "create")
+def _(ctx: Ctx) -> Req:
+    return page("POST", "/operations", {"name": "Nightingale", "start_date": "2026-04-01"})
+
+
+@request("GET", "/operations/{operation_id}", "dashboard")
+def _(ctx: Ctx) -> Req:
+    return page("GET", f"/operations/{ctx.new_operation()}")
+
+
+@request("GET", "/operations/{operation_id}/edit", "form")
+def _(ctx: Ctx) -> Req:
+    return page("GET", f"/operations/{ctx.new_operation()}/edit")
+
+
+@request("POST", "/operations/{operation_id}", "update")
+def _(ctx: Ctx) -> Req:
+    return page("POST", f"/operations/{ctx.new_operation()}", {
+        "name": "Matrix renamed", "start_date": "2026-01-01", "version": "1"})
+
+
+@request("POST", "/operations/{operation_id}/cases", "westminster case")
+def _(ctx: Ctx) -> Req:
+    return page("POST", f"/operations/{ctx.new_operation()}/cases", {"ref": ctx.new_case()})
+
+
+@request("GET", "/queue", "westminster")
+def _(ctx: Ctx) -> Req:
+    ctx.new_override()
+    return page("GET", f"/queue?borough={WESTMINSTER}")
+
+
+@request("POST", "/queue/overrides/{event_id}/review", "review")
+def _(ctx: Ctx) -> Req:
+    return page("POST", f"/queue/overrides/{ctx.new_override()}/review", {"note": "Agreed"})
 
 
 @request("GET", "/data", "imports")

@@ -50,6 +50,8 @@ def summary(row: CaseRow) -> CaseSummary:
         ref=case.ref, title=case.title, stage=case.stage, category=case.category,
         priority=case.priority, borough=case.borough_code, borough_name=case.borough.name,
         ward=case.ward_code, ward_name=case.ward.name if case.ward else None,
+        operation=case.operation_id,
+        operation_name=case.operation.name if case.operation else None,
         owner=case.owner.username if case.owner else None,
         owner_name=case.owner.display_name if case.owner else None,
         overdue_actions=row.overdue_actions, created_at=case.created_at,
@@ -68,6 +70,9 @@ def list_cases(
                         Query(description="police.uk category slug")] = None,
     overdue: Annotated[bool | None, Query(description="Only cases with (true) or without "
                                                       "(false) overdue actions")] = None,
+    operation: Annotated[int | None, Query(ge=1, le=2**31 - 1,
+                                           description="Only the cases of this operation "
+                                                       "(its id)")] = None,
     q: Annotated[str | None, Query(description="Words in the reference, title or problem "
                                                "statement")] = None,
     sort: Annotated[SortKey, Query(description="updated, created, ref, priority, stage or "
@@ -79,7 +84,8 @@ def list_cases(
     sort key are broken by creation order."""
     filters = validate(CaseFilters, {
         "stage": stage or [], "borough": borough, "ward": ward, "owner": owner,
-        "category": category, "overdue": overdue, "q": q, "sort": sort, "limit": limit,
+        "category": category, "overdue": overdue, "operation": operation, "q": q,
+        "sort": sort, "limit": limit,
         "offset": offset,
     })
     rows, total = service.list_cases(db, actor, filters)

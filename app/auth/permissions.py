@@ -29,6 +29,11 @@ class Perm(StrEnum):
     CASE_REOPEN = "case.reopen"
     CASE_ASSIGN = "case.assign"
     CASE_EXPORT = "case.export"
+    PATROL_LOG = "case.log_patrols"  # patrols and outputs on a case
+    OPERATION_MANAGE = "operations.manage"  # set up operations, put cases into them
+    CONCERN_READ = "concerns.read"
+    CONCERN_RECORD = "concerns.record"  # record, triage and answer community concerns
+    OVERRIDE_REVIEW = "case.review_override"
     DATA_IMPORT = "data.import"
     USER_MANAGE = "users.manage"
     TOKEN_MANAGE = "tokens.manage"
@@ -37,17 +42,19 @@ class Perm(StrEnum):
 
 _OFFICER = {
     Perm.CASE_READ, Perm.CASE_CREATE, Perm.CASE_PROPOSE, Perm.CASE_EDIT, Perm.ANALYSIS_EDIT,
-    Perm.CASE_NOTE, Perm.CASE_MOVE,
+    Perm.CASE_NOTE, Perm.CASE_MOVE, Perm.PATROL_LOG, Perm.CONCERN_READ, Perm.CONCERN_RECORD,
 }
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.OFFICER: frozenset(_OFFICER),
     Role.SUPERVISOR: frozenset(
-        _OFFICER | {Perm.GATE_OVERRIDE, Perm.CASE_CLOSE, Perm.CASE_REOPEN, Perm.CASE_ASSIGN}
+        _OFFICER | {Perm.GATE_OVERRIDE, Perm.CASE_CLOSE, Perm.CASE_REOPEN, Perm.CASE_ASSIGN,
+                    Perm.OPERATION_MANAGE, Perm.OVERRIDE_REVIEW}
     ),
-    # An analyst proposes problems found in the data (a Scanning case, for the borough to own).
+    # An analyst proposes problems found in the data (a Scanning case, for the borough to own)
+    # and, for central operations, chooses which hotspot cases an operation works.
     Role.ANALYST: frozenset({Perm.CASE_READ, Perm.ANALYSIS_EDIT, Perm.DATA_IMPORT,
-                             Perm.CASE_PROPOSE}),
-    Role.EVALUATOR: frozenset({Perm.CASE_READ, Perm.CASE_EXPORT}),
+                             Perm.CASE_PROPOSE, Perm.OPERATION_MANAGE, Perm.CONCERN_READ}),
+    Role.EVALUATOR: frozenset({Perm.CASE_READ, Perm.CASE_EXPORT, Perm.CONCERN_READ}),
     Role.ADMIN: frozenset({Perm.USER_MANAGE, Perm.TOKEN_MANAGE, Perm.AUDIT_READ}),
 }
 # Roles that work within a home borough; the others read across London.
@@ -78,7 +85,13 @@ def can_read_case(user: User, borough_code: str) -> bool:
 
 def visible_cases(user: User, borough_column: ColumnElement[str]) -> ColumnElement[bool]:
     """SQL condition for the cases a user may see: lists use it, so they hold nothing else."""
-    if not has(user, Perm.CASE_READ):
+    return visible(user, Perm.CASE_READ, borough_column)
+
+
+def visible(user: User, perm: Perm, borough_column: ColumnElement[str]) -> ColumnElement[bool]:
+    """SQL condition for the rows of a borough-scoped kind (cases, concerns) a user may read
+    with ``perm``."""
+    if not has(user, perm):
         return false()
     if user.role in BOROUGH_SCOPED and user.borough_code is not None:
         return borough_column == user.borough_code

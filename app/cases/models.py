@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.auth.models import User
 from app.db import Base, utcnow
 from app.enums import str_enum
+from app.operations.models import Operation
 from app.reference.models import Borough, Ward
 from app.sara.analysis import HypothesisStatus
 from app.sara.assessment import Outcome
@@ -62,6 +63,9 @@ class Case(Base):
 
     # Response
     response_plan: Mapped[str] = mapped_column(Text, default="")
+    # Hotspot patrol dosage planned for the target area, in minutes a week.
+    planned_patrol_minutes: Mapped[int | None]
+    operation_id: Mapped[int | None] = mapped_column(ForeignKey("operations.id"), index=True)
 
     # Assessment
     process_evaluation: Mapped[str] = mapped_column(Text, default="")
@@ -82,6 +86,7 @@ class Case(Base):
     borough: Mapped[Borough] = relationship(lazy="joined")
     ward: Mapped[Ward | None] = relationship(lazy="joined")
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id], lazy="joined")
+    operation: Mapped[Operation | None] = relationship(lazy="joined")
     cheers: Mapped[list[CaseCheers]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", order_by="CaseCheers.element"
     )
@@ -102,6 +107,8 @@ class Case(Base):
         CheckConstraint(
             "target_radius_m IS NULL OR target_radius_m > 0", name="target_radius_positive"
         ),
+        CheckConstraint("planned_patrol_minutes IS NULL OR planned_patrol_minutes >= 0",
+                        name="planned_patrol_not_negative"),
     )
 
 
@@ -182,11 +189,17 @@ class EventKind(StrEnum):
     MOVED = "moved"
     HYPOTHESIS = "hypothesis"
     ACTION = "action"
+    PATROL = "patrol"
+    OUTPUT = "output"
+    COMMUNITY = "community"
+    REVIEW = "review"
 
     @property
     def label(self) -> str:
         return {"created": "Case opened", "edited": "Edited", "note": "Note",
-                "moved": "Stage move", "hypothesis": "Hypothesis", "action": "Action"}[self.value]
+                "moved": "Stage move", "hypothesis": "Hypothesis", "action": "Action",
+                "patrol": "Patrol", "output": "Outputs", "community": "Community concern",
+                "review": "Override reviewed"}[self.value]
 
 
 class CaseEvent(Base):
@@ -205,7 +218,14 @@ class CaseEvent(Base):
     to_stage: Mapped[Stage | None] = mapped_column(str_enum(Stage, length=20, name="to_stage"))
     overridden: Mapped[bool] = mapped_column(default=False)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # A supervisor's review of a gate override (moves with ``overridden`` only).
+    reviewed_at: Mapped[datetime | None]
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    review_note: Mapped[str] = mapped_column(Text, default="")
 
-    actor: Mapped[User | None] = relationship(lazy="joined")
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id], lazy="joined")
+    reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id],
+                                                    lazy="joined")
+    case: Mapped[Case] = relationship(viewonly=True)
 
     __table_args__ = (Index("ix_case_events_case_at", "case_id", "at"),)

@@ -21,6 +21,7 @@ from app.sara.analysis import HypothesisStatus
 from app.sara.areas import geometry_problems
 from app.sara.assessment import Outcome
 from app.sara.cheers import CheersElement
+from app.sara.patrols import MAX_PLANNED_MINUTES_PER_WEEK
 from app.sara.problem import CATEGORIES, Priority, ProblemSource
 from app.sara.responses import TACTICS, ActionStatus, Partner
 from app.sara.stages import Stage
@@ -152,6 +153,12 @@ class CaseUpdate(Input):
     baseline_start: date | None = None
     baseline_end: date | None = None
     response_plan: LongText | None = None
+    planned_patrol_minutes: int | None = Field(
+        None, ge=0, le=MAX_PLANNED_MINUTES_PER_WEEK,
+        description="Hotspot patrol dosage planned for the target area, minutes a week")
+    operation: int | None = Field(None, ge=1, le=2**31 - 1,
+                                  description="The operation the case belongs to (its id); "
+                                              "null for none")
     process_evaluation: LongText | None = None
     impact_evaluation: LongText | None = None
     outcome: Outcome | None = None
@@ -241,6 +248,7 @@ class CaseFilters(BaseModel):
     owner: Username | None = None
     category: CategorySlug | None = None  # type: ignore[valid-type]
     overdue: bool | None = None
+    operation: int | None = Field(None, ge=1, le=2**31 - 1)
     q: Annotated[str, Field(max_length=200)] | None = None
     sort: SortKey = "-updated"
     limit: int = Field(50, ge=1, le=200)
@@ -299,6 +307,8 @@ class CaseRead(BaseModel):
     ward: str | None
     ward_name: str | None
     team: str
+    operation: int | None
+    operation_name: str | None
     owner: str | None
     owner_name: str | None
     target_area: TargetArea | None
@@ -312,6 +322,7 @@ class CaseRead(BaseModel):
     baseline_start: date | None
     baseline_end: date | None
     response_plan: str
+    planned_patrol_minutes: int | None
     actions: list[ActionRead]
     process_evaluation: str
     impact_evaluation: str
@@ -333,6 +344,8 @@ class CaseSummary(BaseModel):
     borough_name: str
     ward: str | None
     ward_name: str | None
+    operation: int | None
+    operation_name: str | None
     owner: str | None
     owner_name: str | None
     overdue_actions: int

@@ -51,6 +51,7 @@ from app.cases.schemas import CaseCreate, CaseFilters, CaseUpdate, CheersInput
 from app.clock import today
 from app.db import utcnow
 from app.errors import FieldError, ValidationFailed
+from app.operations.models import Operation
 from app.reference.models import Borough, Ward
 from app.sara.cheers import CheersElement
 from app.sara.problem import Priority
@@ -72,6 +73,7 @@ FIELD_LABELS = {
     "impact_evaluation": "impact evaluation", "outcome": "outcome",
     "lessons_learned": "lessons learned", "buffer_width_m": "buffer width",
     "control_area": "control area", "crime_types": "crime types analysed",
+    "planned_patrol_minutes": "planned patrol dosage", "operation": "operation",
 }
 
 
@@ -81,6 +83,15 @@ def create_case(db: Session, actor: Actor, data: CaseCreate, *,
                 via: Perm = Perm.CASE_CREATE) -> Case:
     """Open a case in Scanning. ``via`` CASE_PROPOSE: opened from an analysis (the hotspot
     finder), which analysts may do too; the borough then assigns an owner."""
+    case = open_case(db, actor, data, via=via)
+    db.commit()
+    return case
+
+
+def open_case(db: Session, actor: Actor, data: CaseCreate, *,
+              via: Perm = Perm.CASE_CREATE) -> Case:
+    """``create_case`` without the commit, for use cases that open a case as one of their
+    steps (a community concern triaged into a new case)."""
     user = acting_user(actor)
     require(user, via)
     borough, ward = _place(db, user, data.borough, data.ward)
@@ -101,7 +112,6 @@ def create_case(db: Session, actor: Actor, data: CaseCreate, *,
     _allocate_ref(db, case, borough, now.year)
     add_event(db, case, actor, EventKind.CREATED, f"Opened {case.ref} in Scanning")
     record(db, actor, AuditAction.CASE_CREATE, object_type="case", object_ref=case.ref)
-    db.commit()
     return case
 
 
@@ -204,8 +214,7 @@ def timeline(db: Session, case: Case) -> list[CaseEvent]:
 def update_case(db: Session, actor: Actor, ref: str, data: CaseUpdate) -> Case:
     user = acting_user(actor)
     fields = data.model_fields_set - {"version"}
-    needed = Perm.ANALYSIS_EDIT if fields <= ANALYSIS_FIELDS else Perm.CASE_EDIT
-    case = case_for(db, actor, ref, needed)
+    case = case_for(db, actor, ref, _permission_for(fields))
     ensure_open(case)
     ensure_version(case, data.version)
     changed = _apply_update(db, user, case, data, fields)
@@ -220,6 +229,15 @@ def update_case(db: Session, actor: Actor, ref: str, data: CaseUpdate) -> Case:
            details={"fields": changed})
     db.commit()
     return case
+
+
+def _permission_for(fields: set[str]) -> Perm:
+    """Analysts change Analysis content, supervisors and analysts put a case in an operation,
+    everything else is case work. (A change of operation among other fields is checked again
+    in ``_update_operation``.)"""
+    if fields == {"operation"}:
+        return Perm.OPERATION_MANAGE
+    return Perm.ANALYSIS_EDIT if fields - {"operation"} <= ANALYSIS_FIELDS else Perm.CASE_EDIT
 
 
 def _apply_update(db: Session, user: User, case: Case, data: CaseUpdate,
@@ -244,6 +262,11 @@ def _apply_update(db: Session, user: User, case: Case, data: CaseUpdate,
         raise ValidationFailed(errors)
     changed += _update_place(db, user, case, data, fields)
     changed += _update_owner(db, user, case, data, fields)
+    changed += _update_operation(db, user, case, data, fields)
+    if "planned_patrol_minutes" in fields \
+            and data.planned_patrol_minutes != case.planned_patrol_minutes:
+        case.planned_patrol_minutes = data.planned_patrol_minutes
+        changed.append(FIELD_LABELS["planned_patrol_minutes"])
     changed += _update_baseline(case, data, fields)
     if "target_area" in fields:
         area = data.target_area.model_dump() if data.target_area else None
@@ -309,6 +332,23 @@ def _update_owner(db: Session, user: User, case: Case, data: CaseUpdate,
     owner = _eligible_owner(db, data.owner, case.borough) if data.owner else None
     case.owner_id, case.owner = (owner.id if owner else None), owner
     return ["owner"]
+
+
+def _update_operation(db: Session, user: User, case: Case, data: CaseUpdate,
+                      fields: set[str]) -> list[str]:
+    if "operation" not in fields or data.operation == case.operation_id:
+        return []
+    require(user, Perm.OPERATION_MANAGE,
+            "Only a supervisor or an analyst can put a case in an operation.")
+    operation = db.get(Operation, data.operation) if data.operation else None
+    if data.operation and operation is None:
+        raise ValidationFailed.one("operation", f"There is no operation {data.operation}.")
+    before = case.operation.name if case.operation else None
+    case.operation_id, case.operation = (operation.id if operation else None), operation
+    if operation:
+        return [f"operation ({before} to {operation.name})" if before
+                else f"operation (joined {operation.name})"]
+    return [f"operation (left {before})"]
 
 
 def _update_baseline(case: Case, data: CaseUpdate, fields: set[str]) -> list[str]:
@@ -428,6 +468,8 @@ def _filtered_cases(user: User, filters: CaseFilters) -> Select[tuple[Case]]:
         query = query.where(Case.owner.has(User.username == filters.owner))
     if filters.category:
         query = query.where(Case.category == filters.category)
+    if filters.operation:
+        query = query.where(Case.operation_id == filters.operation)
     if filters.overdue is not None:
         has_overdue = exists().where(Action.case_id == Case.id, _overdue_condition())
         query = query.where(has_overdue if filters.overdue else ~has_overdue)

@@ -4,7 +4,9 @@ back into messages beside the right fields."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from app.errors import FieldError, ValidationFailed
@@ -12,6 +14,7 @@ from app.sara.cheers import CheersElement
 from app.sara.triangle import TriangleSide
 
 Form = Mapping[str, Any]
+
 
 def field_id(field: str) -> str:
     """The form control id of a dotted field: cheers.community.met -> cheers-community-met."""
@@ -54,6 +57,9 @@ def problem_payload(form: Form) -> dict[str, Any]:
     payload["ward"] = optional(form, "ward")
     if "owner" in form:
         payload["owner"] = optional(form, "owner")
+    if "operation" in form:
+        operation = text(form, "operation")
+        payload["operation"] = int(operation) if operation.isdigit() else (operation or None)
     return payload
 
 
@@ -166,3 +172,61 @@ def action_payload(form: Form, prefix: str) -> dict[str, Any]:
 
 def prefixed(errors: Iterable[FieldError], prefix: str) -> dict[str, str]:
     return {f"{prefix}-{field_id(e.field)}": e.message for e in errors}
+
+
+# --- patrols and outputs -----------------------------------------------------------------------
+
+def patrols_payload(form: Form) -> dict[str, Any]:
+    return {"planned_patrol_minutes": whole_number(form, "planned_patrol_minutes")}
+
+
+def signed_number(form: Form, name: str) -> int | str | None:
+    """A count typed in a form: a whole number (negative ones too, so that the schema says
+    "0 or more"), or the text itself for the schema to refuse."""
+    value = text(form, name)
+    if not value:
+        return None
+    return int(value) if re.fullmatch(r"-?\d{1,9}", value) else value
+
+
+def patrol_times(form: Form, prefix: str, *, end_required: bool = True) -> dict[str, Any]:
+    """London times from a date and two HH:MM fields. An end at or before the start is taken
+    as the next day (a patrol past midnight); the 12-hour limit catches a slip."""
+    errors = []
+    day = text(form, f"{prefix}-date")
+    try:
+        on = date.fromisoformat(day)
+    except ValueError:
+        errors.append(FieldError("date", "Enter the date as YYYY-MM-DD, e.g. 2026-11-28."))
+    times: dict[str, time | None] = {}
+    for field, label in (("started_at", "start"), ("ended_at", "end")):
+        value = text(form, f"{prefix}-{field}")
+        if not value and (field == "ended_at" and not end_required):
+            times[field] = None
+            continue
+        try:
+            times[field] = time.fromisoformat(value)
+        except ValueError:
+            errors.append(FieldError(field, f"Enter the {label} time as HH:MM, e.g. 17:05."))
+    if errors:
+        raise ValidationFailed(errors)
+    started = datetime.combine(on, times["started_at"])  # type: ignore[arg-type]
+    ended = datetime.combine(on, times["ended_at"]) if times["ended_at"] else None
+    if ended is not None and ended <= started:
+        ended += timedelta(days=1)
+    return {"started_at": started.isoformat(), "ended_at": ended.isoformat() if ended else None}
+
+
+def patrol_details(form: Form, prefix: str) -> dict[str, Any]:
+    return {"kind": text(form, f"{prefix}-kind") or "foot",
+            "officers": text(form, f"{prefix}-officers"),
+            "place": text(form, f"{prefix}-place"), "notes": text(form, f"{prefix}-notes")}
+
+
+def outputs_payload(form: Form, prefix: str, kinds: Iterable[str]) -> dict[str, Any]:
+    counts = {kind: signed_number(form, f"{prefix}-counts-{kind}") for kind in kinds}
+    patrol = text(form, f"{prefix}-patrol_id")
+    return {"on": text(form, f"{prefix}-on"),
+            "counts": {kind: count for kind, count in counts.items() if count is not None},
+            "patrol_id": int(patrol) if patrol.isdigit() else (patrol or None),
+            "notes": text(form, f"{prefix}-notes")}

@@ -39,6 +39,10 @@ SECTIONS: dict[str, Section] = {s.key: s for s in [
             forms.analysis_payload),
     Section("response", "Response plan", Stage.RESPONSE, Perm.CASE_EDIT, forms.response_payload),
     Section("actions", "Actions", Stage.RESPONSE, Perm.CASE_EDIT, None),
+    Section("patrols", "Hotspot patrols", Stage.RESPONSE, Perm.CASE_EDIT,
+            forms.patrols_payload),
+    Section("outputs", "Outputs", Stage.RESPONSE, Perm.PATROL_LOG, None),
+    Section("community", "You said, we did", Stage.RESPONSE, Perm.CONCERN_RECORD, None),
     Section("assessment", "Assessment", Stage.ASSESSMENT, Perm.CASE_EDIT,
             forms.assessment_payload),
 ]}
@@ -68,7 +72,8 @@ def section_values(case: Case, key: str) -> dict[str, Any]:
                 "category": case.category, "priority": case.priority.value,
                 "source": case.source.value, "borough": case.borough_code,
                 "ward": case.ward_code or "", "team": case.team,
-                "owner": case.owner.username if case.owner else ""}
+                "owner": case.owner.username if case.owner else "",
+                "operation": str(case.operation_id or "")}
     if key == "area":
         return _area_values("target_area", case.target_area_name, case.target_geometry,
                             case.target_radius_m)
@@ -100,6 +105,9 @@ def section_values(case: Case, key: str) -> dict[str, Any]:
                 "crime_types": list(case.crime_types or [case.category])}
     if key == "response":
         return {"response_plan": case.response_plan}
+    if key == "patrols":
+        return {"planned_patrol_minutes": case.planned_patrol_minutes
+                if case.planned_patrol_minutes is not None else ""}
     if key == "assessment":
         return {"process_evaluation": case.process_evaluation,
                 "impact_evaluation": case.impact_evaluation,

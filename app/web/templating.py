@@ -32,6 +32,10 @@ def _when(value: datetime | None) -> str:
     return local(value).strftime("%-d %b %Y, %H:%M") if value else ""
 
 
+def _hm(value: datetime | None) -> str:
+    return local(value).strftime("%H:%M") if value else ""
+
+
 def _day(value: date | None) -> str:
     return value.strftime("%-d %b %Y") if value else ""
 
@@ -70,7 +74,7 @@ def _category_label(slug: str) -> str:
     return CATEGORIES.get(slug, slug)
 
 
-env.filters.update(when=_when, day=_day, iso=_iso, percent=_percent, number=_number,
+env.filters.update(when=_when, hm=_hm, day=_day, iso=_iso, percent=_percent, number=_number,
                    pvalue=_pvalue, month_label=_month_label, centre=_centre,
                    category_label=_category_label)
 env.globals.update(

@@ -39,6 +39,7 @@ from app.crime.models import Area, AreaKind
 from app.crime.queries import Period, cell_counts, data_months, month_value
 from app.deps import get_db
 from app.errors import Conflict, StaleVersion, ValidationFailed
+from app.operations.service import list_operations
 from app.reference.service import get_ward, list_boroughs, list_wards
 from app.sara.analysis import HypothesisStatus
 from app.sara.assessment import Outcome
@@ -60,6 +61,7 @@ from app.web.sections import (
     section_values,
 )
 from app.web.templating import is_htmx, render
+from app.web.work import work_context, work_edit_values
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
@@ -251,7 +253,7 @@ def case_page(request: Request, actor: PageActor, db: Db, ref: Ref, section: str
     overrides: dict[str, Any] = {"editing": editing, "open_stage": SECTIONS[section].stage
                                  if section else None, "flash": _flash(flash, case)}
     if editing:
-        overrides.update(_edit_values(case, editing))
+        overrides.update(_edit_values(db, case, editing))
     overrides["panels"] = _panels(db, actor, case, section, first, last)
     if is_htmx(request) and section:
         return render(request, "cases/detail.html", page_context(db, actor, case, **overrides),
@@ -262,6 +264,11 @@ def case_page(request: Request, actor: PageActor, db: Db, ref: Ref, section: str
 def _flash(flash: str, case: Case) -> str:
     return {
         "opened": f"Case {case.ref} is open in Scanning.",
+        "patrol-started": "Patrol started.", "patrol-ended": "Patrol ended.",
+        "patrol-discarded": "The patrol was discarded.", "outputs": "Outputs recorded.",
+        "concern-linked": "The concern is linked to this case: say what was done about it "
+                          "under \"You said, we did\".",
+        "opened-from-concern": f"Case {case.ref} is open in Scanning, made from the concern.",
         "moved": f"{case.ref} is now in {case.stage.label}.",
         "baseline": "The baseline period is set.",
         "pinned": "The figures are added to the analysis summary.",
@@ -295,8 +302,11 @@ def _panels(db: Session, actor: Actor, case: Case, section: str, first: str,
     return panels
 
 
-def _edit_values(case: Case, editing: str) -> dict[str, Any]:
+def _edit_values(db: Session, case: Case, editing: str) -> dict[str, Any]:
     """Form values and version for a section or item opened for editing."""
+    for prefix, values_of in work_edit_values.items():
+        if editing.startswith(prefix) and editing[len(prefix):].isdigit():
+            return values_of(db, case, int(editing[len(prefix):]))
     if editing.startswith("hypothesis") and editing[10:].isdigit():
         item = next((h for h in case.hypotheses if h.id == int(editing[10:])), None)
         return {"item_values": hypothesis_values(item, editing),
@@ -334,6 +344,8 @@ def page_context(db: Session, actor: Actor, case: Case, **overrides: Any) -> dic
         "gate_conflict": "", "open_form": "", "form_values": {}, "note_value": "",
         "note_errors": {}, "open_stage": None, "flash": "", "active_nav": "cases",
         "panels": {}, "boundaries": [], "suggestion_options": [],
+        "operation_options": [], "panel_errors": {}, "panel_values": {}, "panel_message": "",
+        **work_context(db, actor, case),
     }
     if overrides.get("editing") in ("area", "comparison"):
         context["boundaries"] = _boundary_options(db, case)
@@ -361,6 +373,8 @@ def page_context(db: Session, actor: Actor, case: Case, **overrides: Any) -> dic
         context["wards"] = [(w.code, w.name) for w in list_wards(db, borough)]
         context["owners"] = [(u.username, u.display_name)
                              for u in eligible_owners(db, case.borough_code)]
+        context["operation_options"] = [(str(o.id), o.name) for o, _n in
+                                        list_operations(db, actor)]
     context.update(overrides)
     return context
 
@@ -381,7 +395,7 @@ def _count_points(coordinates: Any) -> int:
     return sum(_count_points(c) for c in coordinates) if isinstance(coordinates, list) else 0
 
 
-def _saved(request: Request, db: Session, actor: Actor, ref: str, section: str) -> Response:
+def saved(request: Request, db: Session, actor: Actor, ref: str, section: str) -> Response:
     """After a successful save: htmx gets the section plus fresh gate, header and timeline;
     a plain form post is redirected back to the section (post/redirect/get)."""
     if not is_htmx(request):
@@ -391,7 +405,7 @@ def _saved(request: Request, db: Session, actor: Actor, ref: str, section: str) 
                   blocks=[f"section_{section}", "refresh_partials"])
 
 
-def _form_failed(request: Request, db: Session, actor: Actor, ref: str, section: str,
+def form_failed(request: Request, db: Session, actor: Actor, ref: str, section: str,
                  status_code: int, **overrides: Any) -> Response:
     db.rollback()
     case = case_for(db, actor, ref)
@@ -415,17 +429,17 @@ def save_section(request: Request, actor: PageActor, db: Db, form: Form, ref: Re
         payload = _with_boundaries(db, spec.payload(form)) | {"version": forms.version(form)}
         service.update_case(db, actor, ref, validate(CaseUpdate, payload))
     except ValidationFailed as exc:
-        return _form_failed(request, db, actor, ref, section, 422, editing=section,
+        return form_failed(request, db, actor, ref, section, 422, editing=section,
                             values=values, errors=forms.errors_by_field(exc.errors),
                             form_version=forms.version(form))
     except StaleVersion as exc:
-        return _form_failed(request, db, actor, ref, section, 409, editing=section,
+        return form_failed(request, db, actor, ref, section, 409, editing=section,
                             values=values, conflict=exc.message,
                             form_version=exc.current_version)
     except Conflict as exc:
-        return _form_failed(request, db, actor, ref, section, 409, editing=section,
+        return form_failed(request, db, actor, ref, section, 409, editing=section,
                             values=values, conflict=exc.message)
-    return _saved(request, db, actor, ref, section)
+    return saved(request, db, actor, ref, section)
 
 
 def _with_boundaries(db: Session, payload: dict[str, Any]) -> dict[str, Any]:
@@ -605,7 +619,7 @@ def add_note(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref) -
 
 @router.post("/cases/{ref}/hypotheses")
 def add_hypothesis(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref) -> Response:
-    return _save_item(request, db, actor, ref, "hypotheses", "hypothesis", form, lambda: (
+    return save_item(request, db, actor, ref, "hypotheses", "hypothesis", form, lambda: (
         content.add_hypothesis(db, actor, ref, validate(
             HypothesisCreate, forms.hypothesis_payload(form, "hypothesis")))))
 
@@ -614,7 +628,7 @@ def add_hypothesis(request: Request, actor: PageActor, db: Db, form: Form, ref: 
 def update_hypothesis(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref,
                       item_id: ItemId) -> Response:
     prefix = f"hypothesis{item_id}"
-    return _save_item(request, db, actor, ref, "hypotheses", prefix, form, lambda: (
+    return save_item(request, db, actor, ref, "hypotheses", prefix, form, lambda: (
         content.update_hypothesis(db, actor, ref, item_id, validate(
             HypothesisUpdate,
             forms.hypothesis_payload(form, prefix) | {"version": forms.version(form)}))))
@@ -622,7 +636,7 @@ def update_hypothesis(request: Request, actor: PageActor, db: Db, form: Form, re
 
 @router.post("/cases/{ref}/actions")
 def add_action(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref) -> Response:
-    return _save_item(request, db, actor, ref, "actions", "action", form, lambda: (
+    return save_item(request, db, actor, ref, "actions", "action", form, lambda: (
         content.add_action(db, actor, ref, validate(
             ActionCreate, forms.action_payload(form, "action")))))
 
@@ -631,25 +645,25 @@ def add_action(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref)
 def update_action(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref,
                   item_id: ItemId) -> Response:
     prefix = f"action{item_id}"
-    return _save_item(request, db, actor, ref, "actions", prefix, form, lambda: (
+    return save_item(request, db, actor, ref, "actions", prefix, form, lambda: (
         content.update_action(db, actor, ref, item_id, validate(
             ActionUpdate,
             forms.action_payload(form, prefix) | {"version": forms.version(form)}))))
 
 
-def _save_item(request: Request, db: Session, actor: Actor, ref: str, section: str,
+def save_item(request: Request, db: Session, actor: Actor, ref: str, section: str,
                prefix: str, form: FormData, save: Any) -> Response:
     try:
         save()
     except ValidationFailed as exc:
-        return _form_failed(request, db, actor, ref, section, 422, editing=prefix,
+        return form_failed(request, db, actor, ref, section, 422, editing=prefix,
                             item_values=dict(form), item_errors=forms.prefixed(exc.errors, prefix),
                             form_version=forms.version(form))
     except StaleVersion as exc:
-        return _form_failed(request, db, actor, ref, section, 409, editing=prefix,
+        return form_failed(request, db, actor, ref, section, 409, editing=prefix,
                             item_values=dict(form), conflict=exc.message,
                             form_version=exc.current_version)
     except Conflict as exc:
-        return _form_failed(request, db, actor, ref, section, 409, editing=prefix,
+        return form_failed(request, db, actor, ref, section, 409, editing=prefix,
                             item_values=dict(form), conflict=exc.message)
-    return _saved(request, db, actor, ref, section)
+    return saved(request, db, actor, ref, section)

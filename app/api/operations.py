@@ -1,0 +1,92 @@
+"""Operations over JSON: set them up, read them, and their figures."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from app.api.cases import CONFLICT
+from app.api.deps import ApiActor, Db
+from app.api.errors import ERROR_RESPONSES
+from app.operations import service
+from app.operations.models import Operation
+from app.operations.schemas import OperationCreate, OperationRead, OperationUpdate
+from app.oversight import service as oversight
+from app.oversight.schemas import StatsQuery, Summary
+from app.sara.stages import Stage
+from app.validation import validate
+
+router = APIRouter(tags=["operations and oversight"], responses=ERROR_RESPONSES)
+OperationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+BoroughFilter = Annotated[str | None, Query(description="ONS code, e.g. E09000033")]
+StageFilter = Annotated[list[Stage] | None, Query(description="Repeat for several stages")]
+From = Annotated[date | None, Query(alias="from", description="First day of the period "
+                                    "(default: the operation's start, or 1 April)")]
+To = Annotated[date | None, Query(alias="to", description="Last day of the period (default: "
+                                  "today)")]
+
+
+def operation_read(operation: Operation, cases: int) -> OperationRead:
+    return OperationRead(
+        id=operation.id, name=operation.name, description=operation.description,
+        unit=operation.unit, start_date=operation.start_date, end_date=operation.end_date,
+        cases=cases, created_at=operation.created_at, updated_at=operation.updated_at,
+        version=operation.version)
+
+
+@router.get("/operations", response_model=list[OperationRead], summary="Operations")
+def list_operations(actor: ApiActor, db: Db) -> list[OperationRead]:
+    return [operation_read(o, n) for o, n in service.list_operations(db, actor)]
+
+
+@router.post("/operations", response_model=OperationRead, status_code=status.HTTP_201_CREATED,
+             summary="Set up an operation")
+def create_operation(actor: ApiActor, db: Db, data: OperationCreate,
+                     response: Response) -> OperationRead:
+    """Cases join it with `PATCH /api/v1/cases/{ref}` and `{"operation": ID}`."""
+    operation = service.create_operation(db, actor, data)
+    response.headers["Location"] = f"/api/v1/operations/{operation.id}"
+    return operation_read(operation, 0)
+
+
+@router.get("/operations/{operation_id}", response_model=OperationRead,
+            summary="Read an operation")
+def read_operation(actor: ApiActor, db: Db, operation_id: OperationId) -> OperationRead:
+    operation = service.get_operation(db, actor, operation_id)
+    return operation_read(operation, service.visible_case_count(db, actor, operation))
+
+
+@router.patch("/operations/{operation_id}", response_model=OperationRead, responses=CONFLICT,
+              summary="Change an operation (with the version last read)")
+def update_operation(actor: ApiActor, db: Db, operation_id: OperationId,
+                     data: OperationUpdate) -> OperationRead:
+    operation = service.update_operation(db, actor, operation_id, data)
+    return operation_read(operation, service.visible_case_count(db, actor, operation))
+
+
+@router.get("/operations/{operation_id}/summary", response_model=Summary,
+            summary="An operation's figures, as on its dashboard page")
+def operation_summary(actor: ApiActor, db: Db, operation_id: OperationId,
+                      borough: BoroughFilter = None, stage: StageFilter = None,
+                      first: From = None, last: To = None) -> Summary:
+    """Cases by stage and borough, every output since the start (and by month), patrol hours
+    against plan, community concerns received and answered: over the operation's cases that
+    the token's user may see."""
+    return oversight.summary(db, actor, validate(StatsQuery, {
+        "operation": operation_id, "borough": borough, "stage": stage or [], "first": first,
+        "last": last}))
+
+
+@router.get("/stats", response_model=Summary, summary="Figures over any set of cases")
+def stats(actor: ApiActor, db: Db, borough: BoroughFilter = None, stage: StageFilter = None,
+          first: From = None, last: To = None,
+          operation: Annotated[int | None, Query(ge=1, le=2**31 - 1,
+                                                 description="An operation's id")] = None
+          ) -> Summary:
+    """The same figures as the dashboard page for the same filters, over the cases the
+    token's user may see."""
+    return oversight.summary(db, actor, validate(StatsQuery, {
+        "operation": operation, "borough": borough, "stage": stage or [], "first": first,
+        "last": last}))

@@ -1,0 +1,1 @@
+"""Community concerns, their triage, and "you said, we did"."""

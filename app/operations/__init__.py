@@ -1,0 +1,1 @@
+"""Named operations (e.g. Nightingale) and the hotspot cases they group."""

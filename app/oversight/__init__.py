@@ -1,0 +1,1 @@
+"""Supervisors' oversight: dashboards, statistics and the borough work queue."""

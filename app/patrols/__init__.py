@@ -1,0 +1,1 @@
+"""Hotspot patrols and operational outputs recorded on a case."""

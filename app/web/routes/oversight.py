@@ -1,0 +1,260 @@
+"""Oversight pages: operations and their dashboards, the figures of any set of cases, and the
+borough's work queue. The figures are the same ``Summary`` the API answers."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.datastructures import QueryParams
+
+from app.auth.context import Actor
+from app.auth.permissions import BOROUGH_SCOPED, Perm, require
+from app.cases import service as cases
+from app.cases.access import case_for
+from app.cases.schemas import CaseFilters, CaseUpdate
+from app.errors import DomainError, StaleVersion, ValidationFailed
+from app.operations import service as operations
+from app.operations.models import Operation
+from app.operations.schemas import OperationCreate, OperationUpdate
+from app.oversight import service
+from app.oversight.schemas import OverrideReview, QueueQuery, StatsQuery, Summary
+from app.reference.service import get_borough, list_boroughs
+from app.sara.patrols import OutputKind
+from app.sara.stages import STAGES
+from app.validation import pydantic_errors, validate
+from app.web import forms
+from app.web.charts import monthly_bars
+from app.web.deps import PageActor, csrf_protect
+from app.web.routes.cases import Db, Form, redirect
+from app.web.templating import render
+
+router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+OperationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+EventId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+STAGE_OPTIONS = [(s.value, s.label) for s in STAGES]
+OPERATION_FIELDS = ("name", "description", "unit", "start_date", "end_date")
+
+
+def _scoped(actor: Actor) -> bool:
+    user = actor.user
+    return bool(user and user.role in BOROUGH_SCOPED and user.borough_code)
+
+
+def _borough_options(db: Session, actor: Actor) -> list[tuple[str, str]]:
+    return [] if _scoped(actor) else [(b.code, b.name) for b in list_boroughs(db)]
+
+
+# --- figures -----------------------------------------------------------------------------------
+
+def _stats_query(params: QueryParams, operation_id: int | None) -> tuple[StatsQuery, list[str]]:
+    """The dashboard's filters from the address; values that are not valid are dropped and
+    reported, as on the case list."""
+    raw: dict[str, Any] = {"operation": operation_id or params.get("operation") or None,
+                           "borough": params.get("borough") or None,
+                           "stage": [s for s in params.getlist("stage") if s],
+                           "first": params.get("from") or None, "last": params.get("to") or None}
+    try:
+        return StatsQuery.model_validate(raw), []
+    except ValidationError as exc:
+        problems = pydantic_errors(exc.errors())
+        for problem in problems:
+            raw.pop(problem.field.split(".")[0], None)
+        names = {"first": "from", "last": "to"}
+        return StatsQuery.model_validate(raw), [
+            f"{names.get(p.field, p.field)}: {p.message}" for p in problems]
+
+
+def _figures(db: Session, actor: Actor, query: StatsQuery,
+             problems: list[str]) -> tuple[Summary, StatsQuery, list[str]]:
+    try:
+        return service.summary(db, actor, query), query, problems
+    except ValidationFailed as exc:
+        db.rollback()
+        names = {"from": "first", "to": "last"}
+        dropped = {names.get(e.field, e.field): None for e in exc.errors}
+        if "first" in dropped or "last" in dropped:
+            dropped |= {"first": None, "last": None}
+        query = query.model_copy(update=dropped)
+        return service.summary(db, actor, query), query, problems + [
+            e.message for e in exc.errors]
+
+
+def _figures_context(db: Session, actor: Actor, summary: Summary, query: StatsQuery,
+                     problems: list[str]) -> dict[str, Any]:
+    series = [(date.fromisoformat(f"{m.month}-01"), m.total) for m in summary.outputs.by_month]
+    chart = monthly_bars(series, chart_id="outputs-chart", title="Outputs recorded a month") \
+        if len(series) > 1 else None
+    return {"summary": summary, "query": query, "problems": problems, "chart": chart,
+            "output_kinds": list(OutputKind), "stage_options": STAGE_OPTIONS,
+            "boroughs": _borough_options(db, actor), "headline": [
+                OutputKind.ARRESTS, OutputKind.KNIVES, OutputKind.FIREARMS,
+                OutputKind.OTHER_WEAPONS]}
+
+
+@router.get("/dashboard")
+def dashboard(request: Request, actor: PageActor, db: Db) -> Response:
+    query, problems = _stats_query(request.query_params, None)
+    summary, query, problems = _figures(db, actor, query, problems)
+    context = _figures_context(db, actor, summary, query, problems)
+    context |= {"active_nav": "dashboard", "operations": [
+        (str(o.id), o.name) for o, _n in operations.list_operations(db, actor)]}
+    return render(request, "oversight/dashboard.html", context)
+
+
+# --- operations --------------------------------------------------------------------------------
+
+@router.get("/operations")
+def operation_list(request: Request, actor: PageActor, db: Db) -> Response:
+    return render(request, "operations/list.html", {
+        "active_nav": "operations", "rows": operations.list_operations(db, actor)})
+
+
+@router.get("/operations/new")
+def new_operation(request: Request, actor: PageActor) -> Response:
+    require(actor.user, Perm.OPERATION_MANAGE,  # type: ignore[arg-type]
+            "Only supervisors and analysts set up operations.")
+    return render(request, "operations/form.html", {
+        "active_nav": "operations", "operation": None, "values": {}, "errors": {}})
+
+
+@router.post("/operations")
+def create_operation(request: Request, actor: PageActor, db: Db, form: Form) -> Response:
+    payload = {name: forms.text(form, name) for name in OPERATION_FIELDS}
+    payload["end_date"] = forms.optional(form, "end_date")
+    try:
+        operation = operations.create_operation(db, actor, validate(OperationCreate, payload))
+    except ValidationFailed as exc:
+        db.rollback()
+        return render(request, "operations/form.html", {
+            "active_nav": "operations", "operation": None, "values": dict(form),
+            "errors": forms.errors_by_field(exc.errors)}, status_code=422)
+    return redirect(f"/operations/{operation.id}?flash=created")
+
+
+@router.get("/operations/{operation_id}")
+def operation_page(request: Request, actor: PageActor, db: Db, operation_id: OperationId,
+                   flash: str = "") -> Response:
+    operation = operations.get_operation(db, actor, operation_id)
+    return _operation_page(request, db, actor, operation, flash=flash)
+
+
+def _operation_page(request: Request, db: Session, actor: Actor, operation: Operation, *,
+                    flash: str = "", add_errors: dict[str, str] | None = None,
+                    add_value: str = "", status_code: int = 200) -> Response:
+    query, problems = _stats_query(request.query_params, operation.id)
+    summary, query, problems = _figures(db, actor, query, problems)
+    rows, total = cases.list_cases(db, actor, CaseFilters(operation=operation.id, limit=200,
+                                                          sort="ref"), log=False)
+    context = _figures_context(db, actor, summary, query, problems) | {
+        "active_nav": "operations", "operation": operation, "case_rows": rows,
+        "case_total": total, "add_errors": add_errors or {}, "add_value": add_value,
+        "flash": {"created": f"Operation {operation.name} is set up: add its hotspot cases.",
+                  "saved": "Saved.", "added": "The case is added to the operation."}.get(
+            flash, "")}
+    return render(request, "operations/detail.html", context, status_code=status_code)
+
+
+@router.get("/operations/{operation_id}/edit")
+def edit_operation(request: Request, actor: PageActor, db: Db,
+                   operation_id: OperationId) -> Response:
+    require(actor.user, Perm.OPERATION_MANAGE,  # type: ignore[arg-type]
+            "Only supervisors and analysts change operations.")
+    operation = operations.get_operation(db, actor, operation_id)
+    values = {name: getattr(operation, name) or "" for name in OPERATION_FIELDS}
+    return render(request, "operations/form.html", {
+        "active_nav": "operations", "operation": operation, "values": values, "errors": {},
+        "form_version": operation.version})
+
+
+@router.post("/operations/{operation_id}")
+def update_operation(request: Request, actor: PageActor, db: Db, form: Form,
+                     operation_id: OperationId) -> Response:
+    payload: dict[str, Any] = {name: forms.text(form, name) for name in OPERATION_FIELDS}
+    payload["end_date"] = forms.optional(form, "end_date")
+    payload["version"] = forms.version(form)
+    try:
+        operations.update_operation(db, actor, operation_id, validate(OperationUpdate, payload))
+    except (ValidationFailed, StaleVersion) as exc:
+        db.rollback()
+        operation = operations.get_operation(db, actor, operation_id)
+        errors = forms.errors_by_field(exc.errors) if isinstance(exc, ValidationFailed) else {}
+        return render(request, "operations/form.html", {
+            "active_nav": "operations", "operation": operation, "values": dict(form),
+            "errors": errors, "conflict": exc.message if isinstance(exc, StaleVersion) else "",
+            "form_version": operation.version}, status_code=422 if errors else 409)
+    return redirect(f"/operations/{operation_id}?flash=saved")
+
+
+@router.post("/operations/{operation_id}/cases")
+def add_case(request: Request, actor: PageActor, db: Db, form: Form,
+             operation_id: OperationId) -> Response:
+    """Put a case (by its reference) into the operation: the case update, as on the case
+    page, so it is on the case's timeline."""
+    require(actor.user, Perm.OPERATION_MANAGE,  # type: ignore[arg-type]
+            "Only supervisors and analysts put cases into operations.")
+    operation = operations.get_operation(db, actor, operation_id)
+    ref = forms.text(form, "ref").upper()
+    try:
+        if not ref:
+            raise ValidationFailed.one("ref", "Enter a case reference, e.g. WM-2026-0001.")
+        try:
+            case = case_for(db, actor, ref)
+        except DomainError:
+            raise ValidationFailed.one("ref", f"There is no case {ref} that you can see.") \
+                from None
+        cases.update_case(db, actor, case.ref, CaseUpdate(version=case.version,
+                                                          operation=operation.id))
+    except ValidationFailed as exc:
+        db.rollback()
+        return _operation_page(request, db, actor, operation, add_value=ref, status_code=422,
+                               add_errors={"ref": " ".join(e.message for e in exc.errors)})
+    return redirect(f"/operations/{operation_id}?flash=added#cases")
+
+
+# --- the work queue ----------------------------------------------------------------------------
+
+@router.get("/queue")
+def work_queue(request: Request, actor: PageActor, db: Db, flash: str = "") -> Response:
+    params = request.query_params
+    raw: dict[str, Any] = {"borough": params.get("borough") or None,
+                           "idle_days": params.get("idle_days") or 28,
+                           "stuck_days": params.get("stuck_days") or 60}
+    problems: list[str] = []
+    try:
+        query = QueueQuery.model_validate(raw)
+    except ValidationError as exc:
+        errors = pydantic_errors(exc.errors())
+        problems = [f"{e.field}: {e.message}" for e in errors]
+        for error in errors:
+            raw.pop(error.field, None)
+        query = QueueQuery.model_validate(raw)
+    try:
+        queue = service.work_queue(db, actor, query)
+    except ValidationFailed as exc:
+        db.rollback()
+        problems += [e.message for e in exc.errors]
+        query = query.model_copy(update={"borough": None})
+        queue = service.work_queue(db, actor, query)
+    borough = get_borough(db, queue.borough) if queue.borough else None
+    return render(request, "oversight/queue.html", {
+        "active_nav": "queue", "queue": queue, "query": query, "problems": problems,
+        "borough_name": borough.name if borough else "All boroughs",
+        "boroughs": _borough_options(db, actor),
+        "flash": "The override is marked as reviewed." if flash == "reviewed" else "",
+        "review_errors": {}})
+
+
+@router.post("/queue/overrides/{event_id}/review")
+def review(request: Request, actor: PageActor, db: Db, form: Form,
+           event_id: EventId) -> Response:
+    service.review_override(db, actor, event_id, validate(OverrideReview, {
+        "note": forms.text(form, "note")}))
+    borough = forms.text(form, "borough")
+    return redirect("/queue?" + urlencode({"flash": "reviewed", **(
+        {"borough": borough} if borough else {})}))

@@ -1,0 +1,138 @@
+"""The case page's patrol panel and sections: start and end a patrol with one tap, record
+outputs, enter or correct a patrol afterwards, correct an output. Thin adapters over
+``app.patrols.service``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from app.auth.context import Actor
+from app.cases.access import case_for
+from app.errors import Conflict, DomainError, ValidationFailed
+from app.patrols import service
+from app.patrols.schemas import (
+    OutputCorrection,
+    OutputsCreate,
+    PatrolCreate,
+    PatrolStart,
+    PatrolUpdate,
+)
+from app.validation import validate
+from app.web import forms
+from app.web.deps import PageActor, csrf_protect
+from app.web.routes.cases import Db, Form, ItemId, Ref, page_context, redirect, save_item
+from app.web.templating import is_htmx, render
+from app.web.work import OUTPUT_KINDS
+
+router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+OUTPUT_NAMES = [k.value for k in OUTPUT_KINDS]
+
+
+def _panel_saved(request: Request, db: Any, actor: Actor, ref: str, flash: str) -> Response:
+    """htmx: the panel, with the patrol and output sections and the timeline refreshed;
+    a plain form: back to the case page (post/redirect/get)."""
+    if not is_htmx(request):
+        return redirect(f"/cases/{ref.upper()}?flash={flash}#patrol-panel")
+    case = case_for(db, actor, ref)
+    context = page_context(db, actor, case, panel_message=_MESSAGES[flash])
+    return render(request, "cases/detail.html", context,
+                  blocks=["patrol_panel", "work_partials"])
+
+
+_MESSAGES = {"patrol-started": "Patrol started.", "patrol-ended": "Patrol ended.",
+             "patrol-discarded": "The patrol was discarded.", "outputs": "Outputs recorded."}
+
+
+def _panel_failed(request: Request, db: Any, actor: Actor, ref: str, exc: DomainError,
+                  values: dict[str, Any] | None = None) -> Response:
+    db.rollback()
+    case = case_for(db, actor, ref)
+    overrides: dict[str, Any] = {"panel_values": values or {}}
+    if isinstance(exc, ValidationFailed):
+        overrides["panel_errors"] = forms.prefixed(exc.errors, "outputs")
+        status_code = 422
+    else:
+        overrides["panel_conflict"] = exc.message
+        status_code = 409
+    context = page_context(db, actor, case, **overrides)
+    return render(request, "cases/detail.html", context, status_code=status_code,
+                  block="patrol_panel" if is_htmx(request) else None)
+
+
+@router.post("/cases/{ref}/patrols/start")
+def start_patrol(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref) -> Response:
+    try:
+        service.start_patrol(db, actor, ref, validate(PatrolStart, {
+            "kind": forms.text(form, "patrol-kind") or "foot"}))
+    except (ValidationFailed, Conflict) as exc:
+        return _panel_failed(request, db, actor, ref, exc)
+    return _panel_saved(request, db, actor, ref, "patrol-started")
+
+
+@router.post("/cases/{ref}/patrols/{item_id}/end")
+def end_patrol(request: Request, actor: PageActor, db: Db, ref: Ref,
+               item_id: ItemId) -> Response:
+    try:
+        service.end_patrol(db, actor, ref, item_id)
+    except (ValidationFailed, Conflict) as exc:
+        return _panel_failed(request, db, actor, ref, exc)
+    return _panel_saved(request, db, actor, ref, "patrol-ended")
+
+
+@router.post("/cases/{ref}/patrols/{item_id}/discard")
+def discard_patrol(request: Request, actor: PageActor, db: Db, ref: Ref,
+                   item_id: ItemId) -> Response:
+    try:
+        service.discard_patrol(db, actor, ref, item_id)
+    except Conflict as exc:
+        return _panel_failed(request, db, actor, ref, exc)
+    return _panel_saved(request, db, actor, ref, "patrol-discarded")
+
+
+@router.post("/cases/{ref}/outputs")
+def record_outputs(request: Request, actor: PageActor, db: Db, form: Form,
+                   ref: Ref) -> Response:
+    try:
+        service.record_outputs(db, actor, ref, validate(
+            OutputsCreate, forms.outputs_payload(form, "outputs", OUTPUT_NAMES)))
+    except (ValidationFailed, Conflict) as exc:
+        return _panel_failed(request, db, actor, ref, exc, dict(form))
+    return _panel_saved(request, db, actor, ref, "outputs")
+
+
+@router.post("/cases/{ref}/patrols")
+def add_patrol(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref) -> Response:
+    prefix = "newpatrol"
+    return save_item(request, db, actor, ref, "patrols", prefix, form, lambda: (
+        service.add_patrol(db, actor, ref, validate(
+            PatrolCreate, forms.patrol_times(form, prefix) | forms.patrol_details(form, prefix)))))
+
+
+@router.post("/cases/{ref}/patrols/{item_id}")
+def correct_patrol(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref,
+                   item_id: ItemId) -> Response:
+    prefix = f"patrol{item_id}"
+
+    def save() -> None:
+        times = forms.patrol_times(form, prefix, end_required=False)
+        if times["ended_at"] is None:
+            del times["ended_at"]  # a running patrol stays running
+        service.correct_patrol(db, actor, ref, item_id, validate(PatrolUpdate, {
+            **times, **forms.patrol_details(form, prefix), "version": forms.version(form),
+            "reason": forms.text(form, f"{prefix}-reason")}))
+
+    return save_item(request, db, actor, ref, "patrols", prefix, form, save)
+
+
+@router.post("/cases/{ref}/outputs/{item_id}/correct")
+def correct_output(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref,
+                   item_id: ItemId) -> Response:
+    prefix = f"output{item_id}"
+    return save_item(request, db, actor, ref, "outputs", prefix, form, lambda: (
+        service.correct_output(db, actor, ref, item_id, validate(OutputCorrection, {
+            "count": forms.signed_number(form, f"{prefix}-count"),
+            "reason": forms.text(form, f"{prefix}-reason")}))))
+
