@@ -4,9 +4,10 @@ Shared by the API (422 bodies) and the pages (messages beside form fields)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from datetime import date, datetime
+from typing import Annotated, Any
 
-from pydantic import ValidationError
+from pydantic import AfterValidator, ValidationError
 
 from app.errors import FieldError, ValidationFailed
 
@@ -94,3 +95,19 @@ def refuse_nul(data: Any) -> Any:
         for value in data:
             refuse_nul(value)
     return data
+
+
+# Dates of the work recorded (patrols, outputs, concerns, operations, periods of figures): a
+# year outside these is a typing slip, and far dates overflow datetime arithmetic.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def _plausible(value: date) -> date:
+    day = value.date() if isinstance(value, datetime) else value
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"Enter a date from {FIRST_DAY.year} to {LAST_DAY.year}.")
+    return value
+
+
+WorkDate = Annotated[date, AfterValidator(_plausible)]
+WorkTime = Annotated[datetime, AfterValidator(_plausible)]

@@ -75,8 +75,8 @@ def operation_summary(actor: ApiActor, db: Db, operation_id: OperationId,
     against plan, community concerns received and answered: over the operation's cases that
     the token's user may see."""
     return oversight.summary(db, actor, validate(StatsQuery, {
-        "operation": operation_id, "borough": borough, "stage": stage or [], "first": first,
-        "last": last}))
+        "operation": operation_id, "borough": borough, "stage": stage or [], "from": first,
+        "to": last}))
 
 
 @router.get("/stats", response_model=Summary, summary="Figures over any set of cases")
@@ -88,5 +88,5 @@ def stats(actor: ApiActor, db: Db, borough: BoroughFilter = None, stage: StageFi
     """The same figures as the dashboard page for the same filters, over the cases the
     token's user may see."""
     return oversight.summary(db, actor, validate(StatsQuery, {
-        "operation": operation, "borough": borough, "stage": stage or [], "first": first,
-        "last": last}))
+        "operation": operation, "borough": borough, "stage": stage or [], "from": first,
+        "to": last}))

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.cases.schemas import BoroughCode, CategorySlug, Input, LongText, ShortText, WardCode
 from app.sara.community import Channel, RaisedBy, TriageOutcome
+from app.validation import WorkDate, refuse_nul
 
 CaseRef = Annotated[str, Field(min_length=3, max_length=20, examples=["WM-2026-0001"])]
 
@@ -14,7 +15,7 @@ CaseRef = Annotated[str, Field(min_length=3, max_length=20, examples=["WM-2026-0
 class ConcernCreate(Input):
     borough: BoroughCode
     ward: WardCode | None = None
-    raised_on: date
+    raised_on: WorkDate
     raised_by_kind: RaisedBy
     raised_by: ShortText = Field("", description="A name, or who they are (e.g. 'Chair of "
                                  "the Church Street ward panel')")
@@ -60,6 +61,11 @@ ConcernStatus = Literal["awaiting", "linked", "new_case", "not_police", "answere
 class ConcernFilters(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        return refuse_nul(data)
+
     borough: BoroughCode | None = None
     status: ConcernStatus | None = None
     case: CaseRef | None = None
@@ -73,7 +79,7 @@ class ConcernRead(BaseModel):
     borough_name: str
     ward: str | None
     ward_name: str | None
-    raised_on: date
+    raised_on: WorkDate
     raised_by_kind: RaisedBy
     raised_by: str
     contact: str | None = Field(description="Null for roles that may not see contact details")

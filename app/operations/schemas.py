@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.cases.schemas import Input, LongText, ShortText
+from app.validation import WorkDate
 
 OperationName = Annotated[str, Field(min_length=3, max_length=100)]
 
@@ -14,8 +15,8 @@ class OperationCreate(Input):
     name: OperationName
     description: LongText = ""
     unit: ShortText = Field("", description="The unit that owns the operation")
-    start_date: date
-    end_date: date | None = None
+    start_date: WorkDate
+    end_date: WorkDate | None = None
 
     model_config = ConfigDict(
         str_strip_whitespace=True, extra="forbid",
@@ -38,8 +39,8 @@ class OperationUpdate(Input):
     name: OperationName | None = None
     description: LongText | None = None
     unit: ShortText | None = None
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: WorkDate | None = None
+    end_date: WorkDate | None = None
 
 
 class OperationRead(BaseModel):

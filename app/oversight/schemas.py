@@ -8,22 +8,23 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.cases.schemas import BoroughCode
+from app.cases.schemas import BoroughCode, Input
 from app.sara.patrols import OutputKind
 from app.sara.stages import Stage
+from app.validation import WorkDate
 
 
 class StatsQuery(BaseModel):
     """Which cases and which days the figures cover. ``first``/``last`` (``from``/``to`` in
     the API) default to the operation's start (or the financial year's, 1 April) and today."""
 
-    model_config = ConfigDict(str_strip_whitespace=True)
+    model_config = ConfigDict(str_strip_whitespace=True, populate_by_name=True)
 
     operation: int | None = Field(None, ge=1, le=2**31 - 1)
     borough: BoroughCode | None = None
     stage: list[Stage] = Field(default_factory=list)
-    first: date | None = None
-    last: date | None = None
+    first: WorkDate | None = Field(None, alias="from")
+    last: WorkDate | None = Field(None, alias="to")
 
 
 class OperationRef(BaseModel):
@@ -163,9 +164,7 @@ class WorkQueue(BaseModel):
     overrides_to_review: QueueList[OverrideToReview]
 
 
-class OverrideReview(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
-
+class OverrideReview(Input):
     note: str = Field("", max_length=5000, description="What the reviewer concluded")
 
 

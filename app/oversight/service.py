@@ -51,7 +51,6 @@ from app.sara.patrols import OutputKind, VisitBand, band_counts, planned_minutes
 from app.sara.responses import ActionStatus
 from app.sara.stages import STAGES, Stage
 
-MAX_PERIOD_DAYS = 3660
 QUEUE_ITEMS = 200  # per list; the totals are exact
 
 
@@ -113,8 +112,6 @@ def _period(query: StatsQuery, operation: Operation | None) -> tuple[date, date]
     first, last = query.first or first_default, query.last or last_default
     if last < first:
         raise ValidationFailed.one("to", "The period must end on or after the day it starts.")
-    if (last - first).days + 1 > MAX_PERIOD_DAYS:
-        raise ValidationFailed.one("from", "Choose a period of ten years or less.")
     return first, last
 
 

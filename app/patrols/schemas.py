@@ -15,6 +15,7 @@ from app.sara.patrols import (
     PatrolKind,
     VisitBand,
 )
+from app.validation import WorkDate, WorkTime
 
 Officers = Annotated[str, Field(max_length=300, description="Who patrolled, e.g. "
                                 "'PC Shah 1234, PC Jones 5678'")]
@@ -33,8 +34,8 @@ class PatrolStart(Input):
 class PatrolCreate(Input):
     """A patrol entered afterwards. Times without a zone are London time."""
 
-    started_at: datetime
-    ended_at: datetime
+    started_at: WorkTime
+    ended_at: WorkTime
     kind: PatrolKind = PatrolKind.FOOT
     officers: Officers = ""
     place: ShortText = ""
@@ -54,8 +55,8 @@ class PatrolUpdate(Input):
     giving its real ``ended_at`` here."""
 
     version: int = Field(ge=1)
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
+    started_at: WorkTime | None = None
+    ended_at: WorkTime | None = None
     kind: PatrolKind | None = None
     officers: Officers | None = None
     place: ShortText | None = None
@@ -103,7 +104,7 @@ class PatrolLog(BaseModel):
 class OutputsCreate(Input):
     """Counts for one day, e.g. ``{"arrests": 2, "knives": 1}``: one entry per kind above 0."""
 
-    on: date = Field(description="The day of the outputs (London)")
+    on: WorkDate = Field(description="The day of the outputs (London)")
     counts: dict[OutputKind, Count]
     patrol_id: int | None = Field(None, ge=1, le=2**31 - 1)
     notes: LongText = ""

@@ -29,6 +29,7 @@ from app.patrols.schemas import (
 from app.sara.patrols import (
     MAX_PATROL_MINUTES,
     OutputKind,
+    describe_counts,
     format_minutes,
     visit_band,
 )
@@ -261,7 +262,7 @@ def record_outputs(db: Session, actor: Actor, ref: str, data: OutputsCreate) -> 
                            recorded_by_id=user.id) for kind, count in counted]
     db.add_all(entries)
     db.flush()
-    described = _and([kind.counted(count) for kind, count in counted])
+    described = describe_counts(counted)
     add_event(db, case, actor, EventKind.OUTPUT,
               f"Recorded {described} on {data.on:%-d %b %Y}", body=data.notes,
               details={"outputs": [e.id for e in entries]})
@@ -316,10 +317,6 @@ def _check_output_day(day: date) -> None:
         raise ValidationFailed.one("on", "This date is in the future.")
     if day < EARLIEST:
         raise ValidationFailed.one("on", "Check the date: it is before 2000.")
-
-
-def _and(parts: list[str]) -> str:
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def in_force() -> ColumnElement[bool]:

@@ -69,6 +69,12 @@ _OUTPUT_LABELS = {
 }
 
 
+def describe_counts(counts: list[tuple[OutputKind, int]]) -> str:
+    """``2 arrests and 1 knife``."""
+    parts = [kind.counted(count) for kind, count in counts]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 class VisitBand(StrEnum):
     SHORT = "short"
     IN_BAND = "in_band"

@@ -25,6 +25,7 @@ from app.sara.patrols import (
     OutputKind,
     PatrolKind,
     format_minutes,
+    week_start,
 )
 from app.sara.stages import Stage
 
@@ -57,6 +58,7 @@ def work_context(db: Session, actor: Actor, case: Case) -> dict[str, Any]:
                            for p in log.patrols if local(p.started_at).date() == day],
         "can_patrol": has(user, Perm.PATROL_LOG) and case.stage is not Stage.CLOSED,
         "today_iso": day.isoformat(),
+        "this_week": week_start(day),
         "band": (KOPER_MIN_MINUTES, KOPER_MAX_MINUTES),
         "format_minutes": format_minutes,
         "now_utc": utcnow(),

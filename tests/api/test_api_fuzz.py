@@ -34,7 +34,9 @@ How it is wired:
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -116,16 +118,25 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 # --- real data to aim at -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+WORK_PARAMETERS = ("patrol_id", "output_id", "concern_id", "operation_id", "event_id")
+
+
+@dataclass
 class Targets:
     ref: str  # a Westminster case in Scanning that may move on, with a hypothesis and an action
     version: int
     hypothesis_id: int
     action_id: int
+    # Makes the case's patrol, output, concern, an operation and a gate override: only for
+    # the operations whose paths need them (it costs eight requests).
+    make_work: Callable[[], dict[str, int]]
+    work: dict[str, int] = field(default_factory=dict)
 
     def path_parameters(self, path: str) -> dict[str, Any]:
+        if not self.work and any(f"{{{name}}}" in path for name in WORK_PARAMETERS):
+            self.work = self.make_work()
         values = {"ref": self.ref, "hypothesis_id": self.hypothesis_id,
-                  "action_id": self.action_id, "code": WESTMINSTER}
+                  "action_id": self.action_id, "code": WESTMINSTER, **self.work}
         return {name: value for name, value in values.items() if f"{{{name}}}" in path}
 
     def version_for(self, path: str) -> int:
@@ -148,7 +159,32 @@ def open_case(client: TestClient, headers: dict[str, str]) -> Targets:
     action = _ok(client.post(f"/api/v1/cases/{ref}/actions", headers=headers,
                              json={"title": "Extra patrols on market days"}))
     version = _ok(client.get(f"/api/v1/cases/{ref}", headers=headers))["version"]
-    return Targets(ref, version, hypothesis["id"], action["id"])
+    return Targets(ref, version, hypothesis["id"], action["id"],
+                   lambda: work_on(client, headers, ref))
+
+
+def work_on(client: TestClient, headers: dict[str, str], ref: str) -> dict[str, int]:
+    """A patrol, an output, a concern and an operation on the case; and a gate override on
+    another case (the target must stay in Scanning)."""
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    patrol = _ok(client.post(f"/api/v1/cases/{ref}/patrols", headers=headers, json={
+        "started_at": f"{yesterday}T17:00", "ended_at": f"{yesterday}T17:12"}))
+    output = _ok(client.post(f"/api/v1/cases/{ref}/outputs", headers=headers, json={
+        "on": yesterday, "counts": {"arrests": 1}}))[0]
+    concern = _ok(client.post("/api/v1/concerns", headers=headers, json={
+        "borough": WESTMINSTER, "raised_on": yesterday, "raised_by_kind": "resident",
+        "channel": "ward_panel", "description": "Fights at the market"}))
+    _ok(client.post(f"/api/v1/concerns/{concern['id']}/triage", headers=headers, json={
+        "version": concern["version"], "outcome": "linked", "case": ref}))
+    operation = _ok(client.post("/api/v1/operations", headers=headers, json={
+        "name": "Fuzz", "start_date": "2026-01-01"}))
+    other = _ok(client.post("/api/v1/cases", json=new_case_body(), headers=headers))["ref"]
+    _ok(client.post(f"/api/v1/cases/{other}/transitions", headers=headers, json={
+        "to": "analysis", "reason": "Urgent", "override": True}))
+    queue = _ok(client.get("/api/v1/queue", headers=headers))
+    return {"patrol_id": patrol["id"], "output_id": output["id"], "concern_id": concern["id"],
+            "operation_id": operation["id"],
+            "event_id": queue["overrides_to_review"]["items"][0]["event_id"]}
 
 
 @pytest.fixture
@@ -308,7 +344,7 @@ def closed_case(client: TestClient, cast: Cast) -> Targets:
         _ok(client.post(f"/api/v1/cases/{case.ref}/transitions", headers=headers,
                         json={"to": stage, "reason": "Closing for the test", "override": True}))
     version = _ok(client.get(f"/api/v1/cases/{case.ref}", headers=headers))["version"]
-    return Targets(case.ref, version, case.hypothesis_id, case.action_id)
+    return Targets(case.ref, version, case.hypothesis_id, case.action_id, case.make_work)
 
 
 CLOSED_CASE_WRITES = [

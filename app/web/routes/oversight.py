@@ -58,16 +58,14 @@ def _stats_query(params: QueryParams, operation_id: int | None) -> tuple[StatsQu
     raw: dict[str, Any] = {"operation": operation_id or params.get("operation") or None,
                            "borough": params.get("borough") or None,
                            "stage": [s for s in params.getlist("stage") if s],
-                           "first": params.get("from") or None, "last": params.get("to") or None}
+                           "from": params.get("from") or None, "to": params.get("to") or None}
     try:
         return StatsQuery.model_validate(raw), []
     except ValidationError as exc:
         problems = pydantic_errors(exc.errors())
         for problem in problems:
             raw.pop(problem.field.split(".")[0], None)
-        names = {"first": "from", "last": "to"}
-        return StatsQuery.model_validate(raw), [
-            f"{names.get(p.field, p.field)}: {p.message}" for p in problems]
+        return StatsQuery.model_validate(raw), [f"{p.field}: {p.message}" for p in problems]
 
 
 def _figures(db: Session, actor: Actor, query: StatsQuery,
@@ -90,7 +88,9 @@ def _figures_context(db: Session, actor: Actor, summary: Summary, query: StatsQu
     series = [(date.fromisoformat(f"{m.month}-01"), m.total) for m in summary.outputs.by_month]
     chart = monthly_bars(series, chart_id="outputs-chart", title="Outputs recorded a month") \
         if len(series) > 1 else None
+    scope = get_borough(db, summary.scope) if summary.scope != "all" else None
     return {"summary": summary, "query": query, "problems": problems, "chart": chart,
+            "scope_name": scope.name if scope else "",
             "output_kinds": list(OutputKind), "stage_options": STAGE_OPTIONS,
             "boroughs": _borough_options(db, actor), "headline": [
                 OutputKind.ARRESTS, OutputKind.KNIVES, OutputKind.FIREARMS,

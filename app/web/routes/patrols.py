@@ -20,6 +20,7 @@ from app.patrols.schemas import (
     PatrolStart,
     PatrolUpdate,
 )
+from app.sara.patrols import describe_counts
 from app.validation import validate
 from app.web import forms
 from app.web.deps import PageActor, csrf_protect
@@ -31,13 +32,14 @@ router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False
 OUTPUT_NAMES = [k.value for k in OUTPUT_KINDS]
 
 
-def _panel_saved(request: Request, db: Any, actor: Actor, ref: str, flash: str) -> Response:
+def _panel_saved(request: Request, db: Any, actor: Actor, ref: str, flash: str,
+                 message: str = "") -> Response:
     """htmx: the panel, with the patrol and output sections and the timeline refreshed;
     a plain form: back to the case page (post/redirect/get)."""
     if not is_htmx(request):
         return redirect(f"/cases/{ref.upper()}?flash={flash}#patrol-panel")
     case = case_for(db, actor, ref)
-    context = page_context(db, actor, case, panel_message=_MESSAGES[flash])
+    context = page_context(db, actor, case, panel_message=message or _MESSAGES[flash])
     return render(request, "cases/detail.html", context,
                   blocks=["patrol_panel", "work_partials"])
 
@@ -48,15 +50,18 @@ _MESSAGES = {"patrol-started": "Patrol started.", "patrol-ended": "Patrol ended.
 
 def _panel_failed(request: Request, db: Any, actor: Actor, ref: str, exc: DomainError,
                   values: dict[str, Any] | None = None) -> Response:
+    """The panel again: the outputs form with its messages beside the fields (``values``
+    given), or what stopped a start, end or discard above the buttons."""
     db.rollback()
     case = case_for(db, actor, ref)
     overrides: dict[str, Any] = {"panel_values": values or {}}
-    if isinstance(exc, ValidationFailed):
+    status_code = 422 if isinstance(exc, ValidationFailed) else 409
+    if isinstance(exc, ValidationFailed) and values is not None:
         overrides["panel_errors"] = forms.prefixed(exc.errors, "outputs")
-        status_code = 422
+    elif isinstance(exc, ValidationFailed):
+        overrides["panel_conflict"] = " ".join(e.message for e in exc.errors)
     else:
         overrides["panel_conflict"] = exc.message
-        status_code = 409
     context = page_context(db, actor, case, **overrides)
     return render(request, "cases/detail.html", context, status_code=status_code,
                   block="patrol_panel" if is_htmx(request) else None)
@@ -96,11 +101,12 @@ def discard_patrol(request: Request, actor: PageActor, db: Db, ref: Ref,
 def record_outputs(request: Request, actor: PageActor, db: Db, form: Form,
                    ref: Ref) -> Response:
     try:
-        service.record_outputs(db, actor, ref, validate(
+        entries = service.record_outputs(db, actor, ref, validate(
             OutputsCreate, forms.outputs_payload(form, "outputs", OUTPUT_NAMES)))
     except (ValidationFailed, Conflict) as exc:
         return _panel_failed(request, db, actor, ref, exc, dict(form))
-    return _panel_saved(request, db, actor, ref, "outputs")
+    recorded = describe_counts([(e.kind, e.count) for e in entries])
+    return _panel_saved(request, db, actor, ref, "outputs", f"Recorded {recorded}.")
 
 
 @router.post("/cases/{ref}/patrols")
