@@ -74,7 +74,7 @@ class PatrolFigures(BaseModel):
     delivered_minutes: int
     delivered_hours: float = Field(description="Rounded to 0.1 hour, as the pages show it")
     planned_minutes: int = Field(description="Each case's weekly plan over the days of the "
-                                 "period it existed, rounded to the minute")
+                                 "period it was open, rounded to the minute")
     planned_hours: float
     percent_of_plan: int | None = Field(description="Null when no patrol was planned")
     in_band: int = Field(description="Visits of 10 to 15 minutes")

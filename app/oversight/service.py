@@ -181,10 +181,12 @@ def _patrol_figures(db: Session, cases: ColumnElement[bool], first: date,
     running = db.scalar(select(func.count(Patrol.id)).join(Case, Case.id == Patrol.case_id)
                         .where(cases, Patrol.ended_at.is_(None))) or 0
     planned = 0.0
-    for per_week, created in db.execute(
-            select(Case.planned_patrol_minutes, Case.created_at)
-            .where(cases, Case.planned_patrol_minutes > 0)):
-        planned += planned_minutes(per_week, max(first, london_day(created)), last)
+    for per_week, created, stage, entered in db.execute(
+            select(Case.planned_patrol_minutes, Case.created_at, Case.stage,
+                   Case.stage_entered_at).where(cases, Case.planned_patrol_minutes > 0)):
+        # A case plans patrols from the day it opened until it closed.
+        until = min(last, london_day(entered)) if stage is Stage.CLOSED else last
+        planned += planned_minutes(per_week, max(first, london_day(created)), until)
     delivered, planned_rounded = sum(visits), round(planned)
     bands = band_counts(visits)
     return PatrolFigures(

@@ -12,12 +12,19 @@ from sqlalchemy.orm import Session, aliased
 
 from app.audit.service import AuditAction, record
 from app.auth.context import Actor
-from app.auth.permissions import Perm
+from app.auth.permissions import Perm, has
 from app.cases.access import acting_user, add_event, case_for, ensure_open
 from app.cases.models import Case, EventKind
 from app.clock import as_utc, local, to_minute, today
 from app.db import utcnow
-from app.errors import Conflict, FieldError, NotFound, StaleVersion, ValidationFailed
+from app.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    NotFound,
+    StaleVersion,
+    ValidationFailed,
+)
 from app.patrols.models import OutputEntry, Patrol
 from app.patrols.schemas import (
     OutputCorrection,
@@ -105,6 +112,10 @@ def discard_patrol(db: Session, actor: Actor, ref: str, patrol_id: int) -> None:
     case = case_for(db, actor, ref, Perm.PATROL_LOG)
     ensure_open(case)
     patrol = _patrol(db, case, patrol_id)
+    user = acting_user(actor)
+    if patrol.recorded_by_id != user.id and not has(user, Perm.CASE_ASSIGN):
+        raise Forbidden("Only the officer who started a patrol, or a supervisor, can discard "
+                        "it: end it instead.")
     if patrol.ended_at is not None:
         raise Conflict("Only a running patrol can be discarded: correct this one instead.")
     if db.scalar(select(func.count(OutputEntry.id)).where(OutputEntry.patrol_id == patrol.id)):

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.cases.models import Case
 from app.clock import today
 from app.db import utcnow
-from tests.api.test_cases_api import create
+from tests.api.test_cases_api import create, patch
 from tests.conftest import CAMDEN, WESTMINSTER, Cast, Person
 from tests.operation_world import build_nightingale, join, new_operation
 
@@ -169,6 +169,24 @@ def test_bad_filters_are_refused_with_the_field(client: TestClient, cast: Cast,
 def test_an_unknown_operation_is_404(client: TestClient, cast: Cast) -> None:
     response = client.get("/api/v1/operations/424242/summary", headers=cast.analyst.api)
     assert response.status_code == 404
+
+
+def test_a_closed_case_plans_no_patrols_after_it_closed(client: TestClient, cast: Cast,
+                                                        db: Session) -> None:
+    ref = create(client, cast.officer)["ref"]
+    patch(client, cast.officer, ref, planned_patrol_minutes=70)
+    db.execute(update(Case).where(Case.ref == ref).values(
+        created_at=utcnow() - timedelta(days=30)))
+    db.commit()
+    for stage in ("analysis", "response", "assessment", "closed"):
+        client.post(f"/api/v1/cases/{ref}/transitions", headers=cast.supervisor.api,
+                    json={"to": stage, "reason": "Closing for the test", "override": True})
+    db.execute(update(Case).where(Case.ref == ref).values(
+        stage_entered_at=utcnow() - timedelta(days=10)))
+    db.commit()
+    first = (today() - timedelta(days=20)).isoformat()
+    patrols = summary(client, cast.officer, **{"from": first})["patrols"]
+    assert patrols["planned_minutes"] == 110  # 11 days open in the period, at 10 a day
 
 
 def test_no_plan_and_no_patrols_give_no_percentage(client: TestClient, cast: Cast) -> None:

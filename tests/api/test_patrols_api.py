@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.auth.roles import Role
 from app.clock import LONDON, today
 from app.patrols.models import Patrol
 from tests.api.test_cases_api import create, patch
@@ -292,3 +293,18 @@ def test_patrol_times_round_trip_in_utc(client: TestClient, cast: Cast) -> None:
     assert response.status_code == 201
     assert datetime.fromisoformat(response.json()["started_at"]) == utc_start
     assert response.json()["minutes"] == 11  # seconds dropped: kept to the minute
+
+
+def test_only_the_starter_or_a_supervisor_discards_a_patrol_but_a_colleague_may_end_it(
+        client: TestClient, cast: Cast, make_person: Any, db: Session) -> None:
+    colleague = make_person("pc.jones", Role.OFFICER, cast.officer.user.borough_code,
+                            "PC Sam Jones")
+    ref = create(client, cast.officer)["ref"]
+    patrol = start(client, cast.officer, ref)
+    refused = client.delete(f"/api/v1/cases/{ref}/patrols/{patrol['id']}",
+                            headers=colleague.api)
+    assert refused.status_code == 403 and "end it instead" in refused.json()["message"]
+    backdate(db, patrol["id"], 15)
+    ended = client.post(f"/api/v1/cases/{ref}/patrols/{patrol['id']}/end",
+                        headers=colleague.api)
+    assert ended.status_code == 200 and ended.json()["minutes"] == 15

@@ -404,6 +404,9 @@ def test_set_up_an_operation_and_add_a_case_from_its_page(pages: Pages, cast: Ca
     page = supervisor.get(f"/operations/{operation}").text
     assert f'href="/cases/{ref}"' in page and "Hotspot cases (1)" in page
     assert "Operation Nightingale</a>" in supervisor.get(f"/cases/{ref}").text
+    other = open_case(db, cast.officer, title="Not in the operation")
+    listed = supervisor.get(f"/cases?operation={operation}").text
+    assert f'href="/cases/{ref}"' in listed and f'href="/cases/{other}"' not in listed
 
 
 def test_the_queue_page_lists_an_override_and_reviews_it(pages: Pages, cast: Cast,

@@ -134,9 +134,12 @@ def case_list(request: Request, actor: PageActor, db: Db) -> Response:
         "wards": [(w.code, w.name) for w in list_wards(db, ward_borough)] if ward_borough else [],
         "owners": [(u.username, u.display_name) for u in eligible_owners(db, ward_borough)],
         "stage_options": STAGE_OPTIONS, "sort_options": SORT_OPTIONS,
-        "active_filters": sum(1 for name in ("stage", "borough", "ward", "owner", "category")
+        "operation_options": [(str(o.id), o.name) for o, _n in list_operations(db, actor)],
+        "active_filters": sum(1 for name in ("stage", "borough", "ward", "owner", "category",
+                                             "operation")
                               if getattr(filters, name)) + (filters.overdue is not None),
-        "filters_open": any(getattr(filters, n) for n in ("stage", "ward", "owner", "category"))
+        "filters_open": any(getattr(filters, n) for n in ("stage", "ward", "owner", "category",
+                                                          "operation"))
         or filters.overdue is not None,
         "page": page, "pages": pages, "page_numbers": _page_numbers(page, pages),
         "page_url": lambda p: _page_url(request, p),
@@ -156,7 +159,7 @@ def _filters_from_query(request: Request) -> tuple[CaseFilters, list[str]]:
     params = request.query_params
     raw: dict[str, Any] = {
         name: params.get(name) or None
-        for name in ("borough", "ward", "owner", "category", "overdue", "q")
+        for name in ("borough", "ward", "owner", "category", "overdue", "operation", "q")
     }
     raw["stage"] = [s for s in params.getlist("stage") if s]
     raw["sort"] = params.get("sort") or "-updated"
