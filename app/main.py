@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import __version__
 from app.api import admin as api_admin
+from app.api import assessment as api_assessment
 from app.api import cases as api_cases
 from app.api import community as api_community
 from app.api import crime as api_crime
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None,
     app.include_router(api_operations.router, prefix="/api/v1")
     app.include_router(api_oversight.router, prefix="/api/v1")
     app.include_router(api_community.router, prefix="/api/v1")
+    app.include_router(api_assessment.router, prefix="/api/v1")
     app.include_router(web_auth.router)
     app.include_router(web_cases.router)
     app.include_router(web_admin.router)

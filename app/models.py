@@ -1,6 +1,7 @@
 """Imports every model module so that ``Base.metadata`` knows the whole schema
 (Alembic's autogenerate and the models-versus-migrations test rely on it)."""
 
+from app.assessment.models import AssessmentSnapshot
 from app.audit.models import AuditEntry, AuditHead
 from app.auth.models import ApiToken, SigninThrottle, User, UserSession
 from app.cases.models import (
@@ -23,6 +24,7 @@ __all__ = [
     "Action",
     "ApiToken",
     "Area",
+    "AssessmentSnapshot",
     "AuditEntry",
     "AuditHead",
     "Base",

@@ -47,6 +47,8 @@ class AuditAction(StrEnum):
     OUTPUT_RECORD = "case.output.record"
     OUTPUT_CORRECT = "case.output.correct"
     OVERRIDE_REVIEW = "case.override.review"
+    ASSESSMENT_RUN = "case.assessment.run"
+    EVALUATION_VIEW = "operation.evaluation"
     OPERATION_CREATE = "operation.create"
     OPERATION_UPDATE = "operation.update"
     OPERATION_VIEW = "operation.view"

@@ -34,6 +34,7 @@ class Perm(StrEnum):
     CONCERN_READ = "concerns.read"
     CONCERN_RECORD = "concerns.record"  # record, triage and answer community concerns
     OVERRIDE_REVIEW = "case.review_override"
+    ASSESSMENT_RUN = "case.run_assessment"  # compute and save an impact assessment
     DATA_IMPORT = "data.import"
     USER_MANAGE = "users.manage"
     TOKEN_MANAGE = "tokens.manage"
@@ -43,6 +44,7 @@ class Perm(StrEnum):
 _OFFICER = {
     Perm.CASE_READ, Perm.CASE_CREATE, Perm.CASE_PROPOSE, Perm.CASE_EDIT, Perm.ANALYSIS_EDIT,
     Perm.CASE_NOTE, Perm.CASE_MOVE, Perm.PATROL_LOG, Perm.CONCERN_READ, Perm.CONCERN_RECORD,
+    Perm.ASSESSMENT_RUN,
 }
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.OFFICER: frozenset(_OFFICER),
@@ -53,7 +55,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     # An analyst proposes problems found in the data (a Scanning case, for the borough to own)
     # and, for central operations, chooses which hotspot cases an operation works.
     Role.ANALYST: frozenset({Perm.CASE_READ, Perm.ANALYSIS_EDIT, Perm.DATA_IMPORT,
-                             Perm.CASE_PROPOSE, Perm.OPERATION_MANAGE, Perm.CONCERN_READ}),
+                             Perm.CASE_PROPOSE, Perm.OPERATION_MANAGE, Perm.CONCERN_READ,
+                             Perm.ASSESSMENT_RUN}),
     Role.EVALUATOR: frozenset({Perm.CASE_READ, Perm.CASE_EXPORT, Perm.CONCERN_READ}),
     Role.ADMIN: frozenset({Perm.USER_MANAGE, Perm.TOKEN_MANAGE, Perm.AUDIT_READ}),
 }

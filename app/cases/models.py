@@ -70,6 +70,8 @@ class Case(Base):
     # Assessment
     process_evaluation: Mapped[str] = mapped_column(Text, default="")
     impact_evaluation: Mapped[str] = mapped_column(Text, default="")
+    # Why no impact figures are possible (instead of a saved impact assessment).
+    impact_none_reason: Mapped[str] = mapped_column(Text, default="")
     outcome: Mapped[Outcome | None] = mapped_column(str_enum(Outcome))
     lessons_learned: Mapped[str] = mapped_column(Text, default="")
 
@@ -193,13 +195,14 @@ class EventKind(StrEnum):
     OUTPUT = "output"
     COMMUNITY = "community"
     REVIEW = "review"
+    ASSESSMENT = "assessment"
 
     @property
     def label(self) -> str:
         return {"created": "Case opened", "edited": "Edited", "note": "Note",
                 "moved": "Stage move", "hypothesis": "Hypothesis", "action": "Action",
                 "patrol": "Patrol", "output": "Outputs", "community": "Community concern",
-                "review": "Override reviewed"}[self.value]
+                "review": "Override reviewed", "assessment": "Impact assessment"}[self.value]
 
 
 class CaseEvent(Base):

@@ -161,6 +161,9 @@ class CaseUpdate(Input):
                                               "null for none")
     process_evaluation: LongText | None = None
     impact_evaluation: LongText | None = None
+    impact_none_reason: LongText | None = Field(
+        None, description="Why no impact figures are possible (instead of a saved impact "
+                          "assessment, for the Assessment gate)")
     outcome: Outcome | None = None
     lessons_learned: LongText | None = None
 
@@ -326,6 +329,7 @@ class CaseRead(BaseModel):
     actions: list[ActionRead]
     process_evaluation: str
     impact_evaluation: str
+    impact_none_reason: str
     outcome: Outcome | None
     lessons_learned: str
     gate: Gate

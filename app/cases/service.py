@@ -71,6 +71,7 @@ FIELD_LABELS = {
     "baseline_start": "baseline start", "baseline_end": "baseline end",
     "response_plan": "response plan", "process_evaluation": "process evaluation",
     "impact_evaluation": "impact evaluation", "outcome": "outcome",
+    "impact_none_reason": "why no impact figures are possible",
     "lessons_learned": "lessons learned", "buffer_width_m": "buffer width",
     "control_area": "control area", "crime_types": "crime types analysed",
     "planned_patrol_minutes": "planned patrol dosage", "operation": "operation",
@@ -247,6 +248,7 @@ def _apply_update(db: Session, user: User, case: Case, data: CaseUpdate,
     errors: list[FieldError] = []
     simple = ("title", "problem_statement", "category", "priority", "source", "team",
               "analysis_summary", "response_plan", "process_evaluation", "impact_evaluation",
+              "impact_none_reason",
               "outcome", "lessons_learned")
     required = {"title", "category", "priority", "source"}
     for name in fields & set(simple):

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import exists, select
+from sqlalchemy.orm import object_session
+
+from app.assessment.models import AssessmentSnapshot
 from app.cases.models import Action, Case, CaseEvent
 from app.cases.schemas import (
     ActionRead,
@@ -37,10 +41,18 @@ def case_facts(case: Case) -> CaseFacts:
         actions=[ActionFacts(a.title, a.owner, a.due_date, a.tactic or "", a.status)
                  for a in case.actions],
         process_evaluation=case.process_evaluation,
-        impact_evaluation=case.impact_evaluation,
+        impact_assessed=has_impact_assessment(case),
+        impact_none_reason=case.impact_none_reason,
         outcome=case.outcome.value if case.outcome else None,
         lessons_learned=case.lessons_learned,
     )
+
+
+def has_impact_assessment(case: Case) -> bool:
+    """Whether the case has a saved impact assessment (its Assessment gate asks)."""
+    db = object_session(case)
+    return bool(db and db.scalar(select(exists().where(
+        AssessmentSnapshot.case_id == case.id))))
 
 
 def current_gate(case: Case) -> list[Unmet]:
@@ -113,6 +125,7 @@ def case_read(case: Case, today: date) -> CaseRead:
         planned_patrol_minutes=case.planned_patrol_minutes,
         actions=[action_read(a, today) for a in case.actions],
         process_evaluation=case.process_evaluation, impact_evaluation=case.impact_evaluation,
+        impact_none_reason=case.impact_none_reason,
         outcome=case.outcome, lessons_learned=case.lessons_learned, gate=gate_read(case),
         created_at=case.created_at, updated_at=case.updated_at, version=case.version,
     )

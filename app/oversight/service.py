@@ -71,10 +71,10 @@ def summary(db: Session, actor: Actor, query: StatsQuery) -> Summary:
         filters=StatsFilters(operation=query.operation, borough=query.borough,
                              stage=query.stage),
         period=PeriodRead(first=first, last=last, days=(last - first).days + 1),
-        cases=_case_figures(db, cases),
-        outputs=_output_figures(db, cases, first, last),
-        patrols=_patrol_figures(db, cases, first, last),
-        concerns=_concern_figures(db, user, query, cases, first, last),
+        cases=case_figures(db, cases),
+        outputs=output_figures(db, cases, first, last),
+        patrols=patrol_figures(db, cases, first, last),
+        concerns=concern_figures(db, cases, first, last, _triage_queue(user, query)),
     )
     action = AuditAction.OPERATION_VIEW if operation else AuditAction.STATS_VIEW
     record(db, actor, action, object_type="operation" if operation else "stats",
@@ -126,7 +126,7 @@ def _case_filters(query: StatsQuery) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _case_figures(db: Session, cases: ColumnElement[bool]) -> CaseFigures:
+def case_figures(db: Session, cases: ColumnElement[bool]) -> CaseFigures:
     rows = db.execute(
         select(Case.borough_code, Borough.name, Case.stage, func.count(Case.id))
         .join(Borough, Borough.code == Case.borough_code).where(cases)
@@ -143,7 +143,7 @@ def _case_figures(db: Session, cases: ColumnElement[bool]) -> CaseFigures:
                        by_borough=sorted(boroughs.values(), key=lambda b: b.name))
 
 
-def _output_figures(db: Session, cases: ColumnElement[bool], first: date,
+def output_figures(db: Session, cases: ColumnElement[bool], first: date,
                     last: date) -> OutputFigures:
     rows = db.execute(
         select(OutputEntry.on_date, OutputEntry.kind, func.sum(OutputEntry.count))
@@ -171,7 +171,7 @@ def _months(first: date, last: date) -> list[str]:
     return months
 
 
-def _patrol_figures(db: Session, cases: ColumnElement[bool], first: date,
+def patrol_figures(db: Session, cases: ColumnElement[bool], first: date,
                     last: date) -> PatrolFigures:
     start, end = day_start_utc(first), day_start_utc(last + timedelta(days=1))
     visits = [int((ended - started).total_seconds() // 60) for started, ended in db.execute(
@@ -197,20 +197,30 @@ def _patrol_figures(db: Session, cases: ColumnElement[bool], first: date,
         longer=bands[VisitBand.LONG], running=running)
 
 
-def _concern_figures(db: Session, user: User, query: StatsQuery, cases: ColumnElement[bool],
-                     first: date, last: date) -> ConcernFigures:
+def concern_figures(db: Session, cases: ColumnElement[bool], first: date, last: date,
+                    queue: ColumnElement[bool] | None = None) -> ConcernFigures:
+    """Concerns triaged to the cases and raised in the period; with ``queue`` (a condition on
+    ``Concern``), also the untriaged ones it selects."""
     on_cases = (select(func.count(Concern.id), func.count(Concern.answered_at))
                 .join(Case, Case.id == Concern.case_id)
                 .where(cases, Concern.raised_on.between(first, last)))
     received, answered = db.execute(on_cases).one()
     awaiting = None
-    if query.operation is None:
-        borough = Concern.borough_code == query.borough if query.borough else true()
+    if queue is not None:
         awaiting = db.scalar(select(func.count(Concern.id)).where(
-            visible(user, Perm.CONCERN_READ, Concern.borough_code), borough,
-            Concern.triage_outcome.is_(None), Concern.raised_on.between(first, last))) or 0
+            queue, Concern.triage_outcome.is_(None),
+            Concern.raised_on.between(first, last))) or 0
     return ConcernFigures(received=received, answered=answered,
                           unanswered=received - answered, awaiting_triage=awaiting)
+
+
+def _triage_queue(user: User, query: StatsQuery) -> ColumnElement[bool] | None:
+    """The concerns awaiting triage count for the boroughs in scope, but not for an operation
+    (an untriaged concern is on no case)."""
+    if query.operation is not None:
+        return None
+    borough = Concern.borough_code == query.borough if query.borough else true()
+    return and_(visible(user, Perm.CONCERN_READ, Concern.borough_code), borough)
 
 
 # --- the work queue ----------------------------------------------------------------------------

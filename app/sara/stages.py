@@ -84,7 +84,8 @@ class CaseFacts:
     response_plan: str = ""
     actions: Sequence[ActionFacts] = ()
     process_evaluation: str = ""
-    impact_evaluation: str = ""
+    impact_assessed: bool = False  # an impact assessment is saved on the case
+    impact_none_reason: str = ""  # or why no impact figures are possible
     outcome: str | None = None
     lessons_learned: str = ""
 
@@ -159,9 +160,9 @@ def assessment_gate(facts: CaseFacts) -> list[Unmet]:
     if _blank(facts.process_evaluation):
         unmet.append(Unmet("process_evaluation",
                            "Write the process evaluation (what was delivered against plan)."))
-    if _blank(facts.impact_evaluation):
-        unmet.append(Unmet("impact_evaluation", "Write the impact evaluation, or state why "
-                           "no impact figures are possible."))
+    if not facts.impact_assessed and _blank(facts.impact_none_reason):
+        unmet.append(Unmet("impact_evaluation", "Run and save the impact assessment, or state "
+                           "why no impact figures are possible."))
     if not facts.outcome:
         unmet.append(Unmet("outcome", "Choose the outcome (one of Eck's five)."))
     if _blank(facts.lessons_learned):

@@ -150,7 +150,8 @@ def response_payload(form: Form) -> dict[str, Any]:
 
 def assessment_payload(form: Form) -> dict[str, Any]:
     return {name: text(form, name) for name in
-            ("process_evaluation", "impact_evaluation", "lessons_learned")} | {
+            ("process_evaluation", "impact_evaluation", "impact_none_reason",
+             "lessons_learned")} | {
         "outcome": optional(form, "outcome")}
 
 

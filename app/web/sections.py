@@ -51,7 +51,7 @@ _GATE_SECTIONS = {
     "problem_statement": "problem", "category": "problem", "target_area": "area",
     "cheers": "cheers", "triangle": "triangle", "hypotheses": "hypotheses",
     "analysis_summary": "analysis", "baseline": "analysis", "response_plan": "response",
-    "actions": "actions", "process_evaluation": "assessment", "impact_evaluation": "assessment",
+    "actions": "actions", "process_evaluation": "assessment", "impact_evaluation": "impact",
     "outcome": "assessment", "lessons_learned": "assessment",
 }
 
@@ -111,6 +111,7 @@ def section_values(case: Case, key: str) -> dict[str, Any]:
     if key == "assessment":
         return {"process_evaluation": case.process_evaluation,
                 "impact_evaluation": case.impact_evaluation,
+                "impact_none_reason": case.impact_none_reason,
                 "outcome": case.outcome.value if case.outcome else "",
                 "lessons_learned": case.lessons_learned}
     return {}

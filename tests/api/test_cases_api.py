@@ -277,6 +277,7 @@ def test_case_goes_from_scanning_to_closed_and_back(client: TestClient, cast: Ca
 
     patch(client, officer, ref, process_evaluation="All delivered.",
           impact_evaluation="Assaults fell from 31 to 12.", outcome="fewer_incidents",
+          impact_none_reason="No crime data is imported for Westminster.",
           lessons_learned="Start with the council.")
     refused = move(client, officer, ref, "closed")
     assert refused.status_code == 403

@@ -97,6 +97,7 @@ def test_supervisor_takes_a_case_from_scanning_to_closed(
     assessment = change(page, "assessment")
     assessment.locator("#process_evaluation").fill("Lighting installed on time.")
     assessment.locator("#impact_evaluation").fill("Robberies fell from 24 to 9.")
+    assessment.locator("#impact_none_reason").fill("No police.uk data covers this borough.")
     assessment.get_by_label("Fewer incidents").check()
     assessment.locator("#lessons_learned").fill("Bring TfL in at Scanning.")
     save(assessment, "Save assessment")

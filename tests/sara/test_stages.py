@@ -106,7 +106,7 @@ def ready_fields(stage: Stage) -> dict[str, Any]:
     if stage is ASSESSMENT:
         return {
             "process_evaluation": "Gates fitted and lights replaced as planned.",
-            "impact_evaluation": "Robberies fell from 42 to 17 against the baseline year.",
+            "impact_assessed": True,
             "outcome": "fewer_incidents",
             "lessons_learned": "Involve the market operator from the start.",
         }
@@ -737,14 +737,20 @@ def test_one_done_action_among_open_ones_is_enough() -> None:
 
 PROCESS = Unmet("process_evaluation",
                 "Write the process evaluation (what was delivered against plan).")
-IMPACT = Unmet("impact_evaluation",
-               "Write the impact evaluation, or state why no impact figures are possible.")
+IMPACT = Unmet("impact_evaluation", "Run and save the impact assessment, or state why no "
+               "impact figures are possible.")
 OUTCOME = Unmet("outcome", "Choose the outcome (one of Eck's five).")
 LESSONS = Unmet("lessons_learned", "Record the lessons learned.")
 
 
 def test_assessment_gate_met() -> None:
     assert assessment_gate(assessment_facts()) == []
+
+
+def test_a_stated_reason_stands_in_for_an_impact_assessment() -> None:
+    facts = assessment_facts(impact_assessed=False, impact_none_reason=(
+        "No control area exists: the whole borough had the response."))
+    assert assessment_gate(facts) == []
 
 
 def test_assessment_gate_on_an_empty_case() -> None:
@@ -756,8 +762,9 @@ def test_assessment_gate_on_an_empty_case() -> None:
     [
         pytest.param({"process_evaluation": ""}, PROCESS, id="process-empty"),
         pytest.param({"process_evaluation": " \n"}, PROCESS, id="process-blank"),
-        pytest.param({"impact_evaluation": ""}, IMPACT, id="impact-empty"),
-        pytest.param({"impact_evaluation": "\t"}, IMPACT, id="impact-blank"),
+        pytest.param({"impact_assessed": False}, IMPACT, id="impact-none"),
+        pytest.param({"impact_assessed": False, "impact_none_reason": "\t"}, IMPACT,
+                     id="impact-reason-blank"),
         pytest.param({"outcome": None}, OUTCOME, id="outcome-none"),
         pytest.param({"outcome": ""}, OUTCOME, id="outcome-empty"),
         pytest.param({"lessons_learned": ""}, LESSONS, id="lessons-empty"),

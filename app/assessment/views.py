@@ -1,0 +1,115 @@
+"""Read models of snapshots and of an operation's evaluation, for the API, the pages and the
+CSV alike."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from app.assessment.models import AssessmentSnapshot
+from app.assessment.schemas import (
+    AreaFigures,
+    BatchUsed,
+    DisplacementRead,
+    EvaluationRow,
+    MonthlySeries,
+    NetEffectRead,
+    OddsRatioRead,
+    OperationEvaluation,
+    PooledRead,
+    SnapshotRead,
+)
+from app.assessment.service import changes
+from app.audit.service import csv_safe
+from app.cases.models import Case
+from app.operations.models import Operation
+from app.sara import impact
+
+POOLED_METHOD = ("Inverse-variance weighted mean of the hotspots' log odds ratios (a "
+                 "fixed-effect meta-analysis), with its 95% interval; Cochran's Q and I² show "
+                 "how much the hotspots differ.")
+
+
+def snapshot_read(snapshot: AssessmentSnapshot,
+                  previous: AssessmentSnapshot | None = None) -> SnapshotRead:
+    results = snapshot.results
+    areas = results["areas"]
+    start = results.get("response_start")
+    return SnapshotRead(
+        number=snapshot.number, created_at=snapshot.created_at,
+        created_by=snapshot.created_by.username if snapshot.created_by else None,
+        before_first=snapshot.before_first, before_last=snapshot.before_last,
+        after_first=snapshot.after_first, after_last=snapshot.after_last,
+        months=(snapshot.before_last.year - snapshot.before_first.year) * 12
+        + snapshot.before_last.month - snapshot.before_first.month + 1,
+        categories=list(snapshot.categories),
+        response_start=date.fromisoformat(start) if start else None,
+        target=AreaFigures(**areas["target"]),
+        buffer=AreaFigures(**areas["buffer"]) if areas.get("buffer") else None,
+        control=AreaFigures(**areas["control"]) if areas.get("control") else None,
+        odds_ratio=OddsRatioRead(**results["odds_ratio"]),
+        displacement=DisplacementRead(**results["displacement"]),
+        total_net_effect=NetEffectRead(**results["total_net_effect"]),
+        monthly=MonthlySeries(**results["monthly"]),
+        areas=snapshot.areas,
+        batches=[BatchUsed(**b) for b in snapshot.batches], note=snapshot.note,
+        changes_since_previous=changes(previous, snapshot))
+
+
+def evaluation_row(case: Case, snapshot: AssessmentSnapshot | None) -> EvaluationRow:
+    empty: dict[str, Any] = {}
+    results = snapshot.results if snapshot else empty
+    target = (results.get("areas") or empty).get("target") or empty
+    ratio = results.get("odds_ratio") or empty
+    moved = results.get("displacement") or empty
+    net = results.get("total_net_effect") or empty
+    return EvaluationRow(
+        ref=case.ref, title=case.title, borough=case.borough.name, stage=case.stage,
+        outcome=case.outcome, snapshot=snapshot.number if snapshot else None,
+        saved_at=snapshot.created_at if snapshot else None,
+        before_first=snapshot.before_first if snapshot else None,
+        after_last=snapshot.after_last if snapshot else None,
+        target_before=target.get("before"), target_after=target.get("after"),
+        target_percent_change=target.get("percent_change"),
+        odds_ratio=ratio.get("value"), odds_ratio_low=ratio.get("low"),
+        odds_ratio_high=ratio.get("high"), wdq=moved.get("wdq"),
+        total_net_effect=net.get("value"),
+        reading=ratio.get("reading") or "No impact assessment saved yet.")
+
+
+def evaluation(operation: Operation, rows: list[tuple[Case, AssessmentSnapshot | None]],
+               pooled: impact.Pooled) -> OperationEvaluation:
+    return OperationEvaluation(
+        operation=operation.id, name=operation.name,
+        rows=[evaluation_row(case, snapshot) for case, snapshot in rows],
+        pooled=PooledRead(hotspots=pooled.hotspots, odds_ratio=pooled.value, low=pooled.low,
+                          high=pooled.high, log=pooled.log,
+                          standard_error=pooled.standard_error, q=pooled.q,
+                          i_squared=pooled.i_squared, reading=impact.read_pooled(pooled)),
+        method=POOLED_METHOD)
+
+
+CSV_COLUMNS = ["ref", "title", "borough", "stage", "outcome", "snapshot", "saved_at",
+               "before_first", "after_last", "target_before", "target_after",
+               "target_percent_change", "odds_ratio", "odds_ratio_low", "odds_ratio_high",
+               "wdq", "total_net_effect"]
+
+
+def evaluation_csv(result: OperationEvaluation) -> Iterator[list[str]]:
+    """One row per hotspot, then the pooled effect; full precision, empty when undefined."""
+    yield CSV_COLUMNS
+    for row in result.rows:
+        values = row.model_dump(mode="json")
+        yield [csv_safe(_cell(values[name])) if name in ("title", "borough")
+               else _cell(values[name]) for name in CSV_COLUMNS]
+    pooled = result.pooled
+    yield ["pooled", f"Pooled effect of {pooled.hotspots} hotspots (fixed effect)", "", "", "",
+           "", "", "", "", "", "", "", _cell(pooled.odds_ratio), _cell(pooled.low),
+           _cell(pooled.high), "", ""]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    return repr(value) if isinstance(value, float) else str(value)

@@ -1,0 +1,289 @@
+"""Impact assessment on real City of London data: the counts per area and period checked
+against counts made here from the files (csv, pyproj, shapely), every figure against
+app.sara.impact, snapshots that later imports never change, and the operation's evaluation
+with its pooled effect.
+
+The module has a database of its own: street crime of January to June 2024."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.auth.context import Actor
+from app.auth.roles import Role
+from app.crime.geometry import area_shape, buffer_ring
+from app.crime.importer import expand, import_sources
+from app.sara import impact
+from tests.conftest import Person, create_person
+from tests.crime.support import (
+    CITY,
+    LIVERPOOL_STREET,
+    THEFT,
+    Site,
+    count_in,
+    load_boundaries,
+    load_months,
+    needs_data,
+    site,
+)
+
+pytestmark = needs_data
+
+MONTHS = ["2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024-06"]
+ST_PAULS = {"name": "St Paul's and Cheapside",
+            "geometry": {"type": "Point", "coordinates": [-0.0984, 51.5138]}, "radius_m": 300}
+PERIODS = {"before_first": "2024-01", "before_last": "2024-03", "after_first": "2024-04",
+           "after_last": "2024-06"}
+THEFTS = {THEFT, "Other theft"}
+
+
+@dataclass
+class World:
+    site: Site
+    sergeant: Person
+    analyst: Person
+    evaluator: Person
+    client: TestClient
+
+    def send(self, method: str, url: str, person: Person | None = None,
+             expected: int = 200, **kwargs: Any) -> Any:
+        response = self.client.request(method, url, headers=(person or self.sergeant).api,
+                                       **kwargs)
+        assert response.status_code == expected, (url, response.status_code,
+                                                   response.text[:400])
+        return response.json() if response.content else None
+
+
+@pytest.fixture(scope="module")
+def world(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with site(db_url, tmp_path_factory, "assessment") as crime_site:
+        with crime_site.factory() as db:
+            sergeant = create_person(db, "sgt.byrne", Role.SUPERVISOR, CITY, "Sgt Niamh Byrne")
+            analyst = create_person(db, "analyst.lee", Role.ANALYST, None, "Grace Lee")
+            evaluator = create_person(db, "eval.morgan", Role.EVALUATOR, None, "Rhys Morgan")
+        load_boundaries(crime_site.factory, (CITY,), (CITY,))
+        load_months(crime_site.factory, MONTHS)
+        with crime_site.client() as client:
+            yield World(crime_site, sergeant, analyst, evaluator, client)
+
+
+def hotspot(world: World, **overrides: Any) -> str:
+    """A City case with a target, a 200 m buffer and a control area."""
+    body = {"title": "Phones and bags taken around Liverpool Street",
+            "problem_statement": "Thefts from commuters on weekday evenings.",
+            "category": "theft-from-the-person", "borough": CITY,
+            "target_area": LIVERPOOL_STREET} | overrides
+    case = world.send("POST", "/api/v1/cases", json=body, expected=201)
+    world.send("PATCH", f"/api/v1/cases/{case['ref']}", json={
+        "version": case["version"], "buffer_width_m": 200, "control_area": ST_PAULS,
+        "crime_types": sorted(THEFTS_SLUGS)})
+    return case["ref"]
+
+
+THEFTS_SLUGS = {"theft-from-the-person", "other-theft"}
+
+
+def expected_counts(months: list[str]) -> dict[str, int]:
+    target = area_shape(LIVERPOOL_STREET["geometry"], LIVERPOOL_STREET["radius_m"])
+    areas = {"target": target, "buffer": buffer_ring(target, 200),
+             "control": area_shape(ST_PAULS["geometry"], ST_PAULS["radius_m"])}
+    return {name: sum(count_in(shape, months, THEFTS).values())
+            for name, shape in areas.items()}
+
+
+def test_an_assessment_counts_each_area_and_period_and_works_out_every_figure(
+        world: World) -> None:
+    ref = hotspot(world)
+    saved = world.send("POST", f"/api/v1/cases/{ref}/assessments", json=PERIODS, expected=201)
+    before, after = expected_counts(MONTHS[:3]), expected_counts(MONTHS[3:])
+    for name in ("target", "buffer", "control"):
+        assert (saved[name]["before"], saved[name]["after"]) == (before[name], after[name]), name
+    assert saved["target"]["before"] > 0 and saved["control"]["after"] > 0  # a real test
+    a0, a1 = before["target"], after["target"]
+    b0, b1 = before["buffer"], after["buffer"]
+    c0, c1 = before["control"], after["control"]
+    ratio = impact.odds_ratio(a0, a1, c0, c1)
+    assert saved["odds_ratio"]["value"] == pytest.approx(ratio.value, abs=1e-9)
+    assert saved["odds_ratio"]["low"] == pytest.approx(ratio.low, abs=1e-9)
+    assert saved["odds_ratio"]["high"] == pytest.approx(ratio.high, abs=1e-9)
+    assert saved["odds_ratio"]["value"] == pytest.approx((a0 * c1) / (a1 * c0), abs=1e-9)
+    moved = impact.displacement(a0, a1, b0, b1, c0, c1)
+    assert saved["displacement"]["success_measure"] == pytest.approx(a1 / c1 - a0 / c0)
+    assert saved["displacement"]["buffer_displacement_measure"] == pytest.approx(
+        b1 / c1 - b0 / c0)
+    assert saved["displacement"]["wdq"] == (pytest.approx(moved.wdq) if moved.wdq is not None
+                                            else None)
+    assert saved["total_net_effect"]["value"] == pytest.approx(
+        impact.total_net_effect(a0, a1, b0, b1, c0, c1))
+    assert saved["odds_ratio"]["reading"] == impact.read_odds_ratio(ratio)
+    assert saved["months"] == 3 and saved["number"] == 1
+    assert saved["monthly"]["months"] == MONTHS
+    assert sum(saved["monthly"]["target"][:3]) == a0 and sum(saved["monthly"]["control"]) \
+        == c0 + c1
+    assert [b["source"] for b in saved["batches"]] == [
+        f"{m}-city-of-london-street.csv" for m in MONTHS]
+    assert saved["areas"]["target"]["geometry"] == LIVERPOOL_STREET["geometry"]
+    assert saved["changes_since_previous"] == []
+    timeline = world.send("GET", f"/api/v1/cases/{ref}/timeline")
+    assert timeline[0]["summary"].startswith("Saved impact assessment 1 (Jan 2024 to Mar 2024 "
+                                             "against Apr 2024 to Jun 2024)")
+
+
+def test_the_gate_is_met_by_a_saved_assessment_or_a_stated_reason(world: World) -> None:
+    ref = hotspot(world)
+    gate = world.send("GET", f"/api/v1/cases/{ref}/gate")
+    assert gate["stage"] == "scanning"
+    case = world.send("GET", f"/api/v1/cases/{ref}")
+    for stage in ("analysis", "response", "assessment"):
+        world.send("POST", f"/api/v1/cases/{ref}/transitions",
+                   json={"to": stage, "reason": "Moving on for the test", "override": True})
+    codes = [u["code"] for u in world.send("GET", f"/api/v1/cases/{ref}/gate")["unmet"]]
+    assert "impact_evaluation" in codes
+    world.send("POST", f"/api/v1/cases/{ref}/assessments", json=PERIODS, expected=201)
+    codes = [u["code"] for u in world.send("GET", f"/api/v1/cases/{ref}/gate")["unmet"]]
+    assert "impact_evaluation" not in codes
+    other = hotspot(world, title="Another hotspot")
+    for stage in ("analysis", "response", "assessment"):
+        world.send("POST", f"/api/v1/cases/{other}/transitions",
+                   json={"to": stage, "reason": "Moving on for the test", "override": True})
+    case = world.send("GET", f"/api/v1/cases/{other}")
+    world.send("PATCH", f"/api/v1/cases/{other}", json={
+        "version": case["version"], "impact_none_reason": "No comparable control exists."})
+    codes = [u["code"] for u in world.send("GET", f"/api/v1/cases/{other}/gate")["unmet"]]
+    assert "impact_evaluation" not in codes
+
+
+def synthetic_street_file(folder: Path, month: str, rows: int) -> Path:
+    """A police.uk-shaped file of extra thefts at Liverpool Street (a late correction to a
+    month already imported, as if the force republished it)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["Crime ID", "Month", "Reported by", "Falls within", "Longitude",
+                     "Latitude", "Location", "LSOA code", "LSOA name", "Crime type",
+                     "Last outcome category", "Context"])
+    for number in range(rows):
+        writer.writerow([f"{'ab' * 30}{number:04d}", month, "City of London Police",
+                         "City of London Police", "-0.082200", "51.517600",
+                         "On or near Liverpool Street", "E01032739", "City of London 001F",
+                         THEFT, "Under investigation", ""])
+    path = folder / f"{month}-city-of-london-street-republished.csv"
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    return path
+
+
+def test_a_later_import_leaves_a_saved_result_unchanged_and_recomputing_shows_the_change(
+        world: World, tmp_path: Path) -> None:
+    ref = hotspot(world, title="Snapshot stability")
+    first = world.send("POST", f"/api/v1/cases/{ref}/assessments", json=PERIODS, expected=201)
+    reports = import_sources(world.site.factory, Actor.cli(), expand(
+        [synthetic_street_file(tmp_path, "2024-02", 4)]))
+    assert reports[0].status == "done" and reports[0].added == 4
+
+    again = world.send("GET", f"/api/v1/cases/{ref}/assessments/1")
+    assert json.dumps(again, sort_keys=True) == json.dumps(first, sort_keys=True)
+
+    second = world.send("POST", f"/api/v1/cases/{ref}/assessments", json=PERIODS, expected=201)
+    assert second["number"] == 2
+    assert second["target"]["before"] == first["target"]["before"] + 4
+    changes = second["changes_since_previous"]
+    assert f"Target area, before: {first['target']['before']} became " \
+           f"{first['target']['before'] + 4}." in changes
+    assert any(c.startswith("Data counted now and not before: 2024-02-city-of-london-street-"
+                            "republished.csv") for c in changes)
+    assert any(c.startswith("Odds ratio: ") for c in changes)
+    listed = world.send("GET", f"/api/v1/cases/{ref}/assessments")
+    assert [s["number"] for s in listed] == [2, 1]
+
+
+def test_bad_periods_are_refused_with_the_field(world: World) -> None:
+    ref = hotspot(world, title="Bad periods")
+    url = f"/api/v1/cases/{ref}/assessments"
+    for body, field, words in (
+            (PERIODS | {"after_last": "2024-05"}, "after_last", "equal length"),
+            (PERIODS | {"after_first": "2024-03"}, "after_first", "start after the before"),
+            (PERIODS | {"before_last": "2023-12"}, "before_last", "end after it starts"),
+            (PERIODS | {"after_first": "2024-07", "after_last": "2024-09"}, "after_last",
+             "No street-level crime is imported for Jul 2024"),
+            (PERIODS | {"before_first": "2024-13"}, "before_first", "is not a month")):
+        response = world.send("POST", url, json=body, expected=422)
+        messages = {e["field"]: e["message"] for e in response["errors"]}
+        assert words in messages[field], (body, messages)
+    assert world.send("GET", url) == []
+
+
+def test_without_a_control_area_the_figures_say_why_they_are_missing(world: World) -> None:
+    case = world.send("POST", "/api/v1/cases", expected=201, json={
+        "title": "No control yet", "category": "theft-from-the-person", "borough": CITY,
+        "target_area": LIVERPOOL_STREET})
+    saved = world.send("POST", f"/api/v1/cases/{case['ref']}/assessments", json=PERIODS,
+                       expected=201)
+    assert saved["control"] is None and saved["buffer"] is None
+    assert saved["odds_ratio"]["value"] is None
+    assert saved["odds_ratio"]["reading"] == "Not defined: no control area was chosen."
+    assert "needs a buffer ring and a control area" in saved["total_net_effect"]["reading"]
+    proposal = world.send("GET", f"/api/v1/cases/{case['ref']}/assessments/proposal")
+    assert any("Choose a control area" in p for p in proposal["problems"])
+
+
+def test_the_proposal_splits_at_the_response_start(world: World) -> None:
+    ref = hotspot(world, title="Proposal")
+    proposal = world.send("GET", f"/api/v1/cases/{ref}/assessments/proposal")
+    assert proposal["response_start"] is None  # not in Response: the latest months
+    assert (proposal["before_first"], proposal["before_last"], proposal["after_first"],
+            proposal["after_last"]) == ("2024-01", "2024-03", "2024-04", "2024-06")
+    assert proposal["data_first"] == "2024-01" and proposal["data_last"] == "2024-06"
+    assert proposal["problems"] == []
+
+
+def test_who_may_run_and_read_assessments(world: World) -> None:
+    ref = hotspot(world, title="Permissions")
+    url = f"/api/v1/cases/{ref}/assessments"
+    world.send("POST", url, world.evaluator, json=PERIODS, expected=403)
+    world.send("POST", url, world.analyst, json=PERIODS, expected=201)
+    assert len(world.send("GET", url, world.evaluator)) == 1
+
+
+def test_the_operation_evaluation_pools_its_hotspots(world: World) -> None:
+    operation = world.send("POST", "/api/v1/operations", world.analyst, expected=201, json={
+        "name": "Sentinel", "start_date": "2024-04-01"})
+    refs = [hotspot(world, title=f"Hotspot {n}") for n in range(2)]
+    unassessed = hotspot(world, title="Not assessed yet")
+    for ref in [*refs, unassessed]:
+        case = world.send("GET", f"/api/v1/cases/{ref}")
+        world.send("PATCH", f"/api/v1/cases/{ref}", world.analyst,
+                   json={"version": case["version"], "operation": operation["id"]})
+    saved = [world.send("POST", f"/api/v1/cases/{refs[0]}/assessments", json=PERIODS,
+                        expected=201),
+             world.send("POST", f"/api/v1/cases/{refs[1]}/assessments", json=PERIODS | {
+                 "before_first": "2024-02", "after_last": "2024-05",
+                 "after_first": "2024-04", "before_last": "2024-03"}, expected=201)]
+    result = world.send("GET", f"/api/v1/operations/{operation['id']}/evaluation",
+                        world.evaluator)
+    rows = {row["ref"]: row for row in result["rows"]}
+    assert set(rows) == {*refs, unassessed}
+    assert rows[unassessed]["snapshot"] is None
+    assert rows[unassessed]["reading"] == "No impact assessment saved yet."
+    for ref, snapshot in zip(refs, saved, strict=True):
+        assert rows[ref]["odds_ratio"] == snapshot["odds_ratio"]["value"]
+        assert rows[ref]["target_before"] == snapshot["target"]["before"]
+    expected = impact.pooled_effect([(s["odds_ratio"]["log"], s["odds_ratio"]["variance"])
+                                     for s in saved])
+    pooled = result["pooled"]
+    assert pooled["hotspots"] == 2
+    weights = [1 / s["odds_ratio"]["variance"] for s in saved]
+    mean = sum(w * s["odds_ratio"]["log"] for w, s in zip(weights, saved, strict=True)) \
+        / sum(weights)
+    assert pooled["log"] == pytest.approx(mean, abs=1e-9)
+    assert pooled["odds_ratio"] == pytest.approx(math.exp(mean), abs=1e-9)
+    assert pooled["low"] == pytest.approx(expected.low, abs=1e-9)
+    assert pooled["reading"] == impact.read_pooled(expected)
