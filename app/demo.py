@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.assessment.schemas import AssessmentRequest
+from app.assessment.service import run_assessment
 from app.audit.service import AuditAction, record
 from app.auth.context import Actor, Channel
 from app.auth.models import User
@@ -36,7 +38,7 @@ from app.crime.boundaries import import_boundaries
 from app.crime.importer import expand, import_sources
 from app.crime.models import AreaKind, ImportBatch, ImportStatus
 from app.db import utcnow
-from app.demo_operation import ensure_operation
+from app.demo_operation import ensure_operation, ensure_sentinel
 
 DEMO_PASSWORD = "demo-password"
 WESTMINSTER, CAMDEN, CITY = "E09000033", "E09000007", "E09000001"
@@ -110,6 +112,9 @@ def load_demo(db: Session) -> DemoReport:
                   "city": city, "analyst": analyst})
         report.cases_added += 1
     report.operations_added = int(ensure_operation(db, users))
+    opened = ensure_sentinel(db, users)
+    report.operations_added += int(bool(opened))
+    report.cases_added += opened
     if report.users_added or report.cases_added or report.files_imported \
             or report.operations_added:
         record(db, Actor.cli(), AuditAction.DEMO_LOAD,
@@ -434,9 +439,14 @@ def _liverpool_street() -> tuple[str, str, Any]:
         ):
             content.add_action(db, _as(sgt), ref, action)
         _move(db, sgt, ref, "assessment")
+        _edit(db, sgt, ref, buffer_width_m=150, control_area=point(
+            51.5133, -0.0889, 250, "Bank and Cornhill (control)"))
+        run_assessment(db, _as(sgt), ref, AssessmentRequest(
+            before_first="2023-10", before_last="2024-03", after_first="2024-04",
+            after_last="2024-09", note="Six months either side of the lock exchange."))
         _edit(db, sgt, ref, process_evaluation="412 D-locks exchanged; 9 marking sessions.",
-              impact_evaluation="Thefts at the racks fell from 96 to 41 in the six months "
-              "after, against 58 to 55 in the comparison area around Moorgate.",
+              impact_evaluation="Read with the impact assessment: bicycle thefts at the racks "
+              "are few a month, so the interval is wide.",
               outcome="fewer_incidents", lessons_learned="Lock exchanges worked best at the "
               "morning peak; marking reached too few people to matter.")
         _move(db, sgt, ref, "closed", reason="Assessment complete: fewer incidents.")

@@ -9,17 +9,25 @@ operation is created once: loading the demo again adds nothing.
 from __future__ import annotations
 
 import random
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from app.assessment.schemas import AssessmentRequest
+from app.assessment.service import run_assessment
 from app.auth.context import Actor, Channel
 from app.auth.models import User
 from app.cases import content, moves, service
-from app.cases.models import Case, CaseEvent
-from app.cases.schemas import ActionCreate, CaseUpdate, TransitionRequest
+from app.cases.models import Case, CaseEvent, Hypothesis
+from app.cases.schemas import (
+    ActionCreate,
+    CaseCreate,
+    CaseUpdate,
+    HypothesisCreate,
+    TransitionRequest,
+)
 from app.clock import LONDON, london_day, today
 from app.community import service as community
 from app.community.schemas import ConcernAnswer, ConcernCreate, ConcernTriage
@@ -29,6 +37,7 @@ from app.operations.schemas import OperationCreate
 from app.operations.service import create_operation
 from app.patrols import service as patrols
 from app.patrols.schemas import OutputCorrection, OutputsCreate, PatrolCreate
+from app.sara.stages import Stage
 
 OPERATION = "Nightingale"
 WESTMINSTER, CAMDEN = "E09000033", "E09000007"
@@ -189,3 +198,115 @@ def _concerns(db: Session, users: dict[str, User], cases: dict[str, Case | None]
     raised(clarke, 3, borough=CAMDEN, raised_by_kind="school", raised_by="Head of year 10",
            channel="phone_or_email", place="Camden High Street",
            description="Pupils say older boys carry knives near the station after school.")
+
+
+# --- Operation Sentinel: City of London hotspots, assessable on the demo's real data ---------
+
+SENTINEL = "Sentinel"
+CITY = "E09000001"
+RESPONSE_BEGAN = date(2024, 12, 1)  # inside the demo's police.uk data (Oct 2023 to Dec 2025)
+
+
+def _point(lat: float, lng: float, radius: int, name: str) -> dict[str, Any]:
+    return {"name": name, "geometry": {"type": "Point", "coordinates": [lng, lat]},
+            "radius_m": radius}
+
+
+# (title, category, target, control, assessed by the demo)
+CITY_HOTSPOTS = (
+    ("Phone snatches around Moorgate and London Wall", "theft-from-the-person",
+     _point(51.5180, -0.0890, 250, "Moorgate and London Wall"),
+     _point(51.5138, -0.1040, 250, "St Paul's and Ludgate (control)"), True),
+    ("Violence around the Bishopsgate bars at night", "violent-crime",
+     _point(51.5190, -0.0790, 200, "Bishopsgate and Spital Square"),
+     _point(51.5140, -0.1070, 250, "Fleet Street (control)"), True),
+    ("Shoplifting on Cheapside and at One New Change", "shoplifting",
+     _point(51.5141, -0.0946, 200, "Cheapside and One New Change"),
+     _point(51.5138, -0.0754, 250, "Aldgate (control)"), False),
+)
+
+
+def ensure_sentinel(db: Session, users: dict[str, User]) -> int:
+    """A City of London Police operation over three hotspot cases with real police.uk data,
+    their responses begun in December 2024: two assessed, one left for the demo's user to
+    assess. The number of cases it opened (none when the operation exists)."""
+    if db.scalar(select(Operation.id).where(Operation.name == SENTINEL)):
+        return 0
+    sgt, analyst = users["sgt.byrne"], users["analyst.lee"]
+    operation = create_operation(db, _as(sgt), OperationCreate(
+        name=SENTINEL, unit="City of London Police, Bishopsgate sector (demo)",
+        description="Hotspot policing of the City's theft, violence and shoplifting hotspots, "
+                    "chosen from the police.uk data. Each hotspot is assessed against a "
+                    "control area of the City, with a buffer ring for displacement.",
+        start_date=RESPONSE_BEGAN))
+    for title, category, target, control, assess in CITY_HOTSPOTS:
+        case = db.scalar(select(Case).where(Case.title == title))
+        if case is None:
+            case = service.create_case(db, _as(sgt), CaseCreate(
+                title=title, category=category, borough=CITY, priority="high", source="data",
+                team="City of London Police, Bishopsgate sector", target_area=target,
+                problem_statement=f"{title}: one of the City's hotspots in the police.uk "
+                                  "data for 2023 and 2024."))
+        _through_to_response(db, sgt, analyst, case.ref, control, operation.id)
+        if assess:
+            run_assessment(db, _as(analyst), case.ref, AssessmentRequest(
+                before_first="2023-12", before_last="2024-11", after_first="2024-12",
+                after_last="2025-11", note="A year either side of the response's start."))
+    return len(CITY_HOTSPOTS)
+
+
+def _through_to_response(db: Session, sgt: User, analyst: User, ref: str,
+                         control: dict[str, Any] | None, operation_id: int) -> None:
+    """Scanning and Analysis met, the response begun on RESPONSE_BEGAN."""
+    case = db.scalar(select(Case).where(Case.ref == ref))
+    assert case is not None
+    actor = _as(sgt)
+    if case.stage is Stage.SCANNING:
+        _update(db, sgt, ref, cheers={k: {"met": True, "evidence": v} for k, v in {
+            "community": "Commuters, workers and visitors in the City.",
+            "harm": "Loss, injury and fear; businesses report staff leaving early.",
+            "expectation": "The City's businesses and the BID asked for action.",
+            "events": "Recorded crimes in the police.uk data.",
+            "recurring": "Every month of 2023 and 2024.",
+            "similarity": "The same streets and hours, month after month.",
+        }.items()})
+        moves.move_case(db, actor, ref, TransitionRequest(to="analysis"))
+    _update(db, analyst, ref, triangle={
+        "offender": {"who": "Offenders drawn by crowds and cash at the busy hours"},
+        "victim": {"who": "Commuters, drinkers and shop staff"},
+        "place": {"who": "Station concourses, bar terraces and shop fronts"},
+    }, analysis_summary="Crime concentrates at the busiest hours in a few streets, where "
+       "guardianship is thin.", baseline_start="2023-12-01", baseline_end="2024-11-30",
+       buffer_width_m=200, control_area=control)
+    if not db.scalar(select(func.count()).select_from(Hypothesis).where(
+            Hypothesis.case_id == case.id)):
+        content.add_hypothesis(db, actor, ref, HypothesisCreate(
+            statement="Crowds at the busiest hours give offenders cover and targets."))
+    service.update_case(db, _as(analyst), ref, CaseUpdate(
+        version=db.scalar(select(Case.version).where(Case.ref == ref)) or 1,
+        operation=operation_id))
+    moves.move_case(db, actor, ref, TransitionRequest(to="response"))
+    _update(db, sgt, ref, response_plan="High-visibility patrols at the peak hours, with "
+            "the businesses' security staff and CCTV, from December 2024.")
+    content.add_action(db, actor, ref, ActionCreate(
+        title="High-visibility patrols at the peak hours", tactic="hotspot-patrols",
+        partner="police", owner="Bishopsgate sector", due_date=RESPONSE_BEGAN,
+        status="done"))
+    _dated_before_the_response(db, case)
+
+
+def _dated_before_the_response(db: Session, case: Case) -> None:
+    """The case opened in the autumn before, its Scanning and Analysis spread over the weeks
+    that followed, and its move into Response on the day the response began."""
+    began = datetime.combine(RESPONSE_BEGAN, time(9, 0), LONDON)
+    opened = began - timedelta(days=80)
+    events = list(db.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                             .order_by(CaseEvent.id)))
+    moved = max(i for i, e in enumerate(events) if e.to_stage is Stage.RESPONSE)
+    for index, event in enumerate(events):
+        event.at = (opened + (began - opened) * index / max(moved, 1) if index <= moved
+                    else began + timedelta(hours=index - moved))
+    db.execute(update(Case).where(Case.id == case.id).values(
+        created_at=opened, stage_entered_at=began, updated_at=events[-1].at,
+        last_activity_at=events[-1].at), execution_options={"synchronize_session": False})
+    db.commit()

@@ -42,6 +42,7 @@ from app.sara.stages import GateUnmet, MoveRefused
 from app.settings import Settings, get_settings
 from app.web.deps import SESSION_COOKIE, CsrfRejected, SignInRequired
 from app.web.routes import admin as web_admin
+from app.web.routes import assessment as web_assessment
 from app.web.routes import auth as web_auth
 from app.web.routes import cases as web_cases
 from app.web.routes import community as web_community
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None,
     app.include_router(web_patrols.router)
     app.include_router(web_community.router)
     app.include_router(web_oversight.router)
+    app.include_router(web_assessment.router)
     _add_meta_routes(app)
     _add_error_handlers(app)
     return app

@@ -38,6 +38,8 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import app as app_package
+from app.assessment.schemas import AssessmentRequest
+from app.assessment.service import run_assessment
 from app.auth.context import Actor, Channel
 from app.auth.models import User
 from app.auth.roles import Role
@@ -195,6 +197,14 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("POST", "/api/v1/concerns/{concern_id}/triage"): {
         "not a police matter": concern_write(200)},
     ("PUT", "/api/v1/concerns/{concern_id}/answer"): {"we did": concern_write(200)},
+    # Impact assessments: read with the case; run by the borough's officers and supervisors
+    # and by analysts; the evaluator reads them, and the operation's evaluation.
+    ("GET", "/api/v1/cases/{ref}/assessments"): {"list": API_READ},
+    ("GET", "/api/v1/cases/{ref}/assessments/proposal"): {"proposal": API_READ},
+    ("POST", "/api/v1/cases/{ref}/assessments"): {"run": by_role(201, 201, 404, 201, 403, 404)},
+    ("GET", "/api/v1/cases/{ref}/assessments/{number}"): {"read": API_READ},
+    ("GET", "/api/v1/cases/{ref}/process"): {"read": API_READ},
+    ("GET", "/api/v1/operations/{operation_id}/evaluation"): {"evaluation": OVERSIGHT_READ},
     # --- pages, session cookie and CSRF token --------------------------------------------------
     ("GET", "/"): {"home": everyone(303)},
     ("GET", "/cases"): {"list": by_role(200, 200, 200, 200, 200, 403)},
@@ -207,6 +217,7 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
         "problem edit form": PAGE_READ,
         "crime picture": PAGE_READ,
         "comparison": PAGE_READ,
+        "impact assessment": PAGE_READ,
     },
     ("GET", "/cases/{ref}/map.geojson"): {"areas": PAGE_READ},
     ("POST", "/cases/{ref}/baseline"): {"months": ANALYSIS_WRITE},
@@ -256,6 +267,10 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("GET", "/queue"): {"westminster": OVERSIGHT_READ},
     ("POST", "/queue/overrides/{event_id}/review"): {
         "review": by_role(403, 303, 404, 403, 403, 404)},
+    ("POST", "/cases/{ref}/assessments"): {"run": ANALYSIS_WRITE},
+    ("POST", "/cases/{ref}/process-evaluation"): {"add": by_role(303, 303, 404, 403, 403, 404)},
+    ("GET", "/operations/{operation_id}/evaluation"): {"page": OVERSIGHT_READ},
+    ("GET", "/operations/{operation_id}/evaluation.csv"): {"csv": OVERSIGHT_READ},
     ("GET", "/data"): {"imports": DATA_READ},
     ("POST", "/data/police-uk"): {"street csv": DATA_IMPORT},
     ("POST", "/data/boundaries"): {"wards": DATA_IMPORT},
@@ -409,6 +424,12 @@ class Ctx:
         assert event_id is not None
         return event_id
 
+    def new_assessment(self, ref: str) -> int:
+        """A saved impact assessment of the case, on the world's crime data."""
+        self.crime()
+        return run_assessment(self.db, self.actor(), ref, AssessmentRequest(
+            **ASSESSMENT_PERIODS)).number
+
     def walk_in(self) -> User:
         """A user for the administration pages to work on (created on first use)."""
         user = self.db.scalar(select(User).where(User.username == WALK_IN))
@@ -455,6 +476,10 @@ def boundary_file(name: str, key: str, codes: tuple[str, ...]) -> bytes:
     data["features"] = [f for f in data["features"] if f["properties"].get(key) in codes]
     assert len(data["features"]) >= len(codes), (name, codes)
     return json.dumps(data).encode()
+
+
+ASSESSMENT_PERIODS = {"before_first": "2025-01", "before_last": "2025-03",
+                      "after_first": "2025-04", "after_last": "2025-06"}
 
 
 def _street_crimes() -> list[dict[str, Any]]:
@@ -691,6 +716,41 @@ def _(ctx: Ctx) -> Req:
 YESTERDAY = date.today() - timedelta(days=1)
 
 
+@request("GET", "/api/v1/cases/{ref}/assessments", "list")
+def _(ctx: Ctx) -> Req:
+    ref = ctx.new_case()
+    ctx.new_assessment(ref)
+    return api("GET", f"/api/v1/cases/{ref}/assessments")
+
+
+@request("GET", "/api/v1/cases/{ref}/assessments/proposal", "proposal")
+def _(ctx: Ctx) -> Req:
+    ctx.crime()
+    return api("GET", f"/api/v1/cases/{ctx.new_case()}/assessments/proposal")
+
+
+@request("POST", "/api/v1/cases/{ref}/assessments", "run")
+def _(ctx: Ctx) -> Req:
+    ctx.crime()
+    return api("POST", f"/api/v1/cases/{ctx.new_case()}/assessments", ASSESSMENT_PERIODS)
+
+
+@request("GET", "/api/v1/cases/{ref}/assessments/{number}", "read")
+def _(ctx: Ctx) -> Req:
+    ref = ctx.new_case()
+    return api("GET", f"/api/v1/cases/{ref}/assessments/{ctx.new_assessment(ref)}")
+
+
+@request("GET", "/api/v1/cases/{ref}/process", "read")
+def _(ctx: Ctx) -> Req:
+    return api("GET", f"/api/v1/cases/{ctx.new_case()}/process")
+
+
+@request("GET", "/api/v1/operations/{operation_id}/evaluation", "evaluation")
+def _(ctx: Ctx) -> Req:
+    return api("GET", f"/api/v1/operations/{ctx.new_operation()}/evaluation")
+
+
 @request("PATCH", "/api/v1/cases/{ref}", "operation")
 def _(ctx: Ctx) -> Req:
     ref, operation = ctx.new_case(), ctx.new_operation()
@@ -888,6 +948,13 @@ def _(ctx: Ctx) -> Req:
 def _(ctx: Ctx) -> Req:
     ctx.crime()
     return page("GET", f"/cases/{ctx.new_case()}?section=comparison")
+
+
+@request("GET", "/cases/{ref}", "impact assessment")
+def _(ctx: Ctx) -> Req:
+    ref = ctx.new_case()
+    ctx.new_assessment(ref)
+    return page("GET", f"/cases/{ref}?section=impact")
 
 
 @request("GET", "/cases/{ref}/map.geojson", "areas")
@@ -1170,6 +1237,28 @@ def _(ctx: Ctx) -> Req:
 @request("POST", "/queue/overrides/{event_id}/review", "review")
 def _(ctx: Ctx) -> Req:
     return page("POST", f"/queue/overrides/{ctx.new_override()}/review", {"note": "Agreed"})
+
+
+@request("POST", "/cases/{ref}/assessments", "run")
+def _(ctx: Ctx) -> Req:
+    ctx.crime()
+    return page("POST", f"/cases/{ctx.new_case()}/assessments", ASSESSMENT_PERIODS)
+
+
+@request("POST", "/cases/{ref}/process-evaluation", "add")
+def _(ctx: Ctx) -> Req:
+    ref = ctx.new_case()
+    return page("POST", f"/cases/{ref}/process-evaluation", {"version": str(ctx.version(ref))})
+
+
+@request("GET", "/operations/{operation_id}/evaluation", "page")
+def _(ctx: Ctx) -> Req:
+    return page("GET", f"/operations/{ctx.new_operation()}/evaluation")
+
+
+@request("GET", "/operations/{operation_id}/evaluation.csv", "csv")
+def _(ctx: Ctx) -> Req:
+    return page("GET", f"/operations/{ctx.new_operation()}/evaluation.csv")
 
 
 @request("GET", "/data", "imports")

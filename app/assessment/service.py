@@ -33,6 +33,7 @@ from app.errors import Conflict, FieldError, ValidationFailed
 from app.operations.service import get_operation
 from app.sara import impact
 from app.sara.stages import Stage
+from app.validation import FIRST_DAY, LAST_DAY
 
 DEFAULT_MONTHS = 12
 AREAS = ("target", "buffer", "control")
@@ -166,7 +167,10 @@ def run_assessment(db: Session, actor: Actor, ref: str,
 def _periods(data: AssessmentRequest) -> tuple[Period, Period]:
     months = {name: month_value(getattr(data, name), name)
               for name in ("before_first", "before_last", "after_first", "after_last")}
-    errors = []
+    errors = [FieldError(name, f"Choose a month from {FIRST_DAY.year} to {LAST_DAY.year}.")
+              for name, month in months.items() if not FIRST_DAY <= month <= LAST_DAY]
+    if errors:
+        raise ValidationFailed(errors)
     if months["before_last"] < months["before_first"]:
         errors.append(FieldError("before_last", "The before period must end after it starts."))
     if months["after_last"] < months["after_first"]:

@@ -94,3 +94,79 @@ def _describe(series: list[tuple[date, int]], missing: set[date]) -> str:
     return (f"{total} in {len(counted)} months from {series[0][0]:%B %Y} to "
             f"{series[-1][0]:%B %Y}; highest {peak[1]} in {peak[0]:%B %Y}"
             + (f"; {len(missing)} months without data." if missing else "."))
+
+
+SERIES_CLASSES = ("target", "buffer", "control")
+
+
+def monthly_lines(months: list[date], series: dict[str, tuple[str, list[int]]], *,
+                  chart_id: str, title: str, periods: tuple[tuple[date, date], ...] = (),
+                  marker: date | None = None, marker_label: str = "") -> Markup:
+    """Monthly counts of several areas as lines (``series``: key -> (label, counts); keys
+    name the style: target, buffer, control), with shaded ``periods`` (before, after) and a
+    vertical ``marker`` (the response's start)."""
+    top = _nice_ceiling(max([c for _label, counts in series.values() for c in counts] + [0]))
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM - 16
+    step = plot_w / max(len(months) - 1, 1)
+
+    def x(index: int) -> float:
+        return LEFT + step * index
+
+    def y(count: int) -> float:
+        return TOP + plot_h * (1 - count / top) if top else TOP + plot_h
+
+    summary = "; ".join(f"{label}: {sum(counts)} in all" for label, counts in series.values())
+    parts = [
+        f'<svg id="{chart_id}" class="app-chart app-chart--lines" viewBox="0 0 {WIDTH} '
+        f'{HEIGHT}" role="img" aria-labelledby="{chart_id}-title {chart_id}-desc">',
+        f'<title id="{chart_id}-title">{escape(title)}</title>',
+        f'<desc id="{chart_id}-desc">{escape(summary)}, {months[0]:%B %Y} to '
+        f'{months[-1]:%B %Y}.</desc>' if months else f'<desc id="{chart_id}-desc"></desc>',
+    ]
+    for kind, (first, last) in zip(("before", "after"), periods, strict=False):
+        if first in months and last in months:
+            left, right = x(months.index(first)) - step / 2, x(months.index(last)) + step / 2
+            left, right = max(left, LEFT), min(right, WIDTH - RIGHT)
+            parts.append(f'<rect class="app-chart__period app-chart__period--{kind}" '
+                         f'x="{left:.1f}" y="{TOP}" width="{right - left:.1f}" '
+                         f'height="{plot_h:.1f}"/>')
+    for fraction in (0, 0.5, 1):
+        level = TOP + plot_h * (1 - fraction)
+        parts.append(f'<line class="app-chart__grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" '
+                     f'y1="{level:.1f}" y2="{level:.1f}"/>')
+        parts.append(f'<text class="app-chart__axis" x="{LEFT - 6}" y="{level + 4:.1f}" '
+                     f'text-anchor="end">{round(top * fraction)}</text>')
+    for index, month in enumerate(months):
+        first_shown = index == 0 and month.month != 12  # a January next to it has the year
+        if month.month == 1 or first_shown or (len(months) <= 24 and month.month % 3 == 1):
+            parts.append(f'<text class="app-chart__axis" x="{x(index):.1f}" '
+                         f'y="{TOP + plot_h + 14}" text-anchor="middle">{month:%b}</text>')
+            if month.month == 1 or first_shown:
+                parts.append(f'<text class="app-chart__axis app-chart__axis--year" '
+                             f'x="{x(index):.1f}" y="{TOP + plot_h + 28}" '
+                             f'text-anchor="middle">{month:%Y}</text>')
+    for key, (label, counts) in series.items():
+        points = " ".join(f"{x(i):.1f},{y(c):.1f}" for i, c in enumerate(counts))
+        parts.append(f'<polyline class="app-chart__line app-chart__line--{key}" '
+                     f'points="{points}"><title>{escape(label)}</title></polyline>')
+        for index, count in enumerate(counts):
+            parts.append(f'<circle class="app-chart__dot app-chart__dot--{key}" '
+                         f'cx="{x(index):.1f}" cy="{y(count):.1f}" r="2.5"><title>'
+                         f'{escape(label)}, {months[index]:%b %Y}: {count}</title></circle>')
+    if marker and months and months[0] <= marker <= months[-1]:
+        index = next(i for i, m in enumerate(months) if m >= marker.replace(day=1))
+        left = x(index) - (step / 2 if marker.day > 1 else 0) + (
+            step * (marker.day - 1) / 31 if marker.day > 1 else 0)
+        parts.append(f'<line class="app-chart__marker" x1="{left:.1f}" x2="{left:.1f}" '
+                     f'y1="{TOP}" y2="{TOP + plot_h}"/>')
+        parts.append(f'<text class="app-chart__marker-label" x="{left + 4:.1f}" '
+                     f'y="{TOP + 10}">{escape(marker_label)}</text>')
+    legend_y, legend_x = HEIGHT - 8, LEFT
+    for key, (label, _counts) in series.items():
+        parts.append(f'<line class="app-chart__line app-chart__line--{key}" x1="{legend_x}" '
+                     f'x2="{legend_x + 18}" y1="{legend_y - 4}" y2="{legend_y - 4}"/>')
+        parts.append(f'<text class="app-chart__legend" x="{legend_x + 22}" y="{legend_y}">'
+                     f'{escape(label)}</text>')
+        legend_x += 30 + 7 * len(label)
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -43,6 +43,7 @@ SECTIONS: dict[str, Section] = {s.key: s for s in [
             forms.patrols_payload),
     Section("outputs", "Outputs", Stage.RESPONSE, Perm.PATROL_LOG, None),
     Section("community", "You said, we did", Stage.RESPONSE, Perm.CONCERN_RECORD, None),
+    Section("impact", "Impact assessment", Stage.ASSESSMENT, Perm.ASSESSMENT_RUN, None),
     Section("assessment", "Assessment", Stage.ASSESSMENT, Perm.CASE_EDIT,
             forms.assessment_payload),
 ]}

@@ -287,3 +287,78 @@ def test_the_operation_evaluation_pools_its_hotspots(world: World) -> None:
     assert pooled["odds_ratio"] == pytest.approx(math.exp(mean), abs=1e-9)
     assert pooled["low"] == pytest.approx(expected.low, abs=1e-9)
     assert pooled["reading"] == impact.read_pooled(expected)
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
+
+
+def page_form(world: World, **fields: Any) -> dict[str, Any]:
+    return {"csrf_token": world.sergeant.csrf, **fields}
+
+
+def test_the_page_works_out_saves_and_shows_the_assessment(world: World) -> None:
+    ref = hotspot(world, title="Assessed from the page")
+    with world.site.client(world.sergeant) as pages:
+        section = pages.get(f"/cases/{ref}?section=impact", headers=HTMX)
+        assert section.status_code == 200
+        assert 'name="before_first"' in section.text and "Work out the impact" in section.text
+        bad = pages.post(f"/cases/{ref}/assessments", headers=HTMX, data=page_form(
+            world, **(PERIODS | {"after_last": "2024-05"}), categories=sorted(THEFTS_SLUGS)))
+        assert bad.status_code == 422
+        assert "must be of equal length" in bad.text
+        assert '<option value="2024-05" selected>' in bad.text  # the choice kept
+        saved = pages.post(f"/cases/{ref}/assessments", data=page_form(
+            world, **PERIODS, categories=sorted(THEFTS_SLUGS)))
+        assert saved.status_code == 303
+        assert saved.headers["location"] == f"/cases/{ref}?flash=assessed#section-impact"
+        page = pages.get(f"/cases/{ref}?section=impact").text
+    api = world.send("GET", f"/api/v1/cases/{ref}/assessments/1")
+    assert f'data-count="target-before">{api["target"]["before"]}<' in page
+    assert f'data-count="control-after">{api["control"]["after"]}<' in page
+    assert f'data-figure="odds_ratio">{api["odds_ratio"]["value"]:,.2f}<' in page
+    assert api["odds_ratio"]["reading"] in page.replace("&#39;", "'")
+    assert '<svg id="impact-chart-1"' in page and "app-chart__line--control" in page
+    assert "<script" not in page.split('<svg id="impact-chart-1"')[1].split("</svg>")[0]
+
+
+def test_the_record_is_added_to_the_process_evaluation(world: World) -> None:
+    ref = hotspot(world, title="Process record")
+    case = world.send("GET", f"/api/v1/cases/{ref}")
+    with world.site.client(world.sergeant) as pages:
+        response = pages.post(f"/cases/{ref}/process-evaluation", data=page_form(
+            world, version=str(case["version"])))
+        assert response.status_code == 303
+    case = world.send("GET", f"/api/v1/cases/{ref}")
+    assert case["process_evaluation"].startswith("From the record, ")
+    assert "0 actions planned, 0 done, 0 overdue" in case["process_evaluation"]
+    process = world.send("GET", f"/api/v1/cases/{ref}/process")
+    assert process["text"] == case["process_evaluation"]
+
+
+def test_the_operation_evaluation_page_and_csv_match_the_api(world: World) -> None:
+    operation = world.send("POST", "/api/v1/operations", world.analyst, expected=201, json={
+        "name": "Evaluated", "start_date": "2024-04-01"})
+    ref = hotspot(world, title="Evaluated hotspot")
+    case = world.send("GET", f"/api/v1/cases/{ref}")
+    world.send("PATCH", f"/api/v1/cases/{ref}", world.analyst,
+               json={"version": case["version"], "operation": operation["id"]})
+    world.send("POST", f"/api/v1/cases/{ref}/assessments", json=PERIODS, expected=201)
+    result = world.send("GET", f"/api/v1/operations/{operation['id']}/evaluation",
+                        world.evaluator)
+    row = result["rows"][0]
+    with world.site.client(world.evaluator) as pages:
+        page = pages.get(f"/operations/{operation['id']}/evaluation").text
+        download = pages.get(f"/operations/{operation['id']}/evaluation.csv")
+    assert f'data-ref="{ref}"' in page and f"{row['odds_ratio']:,.2f}" in page
+    assert f"Pooled effect: {result['pooled']['odds_ratio']:,.2f}" in page
+    assert download.headers["content-type"].startswith("text/csv")
+    lines = list(csv.reader(io.StringIO(download.text)))
+    assert lines[0][:3] == ["ref", "title", "borough"]
+    by_ref = {line[0]: dict(zip(lines[0], line, strict=True)) for line in lines[1:]}
+    assert float(by_ref[ref]["odds_ratio"]) == row["odds_ratio"]  # full precision
+    assert int(by_ref[ref]["target_before"]) == row["target_before"]
+    assert float(by_ref["pooled"]["odds_ratio"]) == result["pooled"]["odds_ratio"]
+    for line in lines:
+        assert not any(cell in ("inf", "nan", "-inf") for cell in line)

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from shapely.geometry import box as bng_box
@@ -52,6 +52,7 @@ from app.validation import pydantic_errors, validate
 from app.web import forms
 from app.web.charts import monthly_bars
 from app.web.deps import PageActor, csrf_protect
+from app.web.impact import impact_context
 from app.web.sections import (
     SECTIONS,
     action_values,
@@ -245,7 +246,8 @@ def ward_options(request: Request, actor: PageActor, db: Db, borough: str = "",
 
 @router.get("/cases/{ref}")
 def case_page(request: Request, actor: PageActor, db: Db, ref: Ref, section: str = "",
-              edit: str = "", flash: str = "", first: str = "", last: str = "") -> Response:
+              edit: str = "", flash: str = "", first: str = "", last: str = "",
+              snapshot: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
     case = service.view_case(db, actor, ref)
     if case.ref != ref:
         return redirect(f"/cases/{case.ref}")
@@ -258,6 +260,8 @@ def case_page(request: Request, actor: PageActor, db: Db, ref: Ref, section: str
     if editing:
         overrides.update(_edit_values(db, case, editing))
     overrides["panels"] = _panels(db, actor, case, section, first, last)
+    if section == "impact" or case.stage in (Stage.ASSESSMENT, Stage.CLOSED) or snapshot:
+        overrides |= impact_context(db, actor, case, snapshot)
     if is_htmx(request) and section:
         return render(request, "cases/detail.html", page_context(db, actor, case, **overrides),
                       block=f"section_{section}")
@@ -267,6 +271,8 @@ def case_page(request: Request, actor: PageActor, db: Db, ref: Ref, section: str
 def _flash(flash: str, case: Case) -> str:
     return {
         "opened": f"Case {case.ref} is open in Scanning.",
+        "assessed": "The impact assessment is saved.",
+        "process": "The figures are added to the process evaluation.",
         "patrol-started": "Patrol started.", "patrol-ended": "Patrol ended.",
         "patrol-discarded": "The patrol was discarded.", "outputs": "Outputs recorded.",
         "concern-linked": "The concern is linked to this case: say what was done about it "
@@ -348,6 +354,8 @@ def page_context(db: Session, actor: Actor, case: Case, **overrides: Any) -> dic
         "note_errors": {}, "open_stage": None, "flash": "", "active_nav": "cases",
         "panels": {}, "boundaries": [], "suggestion_options": [],
         "operation_options": [], "panel_errors": {}, "panel_values": {}, "panel_message": "",
+        "proposal": None, "snapshot": None, "saved": [], "impact_errors": {},
+        "impact_values": {}, "impact_months": [], "impact_chart": None, "process": None,
         **work_context(db, actor, case),
     }
     if overrides.get("editing") in ("area", "comparison"):
