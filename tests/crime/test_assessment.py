@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -362,3 +363,32 @@ def test_the_operation_evaluation_page_and_csv_match_the_api(world: World) -> No
     assert float(by_ref["pooled"]["odds_ratio"]) == result["pooled"]["odds_ratio"]
     for line in lines:
         assert not any(cell in ("inf", "nan", "-inf") for cell in line)
+
+
+def test_areas_without_crime_give_undefined_figures_and_never_infinity(world: World) -> None:
+    """A target on the river with a control beside it: no crime anywhere, every ratio
+    undefined, and nothing in the JSON, the page or the CSV reads as infinity or NaN."""
+    thames = {"name": "Mid-river by Southwark Bridge",
+              "geometry": {"type": "Point", "coordinates": [-0.0950, 51.5085]}, "radius_m": 10}
+    quiet = {"name": "Also mid-river", "geometry": {"type": "Point",
+                                                     "coordinates": [-0.0990, 51.5082]},
+             "radius_m": 10}
+    case = world.send("POST", "/api/v1/cases", expected=201, json={
+        "title": "Nothing happens here", "category": "bicycle-theft", "borough": CITY,
+        "target_area": thames})
+    world.send("PATCH", f"/api/v1/cases/{case['ref']}", json={
+        "version": case["version"], "buffer_width_m": 20, "control_area": quiet})
+    response = world.client.post(f"/api/v1/cases/{case['ref']}/assessments", json=PERIODS,
+                                 headers=world.sergeant.api)
+    assert response.status_code == 201
+    saved = response.json()
+    assert (saved["target"]["before"], saved["target"]["after"]) == (0, 0)
+    assert saved["target"]["percent_change"] is None
+    assert saved["odds_ratio"]["value"] is None and saved["displacement"]["wdq"] is None
+    assert saved["total_net_effect"]["value"] is None
+    assert "Infinity" not in response.text and "NaN" not in response.text
+    with world.site.client(world.sergeant) as pages:
+        page = pages.get(f"/cases/{case['ref']}?section=impact").text
+    figures = page.split('id="impact-figures"')[1].split('id="impact-form"')[0]
+    assert "not defined" in figures
+    assert not re.search(r"\b(inf|infinity|nan)\b", figures, re.IGNORECASE)
