@@ -42,6 +42,7 @@ test-pg: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.cases
 	$(BIN)/python -m bench.imports
+	$(BIN)/python -m bench.exports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts popcase.db popcase.db-wal popcase.db-shm

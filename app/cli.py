@@ -26,11 +26,13 @@ user_cli = typer.Typer(help="User accounts.", no_args_is_help=True)
 token_cli = typer.Typer(help="API tokens.", no_args_is_help=True)
 audit_cli = typer.Typer(help="The access log.", no_args_is_help=True)
 import_cli = typer.Typer(help="Import data.", no_args_is_help=True)
+export_cli = typer.Typer(help="Export case files for evaluators.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(user_cli, name="user")
 cli.add_typer(token_cli, name="token")
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(import_cli, name="import")
+cli.add_typer(export_cli, name="export")
 
 err = Console(stderr=True)
 
@@ -256,6 +258,76 @@ def _print_import_reports(reports: list[Any], totals: dict[str, int]) -> None:
         if r.rejected > 20:
             console.print(f"  {r.source}: {r.rejected - 20} more rejected rows "
                           "(see the import's page for the first 200)")
+
+
+OUT = Annotated[Path, typer.Option("--out", help="The zip file to write")]
+REDACT = Annotated[bool, typer.Option("--redact", help="Replace officers' and members of the "
+                                                      "public's names and personal details "
+                                                      "with placeholders")]
+REASON = Annotated[str, typer.Option(help="Why the file is disclosed, and to whom (access "
+                                          "log)")]
+
+
+@export_cli.command("case")
+def export_case(ref: Annotated[str, typer.Argument(help="The case reference, e.g. "
+                                                        "WM-2026-0001")],
+                out: OUT, redact: REDACT = False,
+                reason: REASON = "Exported on the command line") -> None:
+    """Write a case's case file (manifest, case.json, CSVs, report.html) as a zip."""
+    from app.errors import DomainError
+    from app.exports.service import export_case as export
+
+    with _session() as db:
+        try:
+            result = export(db, _cli_actor(), ref, reason=reason, redacted=redact)
+        except DomainError as exc:
+            _fail(exc.message, 2)
+            return
+    out.write_bytes(result.content)
+    err.print(f"Wrote {out} ({len(result.content):,} bytes).")
+
+
+@export_cli.command("operation")
+def export_operation(name: Annotated[str, typer.Argument(help="The operation's name (or "
+                                                              "id)")],
+                     out: OUT, redact: REDACT = False,
+                     reason: REASON = "Exported on the command line") -> None:
+    """Write an operation's bundle: every case file, and its evaluation as CSV and JSON."""
+    from app.errors import DomainError
+    from app.exports.service import export_operation as export
+    from app.exports.service import find_operation
+
+    with _session() as db:
+        try:
+            result = export(db, _cli_actor(), find_operation(db, name), reason=reason,
+                            redacted=redact)
+        except DomainError as exc:
+            _fail(exc.message, 2)
+            return
+    out.write_bytes(result.content)
+    err.print(f"Wrote {out} ({len(result.content):,} bytes).")
+
+
+@import_cli.command("case-file")
+def import_case_file(file: Annotated[Path, typer.Argument(help="A case file (.zip)")]) -> None:
+    """Import a case file from another popcase, after verifying its checksums and schema; a
+    file that fails either is refused whole, with the reason."""
+    from app.exports.files import CaseFileError
+    from app.exports.importer import import_case_file as load
+
+    if not file.is_file():
+        _fail(f"{file} is not a file.", 2)
+    with _session() as db:
+        try:
+            result = load(db, _cli_actor(), file.read_bytes())
+        except CaseFileError as exc:
+            _fail(f"{file} was refused: {exc}", 1)
+            return
+    moved = "" if result.ref == result.original_ref else \
+        f" (its reference {result.original_ref} was taken here)"
+    err.print(f"Imported {result.ref}{moved}; {result.people_added} people without an account "
+              "here got an inactive one.")
+    typer.echo(result.ref)
 
 
 def _cli_actor() -> Actor:

@@ -22,6 +22,7 @@ from app.api import assessment as api_assessment
 from app.api import cases as api_cases
 from app.api import community as api_community
 from app.api import crime as api_crime
+from app.api import exports as api_exports
 from app.api import operations as api_operations
 from app.api import oversight as api_oversight
 from app.api import patrols as api_patrols
@@ -47,6 +48,7 @@ from app.web.routes import auth as web_auth
 from app.web.routes import cases as web_cases
 from app.web.routes import community as web_community
 from app.web.routes import data as web_data
+from app.web.routes import exports as web_exports
 from app.web.routes import hotspots as web_hotspots
 from app.web.routes import oversight as web_oversight
 from app.web.routes import patrols as web_patrols
@@ -102,6 +104,7 @@ def create_app(settings: Settings | None = None,
     app.include_router(api_oversight.router, prefix="/api/v1")
     app.include_router(api_community.router, prefix="/api/v1")
     app.include_router(api_assessment.router, prefix="/api/v1")
+    app.include_router(api_exports.router, prefix="/api/v1")
     app.include_router(web_auth.router)
     app.include_router(web_cases.router)
     app.include_router(web_admin.router)
@@ -111,6 +114,7 @@ def create_app(settings: Settings | None = None,
     app.include_router(web_community.router)
     app.include_router(web_oversight.router)
     app.include_router(web_assessment.router)
+    app.include_router(web_exports.router)
     _add_meta_routes(app)
     _add_error_handlers(app)
     return app

@@ -205,6 +205,11 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("GET", "/api/v1/cases/{ref}/assessments/{number}"): {"read": API_READ},
     ("GET", "/api/v1/cases/{ref}/process"): {"read": API_READ},
     ("GET", "/api/v1/operations/{operation_id}/evaluation"): {"evaluation": OVERSIGHT_READ},
+    # Case files are disclosures: evaluators export them (the access matrix of issue 3).
+    ("GET", "/api/v1/cases/{ref}/export"): {"case file": by_role(403, 403, 404, 403, 200, 404)},
+    ("GET", "/api/v1/operations/{operation_id}/export"): {
+        "bundle": by_role(403, 403, 403, 403, 200, 403)},
+    ("GET", "/api/v1/schemas/case-file.json"): {"schema": everyone(200)},
     # --- pages, session cookie and CSRF token --------------------------------------------------
     ("GET", "/"): {"home": everyone(303)},
     ("GET", "/cases"): {"list": by_role(200, 200, 200, 200, 200, 403)},
@@ -271,6 +276,9 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("POST", "/cases/{ref}/process-evaluation"): {"add": by_role(303, 303, 404, 403, 403, 404)},
     ("GET", "/operations/{operation_id}/evaluation"): {"page": OVERSIGHT_READ},
     ("GET", "/operations/{operation_id}/evaluation.csv"): {"csv": OVERSIGHT_READ},
+    ("POST", "/cases/{ref}/export"): {"case file": by_role(403, 403, 404, 403, 200, 404)},
+    ("POST", "/operations/{operation_id}/export"): {
+        "bundle": by_role(403, 403, 403, 403, 200, 403)},
     ("GET", "/data"): {"imports": DATA_READ},
     ("POST", "/data/police-uk"): {"street csv": DATA_IMPORT},
     ("POST", "/data/boundaries"): {"wards": DATA_IMPORT},
@@ -749,6 +757,21 @@ def _(ctx: Ctx) -> Req:
 @request("GET", "/api/v1/operations/{operation_id}/evaluation", "evaluation")
 def _(ctx: Ctx) -> Req:
     return api("GET", f"/api/v1/operations/{ctx.new_operation()}/evaluation")
+
+
+@request("GET", "/api/v1/cases/{ref}/export", "case file")
+def _(ctx: Ctx) -> Req:
+    return api("GET", f"/api/v1/cases/{ctx.new_case()}/export?reason=For+the+evaluation")
+
+
+@request("GET", "/api/v1/operations/{operation_id}/export", "bundle")
+def _(ctx: Ctx) -> Req:
+    return api("GET", f"/api/v1/operations/{ctx.new_operation()}/export?reason=Evaluation")
+
+
+@request("GET", "/api/v1/schemas/case-file.json", "schema")
+def _(ctx: Ctx) -> Req:
+    return api("GET", "/api/v1/schemas/case-file.json")
 
 
 @request("PATCH", "/api/v1/cases/{ref}", "operation")
@@ -1261,6 +1284,18 @@ def _(ctx: Ctx) -> Req:
     return page("GET", f"/operations/{ctx.new_operation()}/evaluation.csv")
 
 
+@request("POST", "/cases/{ref}/export", "case file")
+def _(ctx: Ctx) -> Req:
+    return page("POST", f"/cases/{ctx.new_case()}/export",
+                {"export-reason": "For the evaluation"})
+
+
+@request("POST", "/operations/{operation_id}/export", "bundle")
+def _(ctx: Ctx) -> Req:
+    return page("POST", f"/operations/{ctx.new_operation()}/export",
+                {"export-reason": "For the evaluation", "redact": "yes"})
+
+
 @request("GET", "/data", "imports")
 def _(ctx: Ctx) -> Req:
     ctx.crime()
@@ -1497,6 +1532,11 @@ def uploads_closed(request: pytest.FixtureRequest) -> Iterator[None]:
         gc.collect()
 
 
+# API answers that are not JSON: a CSV and zips.
+JSONLESS = {"/api/v1/audit.csv", "/api/v1/cases/{ref}/export",
+            "/api/v1/operations/{operation_id}/export"}
+
+
 def client_for(world: World, role: str, req: Req) -> TestClient:
     return world.api if req.kind == "api" else world.pages[role]
 
@@ -1546,7 +1586,7 @@ def test_access(world: World, ctx: Ctx, uploads_closed: None, method: str, path:
     assert response.status_code == expected, (
         f"{role} {method} {req.url}: expected {expected}, got {response.status_code}: "
         f"{response.text[:300]}")
-    if expected in (200, 201) and req.kind == "api" and path != "/api/v1/audit.csv":
+    if expected in (200, 201) and req.kind == "api" and path not in JSONLESS:
         json.loads(response.text)  # a JSON answer, not an error page
 
 

@@ -105,3 +105,34 @@ def test_token_create_prints_only_the_token_and_it_works(cli_db: str) -> None:
 def test_token_create_for_an_unknown_user_fails(cli_db: str) -> None:
     code, out, err = run("token", "create", "nobody")
     assert code == 2 and out == "" and "There is no user nobody." in err
+
+
+def test_export_a_case_file_and_import_it_into_another_database(
+        cli_db: str, tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, _out, _err = run("demo")
+    assert code == 0
+    out = f"{tmp_path}/case.zip"
+    code, _out, err = run("export", "case", "CL-2026-0001", "--out", out, "--reason",
+                          "For the university")
+    assert code == 0 and "Wrote" in err
+    code, _out, err = run("export", "case", "XX-1999-0001", "--out", out)
+    assert code == 2 and "There is no case XX-1999-0001." in err
+    bundle = f"{tmp_path}/sentinel.zip"
+    code, _out, err = run("export", "operation", "Sentinel", "--out", bundle, "--redact")
+    assert code == 0 and "Wrote" in err
+
+    other = f"sqlite:///{tmp_path}/other.db"
+    monkeypatch.setenv("POPCASE_DATABASE_URL", other)
+    get_settings.cache_clear()
+    assert run("db", "upgrade")[0] == 0
+    code, out_text, err = run("import", "case-file", out)
+    assert code == 0 and out_text.strip() == "CL-2026-0001"
+    assert "Imported CL-2026-0001" in err
+    code, out_text, err = run("import", "case-file", out)  # again: the reference is taken
+    assert code == 0 and out_text.strip() != "CL-2026-0001" and "was taken here" in err
+    bad = f"{tmp_path}/bad.zip"
+    with open(bad, "wb") as handle:
+        handle.write(b"not a zip at all")
+    code, _out, err = run("import", "case-file", bad)
+    assert code == 1 and "was refused: This is not a zip file." in " ".join(err.split())
+    assert count(other, Case) == 2

@@ -60,6 +60,8 @@ class AuditAction(StrEnum):
     CONCERN_TRIAGE = "concern.triage"
     CONCERN_ANSWER = "concern.answer"
     CASE_EXPORT = "case.export"
+    CASE_IMPORT = "case.import"
+    OPERATION_EXPORT = "operation.export"
     DATA_IMPORT = "data.import"
     HOTSPOTS = "crime.hotspots"
     CRIME_PICTURE = "case.crime_picture"

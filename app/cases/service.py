@@ -110,7 +110,7 @@ def open_case(db: Session, actor: Actor, data: CaseCreate, *,
     )
     if data.target_area:
         _set_target_area(case, data.target_area.model_dump())
-    _allocate_ref(db, case, borough, now.year)
+    allocate_ref(db, case, borough, now.year)
     add_event(db, case, actor, EventKind.CREATED, f"Opened {case.ref} in Scanning")
     record(db, actor, AuditAction.CASE_CREATE, object_type="case", object_ref=case.ref)
     return case
@@ -120,7 +120,7 @@ def _given(data: CaseCreate, element: CheersElement) -> CheersInput:
     return (data.cheers or {}).get(element) or CheersInput()
 
 
-def _allocate_ref(db: Session, case: Case, borough: Borough, year: int) -> None:
+def allocate_ref(db: Session, case: Case, borough: Borough, year: int) -> None:
     number = _next_number(db, borough.ref_prefix, year)
     case.ref_prefix, case.ref_year, case.ref_number = borough.ref_prefix, year, number
     case.ref = f"{borough.ref_prefix}-{year}-{number:04d}"

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.crime.geometry import Bounds, bounds, inside
 from app.crime.importer import done_batches
-from app.crime.models import StopSearch, StreetCrime
+from app.crime.models import ImportBatch, StopSearch, StreetCrime
 from app.crime.police_uk import parse_month
 from app.errors import ValidationFailed
 
@@ -175,3 +175,37 @@ def stop_searches_in(db: Session, area: BaseGeometry, period: Period) -> StopSea
         Counter(r[2] or "Not recorded" for r in chosen).most_common(),
         Counter(r[3] or "Not recorded" for r in chosen).most_common(),
     )
+
+
+@dataclass(frozen=True)
+class CrimeRow:
+    """One located street crime, as a case file's crimes.csv lists it."""
+
+    crime_id: str
+    month: date
+    category: str
+    longitude: float
+    latitude: float
+    location: str
+    lsoa_code: str
+    last_outcome: str
+    source: str  # the file it was imported from
+
+
+def crime_rows_in(db: Session, area: BaseGeometry, period: Period,
+                  categories: list[str] | None) -> list[CrimeRow]:
+    """The located crimes inside ``area`` (the same ones ``crimes_in`` counts), whole."""
+    rows = db.execute(
+        select(StreetCrime.crime_id, StreetCrime.month, StreetCrime.category,
+               StreetCrime.longitude, StreetCrime.latitude, StreetCrime.easting,
+               StreetCrime.northing, StreetCrime.location, StreetCrime.lsoa_code,
+               StreetCrime.last_outcome, ImportBatch.source)
+        .join(ImportBatch, ImportBatch.id == StreetCrime.batch_id)
+        .where(*_street_filter(period, categories, bounds(area)))
+        .order_by(StreetCrime.month, StreetCrime.id)).all()
+    if not rows:
+        return []
+    keep = inside(area, np.fromiter((r[5] for r in rows), dtype=np.float64, count=len(rows)),
+                  np.fromiter((r[6] for r in rows), dtype=np.float64, count=len(rows)))
+    return [CrimeRow(r[0], r[1], r[2], r[3], r[4], r[7], r[8], r[9], r[10])
+            for r, kept in zip(rows, keep, strict=True) if kept]

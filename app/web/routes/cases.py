@@ -356,6 +356,7 @@ def page_context(db: Session, actor: Actor, case: Case, **overrides: Any) -> dic
         "operation_options": [], "panel_errors": {}, "panel_values": {}, "panel_message": "",
         "proposal": None, "snapshot": None, "saved": [], "impact_errors": {},
         "impact_values": {}, "impact_months": [], "impact_chart": None, "process": None,
+        "export_errors": {}, "export_values": {},
         **work_context(db, actor, case),
     }
     if overrides.get("editing") in ("area", "comparison"):

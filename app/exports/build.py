@@ -1,0 +1,135 @@
+"""A case as a case file record (``CaseFile``), read from the database in a few queries."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.assessment.service import snapshots
+from app.auth.models import User
+from app.cases.models import Case, CaseEvent
+from app.community.service import case_concerns
+from app.exports.schemas import (
+    ActionItem,
+    AreaRecord,
+    AssessmentItem,
+    CaseFile,
+    CaseRecord,
+    CheersItem,
+    ConcernItem,
+    EventItem,
+    HypothesisItem,
+    OperationRecord,
+    OutputItem,
+    PatrolItem,
+    Person,
+    Place,
+    ReviewItem,
+    SideItem,
+    UnmetItem,
+)
+from app.patrols.models import OutputEntry, Patrol
+from app.sara.cheers import CheersElement
+from app.sara.responses import TACTICS
+from app.sara.triangle import TriangleSide
+
+
+def person(user: User | None) -> Person | None:
+    return Person(username=user.username, name=user.display_name) if user else None
+
+
+def _area(name: str | None, geometry: dict | None, radius: int | None) -> AreaRecord | None:  # type: ignore[type-arg]
+    if geometry is None:
+        return None
+    return AreaRecord(name=name or "", geometry=geometry, radius_m=radius)
+
+
+def case_file(db: Session, case: Case) -> CaseFile:
+    """The caller has read the case through ``case_for``."""
+    users = {u.id: u for u in db.scalars(select(User))}
+    cheers = {c.element: c for c in case.cheers}
+    sides = {t.side: t for t in case.triangle}
+    patrols = list(db.scalars(select(Patrol).where(Patrol.case_id == case.id)
+                              .order_by(Patrol.started_at, Patrol.id)))
+    patrol_keys = {p.id: key for key, p in enumerate(patrols, start=1)}
+    outputs = list(db.scalars(select(OutputEntry).where(OutputEntry.case_id == case.id)
+                              .order_by(OutputEntry.id)))
+    output_keys = {o.id: key for key, o in enumerate(outputs, start=1)}
+    events = list(db.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                             .order_by(CaseEvent.at, CaseEvent.id)))
+    operation = case.operation
+    return CaseFile(case=CaseRecord(
+        ref=case.ref, title=case.title, problem_statement=case.problem_statement,
+        category=case.category, priority=case.priority, source=case.source,
+        borough=Place(code=case.borough.code, name=case.borough.name),
+        ward=Place(code=case.ward.code, name=case.ward.name) if case.ward else None,
+        team=case.team, owner=person(case.owner),
+        operation=OperationRecord(name=operation.name, unit=operation.unit,
+                                  description=operation.description,
+                                  start_date=operation.start_date,
+                                  end_date=operation.end_date) if operation else None,
+        stage=case.stage, stage_entered_at=case.stage_entered_at, created_at=case.created_at,
+        created_by=person(users.get(case.created_by_id or 0)), updated_at=case.updated_at,
+        last_activity_at=case.last_activity_at,
+        target_area=_area(case.target_area_name, case.target_geometry, case.target_radius_m),
+        cheers={e.value: CheersItem(met=cheers[e].met if e in cheers else None,
+                                    evidence=cheers[e].evidence if e in cheers else "")
+                for e in CheersElement},
+        triangle={s.value: SideItem(who=sides[s].who if s in sides else "",
+                                    known=sides[s].known if s in sides else "")
+                  for s in TriangleSide},
+        hypotheses=[HypothesisItem(key=key, statement=h.statement, status=h.status,
+                                   evidence=h.evidence, created_at=h.created_at)
+                    for key, h in enumerate(case.hypotheses, start=1)],
+        analysis_summary=case.analysis_summary, baseline_start=case.baseline_start,
+        baseline_end=case.baseline_end,
+        crime_types=list(case.crime_types) if case.crime_types else None,
+        buffer_width_m=case.buffer_width_m,
+        control_area=_area(case.control_area_name, case.control_geometry,
+                           case.control_radius_m),
+        response_plan=case.response_plan, planned_patrol_minutes=case.planned_patrol_minutes,
+        actions=[ActionItem(
+            key=key, title=a.title, tactic=a.tactic,
+            tactic_label=TACTICS[a.tactic].label if a.tactic in TACTICS else None,
+            partner=a.partner, owner=a.owner, due_date=a.due_date, status=a.status,
+            completed_on=a.completed_on, notes=a.notes, created_at=a.created_at)
+            for key, a in enumerate(case.actions, start=1)],
+        patrols=[PatrolItem(
+            key=patrol_keys[p.id], started_at=p.started_at, ended_at=p.ended_at,
+            minutes=p.minutes, kind=p.kind, officers=p.officers, place=p.place, notes=p.notes,
+            live=p.live, recorded_by=person(p.recorded_by), created_at=p.created_at)
+            for p in patrols],
+        outputs=[OutputItem(
+            key=output_keys[o.id], on=o.on_date, kind=o.kind, count=o.count,
+            patrol=patrol_keys.get(o.patrol_id or 0), notes=o.notes,
+            corrects=output_keys.get(o.corrects_id or 0), reason=o.reason,
+            recorded_at=o.recorded_at, recorded_by=person(o.recorded_by)) for o in outputs],
+        concerns=[ConcernItem(
+            key=key, borough=Place(code=c.borough.code, name=c.borough.name),
+            raised_on=c.raised_on, raised_by_kind=c.raised_by_kind,
+            raised_by=c.raised_by, contact=c.contact, channel=c.channel, place=c.place,
+            ward=Place(code=c.ward.code, name=c.ward.name) if c.ward else None,
+            description=c.description, recorded_at=c.recorded_at,
+            recorded_by=person(c.recorded_by), triage_outcome=c.triage_outcome,
+            triage_reason=c.triage_reason, triaged_at=c.triaged_at,
+            triaged_by=person(users.get(c.triaged_by_id or 0)), we_did=c.we_did,
+            answered_at=c.answered_at, answered_by=person(users.get(c.answered_by_id or 0)))
+            for key, c in enumerate(case_concerns(db, case), start=1)],
+        process_evaluation=case.process_evaluation, impact_evaluation=case.impact_evaluation,
+        impact_none_reason=case.impact_none_reason, outcome=case.outcome,
+        lessons_learned=case.lessons_learned,
+        assessments=[AssessmentItem(
+            number=s.number, created_at=s.created_at, created_by=person(s.created_by),
+            before_first=s.before_first, before_last=s.before_last,
+            after_first=s.after_first, after_last=s.after_last,
+            categories=list(s.categories), areas=s.areas, batches=list(s.batches),
+            results=s.results, note=s.note) for s in reversed(snapshots(db, case))],
+        timeline=[EventItem(
+            at=e.at, kind=e.kind, actor=person(e.actor), summary=e.summary,
+            body=e.body, from_stage=e.from_stage, to_stage=e.to_stage,
+            overridden=e.overridden,
+            unmet=[UnmetItem(code=u.get("code", ""), message=u.get("message", ""))
+                   for u in (e.details or {}).get("unmet", [])],
+            review=ReviewItem(at=e.reviewed_at, by=person(e.reviewed_by), note=e.review_note)
+            if e.reviewed_at else None) for e in events],
+    ))

@@ -1,0 +1,225 @@
+"""Importing a verified case file into this popcase, whole, in one transaction.
+
+People named in the file who have no account here get an inactive account of their own name
+(they cannot sign in), so that every record keeps who did what. The case keeps its reference
+unless this popcase already has one like it; then it gets the next reference of its borough.
+The import is in the access log, not on the case's timeline: the timeline stays as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.assessment.models import AssessmentSnapshot
+from app.audit.service import AuditAction, record
+from app.auth.context import Actor
+from app.auth.models import User
+from app.auth.roles import Role
+from app.cases.models import (
+    Action,
+    Case,
+    CaseCheers,
+    CaseEvent,
+    CaseTriangleSide,
+    Hypothesis,
+    RefCounter,
+)
+from app.cases.service import allocate_ref
+from app.community.models import Concern
+from app.exports import files
+from app.exports.files import CaseFileError
+from app.exports.schemas import CaseRecord, OperationRecord, Person
+from app.operations.models import Operation
+from app.patrols.models import OutputEntry, Patrol
+from app.reference.models import Borough, Ward
+from app.sara.cheers import CheersElement
+from app.sara.triangle import TriangleSide
+
+
+@dataclass(frozen=True)
+class Imported:
+    ref: str
+    original_ref: str
+    people_added: int
+
+
+def import_case_file(db: Session, actor: Actor, content: bytes) -> Imported:
+    """Verify (checksums, schema) and import; a file that fails is refused whole."""
+    manifest, file = files.read_case_file(content)
+    record_ = file.case
+    borough = db.get(Borough, record_.borough.code)
+    if borough is None:
+        raise CaseFileError(f"{record_.borough.code} is not a London borough code known here.")
+    people = _People(db)
+    with db.no_autoflush:  # the case is written once its reference is chosen
+        case = _case(db, record_, borough, people)
+        _place_ref(db, case, record_.ref, borough)
+    _children(db, case, record_, people)
+    record(db, actor, AuditAction.CASE_IMPORT, object_type="case", object_ref=case.ref,
+           details={"original_ref": record_.ref, "exported_by": manifest.get("exported_by"),
+                    "exported_at": manifest.get("exported_at"),
+                    "redacted": bool((manifest.get("redaction") or {}).get("applied")),
+                    "sha256": files.sha256(content), "people_added": people.added})
+    db.commit()
+    return Imported(case.ref, record_.ref, people.added)
+
+
+class _People:
+    """Accounts for the people of the file: existing ones by username, else new, inactive."""
+
+    def __init__(self, db: Session) -> None:
+        self.db = db
+        self.cache: dict[str, User] = {}
+        self.added = 0
+
+    def __call__(self, person: Person | None) -> User | None:
+        if person is None:
+            return None
+        username = person.username.strip().lower()[:64]
+        if username not in self.cache:
+            user = self.db.scalar(select(User).where(User.username == username))
+            if user is None:
+                user = User(username=username, display_name=person.name[:120] or username,
+                            role=Role.EVALUATOR, borough_code=None, active=False)
+                self.db.add(user)
+                self.db.flush()
+                self.added += 1
+            self.cache[username] = user
+        return self.cache[username]
+
+
+def _operation(db: Session, found: OperationRecord | None) -> Operation | None:
+    if found is None:
+        return None
+    operation = db.scalar(select(Operation).where(Operation.name.ilike(found.name)))
+    if operation is None:
+        operation = Operation(name=found.name, unit=found.unit, description=found.description,
+                              start_date=found.start_date, end_date=found.end_date)
+        db.add(operation)
+        db.flush()
+    return operation
+
+
+def _case(db: Session, c: CaseRecord, borough: Borough, people: _People) -> Case:
+    ward = db.get(Ward, c.ward.code) if c.ward else None
+    owner, created_by = people(c.owner), people(c.created_by)
+    operation = _operation(db, c.operation)
+    target, control = c.target_area, c.control_area
+    return Case(
+        title=c.title, problem_statement=c.problem_statement, category=c.category,
+        priority=c.priority, source=c.source, borough_code=borough.code,
+        ward_code=ward.code if ward else None, team=c.team,
+        owner_id=owner.id if owner else None,
+        target_area_name=target.name if target else "",
+        target_geometry=target.geometry if target else None,
+        target_radius_m=target.radius_m if target else None,
+        buffer_width_m=c.buffer_width_m,
+        control_area_name=control.name if control else None,
+        control_geometry=control.geometry if control else None,
+        control_radius_m=control.radius_m if control else None,
+        crime_types=list(c.crime_types) if c.crime_types else None,
+        analysis_summary=c.analysis_summary, baseline_start=c.baseline_start,
+        baseline_end=c.baseline_end, response_plan=c.response_plan,
+        planned_patrol_minutes=c.planned_patrol_minutes,
+        operation_id=operation.id if operation else None,
+        process_evaluation=c.process_evaluation, impact_evaluation=c.impact_evaluation,
+        impact_none_reason=c.impact_none_reason, outcome=c.outcome,
+        lessons_learned=c.lessons_learned, stage=c.stage,
+        stage_entered_at=c.stage_entered_at, created_at=c.created_at,
+        created_by_id=created_by.id if created_by else None, updated_at=c.updated_at,
+        last_activity_at=c.last_activity_at,
+        cheers=[CaseCheers(element=e, met=c.cheers[e.value].met,
+                           evidence=c.cheers[e.value].evidence)
+                for e in CheersElement if e.value in c.cheers],
+        triangle=[CaseTriangleSide(side=s, who=c.triangle[s.value].who,
+                                   known=c.triangle[s.value].known)
+                  for s in TriangleSide if s.value in c.triangle],
+        hypotheses=[Hypothesis(statement=h.statement, status=h.status, evidence=h.evidence,
+                               created_at=h.created_at) for h in c.hypotheses],
+        actions=[Action(title=a.title, tactic=a.tactic, partner=a.partner, owner=a.owner,
+                        due_date=a.due_date, status=a.status, completed_on=a.completed_on,
+                        notes=a.notes, created_at=a.created_at) for a in c.actions],
+    )
+
+
+def _place_ref(db: Session, case: Case, ref: str, borough: Borough) -> None:
+    """Keep the file's reference if it is free here (and move its counter past it), else
+    give the case the borough's next reference."""
+    parts = ref.split("-")
+    free = db.scalar(select(Case.id).where(Case.ref == ref)) is None
+    if free and len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+        prefix, year, number = parts[0], int(parts[1]), int(parts[2])
+        case.ref, case.ref_prefix, case.ref_year, case.ref_number = ref, prefix, year, number
+        db.add(case)
+        counter = db.get(RefCounter, (prefix, year))
+        if counter is None:
+            db.add(RefCounter(prefix=prefix, year=year, last_number=number))
+        elif counter.last_number < number:
+            db.execute(update(RefCounter).where(RefCounter.prefix == prefix,
+                                                RefCounter.year == year)
+                       .values(last_number=number))
+        db.flush()
+        return
+    allocate_ref(db, case, borough, case.created_at.year)
+
+
+def _children(db: Session, case: Case, c: CaseRecord, people: _People) -> None:
+    patrols: dict[int, Patrol] = {}
+    for item in c.patrols:
+        recorder = people(item.recorded_by)
+        patrols[item.key] = Patrol(
+            case_id=case.id, started_at=item.started_at, ended_at=item.ended_at,
+            kind=item.kind, officers=item.officers, place=item.place, notes=item.notes,
+            live=item.live, recorded_by_id=recorder.id if recorder else None,
+            created_at=item.created_at)
+        db.add(patrols[item.key])
+    db.flush()
+    outputs: dict[int, OutputEntry] = {}
+    for item in sorted(c.outputs, key=lambda o: o.key):
+        recorder = people(item.recorded_by)
+        outputs[item.key] = OutputEntry(
+            case_id=case.id, on_date=item.on, kind=item.kind, count=item.count,
+            patrol_id=patrols[item.patrol].id if item.patrol in patrols else None,
+            notes=item.notes,
+            corrects_id=outputs[item.corrects].id if item.corrects in outputs else None,
+            reason=item.reason, recorded_at=item.recorded_at,
+            recorded_by_id=recorder.id if recorder else None)
+        db.add(outputs[item.key])
+        db.flush()
+    for item in c.concerns:
+        recorder, triager, answerer = (people(item.recorded_by), people(item.triaged_by),
+                                       people(item.answered_by))
+        ward = db.get(Ward, item.ward.code) if item.ward else None
+        db.add(Concern(
+            borough_code=item.borough.code if db.get(Borough, item.borough.code)
+            else case.borough_code, ward_code=ward.code if ward else None,
+            raised_on=item.raised_on, raised_by_kind=item.raised_by_kind,
+            raised_by=item.raised_by, contact=item.contact, channel=item.channel,
+            place=item.place, description=item.description, recorded_at=item.recorded_at,
+            recorded_by_id=recorder.id if recorder else None,
+            triage_outcome=item.triage_outcome, triage_reason=item.triage_reason,
+            triaged_at=item.triaged_at, triaged_by_id=triager.id if triager else None,
+            case_id=case.id, we_did=item.we_did, answered_at=item.answered_at,
+            answered_by_id=answerer.id if answerer else None))
+    for event in c.timeline:
+        actor, reviewer = people(event.actor), people(event.review.by if event.review else None)
+        db.add(CaseEvent(
+            case_id=case.id, at=event.at, actor_id=actor.id if actor else None,
+            kind=event.kind, summary=event.summary, body=event.body,
+            from_stage=event.from_stage, to_stage=event.to_stage, overridden=event.overridden,
+            details={"unmet": [u.model_dump() for u in event.unmet]} if event.unmet else {},
+            reviewed_at=event.review.at if event.review else None,
+            reviewed_by_id=reviewer.id if reviewer else None,
+            review_note=event.review.note if event.review else ""))
+    for item in c.assessments:
+        creator = people(item.created_by)
+        db.add(AssessmentSnapshot(
+            case_id=case.id, number=item.number, created_at=item.created_at,
+            created_by_id=creator.id if creator else None, before_first=item.before_first,
+            before_last=item.before_last, after_first=item.after_first,
+            after_last=item.after_last, categories=list(item.categories), areas=item.areas,
+            batches=list(item.batches), results=item.results, note=item.note))
+    db.flush()

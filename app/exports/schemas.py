@@ -1,0 +1,248 @@
+"""The case file's ``case.json``: the whole case, as an evaluator outside popcase reads it.
+
+These models are the format: the JSON Schema published at ``/api/v1/schemas/case-file.json``
+(and shipped as ``case-file.schema.json`` beside this module) is generated from them.
+
+Records refer to each other by ``key`` (1, 2, 3, ... within the file: an output's patrol, a
+correction's entry), never by database ids, so that a case file imported into another popcase
+and exported again is the same file. Instance-specific fields, documented in the schema: the
+``id`` of each import batch an assessment counted (the exporting popcase's numbering), and the
+case ``ref`` when the importing popcase already had a case with that reference.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.cases.models import EventKind
+from app.sara.analysis import HypothesisStatus
+from app.sara.assessment import Outcome
+from app.sara.community import Channel, RaisedBy, TriageOutcome
+from app.sara.patrols import OutputKind, PatrolKind
+from app.sara.problem import Priority, ProblemSource
+from app.sara.responses import ActionStatus, Partner
+from app.sara.stages import Stage
+
+FORMAT = "popcase-case-file"
+VERSION = 1
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Person(Record):
+    """A user of the exporting popcase (a placeholder when the file is redacted)."""
+
+    username: str
+    name: str
+
+
+class Place(Record):
+    code: str = Field(description="ONS (GSS) code")
+    name: str
+
+
+class AreaRecord(Record):
+    name: str
+    geometry: dict[str, Any] = Field(description="GeoJSON geometry, WGS84 (longitude, "
+                                     "latitude): a Polygon, a MultiPolygon, or a Point with "
+                                     "radius_m")
+    radius_m: int | None = None
+
+
+class CheersItem(Record):
+    met: bool | None
+    evidence: str
+
+
+class SideItem(Record):
+    who: str
+    known: str
+
+
+class HypothesisItem(Record):
+    key: int
+    statement: str
+    status: HypothesisStatus
+    evidence: str
+    created_at: datetime
+
+
+class ActionItem(Record):
+    key: int
+    title: str
+    tactic: str | None
+    tactic_label: str | None
+    partner: Partner
+    owner: str
+    due_date: date | None
+    status: ActionStatus
+    completed_on: date | None
+    notes: str
+    created_at: datetime
+
+
+class PatrolItem(Record):
+    key: int
+    started_at: datetime
+    ended_at: datetime | None
+    minutes: int | None
+    kind: PatrolKind
+    officers: str
+    place: str
+    notes: str
+    live: bool = Field(description="Recorded with the start and end buttons")
+    recorded_by: Person | None
+    created_at: datetime
+
+
+class OutputItem(Record):
+    key: int
+    on: date
+    kind: OutputKind
+    count: int = Field(ge=0)
+    patrol: int | None = Field(description="The key of the patrol it was recorded against")
+    notes: str
+    corrects: int | None = Field(description="The key of the entry this one corrects (and "
+                                 "replaces in every total)")
+    reason: str
+    recorded_at: datetime
+    recorded_by: Person | None
+
+
+class ConcernItem(Record):
+    key: int
+    borough: Place
+    raised_on: date
+    raised_by_kind: RaisedBy
+    raised_by: str
+    contact: str
+    channel: Channel
+    place: str
+    ward: Place | None
+    description: str
+    recorded_at: datetime
+    recorded_by: Person | None
+    triage_outcome: TriageOutcome | None
+    triage_reason: str
+    triaged_at: datetime | None
+    triaged_by: Person | None
+    we_did: str
+    answered_at: datetime | None
+    answered_by: Person | None
+
+
+class UnmetItem(Record):
+    code: str
+    message: str
+
+
+class ReviewItem(Record):
+    at: datetime
+    by: Person | None
+    note: str
+
+
+class EventItem(Record):
+    at: datetime
+    kind: EventKind
+    actor: Person | None
+    summary: str
+    body: str
+    from_stage: Stage | None
+    to_stage: Stage | None
+    overridden: bool
+    unmet: list[UnmetItem] = Field(description="What the gate lacked when it was overridden")
+    review: ReviewItem | None
+
+
+class AssessmentItem(Record):
+    number: int
+    created_at: datetime
+    created_by: Person | None
+    before_first: date
+    before_last: date
+    after_first: date
+    after_last: date
+    categories: list[str]
+    areas: dict[str, Any] = Field(description="The target, buffer and control as counted")
+    batches: list[dict[str, Any]] = Field(description="The street-crime imports counted: "
+                                          "source file and SHA-256 (their id is the "
+                                          "exporting popcase's: instance-specific)")
+    results: dict[str, Any] = Field(description="Counts, figures and readings, as computed "
+                                    "then (never infinity: undefined figures are null)")
+    note: str
+
+
+class OperationRecord(Record):
+    name: str
+    unit: str
+    description: str
+    start_date: date
+    end_date: date | None
+
+
+class CaseRecord(Record):
+    ref: str = Field(description="The case reference (another may be given on import if the "
+                     "importing popcase already has this one: instance-specific)")
+    title: str
+    problem_statement: str
+    category: str
+    priority: Priority
+    source: ProblemSource
+    borough: Place
+    ward: Place | None
+    team: str
+    owner: Person | None
+    operation: OperationRecord | None
+    stage: Stage
+    stage_entered_at: datetime
+    created_at: datetime
+    created_by: Person | None
+    updated_at: datetime
+    last_activity_at: datetime
+    # Scanning
+    target_area: AreaRecord | None
+    cheers: dict[str, CheersItem]
+    # Analysis
+    triangle: dict[str, SideItem]
+    hypotheses: list[HypothesisItem]
+    analysis_summary: str
+    baseline_start: date | None
+    baseline_end: date | None
+    crime_types: list[str] | None
+    buffer_width_m: int | None
+    control_area: AreaRecord | None
+    # Response
+    response_plan: str
+    planned_patrol_minutes: int | None
+    actions: list[ActionItem]
+    patrols: list[PatrolItem]
+    outputs: list[OutputItem]
+    concerns: list[ConcernItem]
+    # Assessment
+    process_evaluation: str
+    impact_evaluation: str
+    impact_none_reason: str
+    outcome: Outcome | None
+    lessons_learned: str
+    assessments: list[AssessmentItem]
+    timeline: list[EventItem] = Field(description="Notes, edits and every stage move, oldest "
+                                      "first")
+
+
+class CaseFile(Record):
+    format: Literal["popcase-case-file"] = FORMAT
+    version: Literal[1] = VERSION
+    case: CaseRecord
+
+
+def case_file_schema() -> dict[str, Any]:
+    schema = CaseFile.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": "urn:popcase:case-file:1",
+            "title": "popcase case file (case.json)", **schema}
