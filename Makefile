@@ -27,8 +27,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check app tests bench migrations
 	$(BIN)/python tools/htmx-upgrade-check.py app/web/templates > /dev/null
 
+# Tests run on every core (pytest-xdist); TEST_WORKERS=0 runs them in one process.
+TEST_WORKERS ?= auto
 test: lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 # The suite on a fresh PostgreSQL database (local server, trust authentication).
 PG_SERVER ?= postgresql+psycopg://postgres@127.0.0.1:5432

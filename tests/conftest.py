@@ -46,8 +46,25 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return database_url(tmp_path_factory)
+def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The suite's database. Run in parallel (pytest-xdist), each worker on PostgreSQL gets a
+    database of its own beside the one named (SQLite workers each have their own file)."""
+    url = database_url(tmp_path_factory)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if is_sqlite(url) or not worker:
+        yield url
+        return
+    name = f"{make_url(url).database}_{worker}"
+    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -445,7 +445,8 @@ def test_the_command_fails_when_a_file_is_refused(cli_db: str, tmp_path: Path,
 def test_the_command_refuses_a_missing_path(cli_db: str, tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["import", "police-uk", str(tmp_path / "nowhere.csv")])
     assert result.exit_code == 2
-    assert "nowhere.csv does not exist" in " ".join(result.stderr.split())
+    # (The message may wrap at the terminal's width anywhere in the path.)
+    assert "nowhere.csvdoesnotexist" in "".join(result.stderr.split())
     result = CliRunner().invoke(cli, ["import", "police-uk", str(tmp_path)])
     assert result.exit_code == 2
     assert "No CSV files found" in " ".join(result.stderr.split())
