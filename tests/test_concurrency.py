@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit.service import verify_chain
 from app.auth.context import Actor, Channel
 from app.auth.models import User
 from app.auth.roles import Role
 from app.cases import service
-from app.cases.models import Case
+from app.cases.models import Case, CaseEvent
 from app.cases.schemas import CaseCreate, CaseUpdate
-from app.errors import StaleVersion
+from app.clock import today
+from app.errors import Conflict, StaleVersion
+from app.patrols import service as patrols
+from app.patrols.models import Patrol
+from app.patrols.schemas import OutputCorrection, OutputsCreate, PatrolCreate, PatrolStart
+from app.sara.patrols import OutputKind
 from tests.conftest import WESTMINSTER, new_case_body
 
 
@@ -94,3 +102,139 @@ def test_a_write_racing_inside_the_same_moment_is_refused(factory: sessionmaker[
     finally:
         first.close()
         second.close()
+
+
+# --- many writers at once ----------------------------------------------------------------------
+
+def _officers(factory: sessionmaker[Session], count: int) -> list[Actor]:
+    with factory() as db:
+        users = [User(username=f"pc.{n:02d}", display_name=f"PC {n:02d}", role=Role.OFFICER,
+                      borough_code=WESTMINSTER) for n in range(count)]
+        db.add_all(users)
+        db.commit()
+        return [Actor(user, Channel.API) for user in users]
+
+
+def _together(work: list[Callable[[], object]]) -> list[BaseException]:
+    """Run each piece of work in its own thread, all released at the same moment."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(work))
+
+    def run(job: Callable[[], object]) -> None:
+        try:
+            start.wait()
+            job()
+        except BaseException as exc:  # reported to the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in work]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return errors
+
+
+def test_twenty_concurrent_patrol_and_output_writers_leave_exact_totals(
+        factory: sessionmaker[Session], officer: Actor) -> None:
+    with factory() as db:
+        ref = service.create_case(db, officer, CaseCreate.model_validate(new_case_body())).ref
+    writers = _officers(factory, 20)
+    day = today() - timedelta(days=1)
+
+    def write(actor: Actor, number: int) -> Callable[[], object]:
+        def job() -> None:
+            with factory() as db:
+                start = datetime(day.year, day.month, day.day, 8, 0) + timedelta(minutes=number)
+                patrol = patrols.add_patrol(db, actor, ref, PatrolCreate(
+                    started_at=start, ended_at=start + timedelta(minutes=12)))
+                patrols.record_outputs(db, actor, ref, OutputsCreate.model_validate({
+                    "on": day.isoformat(), "counts": {"arrests": 1, "knives": 2},
+                    "patrol_id": patrol.id}))
+        return job
+
+    assert _together([write(actor, n) for n, actor in enumerate(writers)]) == []
+    with factory() as db:
+        case = db.scalar(select(Case).where(Case.ref == ref))
+        assert case is not None
+        assert db.scalar(select(func.count()).select_from(Patrol)
+                         .where(Patrol.case_id == case.id)) == 20
+        totals = patrols.output_totals(db, [case.id])
+        assert (totals[OutputKind.ARRESTS], totals[OutputKind.KNIVES]) == (20, 40)
+        events = db.scalar(select(func.count()).select_from(CaseEvent)
+                           .where(CaseEvent.case_id == case.id))
+        assert events == 1 + 20 + 20  # opened, and a patrol and an outputs entry each
+        assert verify_chain(db).intact
+
+
+def test_two_corrections_of_one_entry_at_once_keep_one(factory: sessionmaker[Session],
+                                                       officer: Actor) -> None:
+    with factory() as db:
+        ref = service.create_case(db, officer, CaseCreate.model_validate(new_case_body())).ref
+        entry = patrols.record_outputs(db, officer, ref, OutputsCreate.model_validate({
+            "on": today().isoformat(), "counts": {"arrests": 3}}))[0].id
+    outcomes: list[str] = []
+
+    def correct(count: int) -> Callable[[], object]:
+        def job() -> None:
+            with factory() as db:
+                try:
+                    patrols.correct_output(db, officer, ref, entry, OutputCorrection(
+                        count=count, reason="Checked the custody record"))
+                    outcomes.append("saved")
+                except Conflict:
+                    outcomes.append("conflict")
+        return job
+
+    assert _together([correct(1), correct(2)]) == []
+    assert sorted(outcomes) == ["conflict", "saved"]
+    with factory() as db:
+        case_id = db.scalar(select(Case.id).where(Case.ref == ref))
+        assert patrols.output_totals(db, [case_id or 0])[OutputKind.ARRESTS] in (1, 2)
+
+
+def test_a_double_tap_on_start_patrol_starts_one(factory: sessionmaker[Session],
+                                                 officer: Actor) -> None:
+    with factory() as db:
+        ref = service.create_case(db, officer, CaseCreate.model_validate(new_case_body())).ref
+    outcomes: list[str] = []
+
+    def tap() -> None:
+        with factory() as db:
+            try:
+                patrols.start_patrol(db, officer, ref, PatrolStart())
+                outcomes.append("started")
+            except Conflict:
+                outcomes.append("refused")
+
+    assert _together([tap, tap, tap]) == []
+    assert sorted(outcomes) == ["refused", "refused", "started"]
+    with factory() as db:
+        assert db.scalar(select(func.count()).select_from(Patrol)
+                         .where(Patrol.ended_at.is_(None))) == 1
+
+
+def test_two_people_saving_the_same_case_at_once_lose_no_edit(
+        factory: sessionmaker[Session], officer: Actor) -> None:
+    with factory() as db:
+        ref = service.create_case(db, officer, CaseCreate.model_validate(new_case_body())).ref
+    others = _officers(factory, 2)
+    outcomes: dict[str, str] = {}
+
+    def save(actor: Actor, title: str) -> Callable[[], object]:
+        def job() -> None:
+            with factory() as db:
+                try:
+                    service.update_case(db, actor, ref, CaseUpdate(version=1, title=title))
+                    outcomes[title] = "saved"
+                except StaleVersion:
+                    outcomes[title] = "conflict"
+        return job
+
+    assert _together([save(others[0], "Title from the first"),
+                      save(others[1], "Title from the second")]) == []
+    assert sorted(outcomes.values()) == ["conflict", "saved"]
+    saved = next(title for title, outcome in outcomes.items() if outcome == "saved")
+    with factory() as db:
+        case = db.scalar(select(Case).where(Case.ref == ref))
+        assert case is not None and case.title == saved and case.version == 2
