@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -49,6 +50,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+PG_CONNECT_TIMEOUT_S = 5
 SQLITE_CACHE_KB = 65536  # page cache per connection (SQLite's own default is 2 MB)
 
 
@@ -63,7 +65,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    # pool_pre_ping replaces connections the server dropped (a restart, a failover) before a
+    # request uses them; connect_timeout keeps a worker from hanging on an unreachable host.
+    return create_engine(url, echo=echo, pool_pre_ping=True,
+                         connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S})
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -88,6 +93,15 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+def is_contention(exc: OperationalError) -> bool:
+    """A write that met another at the same moment (and may simply be retried), as opposed to
+    a database that cannot be reached or used: SQLite's "database is locked", PostgreSQL's
+    serialisation failures and deadlocks (SQLSTATE class 40) and lock timeouts (55P03)."""
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    return (sqlstate.startswith("40") or sqlstate == "55P03"
+            or "locked" in str(exc.orig).lower())
 
 
 def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:

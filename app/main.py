@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -35,7 +36,7 @@ from app.api.errors import (
     request_validation_response,
 )
 from app.auth.service import resolve_session, resolve_token
-from app.db import make_engine, make_session_factory
+from app.db import is_contention, make_engine, make_session_factory
 from app.deps import get_db
 from app.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from app.middleware import RequestContextMiddleware, content_security_policy
@@ -206,13 +207,14 @@ def _add_error_handlers(app: FastAPI) -> None:
         return _page_error(request, exc.status_code, "That could not be done", str(exc.detail))
 
     @app.exception_handler(OperationalError)
-    def _busy(request: Request, exc: OperationalError) -> Response:
-        if "locked" not in str(exc.orig).lower():
-            return _server_error(request, exc)
-        message = "Someone else was changing this at the same moment: reload and try again."
-        if is_api(request):
-            return error_json(409, "conflict", message)
-        return _page_error(request, 409, "Changed by someone else", message)
+    @app.exception_handler(PoolTimeout)
+    def _database(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, OperationalError) and is_contention(exc):
+            message = "Someone else was changing this at the same moment: reload and try again."
+            if is_api(request):
+                return error_json(409, "conflict", message)
+            return _page_error(request, 409, "Changed by someone else", message)
+        return _database_unavailable(request, exc)
 
     @app.exception_handler(Exception)
     def _unexpected(request: Request, exc: Exception) -> Response:
@@ -228,6 +230,31 @@ def _server_error(request: Request, exc: Exception) -> Response:
                           f"Something went wrong on our side (request {request_id}).")
     return _page_error(request, 500, "Sorry, something went wrong",
                        "Nothing was saved. Try again in a moment.")
+
+
+RETRY_AFTER_S = 10
+
+
+def _database_unavailable(request: Request, exc: Exception) -> Response:
+    """The database cannot be reached (down, restarting, out of connections). Nothing was
+    written: the request's transaction never committed. The pool replaces broken connections,
+    so the next request after the database returns succeeds without a restart."""
+    request_id = getattr(request.state, "request_id", "")
+    cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    log.error("database unavailable in %s %s (request %s): %s", request.method,
+              request.url.path, request_id, cause)
+    headers = {"Retry-After": str(RETRY_AFTER_S)}
+    if is_api(request):
+        response: Response = error_json(
+            503, "database_unavailable",
+            f"The database cannot be reached just now; nothing was changed. Try again in "
+            f"{RETRY_AFTER_S} seconds (request {request_id}).")
+    else:
+        response = _page_error(request, 503, "popcase cannot reach its database",
+                               "Nothing was saved. Wait a few seconds, then try again: "
+                               "what you typed is still in the form if you go back.")
+    response.headers.update(headers)
+    return response
 
 
 def _page_error(request: Request, status: int, heading: str, message: str) -> Response:
