@@ -47,4 +47,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.exports
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts popcase.db popcase.db-wal popcase.db-shm
+	rm -rf $(VENV) .pytest_cache .ruff_cache build popcase.db popcase.db-wal popcase.db-shm

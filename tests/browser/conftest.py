@@ -41,8 +41,12 @@ from app.settings import Settings
 CHROMIUM = os.environ.get("POPCASE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--disable-background-networking", "--disable-component-update",
                  "--no-first-run"]
-PHONE = {"width": 375, "height": 800}
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PHONE = {"width": 375, "height": 812}
+DESKTOP = {"width": 1280, "height": 800}
+# Screenshots (CI keeps build/ as its artefacts), apart for each database the suite runs on.
+ARTIFACTS = (Path(__file__).resolve().parents[2] / "build" / "screenshots"
+             / ("postgresql" if "postgresql" in os.environ.get("POPCASE_TEST_DATABASE_URL", "")
+                else "sqlite"))
 
 
 def _unavailable(reason: str) -> None:
@@ -214,7 +218,7 @@ def page(browser: Any, live_server: LiveServer, page_problems: PageProblems,
         yield new_page
     finally:
         if request.node.stash.get(FAILED, False):
-            ARTIFACTS.mkdir(exist_ok=True)
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
             # A screenshot is a bonus: never let it hide the real failure.
             with contextlib.suppress(Exception):
                 new_page.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}.png"),

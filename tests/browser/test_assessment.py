@@ -20,7 +20,7 @@ HOTSPOT = "Shoplifting on Cheapside and at One New Change"
 def test_assess_a_demo_hotspot_and_see_the_chart_and_the_figures(
         page: Page, sign_in: Callable[[str], None]) -> None:
     sign_in("analyst.lee")
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.goto("/operations")
     page.get_by_role("link", name="Operation Sentinel").click()
     page.get_by_role("link", name=HOTSPOT).click()

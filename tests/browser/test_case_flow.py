@@ -137,7 +137,7 @@ def test_open_a_case_fill_scanning_and_move_to_analysis(page: Page,
     assert marker_survived(page), "the stage filter reloaded the whole page"
     assert_fits_phone(page)
 
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "case-flow-phone.png"), full_page=True)
 
 

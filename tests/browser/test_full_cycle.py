@@ -119,5 +119,5 @@ def test_supervisor_takes_a_case_from_scanning_to_closed(
     for summary in ("Closed", "Moved from Response to Assessment",
                     "Moved from Analysis to Response", "Moved from Scanning to Analysis"):
         expect(timeline.get_by_text(re.compile(f"^{summary}$"))).to_have_count(1)
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "full-cycle-phone.png"), full_page=True)

@@ -58,7 +58,7 @@ def test_find_a_hotspot_on_the_map_and_open_a_case(page: Page,
         f"{top_count.replace(',', '')} crimes")
     expect(area.locator(".app-map__feature--target")).to_have_count(1)
     assert_fits_phone(page)
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "hotspot-case-phone.png"), full_page=True)
 
 

@@ -42,7 +42,7 @@ def as_if_started_minutes_ago(live_server: LiveServer, minutes: int) -> None:
 def test_patrol_and_outputs_on_a_phone_reach_the_operation_totals(
         page: Page, sign_in: Callable[[str], None], live_server: LiveServer) -> None:
     sign_in("pc.shah")
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
     # The operation's figures before.
     page.goto("/operations")
