@@ -95,12 +95,16 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
 
-def is_contention(exc: OperationalError) -> bool:
-    """A write that met another at the same moment (and may simply be retried), as opposed to
-    a database that cannot be reached or used: SQLite's "database is locked", PostgreSQL's
-    serialisation failures and deadlocks (SQLSTATE class 40) and lock timeouts (55P03)."""
-    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
-    return (sqlstate.startswith("40") or sqlstate == "55P03"
+def is_conflict(exc: OperationalError) -> bool:
+    """Two transactions that touched the same rows at once, one rolled back by PostgreSQL
+    (serialisation failure or deadlock, SQLSTATE class 40): trying again will do."""
+    return (getattr(exc.orig, "sqlstate", None) or "").startswith("40")
+
+
+def is_busy(exc: OperationalError) -> bool:
+    """A lock waited for too long: SQLite's "database is locked" once the busy timeout is
+    over, PostgreSQL's lock timeout (55P03). The database is overloaded, not gone."""
+    return (getattr(exc.orig, "sqlstate", None) == "55P03"
             or "locked" in str(exc.orig).lower())
 
 

@@ -36,7 +36,7 @@ from app.api.errors import (
     request_validation_response,
 )
 from app.auth.service import resolve_session, resolve_token
-from app.db import is_contention, make_engine, make_session_factory
+from app.db import is_busy, is_conflict, make_engine, make_session_factory
 from app.deps import get_db
 from app.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from app.middleware import RequestContextMiddleware, content_security_policy
@@ -209,12 +209,14 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     @app.exception_handler(PoolTimeout)
     def _database(request: Request, exc: Exception) -> Response:
-        if isinstance(exc, OperationalError) and is_contention(exc):
+        if isinstance(exc, OperationalError) and is_conflict(exc):
             message = "Someone else was changing this at the same moment: reload and try again."
             if is_api(request):
                 return error_json(409, "conflict", message)
             return _page_error(request, 409, "Changed by someone else", message)
-        return _database_unavailable(request, exc)
+        busy = isinstance(exc, PoolTimeout) or (isinstance(exc, OperationalError)
+                                                and is_busy(exc))
+        return _database_unavailable(request, exc, busy=busy)
 
     @app.exception_handler(Exception)
     def _unexpected(request: Request, exc: Exception) -> Response:
@@ -235,25 +237,26 @@ def _server_error(request: Request, exc: Exception) -> Response:
 RETRY_AFTER_S = 10
 
 
-def _database_unavailable(request: Request, exc: Exception) -> Response:
-    """The database cannot be reached (down, restarting, out of connections). Nothing was
-    written: the request's transaction never committed. The pool replaces broken connections,
-    so the next request after the database returns succeeds without a restart."""
+def _database_unavailable(request: Request, exc: Exception, *, busy: bool) -> Response:
+    """The database cannot be reached (down, restarting), or is too busy to answer in time.
+    Nothing was written: the request's transaction never committed. The pool replaces broken
+    connections, so the next request after the database returns succeeds without a restart."""
     request_id = getattr(request.state, "request_id", "")
     cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-    log.error("database unavailable in %s %s (request %s): %s", request.method,
-              request.url.path, request_id, cause)
-    headers = {"Retry-After": str(RETRY_AFTER_S)}
+    log.error("database %s in %s %s (request %s): %s", "busy" if busy else "unavailable",
+              request.method, request.url.path, request_id, cause)
+    state = "is too busy to answer" if busy else "cannot be reached"
     if is_api(request):
         response: Response = error_json(
             503, "database_unavailable",
-            f"The database cannot be reached just now; nothing was changed. Try again in "
+            f"The database {state} just now; nothing was changed. Try again in "
             f"{RETRY_AFTER_S} seconds (request {request_id}).")
     else:
-        response = _page_error(request, 503, "popcase cannot reach its database",
+        response = _page_error(request, 503, "popcase is very busy" if busy
+                               else "popcase cannot reach its database",
                                "Nothing was saved. Wait a few seconds, then try again: "
                                "what you typed is still in the form if you go back.")
-    response.headers.update(headers)
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
     return response
 
 

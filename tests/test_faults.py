@@ -18,20 +18,23 @@ folder is moved away and the app's pool is emptied, as after a restart on a miss
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.roles import Role
-from app.db import is_sqlite, make_engine
+from app.db import is_busy, is_conflict, is_sqlite, make_engine
 from app.main import create_app
 from app.settings import Settings
 from app.web.deps import SESSION_COOKIE
@@ -213,3 +216,19 @@ def test_the_503_is_documented_on_every_api_operation(client: TestClient,
                     for method, operation in operations.items()
                     if "503" not in operation["responses"]]
     assert not undocumented
+
+
+@pytest.mark.parametrize(("orig", "conflict", "busy"), [
+    (sqlite3.OperationalError("database is locked"), False, True),
+    (sqlite3.OperationalError("unable to open database file"), False, False),
+    (psycopg.errors.SerializationFailure("could not serialize access"), True, False),
+    (psycopg.errors.DeadlockDetected("deadlock detected"), True, False),
+    (psycopg.errors.LockNotAvailable("canceling statement due to lock timeout"), False, True),
+    (psycopg.errors.AdminShutdown("terminating connection"), False, False),
+    (psycopg.OperationalError("connection refused"), False, False),
+], ids=["sqlite locked", "sqlite cannot open", "pg serialisation", "pg deadlock",
+        "pg lock timeout", "pg shutdown", "pg refused"])
+def test_database_errors_are_told_apart(orig: Exception, conflict: bool, busy: bool) -> None:
+    """A conflict is a 409 (try again); busy and unreachable are a 503 (wait, then retry)."""
+    exc = OperationalError("SELECT 1", {}, orig)
+    assert (is_conflict(exc), is_busy(exc)) == (conflict, busy)

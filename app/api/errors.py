@@ -102,6 +102,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorBody, "description": "The token's role does not allow this"},
     404: {"model": ErrorBody, "description": "No such case, or not within the token's scope"},
     422: {"model": ValidationErrorBody, "description": "Input not valid: a message per field"},
-    503: {"model": ErrorBody, "description": "The database cannot be reached for a moment "
-          "(`database_unavailable`); nothing was changed. Retry after `Retry-After` seconds"},
+    503: {"model": ErrorBody, "description": "The database cannot be reached, or is too busy, "
+          "for a moment (`database_unavailable`); nothing was changed. Retry after "
+          "`Retry-After` seconds"},
 }

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import BigInteger, Integer, and_, cast, func, literal, select
+from sqlalchemy import BigInteger, Integer, Select, and_, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from app.crime.geometry import Bounds, bounds, inside
@@ -49,18 +49,33 @@ def month_value(text: str, field: str) -> date:
 
 def data_months(db: Session) -> Period | None:
     """The span of months for which street-level crime has been imported."""
-    first, last = db.execute(
-        select(func.min(StreetCrime.month), func.max(StreetCrime.month))
-        .where(StreetCrime.batch_id.in_(done_batches()))
-    ).one()
+    first = _month_from(db, None)
+    last = db.scalar(_visible_months().order_by(StreetCrime.month.desc()).limit(1))
     return Period(first, last) if first and last else None
 
 
 def months_with_data(db: Session, period: Period) -> set[date]:
-    return set(db.scalars(
-        select(StreetCrime.month).distinct()
-        .where(StreetCrime.batch_id.in_(done_batches()),
-               StreetCrime.month.between(period.first, period.last))))
+    """The months of ``period`` that hold street-level crime. One index seek per month
+    (a skip scan): a DISTINCT, or MIN and MAX with the batch filter, read every row of the
+    period, some 350 ms a page at a million crimes."""
+    months: set[date] = set()
+    month = _month_from(db, period.first)
+    while month is not None and month <= period.last:
+        months.add(month)
+        month = _month_from(db, month, after=True)
+    return months
+
+
+def _visible_months() -> Select[tuple[date]]:
+    return select(StreetCrime.month).where(StreetCrime.batch_id.in_(done_batches()))
+
+
+def _month_from(db: Session, start: date | None, *, after: bool = False) -> date | None:
+    """The first month with crimes from ``start`` on (or after it), read from the index."""
+    query = _visible_months()
+    if start is not None:
+        query = query.where(StreetCrime.month > start if after else StreetCrime.month >= start)
+    return db.scalar(query.order_by(StreetCrime.month).limit(1))
 
 
 def _street_filter(period: Period, categories: list[str] | None,

@@ -289,15 +289,15 @@ PANELS = ("picture", "comparison")
 
 def _panels(db: Session, actor: Actor, case: Case, section: str, first: str,
             last: str) -> dict[str, Any]:
-    """The crime picture and the comparison areas are worked out from the crime data: when
-    their section is asked for, or when the case is in Analysis (their stage). Elsewhere the
-    page loads them when they scroll into view (or by a link without JavaScript)."""
+    """The crime picture and the comparison areas are worked out from the crime data when
+    their section is asked for. The case page itself only holds a placeholder that loads them
+    (at once in Analysis, their stage; elsewhere when they scroll into view; by a link without
+    JavaScript), so that the page comes quickly however much crime data there is."""
     panels: dict[str, Any] = {"picture": None, "comparison": None, "errors": {},
                               "first": first, "last": last}
     if case.target_geometry is None:
         return panels
-    wanted = {section} & set(PANELS) if section else (
-        set(PANELS) if case.stage is Stage.ANALYSIS else set())
+    wanted = {section} & set(PANELS)
     period = None
     if first and last:
         try:
