@@ -24,7 +24,6 @@ from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
-from pyproj import Transformer
 from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.audit.service import AuditAction, record
 from app.auth.context import Actor
 from app.crime import police_uk
+from app.crime.geometry import TO_BNG
 from app.crime.models import (
     CrimeOutcome,
     ImportBatch,
@@ -53,7 +53,6 @@ TABLES: dict[ImportKind, Table] = {
     ImportKind.STOP_SEARCH: StopSearch.__table__,  # type: ignore[dict-item]
     ImportKind.OUTCOMES: CrimeOutcome.__table__,  # type: ignore[dict-item]
 }
-_TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
 
 
 # --- where the files come from -----------------------------------------------------------------
@@ -318,7 +317,7 @@ def _store(db: Session, batch: ImportBatch, kind: ImportKind, rows: list[dict[st
     located = [r for r in rows if r["longitude"] is not None]
     batch.without_location += len(rows) - len(located)
     if kind is not ImportKind.OUTCOMES and located:
-        eastings, northings = _TO_BNG.transform([r["longitude"] for r in located],
+        eastings, northings = TO_BNG.transform([r["longitude"] for r in located],
                                                 [r["latitude"] for r in located])
         for row, easting, northing in zip(located, eastings, northings, strict=True):
             row["easting"], row["northing"] = round(easting), round(northing)

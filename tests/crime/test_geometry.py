@@ -3,6 +3,9 @@ point and radius near its edge, the buffer ring, and the round trip to WGS84."""
 
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
 import numpy as np
 import pytest
 from shapely.geometry import Point
@@ -91,3 +94,26 @@ def test_a_self_intersecting_polygon_is_repaired_not_refused() -> None:
     shape = area_shape({"type": "Polygon", "coordinates": [bow_tie]})
     assert shape.is_valid and shape.area == pytest.approx(5000, rel=1e-3)
     assert not shape.contains(Point(e + 50, n + 90))
+
+
+def test_the_projection_is_the_ordnance_surveys_helmert_transformation_both_ways() -> None:
+    """The pipelines are EPSG:1314 (OSGB36 to WGS 84 (6)) with the British National Grid,
+    exactly what PROJ itself builds for that operation, whatever grids a machine has."""
+    from pyproj.transformer import TransformerGroup
+
+    def helmert(source: int, target: int) -> Any:
+        with warnings.catch_warnings():  # "best transformation (OSTN15 grid) not available"
+            warnings.simplefilter("ignore", UserWarning)
+            group = TransformerGroup(source, target, always_xy=True)
+        return next(t for t in group.transformers if "OSGB36 to WGS 84 (6)" in t.description)
+
+    forward, back = helmert(4326, 27700), helmert(27700, 4326)
+    for lon, lat in [(-0.1276, 51.5072), (-3.1883, 55.9533), (-5.7, 50.07), (1.75, 52.48)]:
+        assert lonlat_to_bng(lon, lat) == pytest.approx(forward.transform(lon, lat), abs=1e-6)
+        easting, northing = forward.transform(lon, lat)
+        assert bng_to_lonlat(easting, northing) == pytest.approx(
+            back.transform(easting, northing), abs=1e-9)
+    # The OS's published worked example is within the transformation's 2 m or so: Caister
+    # Water Tower, ETRS89 52 39' 28.71" N 1 42' 57.79" E, OSGB36 651409.903, 313177.270.
+    east, north = lonlat_to_bng(1 + 42 / 60 + 57.79 / 3600, 52 + 39 / 60 + 28.71 / 3600)
+    assert abs(east - 651409.903) < 5 and abs(north - 313177.270) < 5
