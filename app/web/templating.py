@@ -26,6 +26,8 @@ templates = Jinja2Blocks(directory=TEMPLATES_DIR)
 env = templates.env
 env.trim_blocks = True
 env.lstrip_blocks = True
+# Templates ship with the package: no file-system check on every render and import.
+env.auto_reload = False
 
 
 def _when(value: datetime | None) -> str:
