@@ -1,7 +1,7 @@
 """Benchmark: the real server, several worker processes, many people at once.
 
     python -m bench.load [--url DATABASE_URL] [--reuse] [--cases 10000] [--crimes 1000000]
-                         [--workers 2] [--users 50] [--duration 60] [--think 0.5] [--warmup 5]
+                         [--workers 2] [--users 50] [--duration 60] [--think 0.5] [--warmup 10]
 
 Builds a database: a temporary SQLite file (removed afterwards) unless --url names one. A
 PostgreSQL database named by --url that does not exist yet is created; a --url database is never
@@ -224,6 +224,10 @@ def role_counts(users: int) -> dict[Role, int]:
 def create_people(db: Session, users: int, run: str) -> list[Person]:
     """Fresh users for every run, each with an API token and a live page session, made the
     way tests/conftest.py makes them (a session row, as a sign-in would leave)."""
+    # The people of earlier runs (on a reused database) go off duty: the borough then has the
+    # same number of active officers run after run, as its choice lists and queues show.
+    db.execute(update(User).where(User.username.startswith("load-"), User.active.is_(True))
+               .values(active=False))
     people = []
     number = 0
     for role, count in role_counts(users).items():
@@ -568,7 +572,10 @@ async def simulate(base_url: str, person: Person, corpus: Corpus, args: argparse
     begin, end = window
     async with httpx.AsyncClient(base_url=base_url, headers=headers_for(person),
                                  timeout=30, follow_redirects=False) as client:
-        await asyncio.sleep(rng.uniform(0, min(1.0, args.think * 2)))  # no thundering herd
+        # People arrive over the warm-up, as a shift signs on, not all in the same second: a
+        # burst of new connections would be accepted by whichever worker woke first (asyncio
+        # accepts a whole backlog at once) and stay with it, keep-alive, for the whole run.
+        await asyncio.sleep(rng.uniform(0, args.warmup * 0.8))
         while time.perf_counter() < end:
             kind = rng.choices(kinds, weights)[0]
             call = PLANNERS[kind](person, corpus, rng)
@@ -778,7 +785,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--duration", type=float, default=60, help="seconds measured")
-    parser.add_argument("--warmup", type=float, default=5, help="seconds before measuring")
+    parser.add_argument("--warmup", type=float, default=10,
+                        help="seconds before measuring, over which the people arrive")
     parser.add_argument("--think", type=float, default=0.5,
                         help="mean seconds between a person's requests")
     args = parser.parse_args()

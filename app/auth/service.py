@@ -148,12 +148,16 @@ def get_user(db: Session, username: str) -> User:
     return user
 
 
-def eligible_owners(db: Session, borough_code: str | None) -> list[User]:
-    """Active officers and supervisors who could own a case in the borough (None: any)."""
-    query = select(User).where(User.active.is_(True), User.role.in_(CASE_OWNER_ROLES))
+def eligible_owners(db: Session, borough_code: str | None) -> list[tuple[str, str]]:
+    """(username, display name) of the active officers and supervisors who could own a case in
+    the borough (None: any), for choice lists: a borough may have hundreds, so only the two
+    columns are read."""
+    query = select(User.username, User.display_name).where(
+        User.active.is_(True), User.role.in_(CASE_OWNER_ROLES))
     if borough_code:
         query = query.where(or_(User.borough_code.is_(None), User.borough_code == borough_code))
-    return list(db.scalars(query.order_by(User.display_name)))
+    return [(row.username, row.display_name) for row in db.execute(
+        query.order_by(User.display_name, User.username))]
 
 
 def list_users(db: Session, actor: Actor) -> list[User]:

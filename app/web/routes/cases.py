@@ -133,7 +133,7 @@ def case_list(request: Request, actor: PageActor, db: Db) -> Response:
         "active_nav": "cases", "filters": filters, "rows": rows, "total": total,
         "filter_errors": problems, "boroughs": boroughs,
         "wards": [(w.code, w.name) for w in list_wards(db, ward_borough)] if ward_borough else [],
-        "owners": [(u.username, u.display_name) for u in eligible_owners(db, ward_borough)],
+        "owners": eligible_owners(db, ward_borough),
         "stage_options": STAGE_OPTIONS, "sort_options": SORT_OPTIONS,
         "operation_options": [(str(o.id), o.name) for o, _n in list_operations(db, actor)],
         "active_filters": sum(1 for name in ("stage", "borough", "ward", "owner", "category",
@@ -383,8 +383,7 @@ def page_context(db: Session, actor: Actor, case: Case, **overrides: Any) -> dic
                                if not _scoped(user) or b.code == user.borough_code]
         borough = (overrides.get("values") or {}).get("borough") or case.borough_code
         context["wards"] = [(w.code, w.name) for w in list_wards(db, borough)]
-        context["owners"] = [(u.username, u.display_name)
-                             for u in eligible_owners(db, case.borough_code)]
+        context["owners"] = eligible_owners(db, case.borough_code)
         context["operation_options"] = [(str(o.id), o.name) for o, _n in
                                         list_operations(db, actor)]
     context.update(overrides)
