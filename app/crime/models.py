@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -113,6 +114,13 @@ class StreetCrime(Base):
         # million rows are counted from the index alone, without reading the table.
         Index("ix_street_crimes_month_category", "month", "category", "easting", "northing",
               "batch_id"),
+        # The crimes in and around a case's area: a box of a kilometre or so is a thin slice
+        # of eastings, where the month index would read every crime of the period.
+        Index("ix_street_crimes_place", "easting", "northing", "month", "category",
+              "batch_id"),
+        # The few crimes published without a location, counted beside every area's figures.
+        Index("ix_street_crimes_no_location", "month", "falls_within", "category", "batch_id",
+              postgresql_where=text("easting IS NULL"), sqlite_where=text("easting IS NULL")),
     )
 
 
