@@ -1,7 +1,7 @@
 """Benchmark: the real server, several worker processes, many people at once.
 
     python -m bench.load [--url DATABASE_URL] [--reuse] [--cases 10000] [--crimes 1000000]
-                         [--workers 2] [--users 50] [--duration 60] [--think 0.5] [--warmup 10]
+                         [--workers 2] [--users 50] [--duration 60] [--think 2] [--warmup 10]
 
 Builds a database: a temporary SQLite file (removed afterwards) unless --url names one. A
 PostgreSQL database named by --url that does not exist yet is created; a --url database is never
@@ -15,11 +15,17 @@ Then it starts `popcase serve --workers N` on a free loopback port, creates --us
 their own identities (officers and supervisors of Westminster, analysts; each with an API token
 and a page session), and lets each loop for --warmup then --duration seconds: a request drawn
 from their role's mix of pages, htmx fragments, API reads, writes (notes, outputs, patrols; about
-8 to 10% of requests) and the hotspot finder, then a think time around --think seconds. It prints
-requests per second, p50/p95/p99 latency and errors per kind of request, and the peak memory of
-every server process. Targets on the 2-core development machine with PostgreSQL, 10,000 cases, a
-million crimes, 2 workers and 50 users: no errors, and p95 under 100 ms for the case list and
-the case page, as pages and through the API.
+8 to 10% of requests) and the hotspot finder, then a think time drawn evenly between half and one
+and a half times --think seconds. The people arrive over the warm-up. It prints requests per
+second, p50/p95/p99 latency and errors per kind of request, and the peak memory of every server
+process. Targets on the 2-core development machine with PostgreSQL, 10,000 cases, a million
+crimes, 2 workers and 50 users: no errors, and p95 under 100 ms for the case list and the case
+page, as pages and through the API.
+
+The default think time, 2 s, has each of the 50 people ask for something every 2 s or so, about
+24 requests a second in all: an officer reading a case page or typing a note on a phone takes
+far longer, so this is several times a real shift's traffic. Smaller values (1, 0.5) find where
+the machine saturates.
 """
 
 from __future__ import annotations
@@ -791,7 +797,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60, help="seconds measured")
     parser.add_argument("--warmup", type=float, default=10,
                         help="seconds before measuring, over which the people arrive")
-    parser.add_argument("--think", type=float, default=0.5,
+    parser.add_argument("--think", type=float, default=2.0,
                         help="mean seconds between a person's requests")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="popcase-load-"))

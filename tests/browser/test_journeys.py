@@ -38,13 +38,13 @@ from app.db import make_engine, make_session_factory
 from app.exports.files import read_case_file
 from tests.browser.a11y import assert_accessible, assert_keyboard_reachable, tab_to
 from tests.browser.conftest import ARTIFACTS, DESKTOP, PHONE, LiveServer, assert_fits_phone
-from tests.conftest import CHURCH_STREET, READY_CHEERS, WESTMINSTER
+from tests.conftest import CHURCH_STREET, POLICE_UK_DATA, READY_CHEERS, WESTMINSTER
 
 pytestmark = pytest.mark.browser
 
 VIEWPORTS = [pytest.param({"viewport": PHONE}, id="phone"),
              pytest.param({"viewport": DESKTOP}, id="desktop")]
-POLICE_UK_FILE = Path("/work/shared/data/policeuk/2019-01/2019-01-city-of-london-street.csv")
+POLICE_UK_FILE = POLICE_UK_DATA / "2019-01" / "2019-01-city-of-london-street.csv"
 
 
 @dataclass

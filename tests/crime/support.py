@@ -38,9 +38,9 @@ from app.db import is_sqlite, make_engine, make_session_factory
 from app.main import create_app
 from app.settings import Settings
 from app.web.deps import SESSION_COOKIE
-from tests.conftest import Person, fresh_database
+from tests.conftest import POLICE_UK_DATA, Person, fresh_database
 
-DATA = Path("/work/shared/data/policeuk")
+DATA = POLICE_UK_DATA
 DEMO_DATA = Path(app_package.__file__).parent / "demo_data"
 CITY, WESTMINSTER = "E09000001", "E09000033"
 BISHOPSGATE = "E05009292"
@@ -54,8 +54,6 @@ LIVERPOOL_STREET = {"name": "Liverpool Street station",
                     "geometry": {"type": "Point", "coordinates": [-0.0822, 51.5176]},
                     "radius_m": 300}
 
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"the real police.uk files ({DATA}) "
-                                                           "are not on this machine")
 _TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
 
 

@@ -25,7 +25,7 @@ from app.auth.roles import Role
 from app.crime.geometry import area_shape, buffer_ring
 from app.crime.importer import expand, import_sources
 from app.sara import impact
-from tests.conftest import Person, create_person
+from tests.conftest import Person, create_person, needs_data
 from tests.crime.support import (
     CITY,
     LIVERPOOL_STREET,
@@ -34,7 +34,6 @@ from tests.crime.support import (
     count_in,
     load_boundaries,
     load_months,
-    needs_data,
     site,
 )
 

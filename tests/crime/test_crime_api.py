@@ -25,7 +25,7 @@ from app.crime.models import Area, ImportBatch
 from app.db import make_session_factory
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import Person, create_person
+from tests.conftest import Person, create_person, needs_data
 from tests.crime.support import (
     CITY,
     LIVERPOOL_STREET,
@@ -41,7 +41,6 @@ from tests.crime.support import (
     load_boundaries,
     load_months,
     migrated_engine,
-    needs_data,
     project,
     rounding_matters,
     site,

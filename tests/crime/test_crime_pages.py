@@ -30,7 +30,7 @@ from sqlalchemy import func, select
 from app.auth.roles import Role
 from app.cases.models import Case
 from app.crime.models import Area, AreaKind, ImportBatch, ImportKind, ImportStatus
-from tests.conftest import Person, create_person
+from tests.conftest import Person, create_person, needs_data
 from tests.crime.support import (
     CITY,
     LIVERPOOL_STREET,
@@ -46,7 +46,6 @@ from tests.crime.support import (
     geojson,
     load_boundaries,
     load_months,
-    needs_data,
     project,
     rounding_matters,
     site,

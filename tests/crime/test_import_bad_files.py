@@ -40,8 +40,9 @@ from app.crime.models import (
 )
 from app.crime.police_uk import OUTCOME_COLUMNS, STOP_SEARCH_COLUMNS, STREET_COLUMNS
 from app.db import utcnow
+from tests.conftest import POLICE_UK_DATA, needs_data
 
-DATA = Path("/work/shared/data/policeuk")
+DATA = POLICE_UK_DATA
 FILES = Path(__file__).parent / "files"
 BAD_STREET = FILES / "bad-rows" / "2019-01-city-of-london-street.csv"
 BAD_SEARCHES = FILES / "bad-rows" / "2018-04-city-of-london-stop-and-search.csv"
@@ -54,8 +55,6 @@ STREET_ROW = ("320930473d454d613ead909a28008a91a607c93f8b74339623a4cec4a252b0dd,
               "City of London Police,City of London Police,-0.112422,51.515381,"
               "On or near Star Yard,E01000914,Camden 028B,Bicycle theft,"
               "Investigation complete; no suspect identified,")
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"the real police.uk files ({DATA}) "
-                                                          "are not on this machine")
 
 
 @pytest.fixture

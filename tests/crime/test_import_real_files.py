@@ -38,9 +38,9 @@ from app.crime.models import (
 from app.crime.police_uk import FILE_NAME
 from app.db import make_engine, make_session_factory
 from app.settings import get_settings
-from tests.conftest import fresh_database, migrated
+from tests.conftest import POLICE_UK_DATA, fresh_database, migrated, needs_data
 
-DATA = Path("/work/shared/data/policeuk")
+DATA = POLICE_UK_DATA
 FILES = Path(__file__).parent / "files"
 OUTCOMES = FILES / "2018-04-city-of-london-outcomes.csv"
 ACTOR = Actor.cli()
@@ -51,8 +51,7 @@ ZIPPED = ("2017-01/2017-01-city-of-london-street.csv", "2023-10/2023-10-city-of-
           "2018-09/2018-09-city-of-london-stop-and-search.csv",
           "2018-05/2018-05-metropolitan-stop-and-search.csv")
 
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"the real police.uk files ({DATA}) "
-                                                          "are not on this machine")
+pytestmark = needs_data
 
 
 # --- what the files hold, counted independently of the importer --------------------------------
