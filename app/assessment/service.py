@@ -62,7 +62,13 @@ def propose(db: Session, actor: Actor, ref: str) -> AssessmentProposal:
     """Periods to start from: up to a year either side of the response's start, within the
     imported data."""
     case = case_for(db, actor, ref)
-    span, start = data_months(db), response_start(db, case)
+    return proposal_for(db, case, data_months(db))
+
+
+def proposal_for(db: Session, case: Case, span: Period | None) -> AssessmentProposal:
+    """``propose`` for a case the caller has read through ``case_for``, with the span of
+    imported months it has already looked up (the case page needs both anyway)."""
+    start = response_start(db, case)
     problems = _area_problems(case)
     before = after = None
     if span is None:

@@ -8,7 +8,7 @@ outside one's scope does not exist. Contact details are shown only to those who 
 from __future__ import annotations
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from app.audit.service import AuditAction, record
 from app.auth.context import Actor
@@ -212,7 +212,9 @@ def answer_concern(db: Session, actor: Actor, concern_id: int, data: ConcernAnsw
 
 def case_concerns(db: Session, case: Case) -> list[Concern]:
     """The concerns triaged to a case, oldest first. The caller has read the case."""
+    # Their case is this one, already in the session: not joined in again with its own joins.
     return list(db.scalars(select(Concern).where(Concern.case_id == case.id)
+                           .options(lazyload(Concern.case))
                            .order_by(Concern.raised_on, Concern.id)))
 
 

@@ -22,12 +22,12 @@ from app.web.charts import monthly_lines
 
 def impact_context(db: Session, actor: Actor, case: Case, shown: int | None = None,
                    values: dict[str, Any] | None = None) -> dict[str, Any]:
-    proposal = service.propose(db, actor, case.ref)
+    span = data_months(db)
+    proposal = service.proposal_for(db, case, span)
     saved = service.snapshots(db, case)
     index = next((i for i, s in enumerate(saved) if s.number == shown), 0)
     snapshot = snapshot_read(saved[index], saved[index + 1] if index + 1 < len(saved)
                              else None) if saved else None
-    span = data_months(db)
     form = values or {
         "before_first": snapshot.before_first.strftime("%Y-%m") if snapshot
         else proposal.before_first,
