@@ -14,13 +14,12 @@ from app.assessment import service
 from app.assessment.process import process_record
 from app.assessment.schemas import SnapshotRead
 from app.assessment.views import snapshot_read
-from app.auth.context import Actor
 from app.cases.models import Case
 from app.crime.queries import data_months
 from app.web.charts import monthly_lines
 
 
-def impact_context(db: Session, actor: Actor, case: Case, shown: int | None = None,
+def impact_context(db: Session, case: Case, shown: int | None = None,
                    values: dict[str, Any] | None = None) -> dict[str, Any]:
     span = data_months(db)
     proposal = service.proposal_for(db, case, span)

@@ -49,7 +49,7 @@ def run_assessment(request: Request, actor: PageActor, db: Db, form: Form,
         errors = forms.errors_by_field(exc.errors) if isinstance(exc, ValidationFailed) \
             else {"before_first": exc.message}
         context = page_context(db, actor, case, open_stage=Stage.ASSESSMENT,
-                               **impact_context(db, actor, case, values=values),
+                               **impact_context(db, case, values=values),
                                impact_errors=errors)
         return render(request, "cases/detail.html", context, status_code=422 if isinstance(
             exc, ValidationFailed) else 409, block="section_impact" if is_htmx(request)
@@ -58,7 +58,7 @@ def run_assessment(request: Request, actor: PageActor, db: Db, form: Form,
         return redirect(f"/cases/{ref.upper()}?flash=assessed#section-impact")
     case = case_for(db, actor, ref)
     context = page_context(db, actor, case, open_stage=Stage.ASSESSMENT,
-                           **impact_context(db, actor, case))
+                           **impact_context(db, case))
     return render(request, "cases/detail.html", context,
                   blocks=["section_impact", "refresh_partials"])
 

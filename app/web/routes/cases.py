@@ -261,7 +261,7 @@ def case_page(request: Request, actor: PageActor, db: Db, ref: Ref, section: str
         overrides.update(_edit_values(db, case, editing))
     overrides["panels"] = _panels(db, actor, case, section, first, last)
     if section == "impact" or case.stage in (Stage.ASSESSMENT, Stage.CLOSED) or snapshot:
-        overrides |= impact_context(db, actor, case, snapshot)
+        overrides |= impact_context(db, case, snapshot)
     if is_htmx(request) and section:
         return render(request, "cases/detail.html", page_context(db, actor, case, **overrides),
                       block=f"section_{section}")
