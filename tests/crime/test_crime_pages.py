@@ -201,15 +201,15 @@ def test_an_uploaded_street_file_is_imported_and_reported(pages: Pages) -> None:
     with pages.client(pages.analyst) as client:
         response = upload(client, pages.analyst, path.name, path.read_bytes())
         assert response.status_code == 303, response.text[:300]
-        assert response.headers["location"] == "/data?started=1"
-
         batch = newest_batch(pages)
+        assert response.headers["location"] == f"/data?started=1&after={batch.id - 1}"
+
         assert (batch.source, batch.kind, batch.status) == (
             path.name, ImportKind.STREET, ImportStatus.DONE)
         assert (batch.rows_read, batch.added, batch.already_present, batch.without_location,
                 batch.rejected) == (len(rows), len(rows), 0, without_location, 0)
 
-        listing = client.get("/data?started=1")
+        listing = client.get(response.headers["location"])
         assert listing.status_code == 200
         assert "Import started: 1 file." in text_of(listing.text)
         assert batch_row(listing.text, batch.id) == [
@@ -235,9 +235,17 @@ def test_an_import_that_starts_after_the_response_completes(pages: Pages) -> Non
     try:
         with pages.client(pages.analyst) as client:
             response = upload(client, pages.analyst, path.name, path.read_bytes())
-        assert response.status_code == 303
-        assert len(jobs) == 1
-        jobs.pop()()
+            assert response.status_code == 303
+            follow = response.headers["location"]
+            # The batch is not opened yet: the page follows it rather than show it finished.
+            waiting = client.get(follow)
+            assert f'hx-get="{follow.replace("&", "&amp;")}" hx-trigger="every 2s"' \
+                in waiting.text
+            assert len(jobs) == 1
+            jobs.pop()()
+            polled = client.get(follow, headers={"HX-Request": "true"})
+        assert path.name in text_of(polled.text)
+        assert "hx-trigger" not in polled.text  # begun and finished: the polling stops
     finally:
         pages.site.app.state.run_in_background = lambda job: job()
     batch = newest_batch(pages)

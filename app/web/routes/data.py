@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
@@ -47,12 +47,13 @@ Upload = Annotated[FormData, Depends(upload_form)]
 
 
 def _page(request: Request, db: Session, actor: Actor, *, errors: dict[str, str] | None = None,
-          status_code: int = 200, notice: str = "") -> Response:
+          status_code: int = 200, notice: str = "", follow: str = "") -> Response:
     require(actor.user, Perm.CASE_READ)  # type: ignore[arg-type]
     batches = list(db.scalars(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(60)))
     running = any(b.status is ImportStatus.RUNNING for b in batches)
     context = {
-        "active_nav": "data", "batches": batches, "running": running, "errors": errors or {},
+        "active_nav": "data", "batches": batches, "errors": errors or {},
+        "running": running or bool(follow), "poll_url": f"/data?{follow}" if follow else "/data",
         "area_kinds": AREA_KINDS, "span": data_months(db), "notice": notice,
         "area_counts": dict(db.execute(select(Area.kind, func.count())
                                        .group_by(Area.kind)).all()),
@@ -63,10 +64,24 @@ def _page(request: Request, db: Session, actor: Actor, *, errors: dict[str, str]
 
 
 @router.get("")
-def imports_page(request: Request, actor: PageActor, db: Db, started: int = 0) -> Response:
+def imports_page(request: Request, actor: PageActor, db: Db,
+                 started: Annotated[int, Query(ge=0, le=10_000)] = 0,
+                 after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0) -> Response:
     notice = (f"Import started: {started} file{'s' if started != 1 else ''}. Progress shows "
               "below; you can leave this page.") if started else ""
-    return _page(request, db, actor, notice=notice)
+    follow = f"started={started}&after={after}" \
+        if started and _not_yet_begun(db, actor, started, after) else ""
+    return _page(request, db, actor, notice=notice, follow=follow)
+
+
+def _not_yet_begun(db: Session, actor: Actor, started: int, after: int) -> bool:
+    """Whether some of the files this user just uploaded have no batch yet: the background
+    import opens one batch per file, so the page keeps following until all have begun."""
+    if actor.user is None:
+        return False
+    begun = db.scalar(select(func.count()).select_from(ImportBatch).where(
+        ImportBatch.id > after, ImportBatch.user_id == actor.user.id)) or 0
+    return begun < started
 
 
 @router.post("/police-uk")
@@ -99,6 +114,7 @@ def upload_police_uk(request: Request, actor: PageActor, db: Db, form: Upload) -
                      errors={"file": "The zip archive holds no CSV files."})
     factory = request.app.state.session_factory
     importer = _detached(actor)
+    last_batch = db.scalar(select(func.max(ImportBatch.id))) or 0
     # End this request's transaction: on SQLite it holds the write lock the import needs.
     db.rollback()
 
@@ -111,7 +127,7 @@ def upload_police_uk(request: Request, actor: PageActor, db: Db, form: Upload) -
     runner: Callable[[Callable[[], None]], None] = getattr(
         request.app.state, "run_in_background", _in_thread)
     runner(run)
-    return RedirectResponse(f"/data?started={len(sources)}", status_code=303)
+    return RedirectResponse(f"/data?started={len(sources)}&after={last_batch}", status_code=303)
 
 
 def _detached(actor: Actor) -> Actor:
