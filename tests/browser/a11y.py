@@ -7,6 +7,9 @@
 * ``assert_keyboard_reachable``: pressing Tab from the top of the page reaches every control
   a pointer can use, in a single pass, and each one visibly changes when it has focus.
 * ``tab_to``: moves focus with Tab alone, so a journey can operate a control by keyboard.
+* ``settle``: loads the page's lazy fragments (those htmx fetches on load or when scrolled into
+  view) and waits until they are in, so the checks see the page its user sees once it has
+  loaded, not placeholders about to be swapped out from under them.
 """
 
 from __future__ import annotations
@@ -110,8 +113,26 @@ _FOCUSED = """() => {
 }"""
 
 
+# A placeholder htmx replaces on load or once it is scrolled into view; those inside a closed
+# part of the page (another stage's sections) load only when it is opened.
+_NEXT_PLACEHOLDER = """() => [...document.querySelectorAll(
+    '[hx-trigger="load"], [hx-trigger^="intersect"]')].find((el) => el.checkVisibility())
+    || null"""
+
+
+def settle(page: Page, timeout_ms: float = 20_000) -> None:
+    """Every lazy fragment in view loaded and swapped in, then back to the top."""
+    while (placeholder := page.evaluate_handle(_NEXT_PLACEHOLDER).as_element()) is not None:
+        # "intersect" fires once it is in view; one loading already may be gone by now.
+        placeholder.evaluate("(el) => el.isConnected && el.scrollIntoView({block: 'center'})")
+        page.wait_for_function("(el) => !el.isConnected", arg=placeholder, timeout=timeout_ms)
+    page.wait_for_function("() => !document.querySelector('.htmx-request')", timeout=timeout_ms)
+    page.evaluate("() => window.scrollTo(0, 0)")
+
+
 def assert_keyboard_reachable(page: Page, where: str) -> None:
     """Tab through the whole page once: every control is reached, and shows its focus."""
+    settle(page)
     page.evaluate(_HELPERS)
     # Nothing focused while the unfocused looks are taken, and Tab starts from the top of the
     # document: focus the body itself (focusable for a moment).

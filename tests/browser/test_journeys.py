@@ -36,7 +36,7 @@ from app.cases import moves, service
 from app.cases.schemas import CaseCreate, CaseUpdate, TransitionRequest
 from app.db import make_engine, make_session_factory
 from app.exports.files import read_case_file
-from tests.browser.a11y import assert_accessible, assert_keyboard_reachable, tab_to
+from tests.browser.a11y import assert_accessible, assert_keyboard_reachable, settle, tab_to
 from tests.browser.conftest import ARTIFACTS, DESKTOP, PHONE, LiveServer, assert_fits_phone
 from tests.conftest import CHURCH_STREET, POLICE_UK_DATA, READY_CHEERS, WESTMINSTER
 
@@ -58,6 +58,7 @@ class Journey:
 
     def step(self, label: str, *, keyboard: bool = False) -> None:
         self.page.wait_for_load_state()
+        settle(self.page)
         where = f"{self.name} ({self.viewport}), step {self.steps + 1}: {label}"
         assert_accessible(self.page, where)
         if keyboard:
