@@ -82,6 +82,18 @@ class ImportBatch(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     actor: Mapped[str] = mapped_column(String(64), default="")
 
+    @property
+    def file_name(self) -> str:
+        """The file's own name, without the archive and folder it came in."""
+        return self.source.rpartition(":")[2].rpartition("/")[2] if self.archive \
+            else self.source
+
+    @property
+    def archive(self) -> str:
+        """The zip archive the file was a member of, if any."""
+        archive, colon, _member = self.source.partition(".zip:")
+        return f"{archive}.zip" if colon and archive else ""
+
 
 class StreetCrime(Base):
     """A row of a police.uk street-level crime file (a crime or an anti-social behaviour

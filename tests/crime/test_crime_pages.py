@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import gc
 import html
+import io
 import json
 import re
 import warnings
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -250,6 +252,36 @@ def test_an_import_that_starts_after_the_response_completes(pages: Pages) -> Non
         pages.site.app.state.run_in_background = lambda job: job()
     batch = newest_batch(pages)
     assert (batch.source, batch.status) == (path.name, ImportStatus.DONE)
+
+
+def test_an_archive_lists_each_file_by_its_own_name(pages: Pages) -> None:
+    months = ("2024-07", "2024-08")
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for month in months:
+            bundle.write(street_file(month), f"{month}/{street_file(month).name}")
+    with pages.client(pages.analyst) as client:
+        response = upload(client, pages.analyst, "city-2024.zip", archive.getvalue(),
+                          "application/zip")
+        assert response.status_code == 303, response.text[:300]
+        listing = client.get(response.headers["location"]).text
+    newest = newest_batch(pages)
+    for batch_id, month in zip((newest.id - 1, newest.id), months, strict=True):
+        label = date.fromisoformat(f"{month}-01").strftime("%b %Y")
+        assert batch_row(listing, batch_id)[1] == (
+            f"{street_file(month).name} Street-level crime, {label}; in city-2024.zip")
+    assert newest.source == f"city-2024.zip:2024-08/{street_file('2024-08').name}"
+
+
+@pytest.mark.parametrize(("source", "file_name", "archive"), [
+    ("2024-06-city-of-london-street.csv", "2024-06-city-of-london-street.csv", ""),
+    ("a.zip:2024-06/b.csv", "b.csv", "a.zip"),
+    ("a.zip:b.csv", "b.csv", "a.zip"),
+    ("odd:name.csv", "odd:name.csv", ""),
+])
+def test_a_batch_names_its_file_and_archive(source: str, file_name: str, archive: str) -> None:
+    batch = ImportBatch(source=source)
+    assert (batch.file_name, batch.archive) == (file_name, archive)
 
 
 @pytest.mark.parametrize(("name", "content", "content_type", "message"), [
