@@ -16,6 +16,7 @@ import html
 import io
 import json
 import re
+import time
 import warnings
 import zipfile
 from collections.abc import Callable, Iterator
@@ -31,6 +32,7 @@ from sqlalchemy import func, select
 
 from app.auth.roles import Role
 from app.cases.models import Case
+from app.crime.importer import STALE_AFTER
 from app.crime.models import Area, AreaKind, ImportBatch, ImportKind, ImportStatus
 from tests.conftest import Person, create_person, needs_data
 from tests.crime.support import (
@@ -204,7 +206,8 @@ def test_an_uploaded_street_file_is_imported_and_reported(pages: Pages) -> None:
         response = upload(client, pages.analyst, path.name, path.read_bytes())
         assert response.status_code == 303, response.text[:300]
         batch = newest_batch(pages)
-        assert response.headers["location"] == f"/data?started=1&after={batch.id - 1}"
+        assert re.fullmatch(rf"/data\?started=1&after={batch.id - 1}&at=\d+",
+                            response.headers["location"])
 
         assert (batch.source, batch.kind, batch.status) == (
             path.name, ImportKind.STREET, ImportStatus.DONE)
@@ -248,6 +251,13 @@ def test_an_import_that_starts_after_the_response_completes(pages: Pages) -> Non
             polled = client.get(follow, headers={"HX-Request": "true"})
         assert path.name in text_of(polled.text)
         assert "hx-trigger" not in polled.text  # begun and finished: the polling stops
+        # An import that never began (its job died first) is not followed past the stale time.
+        stale = int(time.time() - STALE_AFTER.total_seconds()) - 1
+        with pages.client(pages.analyst) as client:
+            forgotten = client.get(f"/data?started=1&after={2**31 - 1}&at={stale}").text
+            recent = client.get(f"/data?started=1&after={2**31 - 1}&at={stale + 60}").text
+        assert 'hx-trigger="every 2s"' not in forgotten
+        assert 'hx-trigger="every 2s"' in recent
     finally:
         pages.site.app.state.run_in_background = lambda job: job()
     batch = newest_batch(pages)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated
@@ -20,7 +21,7 @@ from app.auth.context import Actor
 from app.auth.models import User
 from app.auth.permissions import Perm, require
 from app.crime.boundaries import import_boundaries
-from app.crime.importer import SourceError, expand, import_sources
+from app.crime.importer import STALE_AFTER, SourceError, expand, import_sources
 from app.crime.models import Area, AreaKind, ImportBatch, ImportStatus
 from app.crime.queries import data_months
 from app.deps import get_db
@@ -66,18 +67,20 @@ def _page(request: Request, db: Session, actor: Actor, *, errors: dict[str, str]
 @router.get("")
 def imports_page(request: Request, actor: PageActor, db: Db,
                  started: Annotated[int, Query(ge=0, le=10_000)] = 0,
-                 after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0) -> Response:
+                 after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+                 at: Annotated[int, Query(ge=0, le=2**40)] = 0) -> Response:
     notice = (f"Import started: {started} file{'s' if started != 1 else ''}. Progress shows "
               "below; you can leave this page.") if started else ""
-    follow = f"started={started}&after={after}" \
-        if started and _not_yet_begun(db, actor, started, after) else ""
+    follow = f"started={started}&after={after}&at={at}" \
+        if started and _not_yet_begun(db, actor, started, after, at) else ""
     return _page(request, db, actor, notice=notice, follow=follow)
 
 
-def _not_yet_begun(db: Session, actor: Actor, started: int, after: int) -> bool:
-    """Whether some of the files this user just uploaded have no batch yet: the background
-    import opens one batch per file, so the page keeps following until all have begun."""
-    if actor.user is None:
+def _not_yet_begun(db: Session, actor: Actor, started: int, after: int, at: int) -> bool:
+    """Whether some of the files this user uploaded (at ``at``, in Unix seconds) have no batch
+    yet: the background import opens one batch per file, so the page keeps following until all
+    have begun, or until an import that never began counts as dead."""
+    if actor.user is None or time.time() - at > STALE_AFTER.total_seconds():
         return False
     begun = db.scalar(select(func.count()).select_from(ImportBatch).where(
         ImportBatch.id > after, ImportBatch.user_id == actor.user.id)) or 0
@@ -127,7 +130,8 @@ def upload_police_uk(request: Request, actor: PageActor, db: Db, form: Upload) -
     runner: Callable[[Callable[[], None]], None] = getattr(
         request.app.state, "run_in_background", _in_thread)
     runner(run)
-    return RedirectResponse(f"/data?started={len(sources)}&after={last_batch}", status_code=303)
+    follow = f"started={len(sources)}&after={last_batch}&at={int(time.time())}"
+    return RedirectResponse(f"/data?{follow}", status_code=303)
 
 
 def _detached(actor: Actor) -> Actor:
