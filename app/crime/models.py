@@ -85,14 +85,19 @@ class ImportBatch(Base):
     @property
     def file_name(self) -> str:
         """The file's own name, without the archive and folder it came in."""
-        return self.source.rpartition(":")[2].rpartition("/")[2] if self.archive \
-            else self.source
+        archive, member = self._archive_and_member()
+        return member.rpartition("/")[2] if archive else member
 
     @property
     def archive(self) -> str:
         """The zip archive the file was a member of, if any."""
-        archive, colon, _member = self.source.partition(".zip:")
-        return f"{archive}.zip" if colon and archive else ""
+        return self._archive_and_member()[0]
+
+    def _archive_and_member(self) -> tuple[str, str]:
+        # The importer names a member "archive.zip:folder/file.csv"; any other source is a
+        # file's own name, kept whole (it may hold a colon or a slash of its own).
+        archive, colon, member = self.source.partition(".zip:")
+        return (f"{archive}.zip", member) if colon and archive else ("", self.source)
 
 
 class StreetCrime(Base):
