@@ -100,18 +100,25 @@ def demo() -> None:
                   f"({report.crimes_added:,} crimes); "
                   f"{report.operations_added} operations added.")
     console.print(f"\nDemo sign-ins (password for every one: [bold]{DEMO_PASSWORD}[/bold]):")
-    for user in report.users:
-        scope = user.borough_code or "all boroughs"
-        console.print(f"  {user.username:<14} {user.role.value:<11} {scope:<13} "
-                      f"{user.display_name}")
+    from app.reference.service import scope_label
+
+    with _session() as db:
+        for user in report.users:
+            scope = scope_label(db, user.borough_code or user.force_id or "all") or "every force"
+            console.print(f"  {user.username:<14} {user.role.value:<11} {scope:<22} "
+                          f"{user.display_name}")
 
 
 @user_cli.command("create")
 def user_create(
     name: Annotated[str, typer.Argument(help="Username: lower-case letters, digits, . _ -")],
     role: Annotated[str, typer.Option(help="officer, supervisor, analyst, evaluator or admin")],
-    borough: Annotated[str | None, typer.Option(help="Home borough's ONS code, e.g. "
-                                                "E09000033; omit for all boroughs")] = None,
+    borough: Annotated[str | None, typer.Option(
+        help="Home local policing area's ONS code, e.g. E09000033 or W06000002 (its force "
+             "becomes the user's); omit for every area of the force")] = None,
+    force: Annotated[str | None, typer.Option(
+        help="The force whose areas the user works in (police.uk id, e.g. north-wales); omit "
+             "with --borough for every force")] = None,
     display_name: Annotated[str, typer.Option(help="Name shown in the app")] = "",
     password_stdin: Annotated[bool, typer.Option("--password-stdin",
                                                  help="Read the password from standard input")
@@ -134,12 +141,15 @@ def user_create(
         try:
             user = create_user(db, _cli_actor(), NewUser(
                 username=name, role=role_value, display_name=display_name,
-                borough_code=borough.strip().upper() if borough else None, password=password))
+                borough_code=borough.strip().upper() if borough else None, password=password,
+                force_id=force.strip().lower() if force else None))
         except ValidationFailed as exc:
             _fail("; ".join(f"{e.field}: {e.message}" for e in exc.errors), 2)
             return
-        err.print(f"Created {user.username} ({user.role.value}, "
-                  f"{user.borough_code or 'all boroughs'}).")
+        from app.reference.service import scope_label
+
+        scope = scope_label(db, user.borough_code or user.force_id or "all") or "every force"
+        err.print(f"Created {user.username} ({user.role.value}, {scope}).")
 
 
 @token_cli.command("create")
@@ -183,10 +193,14 @@ def import_police_uk(
                                                      "data.police.uk", exists=False)],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON "
                                                          "object")] = False,
+    force: Annotated[str | None, typer.Option(
+        help="The force that published the files (police.uk id), for files whose name does "
+             "not say it (police.uk names them YYYY-MM-force-kind.csv)")] = None,
 ) -> None:
     """Import street-level crime, outcomes and stop-and-search files. Importing a file again
     adds nothing; rows without a location are kept and counted; bad rows are reported with
-    their line number; a file with a wrong header is refused whole."""
+    their line number; a file with a wrong header is refused whole. Each file's rows belong to
+    the force that published it."""
     from app.crime.importer import SourceError, expand, import_sources
     from app.db import make_engine, make_session_factory
 
@@ -201,7 +215,7 @@ def import_police_uk(
     try:
         with _import_progress(sources) as progress:
             reports = import_sources(make_session_factory(engine), _cli_actor(), sources,
-                                     progress)
+                                     progress, force_id=force.strip().lower() if force else None)
     finally:
         engine.dispose()
     totals = {key: sum(getattr(r, key) for r in reports) for key in
@@ -214,6 +228,64 @@ def import_police_uk(
         _print_import_reports(reports, totals)
     if failed:
         raise typer.Exit(1)
+
+
+@import_cli.command("boundaries")
+def import_boundaries(
+    file: Annotated[Path, typer.Argument(help="A GeoJSON FeatureCollection of polygons in WGS84")],
+    kind: Annotated[str, typer.Option(help="local-authority, ward, lsoa, force or other")],
+    force: Annotated[str | None, typer.Option(
+        help="The force (police.uk id, e.g. north-wales): local authorities become its local "
+             "policing areas, wards become theirs")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON "
+                                                         "object")] = False,
+) -> None:
+    """Import area boundaries. Codes and names are read from ONS-style properties (LAD20CD and
+    LAD20NM, WD22CD and WD22NM, upper or lower case, or GSS_CODE and NAME), Welsh names from
+    ...NMW; invalid polygons are repaired. Importing a file again updates its areas."""
+    from app.crime.boundaries import import_boundaries as load
+    from app.crime.models import AreaKind
+    from app.errors import ValidationFailed
+
+    area_kind = AreaKind.from_option(kind)
+    if area_kind is None:
+        _fail(f"unknown kind {kind!r}: use local-authority, ward, lsoa, force or other.", 2)
+        return
+    if not file.is_file():
+        _fail(f"{file} is not a file.", 2)
+    with _session() as db:
+        try:
+            report = load(db, _cli_actor(), file.name, file.read_bytes(), area_kind,
+                          force_id=force)
+        except ValidationFailed as exc:
+            _fail("; ".join(e.message for e in exc.errors), 2)
+            return
+    if as_json:
+        typer.echo(json.dumps(asdict(report)))
+    else:
+        _print_boundary_report(report)
+    if report.status != "done":
+        raise typer.Exit(1)
+
+
+def _print_boundary_report(report: Any) -> None:
+    console = Console()
+    if report.status != "done":
+        console.print(f"{report.source}: refused. {report.message}")
+        return
+    console.print(f"{report.source}: {report.added} areas added, {report.updated} updated, "
+                  f"{report.rejected} rejected.")
+    for area in report.local_areas:
+        welsh = f" / {area['name_welsh']}" if area["name_welsh"] else ""
+        console.print(f"  {area['code']}  {area['name']}{welsh}: local policing area of "
+                      f"{report.force_name}, case references {area['ref_prefix']}-YYYY-NNNN")
+    if report.wards_linked:
+        console.print(f"  {report.wards_linked} wards of its local policing areas.")
+    if report.unlinked:
+        console.print(f"  {report.unlinked} areas lie in no local policing area of a force set "
+                      "up here.")
+    for problem in report.problems[:20]:
+        console.print(f"  {problem['message']}")
 
 
 @contextmanager

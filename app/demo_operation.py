@@ -64,6 +64,7 @@ def ensure_operation(db: Session, users: dict[str, User]) -> bool:
     analyst = _as(users["analyst.lee"])
     operation = create_operation(db, analyst, OperationCreate(
         name=OPERATION, unit="Met Operations: Violence Suppression Unit (demo)",
+        force="metropolitan",
         description="Hotspot policing of the places with the most violence, chosen centrally "
                     "from the crime data and worked by the neighbourhood teams with patrols "
                     "and community-led work. Every hotspot is evaluated at the end.",

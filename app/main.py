@@ -24,6 +24,7 @@ from app.api import cases as api_cases
 from app.api import community as api_community
 from app.api import crime as api_crime
 from app.api import exports as api_exports
+from app.api import forces as api_forces
 from app.api import operations as api_operations
 from app.api import oversight as api_oversight
 from app.api import patrols as api_patrols
@@ -50,6 +51,7 @@ from app.web.routes import cases as web_cases
 from app.web.routes import community as web_community
 from app.web.routes import data as web_data
 from app.web.routes import exports as web_exports
+from app.web.routes import forces as web_forces
 from app.web.routes import hotspots as web_hotspots
 from app.web.routes import oversight as web_oversight
 from app.web.routes import patrols as web_patrols
@@ -98,6 +100,7 @@ def create_app(settings: Settings | None = None,
 
     app.include_router(api_cases.router, prefix="/api/v1")
     app.include_router(api_reference.router, prefix="/api/v1")
+    app.include_router(api_forces.router, prefix="/api/v1")
     app.include_router(api_admin.router, prefix="/api/v1")
     app.include_router(api_crime.router, prefix="/api/v1")
     app.include_router(api_patrols.router, prefix="/api/v1")
@@ -109,6 +112,7 @@ def create_app(settings: Settings | None = None,
     app.include_router(web_auth.router)
     app.include_router(web_cases.router)
     app.include_router(web_admin.router)
+    app.include_router(web_forces.router)
     app.include_router(web_data.router)
     app.include_router(web_hotspots.router)
     app.include_router(web_patrols.router)

@@ -18,7 +18,7 @@ from app.crime.models import Area, CrimeOutcome, ImportBatch, StopSearch, Street
 from app.db import Base
 from app.operations.models import Operation
 from app.patrols.models import OutputEntry, Patrol
-from app.reference.models import Borough, Ward
+from app.reference.models import Borough, Force, Ward
 
 __all__ = [
     "Action",
@@ -35,6 +35,7 @@ __all__ = [
     "CaseTriangleSide",
     "Concern",
     "CrimeOutcome",
+    "Force",
     "Hypothesis",
     "ImportBatch",
     "Operation",

@@ -21,7 +21,7 @@ from tests.conftest import CAMDEN, Cast, Person
 
 
 def new_operation(client: TestClient, person: Person, **overrides: Any) -> dict[str, Any]:
-    body = {"name": "Nightingale", "unit": "Violence Suppression Unit",
+    body = {"name": "Nightingale", "unit": "Violence Suppression Unit", "force": "metropolitan",
             "start_date": (today() - timedelta(days=60)).isoformat(), **overrides}
     response = client.post("/api/v1/operations", json=body, headers=person.api)
     assert response.status_code == 201, response.text

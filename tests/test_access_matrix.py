@@ -155,6 +155,11 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
         "status": by_role(200, 200, 404, 403, 403, 404)},
     ("GET", "/api/v1/boroughs"): {"list": everyone(200)},
     ("GET", "/api/v1/boroughs/{code}/wards"): {"westminster": everyone(200)},
+    # Forces and their areas are reference data; an area's reference prefix is the admin's.
+    ("PATCH", "/api/v1/boroughs/{code}"): {"prefix": admin_only(200)},
+    ("GET", "/api/v1/forces"): {"list": everyone(200)},
+    ("GET", "/api/v1/forces/{force_id}"): {"metropolitan": everyone(200)},
+    ("GET", "/api/v1/forces/{force_id}/crime-counts"): {"metropolitan": DATA_READ},
     ("GET", "/api/v1/vocabularies"): {"read": everyone(200)},
     ("GET", "/api/v1/audit"): {"search": admin_only(200)},
     ("GET", "/api/v1/audit.csv"): {"export": admin_only(200)},
@@ -283,6 +288,7 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("POST", "/data/police-uk"): {"street csv": DATA_IMPORT},
     ("POST", "/data/boundaries"): {"wards": DATA_IMPORT},
     ("GET", "/data/imports/{batch_id}"): {"report": DATA_READ},
+    ("GET", "/data/forces/{force_id}"): {"metropolitan": DATA_READ},
     ("GET", "/hotspots"): {"westminster": DATA_READ},
     ("GET", "/hotspots/map.geojson"): {"westminster": DATA_READ},
     # Opening a case on a Westminster cell (case.propose): officers and supervisors of the
@@ -290,6 +296,11 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     # the finder but not open a case outside their borough: refused like POST /cases (422, the
     # borough field's message).
     ("POST", "/hotspots/cases"): {"westminster cell": by_role(303, 303, 422, 303, 403, 403)},
+    # Setting up forces' local policing areas is the administrator's.
+    ("GET", "/admin/forces"): {"list": admin_only(200)},
+    ("GET", "/admin/forces/{force_id}"): {"metropolitan": admin_only(200)},
+    ("POST", "/admin/forces/{force_id}/boundaries"): {"westminster": admin_only(303)},
+    ("POST", "/admin/forces/{force_id}/areas/{code}/prefix"): {"westminster": admin_only(303)},
     ("GET", "/admin/users"): {"list": admin_only(200)},
     ("POST", "/admin/users"): {"create": admin_only(303)},
     ("GET", "/admin/users/{username}"): {"edit form": admin_only(200)},
@@ -316,7 +327,8 @@ KNOWN_DEVIATIONS: dict[tuple[str, str, str, str], str] = {}
 # ResourceWarning (an error under this suite's filterwarnings); see
 # tests/crime/test_crime_pages.py::test_an_uploaded_file_is_closed_when_the_request_ends.
 # Tests that upload collect garbage as they end (``uploads_closed``), under this filter.
-UPLOAD_ROUTES = frozenset({"/data/police-uk", "/data/boundaries"})
+UPLOAD_ROUTES = frozenset({"/data/police-uk", "/data/boundaries",
+                           "/admin/forces/{force_id}/boundaries"})
 UNCLOSED_UPLOAD = pytest.mark.filterwarnings(
     "ignore:Unclosed file <tempfile.SpooledTemporaryFile:ResourceWarning")
 
@@ -393,7 +405,8 @@ class Ctx:
 
     def new_operation(self) -> int:
         return create_operation(self.db, self.actor("analyst"), OperationCreate(
-            name=f"Matrix {secrets.token_hex(3)}", start_date=date(2026, 1, 1))).id
+            name=f"Matrix {secrets.token_hex(3)}", start_date=date(2026, 1, 1),
+            force="metropolitan")).id
 
     def new_patrol(self, ref: str, *, running: bool = False) -> int:
         """A patrol on the case: running (started 20 minutes ago) or entered afterwards."""
@@ -455,7 +468,8 @@ class Ctx:
 
     def top_cell(self) -> hotspots.HotspotCell:
         query = HOTSPOT_QUERY
-        return hotspots.compute(self.db, query, hotspots.study_area(self.db, query)).cells[0]
+        study = hotspots.study_area(self.db, self.actor("analyst"), query)
+        return hotspots.compute(self.db, query, study).cells[0]
 
 
 # --- crime data --------------------------------------------------------------------------------
@@ -534,7 +548,8 @@ def ensure_crime_data(db: Session) -> CrimeData:
             rows_read=len(rows), added=len(rows),
             without_location=sum(1 for r in rows if r["easting"] is None),
             first_month=CRIME_MONTHS[0], last_month=CRIME_MONTHS[-1], finished_at=utcnow(),
-            actor="matrix")
+            actor="matrix", force_id="metropolitan",
+            months=[f"{month:%Y-%m}" for month in CRIME_MONTHS])
         db.add(batch)
         db.flush()
         db.add_all(StreetCrime(
@@ -663,6 +678,27 @@ def _(ctx: Ctx) -> Req:
 @request("GET", "/api/v1/boroughs/{code}/wards", "westminster")
 def _(ctx: Ctx) -> Req:
     return api("GET", f"/api/v1/boroughs/{WESTMINSTER}/wards")
+
+
+@request("PATCH", "/api/v1/boroughs/{code}", "prefix")
+def _(ctx: Ctx) -> Req:
+    return api("PATCH", f"/api/v1/boroughs/{WESTMINSTER}", {"ref_prefix": "WSM"})
+
+
+@request("GET", "/api/v1/forces", "list")
+def _(ctx: Ctx) -> Req:
+    return api("GET", "/api/v1/forces")
+
+
+@request("GET", "/api/v1/forces/{force_id}", "metropolitan")
+def _(ctx: Ctx) -> Req:
+    return api("GET", "/api/v1/forces/metropolitan")
+
+
+@request("GET", "/api/v1/forces/{force_id}/crime-counts", "metropolitan")
+def _(ctx: Ctx) -> Req:
+    ctx.crime()
+    return api("GET", "/api/v1/forces/metropolitan/crime-counts?first=2025-01&last=2025-06")
 
 
 @request("GET", "/api/v1/vocabularies", "read")
@@ -846,7 +882,7 @@ def _(ctx: Ctx) -> Req:
 
 @request("POST", "/api/v1/operations", "create")
 def _(ctx: Ctx) -> Req:
-    return api("POST", "/api/v1/operations", {"name": "Nightingale",
+    return api("POST", "/api/v1/operations", {"name": "Nightingale", "force": "metropolitan",
                                                "start_date": "2026-04-01"})
 
 
@@ -1227,7 +1263,8 @@ def _(ctx: Ctx) -> Req:
 
 @request("POST", "/operations", "create")
 def _(ctx: Ctx) -> Req:
-    return page("POST", "/operations", {"name": "Nightingale", "start_date": "2026-04-01"})
+    return page("POST", "/operations", {"name": "Nightingale", "start_date": "2026-04-01",
+                                        "force": "metropolitan"})
 
 
 @request("GET", "/operations/{operation_id}", "dashboard")
@@ -1320,6 +1357,12 @@ def _(ctx: Ctx) -> Req:
     return page("GET", f"/data/imports/{ctx.crime().batch_id}")
 
 
+@request("GET", "/data/forces/{force_id}", "metropolitan")
+def _(ctx: Ctx) -> Req:
+    ctx.crime()
+    return page("GET", "/data/forces/metropolitan")
+
+
 @request("GET", "/hotspots", "westminster")
 def _(ctx: Ctx) -> Req:
     ctx.crime()
@@ -1339,6 +1382,30 @@ def _(ctx: Ctx) -> Req:
     return page("POST", "/hotspots/cases", {
         "borough": WESTMINSTER, "first": "2025-01", "last": "2025-06", "cell_m": "250",
         "top_k": "5", "col": str(cell.col), "row": str(cell.row)})
+
+
+@request("GET", "/admin/forces", "list")
+def _(ctx: Ctx) -> Req:
+    return page("GET", "/admin/forces")
+
+
+@request("GET", "/admin/forces/{force_id}", "metropolitan")
+def _(ctx: Ctx) -> Req:
+    return page("GET", "/admin/forces/metropolitan")
+
+
+@request("POST", "/admin/forces/{force_id}/boundaries", "westminster")
+def _(ctx: Ctx) -> Req:
+    content = boundary_file("london-boroughs.geojson", "GSS_CODE", (WESTMINSTER,))
+    return Req("page", "POST", "/admin/forces/metropolitan/boundaries",
+               form={"kind": "local-authority"}, files={
+                   "boundary_file": ("westminster.geojson", content, "application/geo+json")})
+
+
+@request("POST", "/admin/forces/{force_id}/areas/{code}/prefix", "westminster")
+def _(ctx: Ctx) -> Req:
+    return page("POST", f"/admin/forces/metropolitan/areas/{WESTMINSTER}/prefix",
+                {"ref_prefix": "WSM"})
 
 
 @request("GET", "/admin/users", "list")
@@ -1595,7 +1662,7 @@ def test_own_borough_rule_names_the_borough_field(world: World, ctx: Ctx) -> Non
     response = send(world.api, world.people["camden_officer"], req)
     assert response.status_code == 422
     assert response.json()["errors"] == [
-        {"field": "borough", "message": "You can work only on cases in your own borough."}]
+        {"field": "borough", "message": "You can work only on cases in your own area."}]
 
 
 def test_refusals_are_the_documented_error_shapes(world: World, ctx: Ctx) -> None:
@@ -1651,5 +1718,5 @@ def test_a_hotspot_case_outside_ones_borough_is_refused_with_the_reason(
     before = ctx.db.scalar(cases)
     response = send(world.pages["camden_officer"], world.people["camden_officer"], req)
     assert response.status_code == 422
-    assert "You can work only on cases in your own borough." in response.text
+    assert "You can work only on cases in your own area." in response.text
     assert ctx.db.scalar(cases) == before

@@ -253,7 +253,7 @@ def test_administration_is_logged(client: TestClient, db: Session, cast: Cast,
     assert created.status_code == 303
     entry = the_entry(db, created, "user.create", actor="admin", object_ref="pc.new",
                       object_type="user")
-    assert entry.details == {"role": "officer", "borough": WESTMINSTER}
+    assert entry.details == {"role": "officer", "borough": WESTMINSTER, "force": "metropolitan"}
 
     issued = page_post(admin, cast.admin, "/admin/tokens", {"user": "pc.new",
                                                             "name": "nightly report"})

@@ -68,7 +68,7 @@ def test_user_create_reads_the_password_from_stdin(cli_db: str) -> None:
                           "e09000033", "--display-name", "PC Jones", "--password-stdin",
                           stdin="correct horse battery\n")
     assert code == 0, err
-    assert "Created pc.jones (officer, E09000033)" in err
+    assert "Created pc.jones (officer, Westminster)" in err
     client = TestClient(create_app(Settings(database_url=cli_db)), follow_redirects=False)
     with client:
         form = client.get("/sign-in")
@@ -81,7 +81,7 @@ def test_user_create_reads_the_password_from_stdin(cli_db: str) -> None:
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--role", "chief"], "unknown role 'chief'"),
-    (["--role", "officer", "--borough", "E09000099"], "Unknown borough code E09000099"),
+    (["--role", "officer", "--borough", "E09000099"], "Unknown local policing area E09000099"),
     (["--role", "officer", "--password-stdin"], "Use at least 10 characters"),
 ])
 def test_user_create_refuses_bad_input(cli_db: str, args: list[str], message: str) -> None:

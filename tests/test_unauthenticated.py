@@ -28,7 +28,7 @@ SAMPLE_PATH_VALUES = {
     "ref": "WM-2026-0001", "section": "problem", "item_id": "1", "hypothesis_id": "1",
     "action_id": "1", "token_id": "1", "username": "pc.shah", "code": "E09000033",
     "batch_id": "1", "area_id": "1", "patrol_id": "1", "output_id": "1", "concern_id": "1",
-    "operation_id": "1", "event_id": "1", "number": "1",
+    "operation_id": "1", "event_id": "1", "number": "1", "force_id": "north-wales",
 }
 
 

@@ -49,7 +49,8 @@ def summary(row: CaseRow) -> CaseSummary:
     return CaseSummary(
         ref=case.ref, title=case.title, stage=case.stage, category=case.category,
         priority=case.priority, borough=case.borough_code, borough_name=case.borough.name,
-        ward=case.ward_code, ward_name=case.ward.name if case.ward else None,
+        force=case.borough.force_id, ward=case.ward_code,
+        ward_name=case.ward.name if case.ward else None,
         operation=case.operation_id,
         operation_name=case.operation.name if case.operation else None,
         owner=case.owner.username if case.owner else None,
@@ -63,7 +64,10 @@ def summary(row: CaseRow) -> CaseSummary:
 def list_cases(
     actor: ApiActor, db: Db,
     stage: Annotated[list[Stage] | None, Query(description="Repeat for several stages")] = None,
-    borough: Annotated[str | None, Query(description="ONS code, e.g. E09000033")] = None,
+    borough: Annotated[str | None, Query(description="A local policing area's ONS code, e.g. "
+                                                     "E09000033 or W06000002")] = None,
+    force: Annotated[str | None, Query(description="Only the cases of this force's areas "
+                                                   "(police.uk id, e.g. north-wales)")] = None,
     ward: Annotated[str | None, Query(description="ONS ward code, e.g. E05013794")] = None,
     owner: Annotated[str | None, Query(description="Owner's username")] = None,
     category: Annotated[CategorySlug | None,  # type: ignore[valid-type]
@@ -83,7 +87,7 @@ def list_cases(
     """Only cases the token's user may read are ever listed. Ordering is stable: ties on the
     sort key are broken by creation order."""
     filters = validate(CaseFilters, {
-        "stage": stage or [], "borough": borough, "ward": ward, "owner": owner,
+        "stage": stage or [], "borough": borough, "force": force, "ward": ward, "owner": owner,
         "category": category, "overdue": overdue, "operation": operation, "q": q,
         "sort": sort, "limit": limit,
         "offset": offset,

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from app.api.cases import Ref
@@ -18,6 +18,7 @@ from app.crime import hotspots, picture
 from app.crime.models import Area, AreaKind, ImportBatch
 from app.crime.queries import Period, month_value
 from app.errors import NotFound
+from app.reference.codes import LOCAL_AUTHORITY_PATTERN
 
 router = APIRouter(tags=["crime data"], responses=ERROR_RESPONSES)
 Month = Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", examples=["2024-01"],
@@ -79,10 +80,13 @@ def _batch(batch: ImportBatch) -> ImportBatchRead:
 
 class AreaSummary(BaseModel):
     id: int
-    kind: AreaKind
+    kind: AreaKind = Field(description="borough (a local authority), ward, lsoa, force (a "
+                                       "police force area) or other")
     code: str
     name: str
-    borough: str | None
+    name_welsh: str
+    borough: str | None = Field(description="The local authority it lies in")
+    force: str | None = Field(description="The force whose crime counts in it, where known")
     area_m2: float
 
 
@@ -92,7 +96,8 @@ class AreaRead(AreaSummary):
 
 @router.get("/areas", response_model=list[AreaSummary], summary="Imported boundaries")
 def list_areas(actor: ApiActor, db: Db, kind: AreaKind | None = None,
-               borough: Annotated[str | None, Query(pattern=r"^E09\d{6}$")] = None,
+               borough: Annotated[str | None, Query(pattern=LOCAL_AUTHORITY_PATTERN)] = None,
+               force: Annotated[str | None, Query(max_length=40)] = None,
                q: Annotated[str | None, Query(max_length=100)] = None,
                limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[AreaSummary]:
     require(acting_user(actor), Perm.CASE_READ)
@@ -101,6 +106,8 @@ def list_areas(actor: ApiActor, db: Db, kind: AreaKind | None = None,
         query = query.where(Area.kind == kind)
     if borough:
         query = query.where(Area.borough_code == borough)
+    if force:
+        query = query.where(Area.force_id == force)
     if q:
         query = query.where(func.lower(Area.name).contains(q.strip().lower(), autoescape=True))
     return [_area_summary(a) for a in db.scalars(query.order_by(Area.name).limit(limit))]
@@ -118,7 +125,8 @@ def read_area(actor: ApiActor, db: Db,
 
 def _area_summary(area: Area) -> AreaSummary:
     return AreaSummary(id=area.id, kind=area.kind, code=area.code, name=area.name,
-                       borough=area.borough_code, area_m2=area.area_m2)
+                       name_welsh=area.name_welsh, borough=area.borough_code,
+                       force=area.force_id, area_m2=area.area_m2)
 
 
 class HotspotCellRead(BaseModel):
@@ -135,6 +143,8 @@ class HotspotCellRead(BaseModel):
 class HotspotsRead(BaseModel):
     study_area: str
     study_code: str
+    force: str = Field(description="The force whose crime was counted (police.uk id)")
+    force_name: str
     first: date
     last: date
     categories: list[str]
@@ -143,8 +153,10 @@ class HotspotsRead(BaseModel):
     study_cells: int
     study_area_m2: float
     crimes_total: int
-    without_location: int
-    months_missing: list[date]
+    without_location: int = Field(description="The force's crimes of the period published "
+                                              "without a location (in no area)")
+    months_missing: list[date] = Field(description="Months of the period with none of the "
+                                                   "force's data imported")
     share_in_top: float | None
     area_share_of_top: float | None
     pai: float | None
@@ -153,14 +165,20 @@ class HotspotsRead(BaseModel):
 
 @router.get("/hotspots", response_model=HotspotsRead, summary="Find hotspots",
             description="Crimes counted on a square grid (British National Grid) over a "
-                        "borough or an imported area, ranked, with Getis-Ord Gi* z-scores "
+                        "local policing area (`borough`) or an imported area (`area`), "
+                        "counting only the crime of the force whose area it is, ranked, with "
+                        "Getis-Ord Gi* z-scores "
                         "(binary queen weights, the cell included) and two-sided p-values, "
                         "the share of crime in the top cells and their Predictive Accuracy "
                         "Index, PAI = (n/N)/(a/A). Figures that cannot be computed are null.")
 def find_hotspots(
     actor: ApiActor, db: Db, first: Month, last: Month,
-    borough: Annotated[str | None, Query(pattern=r"^E09\d{6}$")] = None,
+    borough: Annotated[str | None, Query(pattern=LOCAL_AUTHORITY_PATTERN,
+                                         description="A local policing area's ONS code")] = None,
     area: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="An area id")] = None,
+    force: Annotated[str | None, Query(max_length=40, description="The force whose crime to "
+                                       "count, for an area in no force's local policing "
+                                       "areas")] = None,
     category: Annotated[list[str] | None, Query(description="Repeat for several")] = None,
     cell_m: Annotated[int, Query(description="Cell size: 50, 100, 150, 200, 250, 300, "
                                              "400 or 500 metres")] = 250,
@@ -168,11 +186,12 @@ def find_hotspots(
 ) -> HotspotsRead:
     query = hotspots.HotspotQuery(
         first=month_value(first, "first"), last=month_value(last, "last"), borough=borough,
-        area_id=area,
+        area_id=area, force=force,
         categories=tuple(category or ()), cell_m=cell_m, top_k=top_k)
     answer = hotspots.find(db, actor, query)
     return HotspotsRead(
-        study_area=answer.study_name, study_code=answer.study_code, first=query.first,
+        study_area=answer.study_name, study_code=answer.study_code, force=answer.force_id,
+        force_name=answer.force_name, first=query.first,
         last=query.last, categories=list(query.categories), cell_m=query.cell_m,
         top_k=query.top_k, study_cells=answer.study_cells, study_area_m2=answer.study_area_m2,
         crimes_total=answer.crimes_total, without_location=answer.without_location,
@@ -183,7 +202,8 @@ def find_hotspots(
 
 class MonthCount(BaseModel):
     month: date
-    count: int
+    count: int | None = Field(description="null when none of the force's data for the month "
+                                          "is imported (no data is not zero crimes)")
 
 
 class LabelCount(BaseModel):
@@ -195,6 +215,7 @@ class CrimePictureRead(BaseModel):
     ref: str
     area_name: str
     area_m2: float
+    force: str = Field(description="The force whose crime is counted: the case area's")
     first: date
     last: date
     categories: list[str]
@@ -202,7 +223,9 @@ class CrimePictureRead(BaseModel):
     monthly: list[MonthCount]
     by_category: list[LabelCount]
     by_outcome: list[LabelCount]
-    stop_search_total: int
+    stop_search_total: int | None = Field(description="null when none of the period's months "
+                                                      "has the force's stop-and-search data")
+    stop_search_months_missing: list[date]
     stop_search_by_object: list[LabelCount]
     stop_search_by_outcome: list[LabelCount]
     without_location: int
@@ -222,12 +245,13 @@ def crime_picture(actor: ApiActor, db: Db, ref: Ref, first: Month | None = None,
     if found is None:
         return None
     return CrimePictureRead(
-        ref=found.ref, area_name=found.area_name, area_m2=found.area_m2,
+        ref=found.ref, area_name=found.area_name, area_m2=found.area_m2, force=found.force_id,
         first=found.period.first, last=found.period.last, categories=found.categories,
         total=found.total, monthly=[MonthCount(month=m, count=n) for m, n in found.monthly],
         by_category=[LabelCount(label=label, count=n) for _s, label, n in found.by_category],
         by_outcome=[LabelCount(label=label, count=n) for label, n in found.by_outcome],
         stop_search_total=found.stop_search.total,
+        stop_search_months_missing=found.stop_search.months_missing,
         stop_search_by_object=[LabelCount(label=label, count=n)
                                for label, n in found.stop_search.by_object],
         stop_search_by_outcome=[LabelCount(label=label, count=n)

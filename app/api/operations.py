@@ -20,7 +20,10 @@ from app.validation import validate
 
 router = APIRouter(tags=["operations and oversight"], responses=ERROR_RESPONSES)
 OperationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-BoroughFilter = Annotated[str | None, Query(description="ONS code, e.g. E09000033")]
+BoroughFilter = Annotated[str | None, Query(description="A local policing area's ONS code, "
+                                                       "e.g. E09000033 or W06000002")]
+ForceFilter = Annotated[str | None, Query(description="Only the cases of this force's areas "
+                                                      "(police.uk id, e.g. north-wales)")]
 StageFilter = Annotated[list[Stage] | None, Query(description="Repeat for several stages")]
 From = Annotated[date | None, Query(alias="from", description="First day of the period "
                                     "(default: the operation's start, or 1 April)")]
@@ -31,7 +34,8 @@ To = Annotated[date | None, Query(alias="to", description="Last day of the perio
 def operation_read(operation: Operation, cases: int) -> OperationRead:
     return OperationRead(
         id=operation.id, name=operation.name, description=operation.description,
-        unit=operation.unit, start_date=operation.start_date, end_date=operation.end_date,
+        unit=operation.unit, force=operation.force_id, force_name=operation.force.label,
+        start_date=operation.start_date, end_date=operation.end_date,
         cases=cases, created_at=operation.created_at, updated_at=operation.updated_at,
         version=operation.version)
 
@@ -80,13 +84,13 @@ def operation_summary(actor: ApiActor, db: Db, operation_id: OperationId,
 
 
 @router.get("/stats", response_model=Summary, summary="Figures over any set of cases")
-def stats(actor: ApiActor, db: Db, borough: BoroughFilter = None, stage: StageFilter = None,
-          first: From = None, last: To = None,
+def stats(actor: ApiActor, db: Db, borough: BoroughFilter = None, force: ForceFilter = None,
+          stage: StageFilter = None, first: From = None, last: To = None,
           operation: Annotated[int | None, Query(ge=1, le=2**31 - 1,
                                                  description="An operation's id")] = None
           ) -> Summary:
     """The same figures as the dashboard page for the same filters, over the cases the
     token's user may see."""
     return oversight.summary(db, actor, validate(StatsQuery, {
-        "operation": operation, "borough": borough, "stage": stage or [], "from": first,
-        "to": last}))
+        "operation": operation, "borough": borough, "force": force, "stage": stage or [],
+        "from": first, "to": last}))

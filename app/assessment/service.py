@@ -62,7 +62,7 @@ def propose(db: Session, actor: Actor, ref: str) -> AssessmentProposal:
     """Periods to start from: up to a year either side of the response's start, within the
     imported data."""
     case = case_for(db, actor, ref)
-    return proposal_for(db, case, data_months(db))
+    return proposal_for(db, case, data_months(db, picture.case_force(case)))
 
 
 def proposal_for(db: Session, case: Case, span: Period | None) -> AssessmentProposal:
@@ -72,7 +72,8 @@ def proposal_for(db: Session, case: Case, span: Period | None) -> AssessmentProp
     problems = _area_problems(case)
     before = after = None
     if span is None:
-        problems.append("No street-level crime has been imported yet.")
+        problems.append(f"No street-level crime of {case.borough.force.label} has been "
+                        "imported yet.")
     else:
         if start is not None:
             first_after = start.replace(day=1) if start.day == 1 else _add_months(
@@ -132,12 +133,13 @@ def run_assessment(db: Session, actor: Actor, ref: str,
     case = case_for(db, actor, ref, Perm.ASSESSMENT_RUN)
     ensure_open(case)
     before, after = _periods(data)
-    _check_data(db, before, after)
+    force = picture.case_force(case)
+    _check_data(db, case, before, after)
     categories = sorted(set(data.categories)) if data.categories \
         else picture.case_categories(case)
     shapes = _shapes(case)
     span = Period(before.first, after.last)
-    monthly = {name: _monthly(db, shape, span, categories) if shape is not None else None
+    monthly = {name: _monthly(db, force, shape, span, categories) if shape is not None else None
                for name, shape in shapes.items()}
     results = _figures(case, monthly, before, after)
     results["response_start"] = (start.isoformat() if (start := response_start(db, case))
@@ -148,7 +150,7 @@ def run_assessment(db: Session, actor: Actor, ref: str,
         case_id=case.id, number=number, created_by_id=user.id, before_first=before.first,
         before_last=before.last, after_first=after.first, after_last=after.last,
         categories=categories, areas=_areas_record(case, shapes),
-        batches=_batches(db, span), results=results, note=data.note)
+        batches=_batches(db, force, span), results=results, note=data.note)
     db.add(snapshot)
     try:
         db.flush()
@@ -196,17 +198,18 @@ def _periods(data: AssessmentRequest) -> tuple[Period, Period]:
     return before, after
 
 
-def _check_data(db: Session, before: Period, after: Period) -> None:
-    """Months with no imported data would count as zero crimes: refuse them, by name."""
-    present = months_with_data(db, Period(before.first, after.last))
+def _check_data(db: Session, case: Case, before: Period, after: Period) -> None:
+    """Months with none of the force's data imported would count as zero crimes: refuse them,
+    by name (another force's file for a month does not make it present)."""
+    present = months_with_data(db, picture.case_force(case), Period(before.first, after.last))
     missing = [m for m in before.months() + after.months() if m not in present]
     if missing:
         names = ", ".join(f"{m:%b %Y}" for m in missing[:6]) + (" …" if len(missing) > 6
                                                                   else "")
         raise ValidationFailed.one(
             "after_last" if missing[0] >= after.first else "before_first",
-            f"No street-level crime is imported for {names}: import those months, or choose "
-            "periods the data covers.")
+            f"No street-level crime of {case.borough.force.label} is imported for {names}: "
+            "import those months, or choose periods the data covers.")
 
 
 def _shapes(case: Case) -> dict[str, BaseGeometry | None]:
@@ -214,9 +217,9 @@ def _shapes(case: Case) -> dict[str, BaseGeometry | None]:
             "control": picture.control_shape(case)}
 
 
-def _monthly(db: Session, shape: BaseGeometry, span: Period,
+def _monthly(db: Session, force: str, shape: BaseGeometry, span: Period,
              categories: list[str]) -> list[int]:
-    counts = Counter(crimes_in(db, shape, span, categories).months)
+    counts = Counter(crimes_in(db, force, shape, span, categories).months)
     return [counts.get(month, 0) for month in span.months()]
 
 
@@ -297,10 +300,12 @@ def _areas_record(case: Case, shapes: dict[str, BaseGeometry | None]) -> dict[st
     }
 
 
-def _batches(db: Session, span: Period) -> list[dict[str, Any]]:
-    """The finished street-crime imports holding months of the span: the data counted."""
+def _batches(db: Session, force: str, span: Period) -> list[dict[str, Any]]:
+    """The force's finished street-crime imports holding months of the span: the data
+    counted."""
     rows = db.scalars(select(ImportBatch).where(
         ImportBatch.kind == ImportKind.STREET, ImportBatch.status == ImportStatus.DONE,
+        ImportBatch.force_id == force,
         ImportBatch.first_month <= span.last, ImportBatch.last_month >= span.first)
         .order_by(ImportBatch.id))
     return [{"id": b.id, "source": b.source, "sha256": b.sha256,

@@ -64,10 +64,12 @@ class AuditAction(StrEnum):
     OPERATION_EXPORT = "operation.export"
     DATA_IMPORT = "data.import"
     HOTSPOTS = "crime.hotspots"
+    CRIME_COUNTS = "crime.counts"  # a force's crime counted by local policing area
     CRIME_PICTURE = "case.crime_picture"
     DEMO_LOAD = "demo.load"
     USER_CREATE = "user.create"
     USER_UPDATE = "user.update"
+    AREA_UPDATE = "area.update"  # a local policing area's reference prefix
     TOKEN_CREATE = "token.create"
     TOKEN_REVOKE = "token.revoke"
     AUDIT_SEARCH = "audit.search"

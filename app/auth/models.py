@@ -17,8 +17,12 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(120))
     role: Mapped[Role] = mapped_column(str_enum(Role))
-    # None: every borough (a force-wide role); otherwise the user's home borough.
+    # The user's home local policing area (API v1: "borough"), for officers and supervisors;
+    # None: every area of their force.
     borough_code: Mapped[str | None] = mapped_column(ForeignKey("boroughs.code"))
+    # The force whose areas the user works in (the home area's force, when there is one);
+    # None: every force (an account that says so).
+    force_id: Mapped[str | None] = mapped_column(ForeignKey("forces.id"))
     active: Mapped[bool] = mapped_column(default=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

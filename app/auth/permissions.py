@@ -3,17 +3,22 @@
 A record the user may not read answers "not found" rather than "forbidden", so that its
 existence does not leak. Within what they may read, an action their role does not allow answers
 "forbidden".
+
+Scope: officers and supervisors whose account names a home local policing area work in that
+area; everyone else reads the areas of their force, or of every force when their account names
+none.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, false, true
+from sqlalchemy import ColumnElement, false, select, true
 
 from app.auth.models import User
 from app.auth.roles import Role
 from app.errors import Forbidden, NotFound
+from app.reference.models import Borough
 
 
 class Perm(StrEnum):
@@ -39,6 +44,7 @@ class Perm(StrEnum):
     USER_MANAGE = "users.manage"
     TOKEN_MANAGE = "tokens.manage"
     AUDIT_READ = "audit.read"
+    FORCE_MANAGE = "forces.manage"  # set up forces' local policing areas and their prefixes
 
 
 _OFFICER = {
@@ -58,9 +64,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
                              Perm.CASE_PROPOSE, Perm.OPERATION_MANAGE, Perm.CONCERN_READ,
                              Perm.ASSESSMENT_RUN}),
     Role.EVALUATOR: frozenset({Perm.CASE_READ, Perm.CASE_EXPORT, Perm.CONCERN_READ}),
-    Role.ADMIN: frozenset({Perm.USER_MANAGE, Perm.TOKEN_MANAGE, Perm.AUDIT_READ}),
+    Role.ADMIN: frozenset({Perm.USER_MANAGE, Perm.TOKEN_MANAGE, Perm.AUDIT_READ,
+                           Perm.FORCE_MANAGE}),
 }
-# Roles that work within a home borough; the others read across London.
+# Roles that work within a home local policing area; the others read across their force.
 BOROUGH_SCOPED = frozenset({Role.OFFICER, Role.SUPERVISOR})
 # Roles that can own a case.
 CASE_OWNER_ROLES = frozenset({Role.OFFICER, Role.SUPERVISOR})
@@ -75,15 +82,34 @@ def require(user: User, perm: Perm, message: str = "") -> None:
         raise Forbidden(message or f"Your role ({user.role.label}) does not allow this.")
 
 
-def covers_borough(user: User, borough_code: str) -> bool:
-    """Whether the user's scope includes a borough (for reading and for owning cases)."""
-    if user.role not in BOROUGH_SCOPED or user.borough_code is None:
-        return True
-    return user.borough_code == borough_code
+def home_area(user: User) -> str | None:
+    """The one local policing area an officer or supervisor works in, if their account names
+    one."""
+    return user.borough_code if user.role in BOROUGH_SCOPED else None
 
 
-def can_read_case(user: User, borough_code: str) -> bool:
-    return has(user, Perm.CASE_READ) and covers_borough(user, borough_code)
+def scope_of(user: User) -> str:
+    """The areas a user may see, in a word: their home area's code, their force's police.uk id,
+    or "all"."""
+    return home_area(user) or user.force_id or "all"
+
+
+def covers_force(user: User, force_id: str | None) -> bool:
+    """Whether the user works in a force's areas (every force's, when the account names none)."""
+    return user.force_id is None or user.force_id == force_id
+
+
+def covers_borough(user: User, borough: Borough) -> bool:
+    """Whether the user's scope includes a local policing area (for reading and for owning
+    cases)."""
+    home = home_area(user)
+    if home is not None:
+        return home == borough.code
+    return covers_force(user, borough.force_id)
+
+
+def can_read_case(user: User, borough: Borough) -> bool:
+    return has(user, Perm.CASE_READ) and covers_borough(user, borough)
 
 
 def visible_cases(user: User, borough_column: ColumnElement[str]) -> ColumnElement[bool]:
@@ -96,12 +122,15 @@ def visible(user: User, perm: Perm, borough_column: ColumnElement[str]) -> Colum
     with ``perm``."""
     if not has(user, perm):
         return false()
-    if user.role in BOROUGH_SCOPED and user.borough_code is not None:
-        return borough_column == user.borough_code
+    home = home_area(user)
+    if home is not None:
+        return borough_column == home
+    if user.force_id is not None:
+        return borough_column.in_(select(Borough.code).where(Borough.force_id == user.force_id))
     return true()
 
 
-def require_case(user: User, ref: str, borough_code: str, perm: Perm = Perm.CASE_READ) -> None:
-    if not can_read_case(user, borough_code):
+def require_case(user: User, ref: str, borough: Borough, perm: Perm = Perm.CASE_READ) -> None:
+    if not can_read_case(user, borough):
         raise NotFound(f"There is no case {ref}.")
     require(user, perm)

@@ -19,7 +19,7 @@ from app.auth.permissions import CASE_OWNER_ROLES, Perm, require
 from app.auth.roles import Role
 from app.db import utcnow
 from app.errors import FieldError, NotFound, StaleVersion, ValidationFailed
-from app.reference.models import Borough
+from app.reference.models import Borough, Force
 from app.settings import Settings
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}[a-z0-9]$")
@@ -41,11 +41,16 @@ def normalise_username(username: str) -> str:
 
 @dataclass(frozen=True)
 class NewUser:
+    """``borough_code``: a home local policing area (its force is the user's force);
+    ``force_id``: without a home area, the force whose areas the user works in; neither: every
+    force."""
+
     username: str
     role: Role
     display_name: str = ""
     borough_code: str | None = None
     password: str | None = None
+    force_id: str | None = None
 
 
 def create_user(db: Session, actor: Actor, new: NewUser) -> User:
@@ -53,19 +58,22 @@ def create_user(db: Session, actor: Actor, new: NewUser) -> User:
         require(actor.user, Perm.USER_MANAGE)
     username = normalise_username(new.username)
     errors = _user_errors(db, username, new)
+    scope = _scope(db, new.borough_code, new.force_id, errors)
     if errors:
         raise ValidationFailed(errors)
     user = User(
         username=username,
         display_name=new.display_name.strip() or username,
         role=new.role,
-        borough_code=new.borough_code or None,
+        borough_code=scope[0],
+        force_id=scope[1],
         password_hash=hash_password(new.password) if new.password else None,
     )
     db.add(user)
     db.flush()
     record(db, actor, AuditAction.USER_CREATE, object_type="user", object_ref=username,
-           details={"role": str(new.role), "borough": new.borough_code})
+           details={"role": str(new.role), "borough": user.borough_code,
+                    "force": user.force_id})
     db.commit()
     return user
 
@@ -78,16 +86,36 @@ def _user_errors(db: Session, username: str, new: NewUser) -> list[FieldError]:
                         "starting and ending with a letter or digit."))
     elif db.scalar(select(User.id).where(User.username == username)) is not None:
         errors.append(FieldError("username", f"The username {username} is already taken."))
-    if new.borough_code and db.get(Borough, new.borough_code) is None:
-        errors.append(FieldError("borough", f"Unknown borough code {new.borough_code}: "
-                                 "use an ONS code such as E09000033 (Westminster)."))
     if new.password is not None and (problem := password_problem(new.password)):
         errors.append(FieldError("password", problem))
     return errors
 
 
+def _scope(db: Session, borough_code: str | None, force_id: str | None,
+           errors: list[FieldError]) -> tuple[str | None, str | None]:
+    """(home area, force) of an account: a home area's force is the user's force."""
+    force = db.get(Force, force_id.strip().lower()) if force_id else None
+    if force_id and force is None:
+        errors.append(FieldError("force", f"There is no police force {force_id}: use its "
+                                          "police.uk id, such as north-wales."))
+    if not borough_code:
+        return None, force.id if force else None
+    borough = db.get(Borough, borough_code)
+    if borough is None:
+        errors.append(FieldError("borough", f"Unknown local policing area {borough_code}: use "
+                                            "an ONS code such as E09000033 (Westminster) or "
+                                            "W06000002 (Gwynedd)."))
+        return None, None
+    if force is not None and force.id != borough.force_id:
+        errors.append(FieldError("borough", f"{borough.name} is an area of "
+                                            f"{borough.force.label}, not of {force.label}."))
+    return borough.code, borough.force_id
+
+
 @dataclass(frozen=True)
 class UserChanges:
+    """``all_boroughs``: no home area (every area of the force); ``every_force``: no force."""
+
     version: int
     display_name: str | None = None
     role: Role | None = None
@@ -95,6 +123,8 @@ class UserChanges:
     all_boroughs: bool = False
     active: bool | None = None
     password: str | None = None
+    force_id: str | None = None
+    every_force: bool = False
 
 
 def update_user(db: Session, actor: Actor, username: str, changes: UserChanges) -> User:
@@ -105,9 +135,15 @@ def update_user(db: Session, actor: Actor, username: str, changes: UserChanges) 
     if user.version != changes.version:
         raise StaleVersion(f"{user.username} was changed by someone else since you opened it.",
                            current_version=user.version)
-    errors = []
-    if changes.borough_code and db.get(Borough, changes.borough_code) is None:
-        errors.append(FieldError("borough", f"Unknown borough code {changes.borough_code}."))
+    errors: list[FieldError] = []
+    borough = None if changes.all_boroughs else (changes.borough_code or user.borough_code)
+    if changes.every_force:
+        force = None
+    elif changes.force_id:
+        force = changes.force_id
+    else:  # a home area brings its own force; without one the user keeps theirs
+        force = user.force_id if borough is None else None
+    borough, force = _scope(db, borough, force, errors)
     if changes.password is not None and (problem := password_problem(changes.password)):
         errors.append(FieldError("password", problem))
     if actor.user is not None and user.id == actor.user.id and (
@@ -122,10 +158,12 @@ def update_user(db: Session, actor: Actor, username: str, changes: UserChanges) 
     if changes.role and changes.role is not user.role:
         user.role = changes.role
         changed.append("role")
-    borough = None if changes.all_boroughs else (changes.borough_code or user.borough_code)
     if borough != user.borough_code:
         user.borough_code = borough
         changed.append("borough")
+    if force != user.force_id:
+        user.force_id = force
+        changed.append("force")
     if changes.active is not None and changes.active != user.active:
         user.active = changes.active
         changed.append("active")
@@ -136,6 +174,7 @@ def update_user(db: Session, actor: Actor, username: str, changes: UserChanges) 
         db.flush()
         record(db, actor, AuditAction.USER_UPDATE, object_type="user", object_ref=user.username,
                details={"fields": changed, "role": str(user.role), "borough": user.borough_code,
+                        "force": user.force_id,
                         "active": user.active})
         db.commit()
     return user
@@ -148,14 +187,19 @@ def get_user(db: Session, username: str) -> User:
     return user
 
 
-def eligible_owners(db: Session, borough_code: str | None) -> list[tuple[str, str]]:
+def eligible_owners(db: Session, borough_code: str | None,
+                    force_id: str | None = None) -> list[tuple[str, str]]:
     """(username, display name) of the active officers and supervisors who could own a case in
-    the borough (None: any), for choice lists: a borough may have hundreds, so only the two
-    columns are read."""
+    the local policing area (None: any of the force's, or of every force), for choice lists: an
+    area may have hundreds, so only the two columns are read."""
     query = select(User.username, User.display_name).where(
         User.active.is_(True), User.role.in_(CASE_OWNER_ROLES))
+    borough = db.get(Borough, borough_code) if borough_code else None
+    force_id = borough.force_id if borough else force_id
     if borough_code:
-        query = query.where(or_(User.borough_code.is_(None), User.borough_code == borough_code))
+        query = query.where(or_(User.borough_code == borough_code, User.borough_code.is_(None)))
+    if force_id:
+        query = query.where(or_(User.force_id == force_id, User.force_id.is_(None)))
     return [(row.username, row.display_name) for row in db.execute(
         query.order_by(User.display_name, User.username))]
 

@@ -38,7 +38,7 @@ def case_for(db: Session, actor: Actor, ref: str, perm: Perm = Perm.CASE_READ) -
     case = db.scalar(select(Case).where(Case.ref == ref))
     if case is None:
         raise NotFound(f"There is no case {ref}.")
-    require_case(acting_user(actor), ref, case.borough_code, perm)
+    require_case(acting_user(actor), ref, case.borough, perm)
     return case
 
 

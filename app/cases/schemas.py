@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.reference.codes import LOCAL_AUTHORITY_PATTERN, WARD_PATTERN
 from app.sara.analysis import HypothesisStatus
 from app.sara.areas import geometry_problems
 from app.sara.assessment import Outcome
@@ -32,24 +33,36 @@ CategorySlug = Literal.__getitem__(tuple(CATEGORIES))  # type: ignore[attr-defin
 TacticKey = Literal.__getitem__(tuple(TACTICS))  # type: ignore[attr-defined]
 
 
-def _gss_code(prefix: str, example: str) -> Any:
-    pattern = re.compile(rf"^{prefix}\d{{6}}$")
+def _gss_code(pattern_text: str, what: str) -> Any:
+    pattern = re.compile(pattern_text)
 
     def check(value: Any) -> str:
         code = str(value).strip().upper() if isinstance(value, str) else value
         if not isinstance(code, str) or not pattern.match(code):
-            raise ValueError(f"Use an ONS code such as {example}.")
+            raise ValueError(f"Use the ONS code of {what}.")
         return code
 
     return BeforeValidator(check)
 
 
-BoroughCode = Annotated[str, _gss_code("E09", "E09000033 (Westminster)"),
-                        WithJsonSchema({"type": "string", "pattern": r"^E09\d{6}$",
-                                        "examples": ["E09000033"]})]
-WardCode = Annotated[str, _gss_code("E05", "E05013794 (Church Street, Westminster)"),
-                     WithJsonSchema({"type": "string", "pattern": r"^E05\d{6}$",
-                                     "examples": ["E05013794"]})]
+# A local policing area: the local authority a force covers (API v1 calls it a borough).
+BoroughCode = Annotated[str, _gss_code(
+    LOCAL_AUTHORITY_PATTERN, "a local policing area, such as E09000033 (Westminster) or "
+                             "W06000002 (Gwynedd)"),
+    WithJsonSchema({"type": "string", "pattern": LOCAL_AUTHORITY_PATTERN,
+                    "description": "A local policing area: the ONS (GSS) code of a local "
+                                   "authority its force covers (London borough E09, unitary "
+                                   "authority E06, district E07, metropolitan district E08, "
+                                   "Welsh principal area W06).",
+                    "examples": ["E09000033", "W06000002"]})]
+WardCode = Annotated[str, _gss_code(
+    WARD_PATTERN, "a ward, such as E05013794 (Church Street, Westminster)"),
+    WithJsonSchema({"type": "string", "pattern": WARD_PATTERN,
+                    "examples": ["E05013794"]})]
+ForceId = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=40,
+                                          pattern=r"^[a-z0-9-]+$"),
+                    Field(description="A police force's police.uk id, e.g. north-wales",
+                          examples=["north-wales"])]
 Username = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True,
                                             min_length=3, max_length=64)]
 LongText = Annotated[str, Field(max_length=20000)]
@@ -247,6 +260,7 @@ class CaseFilters(BaseModel):
 
     stage: list[Stage] = Field(default_factory=list)
     borough: BoroughCode | None = None
+    force: ForceId | None = None
     ward: WardCode | None = None
     owner: Username | None = None
     category: CategorySlug | None = None  # type: ignore[valid-type]
@@ -305,8 +319,9 @@ class CaseRead(BaseModel):
     source: ProblemSource
     stage: Stage
     stage_entered_at: datetime
-    borough: str
+    borough: str = Field(description="The case's local policing area (ONS code)")
     borough_name: str
+    force: str = Field(description="The police force of the area (police.uk id)")
     ward: str | None
     ward_name: str | None
     team: str
@@ -344,8 +359,9 @@ class CaseSummary(BaseModel):
     stage: Stage
     category: str
     priority: Priority
-    borough: str
+    borough: str = Field(description="The case's local policing area (ONS code)")
     borough_name: str
+    force: str = Field(description="The police force of the area (police.uk id)")
     ward: str | None
     ward_name: str | None
     operation: int | None

@@ -27,6 +27,7 @@ from app.auth.permissions import (
     CASE_OWNER_ROLES,
     Perm,
     covers_borough,
+    covers_force,
     require,
     visible_cases,
 )
@@ -52,7 +53,8 @@ from app.clock import today
 from app.db import utcnow
 from app.errors import FieldError, ValidationFailed
 from app.operations.models import Operation
-from app.reference.models import Borough, Ward
+from app.reference.models import Borough, Force, Ward
+from app.reference.service import unknown_area
 from app.sara.cheers import CheersElement
 from app.sara.problem import Priority
 from app.sara.responses import ActionStatus
@@ -156,9 +158,9 @@ def _place(db: Session, user: User, borough_code: str,
            ward_code: str | None) -> tuple[Borough, Ward | None]:
     borough = db.get(Borough, borough_code)
     if borough is None:
-        raise ValidationFailed.one("borough", f"{borough_code} is not a London borough code.")
-    if not covers_borough(user, borough.code):
-        raise ValidationFailed.one("borough", "You can work only on cases in your own borough.")
+        raise ValidationFailed.one("borough", unknown_area(borough_code))
+    if not covers_borough(user, borough):
+        raise ValidationFailed.one("borough", "You can work only on cases in your own area.")
     ward = None
     if ward_code:
         ward = db.get(Ward, ward_code)
@@ -179,10 +181,10 @@ def _eligible_owner(db: Session, username: str, borough: Borough) -> User:
     owner = db.scalar(select(User).where(User.username == username))
     if owner is None or not owner.active:
         raise ValidationFailed.one("owner", f"There is no active user {username}.")
-    if owner.role not in CASE_OWNER_ROLES or not covers_borough(owner, borough.code):
+    if owner.role not in CASE_OWNER_ROLES or not covers_borough(owner, borough):
         raise ValidationFailed.one(
             "owner", f"{owner.display_name} cannot own a case in {borough.name}: owners are "
-                     "officers or supervisors of the case's borough.")
+                     "officers or supervisors of the case's area.")
     return owner
 
 
@@ -317,9 +319,9 @@ def _update_place(db: Session, user: User, case: Case, data: CaseUpdate,
     if new_ward != case.ward_code:
         case.ward_code, case.ward = new_ward, ward
         changed.append("ward")
-    if case.owner and not covers_borough(case.owner, borough.code):
+    if case.owner and not covers_borough(case.owner, borough):
         raise ValidationFailed.one("borough", f"The owner, {case.owner.display_name}, works in "
-                                   "another borough: change the owner first.")
+                                   "another area: change the owner first.")
     return changed
 
 
@@ -343,8 +345,12 @@ def _update_operation(db: Session, user: User, case: Case, data: CaseUpdate,
     require(user, Perm.OPERATION_MANAGE,
             "Only a supervisor or an analyst can put a case in an operation.")
     operation = db.get(Operation, data.operation) if data.operation else None
-    if data.operation and operation is None:
+    if data.operation and (operation is None or not covers_force(user, operation.force_id)):
         raise ValidationFailed.one("operation", f"There is no operation {data.operation}.")
+    if operation is not None and operation.force_id != case.borough.force_id:
+        raise ValidationFailed.one(
+            "operation", f"{operation.name} is run by {operation.force.label}: a case in "
+                         f"{case.borough.name} cannot join it.")
     before = case.operation.name if case.operation else None
     case.operation_id, case.operation = (operation.id if operation else None), operation
     if operation:
@@ -441,16 +447,19 @@ def list_cases(db: Session, actor: Actor, filters: CaseFilters, *,
 
 
 def _check_places(db: Session, filters: CaseFilters) -> None:
-    """Unknown borough or ward codes are refused, not answered with an empty list."""
+    """Unknown area, ward or force codes are refused, not answered with an empty list."""
     errors = []
+    if filters.force and db.get(Force, filters.force) is None:
+        errors.append(FieldError("force", f"There is no police force {filters.force}."))
     if filters.borough and db.get(Borough, filters.borough) is None:
-        errors.append(FieldError("borough", f"{filters.borough} is not a London borough code."))
+        errors.append(FieldError("borough", unknown_area(filters.borough)))
     if filters.ward:
         ward = db.get(Ward, filters.ward)
         if ward is None:
-            errors.append(FieldError("ward", f"{filters.ward} is not a London ward code."))
+            errors.append(FieldError("ward", f"{filters.ward} is not a ward of any local "
+                                             "policing area."))
         elif filters.borough and ward.borough_code != filters.borough:
-            errors.append(FieldError("ward", f"{ward.name} is not a ward of that borough."))
+            errors.append(FieldError("ward", f"{ward.name} is not a ward of that area."))
     if errors:
         raise ValidationFailed(errors)
 
@@ -464,6 +473,9 @@ def _filtered_cases(user: User, filters: CaseFilters) -> Select[tuple[Case]]:
         query = query.where(Case.stage.in_(filters.stage))
     if filters.borough:
         query = query.where(Case.borough_code == filters.borough)
+    if filters.force:
+        query = query.where(Case.borough_code.in_(
+            select(Borough.code).where(Borough.force_id == filters.force)))
     if filters.ward:
         query = query.where(Case.ward_code == filters.ward)
     if filters.owner:

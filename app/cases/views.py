@@ -98,7 +98,7 @@ def case_read(case: Case, today: date) -> CaseRead:
         ref=case.ref, title=case.title, problem_statement=case.problem_statement,
         category=case.category, priority=case.priority, source=case.source, stage=case.stage,
         stage_entered_at=case.stage_entered_at, borough=case.borough_code,
-        borough_name=case.borough.name, ward=case.ward_code,
+        borough_name=case.borough.name, force=case.borough.force_id, ward=case.ward_code,
         ward_name=case.ward.name if case.ward else None, team=case.team,
         operation=case.operation_id,
         operation_name=case.operation.name if case.operation else None,

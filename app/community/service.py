@@ -24,6 +24,7 @@ from app.community.schemas import ConcernAnswer, ConcernCreate, ConcernFilters, 
 from app.db import utcnow
 from app.errors import Conflict, FieldError, NotFound, StaleVersion, ValidationFailed
 from app.reference.models import Borough, Ward
+from app.reference.service import unknown_area
 from app.sara.community import TriageOutcome
 
 TITLE_FROM_DESCRIPTION = 80
@@ -34,10 +35,10 @@ def record_concern(db: Session, actor: Actor, data: ConcernCreate) -> Concern:
     require(user, Perm.CONCERN_RECORD, "Only officers and supervisors record concerns.")
     borough = db.get(Borough, data.borough)
     if borough is None:
-        raise ValidationFailed.one("borough", f"{data.borough} is not a London borough code.")
-    if not covers_borough(user, borough.code):
+        raise ValidationFailed.one("borough", unknown_area(data.borough))
+    if not covers_borough(user, borough):
         raise ValidationFailed.one("borough", "You can record concerns only in your own "
-                                              "borough.")
+                                              "area.")
     if data.ward:
         ward = db.get(Ward, data.ward)
         if ward is None or ward.borough_code != borough.code:
@@ -62,7 +63,7 @@ def concern_for(db: Session, actor: Actor, concern_id: int,
     user = acting_user(actor)
     concern = db.get(Concern, concern_id)
     if concern is None or not has(user, Perm.CONCERN_READ) \
-            or not covers_borough(user, concern.borough_code):
+            or not covers_borough(user, concern.borough):
         raise NotFound(f"There is no concern {concern_id}.")
     require(user, perm)
     return concern
@@ -82,8 +83,7 @@ def list_concerns(db: Session, actor: Actor, filters: ConcernFilters) -> tuple[l
     user = acting_user(actor)
     require(user, Perm.CONCERN_READ)
     if filters.borough and db.get(Borough, filters.borough) is None:
-        raise ValidationFailed.one("borough", f"{filters.borough} is not a London borough "
-                                              "code.")
+        raise ValidationFailed.one("borough", unknown_area(filters.borough))
     query = _filtered(db, user, filters)
     total = db.scalar(select(func.count()).select_from(
         query.with_only_columns(Concern.id).subquery())) or 0

@@ -76,6 +76,24 @@ def area_shape(geometry: dict[str, Any], radius_m: int | None = None) -> BaseGeo
     return projected
 
 
+def repaired_polygon(geometry: dict[str, Any]) -> dict[str, Any]:
+    """A Polygon or MultiPolygon as given, or repaired if it is invalid (a boundary whose ring
+    crosses itself): the polygonal part of shapely's repair, as GeoJSON."""
+    try:
+        given = shape(geometry)
+    except (ValueError, TypeError, AttributeError, IndexError) as exc:
+        raise AreaError(f"its geometry cannot be read ({exc})") from None
+    if given.is_valid:
+        return geometry
+    valid = shapely.make_valid(given)
+    parts = valid.geoms if valid.geom_type == "GeometryCollection" else [valid]
+    polygons = [p for p in parts if p.geom_type in ("Polygon", "MultiPolygon")]
+    repaired = shapely.union_all(polygons) if polygons else None
+    if repaired is None or repaired.is_empty:
+        raise AreaError("its polygon is invalid and cannot be repaired")
+    return json.loads(shapely.to_geojson(repaired))
+
+
 def buffer_ring(target: BaseGeometry, width_m: int) -> BaseGeometry:
     return target.buffer(width_m, quad_segs=CIRCLE_SEGMENTS).difference(target)
 

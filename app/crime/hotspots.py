@@ -1,6 +1,9 @@
-"""The hotspot finder: crimes counted on a grid over a borough or a named area, ranked, with
-Gi* z-scores and the concentration of crime in the top cells (app.sara.hotspots does the
-mathematics; the database does the counting)."""
+"""The hotspot finder: crimes counted on a grid over a local policing area or another imported
+area (a ward, a whole force area), ranked, with Gi* z-scores and the concentration of crime in
+the top cells (app.sara.hotspots does the mathematics; the database does the counting).
+
+The crimes counted are those of the force whose area it is: with two forces' data loaded, a
+North Wales area never counts a City of London row."""
 
 from __future__ import annotations
 
@@ -11,12 +14,13 @@ from typing import Any
 import numpy as np
 import shapely
 from shapely.geometry import box as bng_box
+from shapely.geometry import shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.audit.service import AuditAction, record
 from app.auth.context import Actor
-from app.auth.permissions import Perm, require
+from app.auth.permissions import Perm, covers_force, require
 from app.cases import service
 from app.cases.access import acting_user
 from app.cases.models import Case
@@ -27,11 +31,14 @@ from app.crime.models import Area, AreaKind, StreetCrime
 from app.crime.queries import (
     Period,
     cell_counts,
+    data_months,
     months_with_data,
     points_in_cells,
     without_location,
 )
 from app.errors import FieldError, ValidationFailed
+from app.reference.models import Borough, Force
+from app.reference.service import unknown_area
 from app.sara import hotspots as maths
 from app.sara.problem import CATEGORIES
 
@@ -45,6 +52,7 @@ class HotspotQuery:
     last: date
     borough: str | None = None
     area_id: int | None = None
+    force: str | None = None  # for an area that lies in no force's local policing areas
     categories: tuple[str, ...] = ()
     cell_m: int = 250
     top_k: int = 10
@@ -56,7 +64,7 @@ class HotspotQuery:
     def problems(self) -> list[FieldError]:
         problems = []
         if not self.borough and not self.area_id:
-            problems.append(FieldError("borough", "Choose a borough or an area."))
+            problems.append(FieldError("borough", "Choose an area."))
         if self.first > self.last:
             problems.append(FieldError("last", "The period must end after it starts."))
         if (self.last.year - self.first.year) * 12 + self.last.month - self.first.month >= 120:
@@ -93,7 +101,9 @@ class HotspotAnswer:
     study_name: str
     study_code: str
     study_kind: str
-    borough_code: str | None
+    force_id: str
+    force_name: str
+    borough_code: str | None  # the local policing area the study area lies in, if one
     study_area_m2: float
     study_cells: int
     crimes_total: int
@@ -113,40 +123,79 @@ class HotspotAnswer:
         return self.query.period
 
 
-def study_area(db: Session, query: HotspotQuery) -> Area:
+@dataclass(frozen=True)
+class Study:
+    """The area searched and the force whose crime counts in it."""
+
+    area: Area
+    force: Force
+
+
+def study_area(db: Session, actor: Actor, query: HotspotQuery) -> Study:
+    """The area asked for, if it is in the actor's force (or forces), with its force."""
     if query.area_id:
         area = db.get(Area, query.area_id)
+        if area is None:
+            raise ValidationFailed.one("area", f"There is no area {query.area_id}.")
     else:
+        borough = db.get(Borough, query.borough or "")
+        if borough is None:
+            raise ValidationFailed.one("borough", unknown_area(query.borough or ""))
         area = db.scalar(select(Area).where(Area.kind == AreaKind.BOROUGH,
                                             Area.code == query.borough))
-    if area is None:
-        what = f"borough {query.borough}" if query.borough else f"area {query.area_id}"
-        raise ValidationFailed.one(
-            "borough", f"No boundary for {what} has been imported: import the borough "
-                       "boundaries on the Data page first.")
-    return area
+        if area is None:
+            raise ValidationFailed.one(
+                "borough", f"No boundary for {borough.name} has been imported: import its "
+                           "force's local authority boundaries on the Data page first.")
+    field = "area" if query.area_id else "borough"
+    force_id = area.force_id or query.force
+    if force_id is None:
+        raise ValidationFailed.one("force", f"{area.name} lies in no local policing area of a "
+                                            "force set up here: choose the force whose crime "
+                                            "to count.")
+    if query.force and query.force != force_id:
+        raise ValidationFailed.one("force", f"{area.name} is policed by another force: its "
+                                            "figures count only that force's crime.")
+    force = db.get(Force, force_id)
+    if force is None:
+        raise ValidationFailed.one("force", f"There is no police force {force_id}.")
+    if not covers_force(acting_user(actor), force.id):
+        raise ValidationFailed.one(field, f"{area.name} is not an area of your force.")
+    return Study(area, force)
 
 
 def find(db: Session, actor: Actor, query: HotspotQuery) -> HotspotAnswer:
     require(acting_user(actor), Perm.CASE_READ)
     if problems := query.problems():
         raise ValidationFailed(problems)
-    area = study_area(db, query)
-    answer = compute(db, query, area)
+    study = study_area(db, actor, query)
+    area = study.area
+    answer = compute(db, query, study)
     record(db, actor, AuditAction.HOTSPOTS, object_type="area", object_ref=area.code,
            details={"first": query.first.isoformat(), "last": query.last.isoformat(),
                     "categories": list(query.categories), "cell_m": query.cell_m,
-                    "crimes": answer.crimes_total})
+                    "force": study.force.id, "crimes": answer.crimes_total})
     db.commit()
     return answer
 
 
-def compute(db: Session, query: HotspotQuery, area: Area) -> HotspotAnswer:
+def compute(db: Session, query: HotspotQuery, study: Study) -> HotspotAnswer:
     """The figures alone (no permission check, no log entry): for callers that did both.
 
-    Every crime inside the area counts, and only those: the database counts whole cells, and
-    the cells the area's edge crosses are recounted from their points. The study area is
-    every cell the area touches; the PAI's A is the area itself."""
+    Every crime of the study's force inside the area counts, and only those: the database
+    counts whole cells, and the cells the area's edge crosses are recounted from their points.
+    The study area is every cell the area touches; the PAI's A is the area itself. A period
+    with no month of the force's data imported is refused: its zeros would mean nothing."""
+    area, force = study.area, study.force.id
+    months = query.period.months()
+    present = months_with_data(db, force, query.period)
+    if not present:
+        span = data_months(db, force)
+        raise ValidationFailed.one(
+            "first", f"No street-level crime of {study.force.label} has been imported for "
+                     f"{query.period.label}"
+                     + (f": choose months from {span.label}." if span else
+                        ": import its police.uk files on the Data page first."))
     shape = area_shape(area.geometry)
     box = bounds(shape)
     grid = maths.grid_for_bounds(box.min_e, box.min_n, box.max_e, box.max_n, query.cell_m)
@@ -156,12 +205,12 @@ def compute(db: Session, query: HotspotQuery, area: Area) -> HotspotAnswer:
     grid = grid.with_study(touched)
     categories = list(query.categories) or None
     counts = maths.counts_from_cells(
-        grid, cell_counts(db, box, query.cell_m, query.period, categories))
+        grid, cell_counts(db, force, box, query.cell_m, query.period, categories))
     counts[~interior] = 0
     edge = touched & ~interior
     if edge.any():
-        eastings, northings = points_in_cells(db, _absolute_cells(grid, edge), query.cell_m,
-                                              query.period, categories)
+        eastings, northings = points_in_cells(db, force, _absolute_cells(grid, edge),
+                                              query.cell_m, query.period, categories)
         keep = inside(shape, eastings, northings)
         counts += maths.counts_from_points(grid.with_study(edge), eastings[keep],
                                            northings[keep])
@@ -175,14 +224,13 @@ def compute(db: Session, query: HotspotQuery, area: Area) -> HotspotAnswer:
             geometry=geojson_wgs84(bng_box(*grid.cell_bounds(cell.col, cell.row))))
         for cell in result.cells
     ]
-    months = query.period.months()
-    present = months_with_data(db, query.period)
     concentration = result.concentration
     return HotspotAnswer(
         query=query, study_name=area.name, study_code=area.code, study_kind=area.kind.value,
-        borough_code=area.borough_code, study_area_m2=float(shape.area),
-        study_cells=grid.study_cells, crimes_total=total,
-        without_location=without_location(db, query.period, categories),
+        force_id=force, force_name=study.force.label,
+        borough_code=area.borough_code if area.kind is not AreaKind.FORCE else None,
+        study_area_m2=float(shape.area), study_cells=grid.study_cells, crimes_total=total,
+        without_location=without_location(db, force, query.period, categories),
         months_missing=[m for m in months if m not in present],
         concentration_share=concentration.share, top_area_share=concentration.area_share,
         pai=concentration.pai, cells=cells,
@@ -202,10 +250,11 @@ def _absolute_cells(grid: maths.Grid, mask: np.ndarray) -> list[tuple[int, int]]
     return [(grid.col0 + int(c), grid.row0 + int(r)) for r, c in zip(rows, cols, strict=True)]
 
 
-def dominant_category(db: Session, query: HotspotQuery, col: int, row: int) -> str | None:
-    """The most common category of the crimes in one cell (for a case opened on it)."""
+def dominant_category(db: Session, force: str, query: HotspotQuery, col: int,
+                      row: int) -> str | None:
+    """The most common category of the force's crimes in one cell (for a case opened on it)."""
     size = query.cell_m
-    conditions = [StreetCrime.batch_id.in_(done_batches()),
+    conditions = [StreetCrime.batch_id.in_(done_batches(force)),
                   StreetCrime.month.between(query.first, query.last),
                   StreetCrime.easting >= col * size, StreetCrime.easting < (col + 1) * size,
                   StreetCrime.northing >= row * size, StreetCrime.northing < (row + 1) * size]
@@ -224,12 +273,14 @@ def open_case_from_cell(db: Session, actor: Actor, query: HotspotQuery, col: int
     require(acting_user(actor), Perm.CASE_PROPOSE)
     if problems := query.problems():
         raise ValidationFailed(problems)
-    answer = compute(db, query, study_area(db, query))
+    study = study_area(db, actor, query)
+    answer = compute(db, query, study)
     cell = next((c for c in answer.cells if (c.col, c.row) == (col, row)), None)
-    if cell is None or answer.borough_code is None:
+    if cell is None:
         raise ValidationFailed.one("cell", "That cell has no crime in the period chosen.")
+    borough = answer.borough_code or _local_area_at(db, study.force, cell)
     category = (query.categories[0] if len(query.categories) == 1
-                else dominant_category(db, query, col, row) or "other-crime")
+                else dominant_category(db, study.force.id, query, col, row) or "other-crime")
     figures = cell_figures(answer, cell)
     # One transaction: the case, its target area and the figures as evidence (CHEERS
     # elements left for the officers to judge).
@@ -237,12 +288,26 @@ def open_case_from_cell(db: Session, actor: Actor, query: HotspotQuery, col: int
         title=f"Hotspot in {answer.study_name}: {CATEGORIES[category].lower()} "
               f"(cell {cell.rank} of {len(answer.cells)})",
         problem_statement=f"Found by the hotspot finder. {figures}",
-        category=category, borough=answer.borough_code, source="data",
+        category=category, borough=borough, source="data",
         target_area={"name": f"{query.cell_m} m grid cell ranked {cell.rank} in "
                              f"{answer.study_name}", "geometry": cell.geometry},
         cheers={"events": {"met": None, "evidence": figures},
                 "recurring": {"met": None, "evidence": _monthly_note(answer)}},
     ), via=Perm.CASE_PROPOSE)
+
+
+def _local_area_at(db: Session, force: Force, cell: HotspotCell) -> str:
+    """The force's local policing area holding the centre of a cell (a search over a whole
+    force area spans several)."""
+    centre = shapely.centroid(shape(cell.geometry))
+    rows = db.execute(select(Area.code, Area.geometry).join(
+        Borough, (Borough.code == Area.code) & (Area.kind == AreaKind.BOROUGH))
+        .where(Borough.force_id == force.id)).all()
+    for code, geometry in rows:
+        if shapely.intersects(shape(geometry), centre):
+            return str(code)
+    raise ValidationFailed.one("cell", f"That cell's centre lies outside {force.label}'s local "
+                                       "policing areas: search one of them instead.")
 
 
 def cell_figures(answer: HotspotAnswer, cell: HotspotCell) -> str:
@@ -256,7 +321,7 @@ def cell_figures(answer: HotspotAnswer, cell: HotspotCell) -> str:
     return (f"{cell.count} crimes ({kinds}) in {answer.period.label} in this "
             f"{answer.query.cell_m} m cell, ranked {cell.rank} of {len(answer.cells)} cells with "
             f"crime in {answer.study_name}; {share} of the area's {answer.crimes_total} "
-            f"located crimes; {z}. Source: police.uk open data.")
+            f"located crimes; {z}. Source: police.uk open data ({answer.force_name}).")
 
 
 def _monthly_note(answer: HotspotAnswer) -> str:

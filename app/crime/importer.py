@@ -16,6 +16,7 @@ import io
 import time
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, timedelta
@@ -41,6 +42,8 @@ from app.crime.models import (
     StreetCrime,
 )
 from app.db import utcnow
+from app.reference.models import Force
+from app.reference.service import force_named, learn_force_name
 
 CHUNK_ROWS = 20000
 READ_ERRORS = (UnicodeDecodeError, csv.Error, zipfile.BadZipFile, zlib.error, EOFError,
@@ -162,10 +165,13 @@ Progress = Callable[[ImportBatch], None]
 # --- importing ---------------------------------------------------------------------------------
 
 def import_sources(factory: sessionmaker[Session], actor: Actor, sources: list[Source],
-                   progress: Progress | None = None) -> list[Report]:
+                   progress: Progress | None = None, *,
+                   force_id: str | None = None) -> list[Report]:
+    """``force_id``: the force that published the files, for files whose name does not say
+    (police.uk names them YYYY-MM-force-kind.csv) and whose rows do not either."""
     reports = []
     for source in sources:
-        reports.append(import_source(factory, actor, source, progress))
+        reports.append(import_source(factory, actor, source, progress, force_id=force_id))
     if any(r.added for r in reports):
         refresh_statistics(factory, {ImportKind(r.kind) for r in reports if r.added})
     return reports
@@ -185,10 +191,10 @@ def refresh_statistics(factory: sessionmaker[Session], kinds: set[ImportKind]) -
 
 
 def import_source(factory: sessionmaker[Session], actor: Actor, source: Source,
-                  progress: Progress | None = None) -> Report:
+                  progress: Progress | None = None, *, force_id: str | None = None) -> Report:
     with factory() as db:
         abandon_stale_batches(db, actor)
-        batch = _start_batch(db, actor, source)
+        batch = _start_batch(db, actor, source, force_id)
         try:
             _run(db, batch, source, actor, progress)
         except (police_uk.HeaderRefused, _FileProblem) as refused:
@@ -203,14 +209,25 @@ class _FileProblem(Exception):
     pass
 
 
-def _start_batch(db: Session, actor: Actor, source: Source) -> ImportBatch:
+def _start_batch(db: Session, actor: Actor, source: Source,
+                 force_id: str | None) -> ImportBatch:
     try:
         sha256, problem = source.sha256(), ""
     except READ_ERRORS as exc:  # a corrupt archive member, a vanished file
         sha256, problem = "", f"The file cannot be read ({exc})."
+    named = police_uk.facts_from_name(source.name).force
+    named_force = db.get(Force, named) if named else None
+    chosen = db.get(Force, force_id) if force_id else None
+    if force_id and chosen is None:
+        problem = problem or f"There is no police force {force_id}."
+    elif chosen and named_force and chosen.id != named_force.id:
+        problem = problem or (f"The file's name says it is {named_force.label}'s, not "
+                              f"{chosen.label}'s.")
+    owner = chosen or named_force
     batch = ImportBatch(source=source.name[:500], sha256=sha256, status=ImportStatus.RUNNING,
                         bytes_total=source.size, message=problem,
-                        user_id=actor.user.id if actor.user else None, actor=actor.username)
+                        user_id=actor.user.id if actor.user else None, actor=actor.username,
+                        force_id=owner.id if owner else None, months=[])
     db.add(batch)
     db.commit()
     return batch
@@ -238,7 +255,9 @@ def _run(db: Session, batch: ImportBatch, source: Source, actor: Actor,
         kind, positions = police_uk.detect_kind(header)
         batch.kind = kind
         last_commit = time.monotonic()
+        owner = _Owner(db, batch)
         for chunk in _chunks(reader, raw, len(header), kind, positions, facts):
+            owner.take(chunk.rows)
             _store(db, batch, kind, chunk.rows)
             batch.rows_read += chunk.read
             for line, message in chunk.problems:
@@ -252,9 +271,57 @@ def _run(db: Session, batch: ImportBatch, source: Source, actor: Actor,
                 last_commit = time.monotonic()
                 if progress:
                     progress(batch)
+    owner.finish(facts)
     _finish(db, batch, actor)
     if progress:
         progress(batch)
+
+
+class _Owner:
+    """The force that published a file (its rows count for that force alone), the months it
+    holds, and the force's name as its rows write it.
+
+    The force comes from the file's name, or the one chosen for it, or else from the force its
+    rows are reported by; a file whose rows are reported by another force than its name says is
+    refused, as is one whose force cannot be told."""
+
+    def __init__(self, db: Session, batch: ImportBatch) -> None:
+        self.db, self.batch = db, batch
+        self.months: set[str] = set()
+        self.names: Counter[str] = Counter()
+        self.checked = False
+
+    def take(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            self.months.add(row["month"].isoformat()[:7])
+        reporters = Counter(r["reported_by"] for r in rows if r.get("reported_by"))
+        self.names.update(r["falls_within"] for r in rows
+                          if r.get("falls_within") and r["falls_within"] == r.get("reported_by"))
+        if rows and not self.checked:
+            self.checked = True
+            self._check(reporters.most_common(1)[0][0] if reporters else "")
+        if self.batch.kind is ImportKind.STOP_SEARCH:
+            for row in rows:
+                row["force"] = self.batch.force_id or ""
+
+    def _check(self, reporter: str) -> None:
+        named = force_named(self.db, reporter) if reporter else None
+        owner = self.db.get(Force, self.batch.force_id) if self.batch.force_id else None
+        if owner is None and named is None:
+            raise _FileProblem(
+                "popcase cannot tell which police force published this file: keep police.uk's "
+                "file name (such as 2024-01-north-wales-street.csv) or choose the force.")
+        if owner is not None and named is not None and named.id != owner.id:
+            raise _FileProblem(f"Its rows were reported by {reporter}, not by {owner.label}.")
+        self.batch.force_id = (owner or named).id  # type: ignore[union-attr]
+
+    def finish(self, facts: police_uk.FileFacts) -> None:
+        if not self.months and facts.month and self.batch.kind is ImportKind.STREET:
+            # A month's file with no crime in it: the month is present, with none.
+            self.months.add(facts.month.isoformat()[:7])
+        self.batch.months = sorted(self.months)
+        if self.batch.force_id and self.names:
+            learn_force_name(self.db, self.batch.force_id, self.names.most_common(1)[0][0])
 
 
 @dataclass
@@ -445,7 +512,9 @@ def abandon_stale_batches(db: Session, actor: Actor) -> int:
     return len(stale)
 
 
-def done_batches() -> Any:
-    """SQL: the ids of finished imports, whose rows analysis may count."""
-    return select(ImportBatch.id).where(ImportBatch.status == ImportStatus.DONE)
+def done_batches(force_id: str | None = None) -> Any:
+    """SQL: the ids of finished imports, whose rows analysis may count; with a force, only
+    those of the files it published (a figure for an area counts its force's rows alone)."""
+    query = select(ImportBatch.id).where(ImportBatch.status == ImportStatus.DONE)
+    return query.where(ImportBatch.force_id == force_id) if force_id is not None else query
 

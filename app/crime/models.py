@@ -81,6 +81,11 @@ class ImportBatch(Base):
     finished_at: Mapped[datetime | None]
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     actor: Mapped[str] = mapped_column(String(64), default="")
+    # The force that published the file (its rows count for that force alone); for a boundary
+    # file, the force whose areas it set up, if any.
+    force_id: Mapped[str | None] = mapped_column(ForeignKey("forces.id"))
+    # The months the file holds rows of ("YYYY-MM"): the months present for its force.
+    months: Mapped[list[Any]] = mapped_column(default=list)
 
     @property
     def file_name(self) -> str:
@@ -196,6 +201,9 @@ class CrimeOutcome(Base):
 
 
 class AreaKind(StrEnum):
+    """What a boundary is. A local authority is stored as ``borough``, API v1's word for it
+    (see app.reference.models); the command line and the pages say ``local-authority``."""
+
     BOROUGH = "borough"
     WARD = "ward"
     LSOA = "lsoa"
@@ -204,8 +212,19 @@ class AreaKind(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"borough": "Borough", "ward": "Ward", "lsoa": "LSOA", "force": "Police force area",
-                "other": "Other area"}[self.value]
+        return {"borough": "Local authority", "ward": "Ward", "lsoa": "LSOA",
+                "force": "Police force area", "other": "Other area"}[self.value]
+
+    @property
+    def option(self) -> str:
+        """The name the command line and the pages use."""
+        return "local-authority" if self is AreaKind.BOROUGH else self.value
+
+    @classmethod
+    def from_option(cls, text: str) -> AreaKind | None:
+        value = text.strip().lower()
+        value = "borough" if value == "local-authority" else value
+        return cls._value2member_map_.get(value)  # type: ignore[return-value]
 
 
 class Area(Base):
@@ -218,7 +237,11 @@ class Area(Base):
     kind: Mapped[AreaKind] = mapped_column(str_enum(AreaKind))
     code: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(200))
+    name_welsh: Mapped[str] = mapped_column(String(200), default="")
+    # The local authority the area lies in (its own code for a local authority).
     borough_code: Mapped[str | None] = mapped_column(String(9), index=True)
+    # The force whose crime data counts in the area, where one is known.
+    force_id: Mapped[str | None] = mapped_column(ForeignKey("forces.id"))
     geometry: Mapped[dict[str, Any]]
     min_e: Mapped[int]
     min_n: Mapped[int]

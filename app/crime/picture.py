@@ -1,5 +1,7 @@
 """A case's crime picture (the Analysis panel): what police.uk data says about its target area,
-and the comparison areas around it (buffer ring, control area, suggested controls)."""
+and the comparison areas around it (buffer ring, control area, suggested controls).
+
+Every count is of the crime published by the force that covers the case's area."""
 
 from __future__ import annotations
 
@@ -60,8 +62,13 @@ def buffer_shape(case: Case) -> BaseGeometry | None:
     return buffer_ring(target_shape(case), case.buffer_width_m)
 
 
-def default_period(db: Session) -> Period | None:
-    span = data_months(db)
+def case_force(case: Case) -> str:
+    """The force whose data counts for a case: the one its local policing area belongs to."""
+    return case.borough.force_id
+
+
+def default_period(db: Session, force: str) -> Period | None:
+    span = data_months(db, force)
     if span is None:
         return None
     months = span.months()[-DEFAULT_MONTHS:]
@@ -75,24 +82,27 @@ class CrimePicture:
     area_m2: float
     period: Period
     categories: list[str]
-    monthly: list[tuple[date, int]]
+    monthly: list[tuple[date, int | None]]  # None: no data imported for the month
     by_category: list[tuple[str, str, int]]
     by_outcome: list[tuple[str, int]]
     stop_search: StopSearchSummary
     without_location: int
     months_missing: list[date]
+    force_id: str
+    force_name: str
 
     @property
     def total(self) -> int:
-        return sum(count for _month, count in self.monthly)
+        return sum(count for _month, count in self.monthly if count is not None)
 
     @property
     def peak(self) -> tuple[date, int] | None:
-        return max(self.monthly, key=lambda item: item[1]) if self.monthly else None
+        covered = [(month, count) for month, count in self.monthly if count is not None]
+        return max(covered, key=lambda item: item[1]) if covered else None
 
     @property
     def mean(self) -> float | None:
-        covered = [count for month, count in self.monthly if month not in self.months_missing]
+        covered = [count for _month, count in self.monthly if count is not None]
         return sum(covered) / len(covered) if covered else None
 
     def summary_text(self) -> str:
@@ -110,7 +120,12 @@ class CrimePicture:
         if self.by_outcome:
             parts.append("last outcomes: " + ", ".join(f"{label.lower()} {n}" for label, n
                                                        in self.by_outcome[:3]))
-        parts.append(f"stop and search in the area: {self.stop_search.total}")
+        if self.stop_search.total is not None:
+            searched = f"stop and search in the area: {self.stop_search.total}"
+            if self.stop_search.months_missing:
+                searched += (f" (no stop-and-search data for "
+                             f"{len(self.stop_search.months_missing)} of the months)")
+            parts.append(searched)
         if self.months_missing:
             parts.append(f"no data was imported for {len(self.months_missing)} of the months")
         return "; ".join(parts) + "."
@@ -118,26 +133,28 @@ class CrimePicture:
 
 def crime_picture(db: Session, actor: Actor, ref: str, period: Period | None = None,
                   categories: list[str] | None = None) -> CrimePicture | None:
-    """None when no crime data has been imported at all."""
+    """None when none of the case's force's crime data has been imported."""
     case = case_for(db, actor, ref)
     area = target_shape(case)  # no target area: say so, whether or not data is imported
-    period = period or default_period(db)
+    force = case_force(case)
+    period = period or default_period(db, force)
     if period is None:
         return None
     categories = categories or case_categories(case)
-    points = crimes_in(db, area, period, categories)
+    points = crimes_in(db, force, area, period, categories)
     per_month = Counter(points.months)
-    present = months_with_data(db, period)
+    present = months_with_data(db, force, period)
     picture = CrimePicture(
         ref=case.ref, area_name=case.target_area_name, area_m2=float(area.area), period=period,
-        categories=categories,
-        monthly=[(month, per_month.get(month, 0)) for month in period.months()],
+        categories=categories, force_id=force, force_name=case.borough.force.label,
+        monthly=[(month, per_month.get(month, 0) if month in present else None)
+                 for month in period.months()],
         by_category=[(slug, CATEGORIES.get(slug, slug), n)
                      for slug, n in Counter(points.categories).most_common()],
         by_outcome=Counter(o or "No outcome recorded (anti-social behaviour)"
                            for o in points.outcomes).most_common(),
-        stop_search=stop_searches_in(db, area, period),
-        without_location=without_location(db, period, categories),
+        stop_search=stop_searches_in(db, force, area, period),
+        without_location=without_location(db, force, period, categories),
         months_missing=[m for m in period.months() if m not in present],
     )
     record(db, actor, AuditAction.CRIME_PICTURE, object_type="case", object_ref=case.ref,
@@ -166,12 +183,14 @@ class Comparison:
     buffer: AreaCount | None
     control: AreaCount | None
     suggestions: list[AreaCount]
+    months_missing: list[date]  # months of the period with none of the force's data
 
 
 def comparison(db: Session, actor: Actor, ref: str, period: Period | None = None,
                suggest: int = 5) -> Comparison | None:
     case = case_for(db, actor, ref)
-    period = period or _baseline(case) or default_period(db)
+    force = case_force(case)
+    period = period or _baseline(case) or default_period(db, force)
     if period is None:
         return None
     categories = case_categories(case)
@@ -179,23 +198,25 @@ def comparison(db: Session, actor: Actor, ref: str, period: Period | None = None
     ring = buffer_shape(case)
     control = control_shape(case)
     counted = AreaCount(case.target_area_name or "Target area",
-                        len(crimes_in(db, target, period, categories)), float(target.area),
-                        geojson_wgs84(target))
+                        len(crimes_in(db, force, target, period, categories)),
+                        float(target.area), geojson_wgs84(target))
+    present = months_with_data(db, force, period)
     return Comparison(
         period=period, categories=categories, target=counted,
-        buffer=_count(db, f"{case.buffer_width_m} m ring around the target", ring, period,
-                      categories) if ring is not None else None,
-        control=_count(db, case.control_area_name or "Control area", control, period,
+        buffer=_count(db, force, f"{case.buffer_width_m} m ring around the target", ring,
+                      period, categories) if ring is not None else None,
+        control=_count(db, force, case.control_area_name or "Control area", control, period,
                        categories) if control is not None else None,
         suggestions=suggest_controls(db, case, target.union(ring) if ring is not None
                                      else target, counted.count, period, categories, suggest),
+        months_missing=[m for m in period.months() if m not in present],
     )
 
 
-def _count(db: Session, name: str, shape: BaseGeometry, period: Period,
+def _count(db: Session, force: str, name: str, shape: BaseGeometry, period: Period,
            categories: list[str]) -> AreaCount:
-    return AreaCount(name, len(crimes_in(db, shape, period, categories)), float(shape.area),
-                     geojson_wgs84(shape))
+    return AreaCount(name, len(crimes_in(db, force, shape, period, categories)),
+                     float(shape.area), geojson_wgs84(shape))
 
 
 def _baseline(case: Case) -> Period | None:
@@ -206,8 +227,8 @@ def _baseline(case: Case) -> Period | None:
 
 def suggest_controls(db: Session, case: Case, exclusion: BaseGeometry, target_count: int,
                      period: Period, categories: list[str], limit: int) -> list[AreaCount]:
-    """Wards (and LSOAs, where imported) of the case's borough that do not touch the target
-    or its buffer, with the most similar crime count over the period."""
+    """Wards (and LSOAs, where imported) of the case's local policing area that do not touch
+    the target or its buffer, with the most similar crime count over the period."""
     candidates = [a for a in db.scalars(select(Area).where(
         Area.borough_code == case.borough_code, Area.kind.in_([AreaKind.WARD, AreaKind.LSOA])))]
     shapes = [(a, area_shape(a.geometry)) for a in candidates]
@@ -215,7 +236,7 @@ def suggest_controls(db: Session, case: Case, exclusion: BaseGeometry, target_co
     if not shapes:
         return []
     everything = shapely.union_all([s for _a, s in shapes])
-    points = crimes_in(db, everything, period, categories)
+    points = crimes_in(db, case_force(case), everything, period, categories)
     tree = shapely.STRtree([s for _a, s in shapes])
     counts = np.zeros(len(shapes), dtype=np.int64)
     if len(points):

@@ -43,8 +43,10 @@ KIND_COLUMNS = {ImportKind.STREET: STREET_COLUMNS, ImportKind.OUTCOMES: OUTCOME_
 # Ireland): coordinates outside it are typing or export errors.
 UK_LONGITUDE = (-9.0, 2.5)
 UK_LATITUDE = (49.0, 61.0)
+# As police.uk names its files, also when a browser has saved a second copy ("... (1).csv").
 FILE_NAME = re.compile(r"(?P<month>\d{4}-\d{2})-(?P<force>[a-z0-9-]+?)-"
-                       r"(?P<kind>street|outcomes|stop-and-search)\.csv$")
+                       r"(?P<kind>street|outcomes|stop-and-search)(?: \(\d+\))?\.csv$",
+                       re.IGNORECASE)
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -64,7 +66,7 @@ def facts_from_name(name: str) -> FileFacts:
     match = FILE_NAME.search(name.rsplit("/", 1)[-1].rsplit(":", 1)[-1])
     if not match:
         return FileFacts()
-    return FileFacts(parse_month(match["month"]), match["force"])
+    return FileFacts(parse_month(match["month"]), match["force"].lower())
 
 
 def detect_kind(header: Sequence[str]) -> tuple[ImportKind, dict[str, int]]:

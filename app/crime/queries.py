@@ -1,5 +1,10 @@
-"""Reading imported crime data: only rows of finished imports count, and the database does the
-filtering (period, categories, bounding box) before anything reaches Python."""
+"""Reading imported crime data: only rows of finished imports count, every figure counts the rows
+of one force (the one that covers the area), and the database does the filtering (period,
+categories, bounding box) before anything reaches Python.
+
+A month is present for a force when a file of that force holding the month was imported: a
+month without one is missing, never counted as zero crimes.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +15,15 @@ from typing import Any
 
 import numpy as np
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import BigInteger, Integer, Select, and_, cast, func, literal, select
+from sqlalchemy import BigInteger, Integer, and_, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from app.crime.geometry import Bounds, bounds, inside
 from app.crime.importer import done_batches
-from app.crime.models import ImportBatch, StopSearch, StreetCrime
+from app.crime.models import ImportBatch, ImportKind, ImportStatus, StopSearch, StreetCrime
 from app.crime.police_uk import parse_month
 from app.errors import ValidationFailed
+from app.reference.models import Borough, Force
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,48 @@ class Period:
         return f"{self.first:%b %Y} to {self.last:%b %Y}"
 
 
+def month_ranges(months: set[date]) -> list[Period]:
+    """Months as the runs of consecutive months they make (Jan 2017 to Nov 2020, Oct 2023 to
+    Dec 2025): where a force's data has gaps shows at a glance."""
+    runs: list[Period] = []
+    for month in sorted(months):
+        if runs and Period(runs[-1].last, month).months() == [runs[-1].last, month]:
+            runs[-1] = Period(runs[-1].first, month)
+        else:
+            runs.append(Period(month, month))
+    return runs
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """A force's local policing areas and the months of each kind of its data imported."""
+
+    force: Force
+    local_areas: int
+    street: set[date]
+    stop_search: set[date]
+    outcomes: set[date]
+
+
+def coverage(db: Session) -> list[Coverage]:
+    """Every force that has local policing areas here or data imported."""
+    months: dict[tuple[str, ImportKind], set[date]] = {}
+    for force, kind, batch_months in db.execute(select(
+            ImportBatch.force_id, ImportBatch.kind, ImportBatch.months).where(
+            ImportBatch.status == ImportStatus.DONE, ImportBatch.force_id.is_not(None))):
+        found = months.setdefault((force, kind), set())
+        found.update(m for text in batch_months if (m := parse_month(text)))
+    areas: dict[str, int] = {force: n for force, n in db.execute(
+        select(Borough.force_id, func.count()).group_by(Borough.force_id))}
+    forces = {force for force, _kind in months} | set(areas)
+    return [Coverage(force, areas.get(force.id, 0),
+                     months.get((force.id, ImportKind.STREET), set()),
+                     months.get((force.id, ImportKind.STOP_SEARCH), set()),
+                     months.get((force.id, ImportKind.OUTCOMES), set()))
+            for force in db.scalars(select(Force).where(Force.id.in_(forces))
+                                    .order_by(Force.area_name))]
+
+
 def month_value(text: str, field: str) -> date:
     """A month given as YYYY-MM, or a field error."""
     month = parse_month(text or "")
@@ -47,40 +95,31 @@ def month_value(text: str, field: str) -> date:
     return month
 
 
-def data_months(db: Session) -> Period | None:
-    """The span of months for which street-level crime has been imported."""
-    first = _month_from(db, None)
-    last = db.scalar(_visible_months().order_by(StreetCrime.month.desc()).limit(1))
-    return Period(first, last) if first and last else None
+def present_months(db: Session, force: str,
+                   kind: ImportKind = ImportKind.STREET) -> set[date]:
+    """The months a force's finished imports of a kind hold (from each batch's own record: a
+    force has a file a month, so this reads a few rows, never the crimes)."""
+    rows = db.scalars(select(ImportBatch.months).where(
+        ImportBatch.status == ImportStatus.DONE, ImportBatch.kind == kind,
+        ImportBatch.force_id == force))
+    return {month for months in rows for text in months if (month := parse_month(text))}
 
 
-def months_with_data(db: Session, period: Period) -> set[date]:
-    """The months of ``period`` that hold street-level crime. One index seek per month
-    (a skip scan): a DISTINCT, or MIN and MAX with the batch filter, read every row of the
-    period, some 350 ms a page at a million crimes."""
-    months: set[date] = set()
-    month = _month_from(db, period.first)
-    while month is not None and month <= period.last:
-        months.add(month)
-        month = _month_from(db, month, after=True)
-    return months
+def data_months(db: Session, force: str) -> Period | None:
+    """The span of months for which a force's street-level crime has been imported."""
+    months = present_months(db, force)
+    return Period(min(months), max(months)) if months else None
 
 
-def _visible_months() -> Select[tuple[date]]:
-    return select(StreetCrime.month).where(StreetCrime.batch_id.in_(done_batches()))
+def months_with_data(db: Session, force: str, period: Period,
+                     kind: ImportKind = ImportKind.STREET) -> set[date]:
+    """The months of ``period`` for which a force's data of a kind was imported."""
+    return {m for m in present_months(db, force, kind) if period.first <= m <= period.last}
 
 
-def _month_from(db: Session, start: date | None, *, after: bool = False) -> date | None:
-    """The first month with crimes from ``start`` on (or after it), read from the index."""
-    query = _visible_months()
-    if start is not None:
-        query = query.where(StreetCrime.month > start if after else StreetCrime.month >= start)
-    return db.scalar(query.order_by(StreetCrime.month).limit(1))
-
-
-def _street_filter(period: Period, categories: list[str] | None,
+def _street_filter(force: str, period: Period, categories: list[str] | None,
                    box: Bounds | None) -> list[Any]:
-    conditions = [StreetCrime.batch_id.in_(done_batches()),
+    conditions = [StreetCrime.batch_id.in_(done_batches(force)),
                   StreetCrime.month.between(period.first, period.last)]
     if categories:
         conditions.append(StreetCrime.category.in_(categories))
@@ -104,13 +143,13 @@ class PointSet:
         return len(self.months)
 
 
-def crimes_in(db: Session, area: BaseGeometry, period: Period,
+def crimes_in(db: Session, force: str, area: BaseGeometry, period: Period,
               categories: list[str] | None) -> PointSet:
     box = bounds(area)
     rows = db.execute(
         select(StreetCrime.easting, StreetCrime.northing, StreetCrime.month,
                StreetCrime.category, StreetCrime.last_outcome)
-        .where(*_street_filter(period, categories, box))
+        .where(*_street_filter(force, period, categories, box))
     ).all()
     if not rows:
         return PointSet(np.empty(0), np.empty(0), [], [], [])
@@ -122,17 +161,16 @@ def crimes_in(db: Session, area: BaseGeometry, period: Period,
                     [r[3] for r in chosen], [r[4] for r in chosen])
 
 
-def without_location(db: Session, period: Period, categories: list[str] | None,
-                     falls_within: list[str] | None = None) -> int:
-    """Crimes in the period that police.uk published with no location ("No Location"):
-    they cannot be placed in any area, so area counts leave them out."""
-    conditions = [*_street_filter(period, categories, None), StreetCrime.easting.is_(None)]
-    if falls_within:
-        conditions.append(StreetCrime.falls_within.in_(falls_within))
+def without_location(db: Session, force: str, period: Period,
+                     categories: list[str] | None) -> int:
+    """A force's crimes in the period that police.uk published with no location ("No
+    Location"): they cannot be placed in any area, so area counts leave them out."""
+    conditions = [*_street_filter(force, period, categories, None),
+                  StreetCrime.easting.is_(None)]
     return db.scalar(select(func.count()).select_from(StreetCrime).where(*conditions)) or 0
 
 
-def cell_counts(db: Session, box: Bounds, cell_m: int, period: Period,
+def cell_counts(db: Session, force: str, box: Bounds, cell_m: int, period: Period,
                 categories: list[str] | None) -> list[tuple[int, int, int]]:
     """Crimes per grid cell (floor(e / cell), floor(n / cell)), counted by the database.
     Eastings and northings are whole positive metres in Great Britain: integer division
@@ -141,12 +179,13 @@ def cell_counts(db: Session, box: Bounds, cell_m: int, period: Period,
     column = (StreetCrime.easting // size).label("col")
     row = (StreetCrime.northing // size).label("row")
     result = db.execute(
-        select(column, row, func.count()).where(*_street_filter(period, categories, box))
+        select(column, row, func.count()).where(*_street_filter(force, period, categories, box))
         .group_by(column, row))
     return [(int(c), int(r), int(n)) for c, r, n in result]
 
 
-def points_in_cells(db: Session, cells: list[tuple[int, int]], cell_m: int, period: Period,
+def points_in_cells(db: Session, force: str, cells: list[tuple[int, int]], cell_m: int,
+                    period: Period,
                     categories: list[str] | None) -> tuple[np.ndarray, np.ndarray]:
     """The located crimes of some grid cells (e.g. those an area's edge crosses), as points."""
     if not cells:
@@ -157,7 +196,7 @@ def points_in_cells(db: Session, cells: list[tuple[int, int]], cell_m: int, peri
     key = (cast(StreetCrime.easting, BigInteger) // size) * literal(1_000_000, BigInteger) \
         + cast(StreetCrime.northing, BigInteger) // size
     rows = db.execute(select(StreetCrime.easting, StreetCrime.northing).where(
-        *_street_filter(period, categories, None), StreetCrime.easting.is_not(None),
+        *_street_filter(force, period, categories, None), StreetCrime.easting.is_not(None),
         key.in_(sorted({col * 1_000_000 + row for col, row in cells})))).all()
     return (np.fromiter((r[0] for r in rows), dtype=np.float64, count=len(rows)),
             np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows)))
@@ -165,23 +204,32 @@ def points_in_cells(db: Session, cells: list[tuple[int, int]], cell_m: int, peri
 
 @dataclass
 class StopSearchSummary:
-    total: int
+    """Stop and search in an area; ``total`` is None when none of the period's months has the
+    force's stop-and-search data (no data is not zero searches)."""
+
+    total: int | None
     by_object: list[tuple[str, int]]
     by_outcome: list[tuple[str, int]]
+    months_missing: list[date]
 
 
-def stop_searches_in(db: Session, area: BaseGeometry, period: Period) -> StopSearchSummary:
+def stop_searches_in(db: Session, force: str, area: BaseGeometry,
+                     period: Period) -> StopSearchSummary:
+    present = months_with_data(db, force, period, ImportKind.STOP_SEARCH)
+    missing = [m for m in period.months() if m not in present]
+    if not present:
+        return StopSearchSummary(None, [], [], missing)
     box = bounds(area)
     rows = db.execute(
         select(StopSearch.easting, StopSearch.northing, StopSearch.object_of_search,
                StopSearch.outcome)
-        .where(StopSearch.batch_id.in_(done_batches()),
+        .where(StopSearch.batch_id.in_(done_batches(force)),
                StopSearch.month.between(period.first, period.last),
                and_(StopSearch.easting.between(box.min_e, box.max_e),
                     StopSearch.northing.between(box.min_n, box.max_n)))
     ).all()
     if not rows:
-        return StopSearchSummary(0, [], [])
+        return StopSearchSummary(0, [], [], missing)
     keep = inside(area, np.array([r[0] for r in rows], dtype=np.float64),
                   np.array([r[1] for r in rows], dtype=np.float64))
     chosen = [r for r, kept in zip(rows, keep, strict=True) if kept]
@@ -189,6 +237,7 @@ def stop_searches_in(db: Session, area: BaseGeometry, period: Period) -> StopSea
         len(chosen),
         Counter(r[2] or "Not recorded" for r in chosen).most_common(),
         Counter(r[3] or "Not recorded" for r in chosen).most_common(),
+        missing,
     )
 
 
@@ -207,7 +256,7 @@ class CrimeRow:
     source: str  # the file it was imported from
 
 
-def crime_rows_in(db: Session, area: BaseGeometry, period: Period,
+def crime_rows_in(db: Session, force: str, area: BaseGeometry, period: Period,
                   categories: list[str] | None) -> list[CrimeRow]:
     """The located crimes inside ``area`` (the same ones ``crimes_in`` counts), whole."""
     rows = db.execute(
@@ -216,7 +265,7 @@ def crime_rows_in(db: Session, area: BaseGeometry, period: Period,
                StreetCrime.northing, StreetCrime.location, StreetCrime.lsoa_code,
                StreetCrime.last_outcome, ImportBatch.source)
         .join(ImportBatch, ImportBatch.id == StreetCrime.batch_id)
-        .where(*_street_filter(period, categories, bounds(area)))
+        .where(*_street_filter(force, period, categories, bounds(area)))
         .order_by(StreetCrime.month, StreetCrime.id)).all()
     if not rows:
         return []

@@ -62,6 +62,7 @@ def case_file(db: Session, case: Case) -> CaseFile:
         ref=case.ref, title=case.title, problem_statement=case.problem_statement,
         category=case.category, priority=case.priority, source=case.source,
         borough=Place(code=case.borough.code, name=case.borough.name),
+        force=Place(code=case.borough.force_id, name=case.borough.force.label),
         ward=Place(code=case.ward.code, name=case.ward.name) if case.ward else None,
         team=case.team, owner=person(case.owner),
         operation=OperationRecord(name=operation.name, unit=operation.unit,

@@ -35,6 +35,7 @@ from app.exports.schemas import CaseRecord, OperationRecord, Person
 from app.operations.models import Operation
 from app.patrols.models import OutputEntry, Patrol
 from app.reference.models import Borough, Ward
+from app.reference.service import learn_force_name
 from app.sara.cheers import CheersElement
 from app.sara.triangle import TriangleSide
 
@@ -52,7 +53,14 @@ def import_case_file(db: Session, actor: Actor, content: bytes) -> Imported:
     record_ = file.case
     borough = db.get(Borough, record_.borough.code)
     if borough is None:
-        raise CaseFileError(f"{record_.borough.code} is not a London borough code known here.")
+        raise CaseFileError(f"{record_.borough.code} ({record_.borough.name}) is not a local "
+                            "policing area here: set up its force's areas first.")
+    if record_.force is not None:
+        if record_.force.code != borough.force_id:
+            raise CaseFileError(f"{borough.name} is an area of another force here than the "
+                                f"file's {record_.force.name}.")
+        if not borough.force.name:  # as the force's own files write it, like an import would
+            learn_force_name(db, borough.force_id, record_.force.name)
     people = _People(db)
     with db.no_autoflush:  # the case is written once its reference is chosen
         case = _case(db, record_, borough, people)
@@ -91,22 +99,27 @@ class _People:
         return self.cache[username]
 
 
-def _operation(db: Session, found: OperationRecord | None) -> Operation | None:
+def _operation(db: Session, found: OperationRecord | None, borough: Borough) -> Operation | None:
+    """The operation of that name here, or a new one run by the area's force."""
     if found is None:
         return None
     operation = db.scalar(select(Operation).where(Operation.name.ilike(found.name)))
     if operation is None:
         operation = Operation(name=found.name, unit=found.unit, description=found.description,
-                              start_date=found.start_date, end_date=found.end_date)
+                              start_date=found.start_date, end_date=found.end_date,
+                              force_id=borough.force_id)
         db.add(operation)
         db.flush()
+    elif operation.force_id != borough.force_id:
+        raise CaseFileError(f"Operation {operation.name} here is run by another force than "
+                            f"{borough.name}'s: the case cannot join it.")
     return operation
 
 
 def _case(db: Session, c: CaseRecord, borough: Borough, people: _People) -> Case:
     ward = db.get(Ward, c.ward.code) if c.ward else None
     owner, created_by = people(c.owner), people(c.created_by)
-    operation = _operation(db, c.operation)
+    operation = _operation(db, c.operation, borough)
     target, control = c.target_area, c.control_area
     return Case(
         title=c.title, problem_statement=c.problem_statement, category=c.category,

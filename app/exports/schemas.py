@@ -194,7 +194,9 @@ class CaseRecord(Record):
     category: str
     priority: Priority
     source: ProblemSource
-    borough: Place
+    borough: Place = Field(description="The local policing area (ONS code and name)")
+    force: Place | None = Field(None, description="The police force of the area (police.uk "
+                                "id and name); absent from files of popcase before forces")
     ward: Place | None
     team: str
     owner: Person | None

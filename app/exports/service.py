@@ -138,7 +138,8 @@ def _crime_rows(db: Session, case: Case) -> bytes:
         if area is None:
             continue
         for name, period in periods.items():
-            for crime in crime_rows_in(db, area, period, list(latest.categories)):
+            for crime in crime_rows_in(db, case.borough.force_id, area, period,
+                                       list(latest.categories)):
                 rows.append([role, name, f"{crime.month:%Y-%m}", crime.crime_id,
                              crime.category, crime.longitude, crime.latitude, crime.location,
                              crime.lsoa_code, crime.last_outcome, crime.source])

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.cases.schemas import Input, LongText, ShortText
+from app.cases.schemas import ForceId, Input, LongText, ShortText
 from app.validation import WorkDate
 
 OperationName = Annotated[str, Field(min_length=3, max_length=100)]
@@ -17,6 +17,9 @@ class OperationCreate(Input):
     unit: ShortText = Field("", description="The unit that owns the operation")
     start_date: WorkDate
     end_date: WorkDate | None = None
+    force: ForceId | None = Field(None, description="The police force that runs the "
+                                  "operation: its cases lie in that force's areas (default: "
+                                  "the caller's force)")
 
     model_config = ConfigDict(
         str_strip_whitespace=True, extra="forbid",
@@ -48,6 +51,8 @@ class OperationRead(BaseModel):
     name: str
     description: str
     unit: str
+    force: str = Field(description="The police force that runs it (police.uk id)")
+    force_name: str
     start_date: date
     end_date: date | None
     cases: int = Field(description="The operation's cases that the caller may see")

@@ -8,7 +8,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.cases.schemas import BoroughCode, Input
+from app.cases.schemas import BoroughCode, ForceId, Input
 from app.sara.patrols import OutputKind
 from app.sara.stages import Stage
 from app.validation import WorkDate
@@ -22,6 +22,7 @@ class StatsQuery(BaseModel):
 
     operation: int | None = Field(None, ge=1, le=2**31 - 1)
     borough: BoroughCode | None = None
+    force: ForceId | None = None
     stage: list[Stage] = Field(default_factory=list)
     first: WorkDate | None = Field(None, alias="from")
     last: WorkDate | None = Field(None, alias="to")
@@ -41,6 +42,7 @@ class PeriodRead(BaseModel):
 class StatsFilters(BaseModel):
     operation: int | None
     borough: str | None
+    force: str | None
     stage: list[Stage]
 
 
@@ -95,8 +97,8 @@ class ConcernFigures(BaseModel):
 
 class Summary(BaseModel):
     operation: OperationRef | None
-    scope: str = Field(description="The boroughs the caller may see: a borough code, or "
-                       "'all'")
+    scope: str = Field(description="The local policing areas the caller may see: their home "
+                       "area's code, their force's police.uk id, or 'all'")
     filters: StatsFilters
     period: PeriodRead
     cases: CaseFigures

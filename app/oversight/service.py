@@ -16,14 +16,15 @@ from sqlalchemy.orm import Session
 from app.audit.service import AuditAction, record
 from app.auth.context import Actor
 from app.auth.models import User
-from app.auth.permissions import BOROUGH_SCOPED, Perm, require, visible, visible_cases
+from app.auth.permissions import Perm, home_area, require, scope_of, visible, visible_cases
 from app.cases.access import acting_user, add_event, case_for
 from app.cases.models import Action, Case, CaseEvent, EventKind
 from app.clock import day_start_utc, local, london_day, today
 from app.community.models import Concern
 from app.db import utcnow
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.errors import Conflict, FieldError, NotFound, ValidationFailed
 from app.operations.models import Operation
+from app.operations.service import get_operation
 from app.oversight.schemas import (
     BoroughCases,
     CaseFigures,
@@ -46,7 +47,8 @@ from app.oversight.schemas import (
 )
 from app.patrols.models import OutputEntry, Patrol
 from app.patrols.service import in_force
-from app.reference.models import Borough
+from app.reference.models import Borough, Force
+from app.reference.service import unknown_area
 from app.sara.patrols import OutputKind, VisitBand, band_counts, planned_minutes
 from app.sara.responses import ActionStatus
 from app.sara.stages import STAGES, Stage
@@ -60,16 +62,15 @@ def summary(db: Session, actor: Actor, query: StatsQuery) -> Summary:
     """The figures for the cases matching ``query`` that the actor may read."""
     user = acting_user(actor)
     require(user, Perm.CASE_READ)
-    operation = _operation(db, query.operation)
-    if query.borough and db.get(Borough, query.borough) is None:
-        raise ValidationFailed.one("borough", f"{query.borough} is not a London borough code.")
+    operation = _operation(db, actor, query.operation)
+    _check_places(db, query.borough, query.force)
     first, last = _period(query, operation)
     cases = and_(visible_cases(user, Case.borough_code), *_case_filters(query))
     result = Summary(
         operation=OperationRef(id=operation.id, name=operation.name) if operation else None,
-        scope=user.borough_code if _scoped(user) else "all",  # type: ignore[arg-type]
+        scope=scope_of(user),
         filters=StatsFilters(operation=query.operation, borough=query.borough,
-                             stage=query.stage),
+                             force=query.force, stage=query.stage),
         period=PeriodRead(first=first, last=last, days=(last - first).days + 1),
         cases=case_figures(db, cases),
         outputs=output_figures(db, cases, first, last),
@@ -84,17 +85,18 @@ def summary(db: Session, actor: Actor, query: StatsQuery) -> Summary:
     return result
 
 
-def _scoped(user: User) -> bool:
-    return user.role in BOROUGH_SCOPED and user.borough_code is not None
+def _check_places(db: Session, borough: str | None, force: str | None) -> None:
+    errors = []
+    if borough and db.get(Borough, borough) is None:
+        errors.append(FieldError("borough", unknown_area(borough)))
+    if force and db.get(Force, force) is None:
+        errors.append(FieldError("force", f"There is no police force {force}."))
+    if errors:
+        raise ValidationFailed(errors)
 
 
-def _operation(db: Session, operation_id: int | None) -> Operation | None:
-    if operation_id is None:
-        return None
-    operation = db.get(Operation, operation_id)
-    if operation is None:
-        raise NotFound(f"There is no operation {operation_id}.")
-    return operation
+def _operation(db: Session, actor: Actor, operation_id: int | None) -> Operation | None:
+    return get_operation(db, actor, operation_id) if operation_id is not None else None
 
 
 def default_period(operation: Operation | None, now: date) -> tuple[date, date]:
@@ -121,6 +123,9 @@ def _case_filters(query: StatsQuery) -> list[ColumnElement[bool]]:
         conditions.append(Case.operation_id == query.operation)
     if query.borough:
         conditions.append(Case.borough_code == query.borough)
+    if query.force:
+        conditions.append(Case.borough_code.in_(
+            select(Borough.code).where(Borough.force_id == query.force)))
     if query.stage:
         conditions.append(Case.stage.in_(query.stage))
     return conditions
@@ -230,11 +235,9 @@ def work_queue(db: Session, actor: Actor, query: QueueQuery) -> WorkQueue:
     cases stuck in a stage, and gate overrides nobody has reviewed yet."""
     user = acting_user(actor)
     require(user, Perm.CASE_READ)
-    if query.borough and db.get(Borough, query.borough) is None:
-        raise ValidationFailed.one("borough", f"{query.borough} is not a London borough code.")
-    if query.operation is not None:
-        _operation(db, query.operation)
-    borough = query.borough or (user.borough_code if _scoped(user) else None)
+    _check_places(db, query.borough, None)
+    _operation(db, actor, query.operation)
+    borough = query.borough or home_area(user)
     scope = [visible_cases(user, Case.borough_code)]
     if borough:
         scope.append(Case.borough_code == borough)

@@ -1,1 +1,2 @@
-"""Reference data every database starts with: London boroughs (GSS codes) and their wards."""
+"""Reference data: police forces, their local policing areas (London's 33 boroughs are built
+in) and wards."""

@@ -7,6 +7,7 @@ the same numbers in a table.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from html import escape
 
@@ -27,13 +28,14 @@ def _nice_ceiling(value: int) -> int:
     return value
 
 
-def monthly_bars(series: list[tuple[date, int]], *, chart_id: str, title: str,
+def monthly_bars(series: Sequence[tuple[date, int | None]], *, chart_id: str, title: str,
                  highlight: tuple[date, date] | None = None, missing: set[date] | None = None,
                  marker: date | None = None, marker_label: str = "") -> Markup:
     """Bars per month. ``highlight`` marks a period (e.g. the baseline), ``missing`` the months
-    with no imported data (drawn as gaps, not zeros), ``marker`` a vertical line (e.g. the
-    start of the response)."""
-    missing = missing or set()
+    with no imported data (drawn as gaps, not zeros; so is a month counted as None),
+    ``marker`` a vertical line (e.g. the start of the response)."""
+    missing = (missing or set()) | {month for month, count in series if count is None}
+    series = [(month, count or 0) for month, count in series]
     months = len(series)
     top = _nice_ceiling(max([count for _m, count in series] + [0]))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM

@@ -9,7 +9,12 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from app.auth.models import User
+from app.auth.permissions import home_area
 from app.errors import FieldError, ValidationFailed
+from app.reference.service import areas_in_scope, grouped_by_force
 from app.sara.cheers import CheersElement
 from app.sara.triangle import TriangleSide
 
@@ -23,6 +28,25 @@ def field_id(field: str) -> str:
 
 def errors_by_field(errors: Iterable[FieldError]) -> dict[str, str]:
     return {field_id(e.field): e.message for e in errors}
+
+
+# --- choices -----------------------------------------------------------------------------------
+
+Options = list[tuple[str, Any]]
+
+
+def area_options(db: Session, user: User) -> Options:
+    """The local policing areas a user works in or reads, by name (with the Welsh name where
+    there is one), under their force's name when they span several forces."""
+    groups = grouped_by_force(db, areas_in_scope(db, user))
+    if len(groups) == 1:
+        return [(a.code, a.label) for a in groups[0][1]]
+    return [(force, [(a.code, a.label) for a in areas]) for force, areas in groups]
+
+
+def area_filter_options(db: Session, user: User | None) -> Options:
+    """Area choices for a filter: none for someone who works in one area."""
+    return [] if user is None or home_area(user) else area_options(db, user)
 
 
 # --- values ------------------------------------------------------------------------------------

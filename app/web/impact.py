@@ -15,13 +15,14 @@ from app.assessment.process import process_record
 from app.assessment.schemas import SnapshotRead
 from app.assessment.views import snapshot_read
 from app.cases.models import Case
+from app.crime.picture import case_force
 from app.crime.queries import data_months
 from app.web.charts import monthly_lines
 
 
 def impact_context(db: Session, case: Case, shown: int | None = None,
                    values: dict[str, Any] | None = None) -> dict[str, Any]:
-    span = data_months(db)
+    span = data_months(db, case_force(case))
     proposal = service.proposal_for(db, case, span)
     saved = service.snapshots(db, case)
     index = next((i for i, s in enumerate(saved) if s.number == shown), 0)

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from app import __version__
 from app.auth.permissions import Perm, has
 from app.clock import local
+from app.crime.queries import month_ranges
 from app.sara.analysis import HypothesisStatus
 from app.sara.assessment import Outcome
 from app.sara.cheers import CheersElement
@@ -64,6 +65,15 @@ def _month_label(value: date) -> str:
     return value.strftime("%b %Y")
 
 
+def _months_text(months: set[date]) -> str:
+    """Imported months as their runs: "Oct 2023 to Dec 2025 (27 months)"."""
+    if not months:
+        return ""
+    runs = ", ".join(run.first.strftime("%b %Y") if run.first == run.last else run.label
+                     for run in month_ranges(months))
+    return f"{runs} ({len(months)} month{'s' if len(months) != 1 else ''})"
+
+
 def _centre(geometry: dict[str, Any]) -> str:
     """Latitude, longitude of a polygon's centre (its ring's mean corner)."""
     ring = geometry["coordinates"][0][:-1]
@@ -77,7 +87,8 @@ def _category_label(slug: str) -> str:
 
 
 env.filters.update(when=_when, hm=_hm, day=_day, iso=_iso, percent=_percent, number=_number,
-                   pvalue=_pvalue, month_label=_month_label, centre=_centre,
+                   pvalue=_pvalue, month_label=_month_label, months_text=_months_text,
+                   centre=_centre,
                    category_label=_category_label)
 env.globals.update(
     app_version=__version__, STAGES=STAGES, Stage=Stage, CATEGORIES=CATEGORIES,

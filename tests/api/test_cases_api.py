@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from app.reference.service import unknown_area
 from tests.conftest import (
     CAMDEN,
     CHURCH_STREET,
@@ -86,7 +87,8 @@ def test_bad_input_is_422_with_a_message_per_field(client: TestClient, cast: Cas
     fields = {e["field"]: e["message"] for e in body["errors"]}
     assert fields["title"] == "Enter at least 3 characters."
     assert fields["category"] == "Choose a crime category."
-    assert fields["borough"] == "Use an ONS code such as E09000033 (Westminster)."
+    assert fields["borough"] == ("Use the ONS code of a local policing area, such as E09000033 "
+                                 "(Westminster) or W06000002 (Gwynedd).")
     assert "did you mean [-0.17, 51.52]?" in fields["target_area"]
 
 
@@ -95,7 +97,7 @@ def test_unknown_borough_code_is_refused_clearly(client: TestClient, cast: Cast)
                            headers=cast.supervisor.api)
     assert response.status_code == 422
     assert response.json()["errors"] == [
-        {"field": "borough", "message": "E09000099 is not a London borough code."}]
+        {"field": "borough", "message": unknown_area("E09000099")}]
 
 
 def test_ward_must_belong_to_the_borough(client: TestClient, cast: Cast) -> None:
@@ -110,7 +112,7 @@ def test_officer_cannot_open_a_case_outside_their_borough(client: TestClient, ca
                            headers=cast.officer.api)
     assert response.status_code == 422
     assert response.json()["errors"][0] == {
-        "field": "borough", "message": "You can work only on cases in your own borough."}
+        "field": "borough", "message": "You can work only on cases in your own area."}
 
 
 def test_malformed_json_is_422(client: TestClient, cast: Cast) -> None:
@@ -419,7 +421,8 @@ def test_vocabularies_and_wards(client: TestClient, cast: Cast) -> None:
     boroughs = client.get("/api/v1/boroughs", headers=cast.officer.api).json()
     assert len(boroughs) == 33
     wards = client.get(f"/api/v1/boroughs/{WESTMINSTER}/wards", headers=cast.officer.api).json()
-    assert {"code": CHURCH_STREET, "name": "Church Street", "borough": WESTMINSTER} in wards
+    assert {"code": CHURCH_STREET, "name": "Church Street", "name_welsh": "",
+            "borough": WESTMINSTER} in wards
 
 
 def test_list_filters_with_bad_values_are_422_not_500(client: TestClient, cast: Cast) -> None:

@@ -265,7 +265,7 @@ def test_ward_and_owner_choices_follow_the_borough_filter(
     sign_in("analyst.lee")
     page.get_by_text("Filters and sorting").click()
     with page.expect_response(lambda r: "borough=E09000007" in r.url) as answer:
-        page.get_by_label("Borough").select_option("E09000007")
+        page.get_by_label("Area", exact=True).select_option("E09000007")
     assert is_htmx(answer.value)
     expect(page.locator("#ward option", has_text="Camden Town")).to_have_count(1)
     expect(page.locator("#ward option", has_text="Church Street")).to_have_count(0)

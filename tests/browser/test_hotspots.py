@@ -18,7 +18,7 @@ def test_find_a_hotspot_on_the_map_and_open_a_case(page: Page,
                                                    sign_in: Callable[[str], None]) -> None:
     sign_in("sgt.byrne")
     page.goto("/hotspots")
-    expect(page.get_by_label("Borough")).to_have_value("E09000001")  # the home borough
+    expect(page.get_by_label("Area", exact=True)).to_have_value("E09000001")  # the home borough
     page.get_by_label("Cell size").select_option("150")
     page.get_by_role("button", name="Find hotspots").click()
 

@@ -268,7 +268,7 @@ def test_an_analysts_day(page: Page, journey: Callable[[str], Journey]) -> None:
     work.step("file imported")
 
     page.goto("/hotspots")
-    page.get_by_label("Borough").select_option("E09000001")
+    page.get_by_label("Area", exact=True).select_option("E09000001")
     work.step("hotspot finder", keyboard=True)
     page.get_by_role("button", name="Find hotspots").click()
     expect(page.locator("#results")).to_contain_text("Predictive Accuracy Index")

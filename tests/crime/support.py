@@ -77,11 +77,7 @@ def migrated_engine(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _shorter_wait(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
-    with engine.connect() as conn:
-        config = alembic_config(url)
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
-        conn.commit()
+    command.upgrade(alembic_config(url), "head")  # as conftest's engine: foreign keys off
     return engine
 
 

@@ -213,7 +213,7 @@ def test_bad_periods_are_refused_with_the_field(world: World) -> None:
             (PERIODS | {"after_first": "2024-03"}, "after_first", "start after the before"),
             (PERIODS | {"before_last": "2023-12"}, "before_last", "end after it starts"),
             (PERIODS | {"after_first": "2024-07", "after_last": "2024-09"}, "after_last",
-             "No street-level crime is imported for Jul 2024"),
+             "No street-level crime of City of London Police is imported for Jul 2024"),
             (PERIODS | {"before_first": "2024-13"}, "before_first", "is not a month")):
         response = world.send("POST", url, json=body, expected=422)
         messages = {e["field"]: e["message"] for e in response["errors"]}
@@ -255,7 +255,7 @@ def test_who_may_run_and_read_assessments(world: World) -> None:
 
 def test_the_operation_evaluation_pools_its_hotspots(world: World) -> None:
     operation = world.send("POST", "/api/v1/operations", world.analyst, expected=201, json={
-        "name": "Sentinel", "start_date": "2024-04-01"})
+        "name": "Sentinel", "start_date": "2024-04-01", "force": "city-of-london"})
     refs = [hotspot(world, title=f"Hotspot {n}") for n in range(2)]
     unassessed = hotspot(world, title="Not assessed yet")
     for ref in [*refs, unassessed]:
@@ -339,7 +339,7 @@ def test_the_record_is_added_to_the_process_evaluation(world: World) -> None:
 
 def test_the_operation_evaluation_page_and_csv_match_the_api(world: World) -> None:
     operation = world.send("POST", "/api/v1/operations", world.analyst, expected=201, json={
-        "name": "Evaluated", "start_date": "2024-04-01"})
+        "name": "Evaluated", "start_date": "2024-04-01", "force": "city-of-london"})
     ref = hotspot(world, title="Evaluated hotspot")
     case = world.send("GET", f"/api/v1/cases/{ref}")
     world.send("PATCH", f"/api/v1/cases/{ref}", world.analyst,

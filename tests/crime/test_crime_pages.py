@@ -218,7 +218,8 @@ def test_an_uploaded_street_file_is_imported_and_reported(pages: Pages) -> None:
         assert listing.status_code == 200
         assert "Import started: 1 file." in text_of(listing.text)
         assert batch_row(listing.text, batch.id) == [
-            str(batch.id), f"{path.name} Street-level crime, Apr 2024", "Done",
+            str(batch.id), f"{path.name} City of London Police: Street-level crime, Apr 2024",
+            "Done",
             f"{len(rows):,}", f"{len(rows):,}", "0", f"{without_location:,}", "0"]
         assert 'hx-trigger="every 2s"' not in listing.text  # nothing is running
 
@@ -279,7 +280,8 @@ def test_an_archive_lists_each_file_by_its_own_name(pages: Pages) -> None:
     for batch_id, month in zip((newest.id - 1, newest.id), months, strict=True):
         label = date.fromisoformat(f"{month}-01").strftime("%b %Y")
         assert batch_row(listing, batch_id)[1] == (
-            f"{street_file(month).name} Street-level crime, {label}; in city-2024.zip")
+            f"{street_file(month).name} City of London Police: Street-level crime, {label}; "
+            "in city-2024.zip")
     assert newest.source == f"city-2024.zip:2024-08/{street_file('2024-08').name}"
 
 
@@ -377,8 +379,9 @@ def test_imports_are_listed_with_their_counts(pages: Pages) -> None:
             assert facts["Rows read"] == f"{len(rows):,}"
             assert facts["Without location"].startswith(f"{len(rows) - located:,} ")
         assert "Import police.uk files" not in listing.text  # no upload form without the right
-        span = summary_list(listing.text)
-        assert span["Street-level crime"].startswith("Jan 2024 to ")
+        # Each force's months, in runs (the module imports City of London Police's files only).
+        assert re.search(r"City of London Police Jan 2024 to [^()]+ \(\d+ months\) None None 1 ",
+                         text_of(listing.text))
 
 
 def test_a_running_import_is_polled_and_a_finished_one_is_not(pages: Pages) -> None:
@@ -478,7 +481,7 @@ def test_the_finder_shows_the_total_the_pai_and_the_top_cell(pages: Pages) -> No
     top = answer["cells"][0]
     assert "City of London, Jan 2024 to Mar 2024" in words
     assert (f"{answer['crimes_total']:,} located crimes in {answer['study_cells']} cells of "
-            "250 m.") in words
+            "250 m, from City of London Police's data.") in words
     assert answer["crimes_total"] == sum(cell["count"] for cell in answer["cells"])
     assert (f"{answer['share_in_top']:.1%} of the crime on {answer['area_share_of_top']:.1%} "
             "of the area") in words
@@ -613,7 +616,7 @@ def test_opening_a_case_on_the_top_cell(pages: Pages) -> None:
     assert figures in case["cheers"]["events"]["evidence"]
     assert case["cheers"]["events"]["met"] is None
     assert case["problem_statement"].startswith(f"Found by the hotspot finder. {figures}")
-    assert "Source: police.uk open data." in case["problem_statement"]
+    assert "Source: police.uk open data (City of London Police)." in case["problem_statement"]
 
 
 def test_a_cell_without_crime_is_refused_clearly(pages: Pages) -> None:

@@ -137,7 +137,8 @@ def world(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wor
         with crime_site.client() as client:
             ref = _rich_case(client, officer, sergeant, analyst)
             operation = client.post("/api/v1/operations", headers=analyst.api, json={
-                "name": "Sentinel", "start_date": "2024-04-01"}).json()["id"]
+                "name": "Sentinel", "start_date": "2024-04-01",
+                "force": "city-of-london"}).json()["id"]
             case = client.get(f"/api/v1/cases/{ref}", headers=analyst.api).json()
             client.patch(f"/api/v1/cases/{ref}", headers=analyst.api,
                          json={"version": case["version"], "operation": operation})

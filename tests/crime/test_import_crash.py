@@ -89,7 +89,7 @@ def test_an_import_killed_part_way_leaves_nothing_counted_and_is_cleaned_up(
     with fresh_factory() as db:
         batch = db.scalars(select(ImportBatch)).one()
         assert batch.status is ImportStatus.RUNNING
-        assert data_months(db) is None
+        assert data_months(db, "city-of-london") is None
         assert db.scalar(select(func.count()).select_from(StreetCrime)
                          .where(StreetCrime.batch_id.in_(done_batches()))) == 0
         # Time passes: no progress for longer than an import may go quiet.
@@ -111,5 +111,5 @@ def test_an_import_killed_part_way_leaves_nothing_counted_and_is_cleaned_up(
                          .where(StreetCrime.batch_id == dead.id)) == 0
         assert done.status is ImportStatus.DONE
         assert db.scalar(select(func.count()).select_from(StreetCrime)) == ROWS
-        period = data_months(db)
+        period = data_months(db, "city-of-london")
         assert period is not None and period.first.isoformat() == "2024-03-01"

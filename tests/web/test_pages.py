@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.cases import service
 from app.cases.schemas import CaseCreate, CaseUpdate
+from app.reference.service import unknown_area
 from tests.conftest import (
     CAMDEN,
     CHURCH_STREET,
@@ -361,7 +362,7 @@ def test_list_refuses_unknown_places_and_follows_the_borough(db: Session, cast: 
     analyst = pages(cast.analyst)
     unknown = analyst.get("/cases?borough=E09000099")
     assert unknown.status_code == 200
-    assert "E09000099 is not a London borough code." in unknown.text
+    assert "E09000099 is not a local policing area here" in unknown.text
     camden = analyst.get(f"/cases?borough={CAMDEN}&ward={CHURCH_STREET}", headers=HTMX)
     assert "Some filters were ignored" not in camden.text  # the ward simply no longer applies
     assert '<hx-partial hx-target="#ward" hx-swap="innerHTML">' in camden.text
@@ -373,6 +374,6 @@ def test_api_list_refuses_unknown_places(client: TestClient, cast: Cast) -> None
                           headers=cast.analyst.api)
     assert response.status_code == 422
     assert response.json()["errors"] == [
-        {"field": "borough", "message": "E09000099 is not a London borough code."},
-        {"field": "ward", "message": "E05099999 is not a London ward code."},
+        {"field": "borough", "message": unknown_area("E09000099")},
+        {"field": "ward", "message": "E05099999 is not a ward of any local policing area."},
     ]

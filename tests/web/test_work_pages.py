@@ -375,7 +375,7 @@ def test_bad_dashboard_filters_are_ignored_and_named(pages: Pages, cast: Cast) -
     assert page.status_code == 200
     assert "Some filters were ignored" in page.text
     assert "from: Enter a date as YYYY-MM-DD." in page.text
-    assert "E09000099 is not a London borough code." in page.text
+    assert "E09000099 is not a local policing area here" in page.text
 
 
 # --- operations and the work queue -------------------------------------------------------------

@@ -29,7 +29,7 @@ from app.auth.service import (
 )
 from app.deps import get_db
 from app.errors import NotFound, StaleVersion, ValidationFailed
-from app.reference.service import list_boroughs
+from app.reference.service import grouped_by_force, list_boroughs, list_forces
 from app.web import forms
 from app.web.deps import PageActor, csrf_protect
 from app.web.templating import render
@@ -50,8 +50,29 @@ async def form_data(request: Request) -> FormData:
 Form = Annotated[FormData, Depends(form_data)]
 
 
-def _borough_options(db: Session) -> list[tuple[str, str]]:
-    return [(b.code, f"{b.name} ({b.code})") for b in list_boroughs(db)]
+def _scope_choices(db: Session) -> dict[str, Any]:
+    """The force and home-area choices of a user's scope, and a user's scope in words."""
+    areas = list_boroughs(db)
+    forces = list_forces(db)
+    area_names = {a.code: a.label for a in areas}
+    force_names = {f.id: f.label for f in forces}
+
+    def scope(user: Any) -> str:
+        if user.borough_code:
+            return area_names.get(user.borough_code, user.borough_code)
+        if user.force_id:
+            return f"{force_names.get(user.force_id, user.force_id)} (every area)"
+        return "Every force"
+
+    return {"boroughs": [(force, [(a.code, f"{a.label} ({a.code})") for a in items])
+                         for force, items in grouped_by_force(db, areas)],
+            "forces": [(f.id, f.label) for f in forces], "scope": scope}
+
+
+def _scope_changes(form: FormData) -> dict[str, Any]:
+    """The scope fields of a user form: a home area, else a force, else every force."""
+    borough, force = forms.optional(form, "borough"), forms.optional(form, "force")
+    return {"borough_code": borough, "force_id": force}
 
 
 # --- users -------------------------------------------------------------------------------------
@@ -67,7 +88,7 @@ def _users_page(request: Request, db: Session, actor: Actor, values: dict[str, A
     flash = f"Saved {saved}." if any(u.username == saved for u in users) else ""
     return render(request, "admin/users.html", {
         "active_nav": "users", "users": users, "values": values, "errors": errors,
-        "role_options": ROLE_OPTIONS, "boroughs": _borough_options(db), "flash": flash,
+        "role_options": ROLE_OPTIONS, **_scope_choices(db), "flash": flash,
     }, status_code=status_code)
 
 
@@ -87,8 +108,8 @@ def create_user_submit(request: Request, actor: PageActor, db: Db, form: Form) -
     try:
         user = create_user(db, actor, NewUser(
             username=forms.text(form, "username"), role=Role(role),
-            display_name=forms.text(form, "display_name"),
-            borough_code=forms.optional(form, "borough"), password=password))
+            display_name=forms.text(form, "display_name"), password=password,
+            **_scope_changes(form)))
     except ValidationFailed as exc:
         db.rollback()
         return _users_page(request, db, actor, values, forms.errors_by_field(exc.errors),
@@ -101,7 +122,8 @@ def edit_user_page(request: Request, actor: PageActor, db: Db, username: Usernam
     require(actor.user, Perm.USER_MANAGE)  # type: ignore[arg-type]
     user = get_user(db, username)
     values = {"display_name": user.display_name, "role": user.role.value,
-              "borough": user.borough_code or "", "active": "yes" if user.active else "no",
+              "borough": user.borough_code or "", "force": user.force_id or "",
+              "active": "yes" if user.active else "no",
               "version": user.version}
     return _edit_user(request, db, user.username, values, {})
 
@@ -110,7 +132,7 @@ def _edit_user(request: Request, db: Session, username: str, values: dict[str, A
                errors: dict[str, str], conflict: str = "", status_code: int = 200) -> Response:
     return render(request, "admin/user_edit.html", {
         "active_nav": "users", "username": username, "values": values, "errors": errors,
-        "conflict": conflict, "role_options": ROLE_OPTIONS, "boroughs": _borough_options(db),
+        "conflict": conflict, "role_options": ROLE_OPTIONS, **_scope_choices(db),
     }, status_code=status_code)
 
 
@@ -124,11 +146,12 @@ def edit_user_submit(request: Request, actor: PageActor, db: Db, form: Form,
     if role not in Role._value2member_map_ or not isinstance(version, int):
         return _edit_user(request, db, username, values, {"role": "Choose a role."},
                           status_code=422)
-    borough = forms.optional(form, "borough")
+    scope = _scope_changes(form)
     try:
         user = update_user(db, actor, username, UserChanges(
             version=version, display_name=forms.text(form, "display_name"), role=Role(role),
-            borough_code=borough, all_boroughs=borough is None,
+            **scope, all_boroughs=scope["borough_code"] is None,
+            every_force=scope["borough_code"] is None and scope["force_id"] is None,
             active=forms.text(form, "active") != "no",
             password=str(form.get("password") or "") or None))
     except ValidationFailed as exc:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from app.auth.context import Actor
-from app.auth.permissions import BOROUGH_SCOPED, Perm, has, require
+from app.auth.permissions import Perm, has, home_area, require
 from app.auth.service import eligible_owners
 from app.cases import content, moves, service
 from app.cases.access import case_for, ensure_open, ensure_version
@@ -40,7 +40,7 @@ from app.crime.queries import Period, cell_counts, data_months, month_value
 from app.deps import get_db
 from app.errors import Conflict, StaleVersion, ValidationFailed
 from app.operations.service import list_operations
-from app.reference.service import get_ward, list_boroughs, list_wards
+from app.reference.service import get_ward, list_wards
 from app.sara.analysis import HypothesisStatus
 from app.sara.assessment import Outcome
 from app.sara.cheers import CheersElement
@@ -124,16 +124,15 @@ def case_list(request: Request, actor: PageActor, db: Db) -> Response:
         rows, total = service.list_cases(db, actor, filters)
     user = actor.user
     assert user is not None
-    boroughs = [(b.code, b.name) for b in list_boroughs(db)
-                if user.borough_code in (None, b.code) or not _scoped(user)]
-    ward_borough = filters.borough or (user.borough_code if _scoped(user) else None)
+    boroughs = forms.area_options(db, user)
+    ward_borough = filters.borough or home_area(user)
     page = filters.offset // PAGE_SIZE + 1
     pages = max(1, -(-total // PAGE_SIZE))
     context = {
         "active_nav": "cases", "filters": filters, "rows": rows, "total": total,
         "filter_errors": problems, "boroughs": boroughs,
-        "wards": [(w.code, w.name) for w in list_wards(db, ward_borough)] if ward_borough else [],
-        "owners": eligible_owners(db, ward_borough),
+        "wards": [(w.code, w.label) for w in list_wards(db, ward_borough)] if ward_borough else [],
+        "owners": eligible_owners(db, ward_borough, user.force_id),
         "stage_options": STAGE_OPTIONS, "sort_options": SORT_OPTIONS,
         "operation_options": [(str(o.id), o.name) for o, _n in list_operations(db, actor)],
         "active_filters": sum(1 for name in ("stage", "borough", "ward", "owner", "category",
@@ -149,10 +148,6 @@ def case_list(request: Request, actor: PageActor, db: Db) -> Response:
         # The ward and owner choices follow the borough chosen.
         return render(request, "cases/list.html", context, blocks=["results", "choices"])
     return render(request, "cases/list.html", context)
-
-
-def _scoped(user: Any) -> bool:
-    return user.role in BOROUGH_SCOPED and user.borough_code is not None
 
 
 def _filters_from_query(request: Request) -> tuple[CaseFilters, list[str]]:
@@ -221,12 +216,11 @@ def _new_case_page(request: Request, db: Session, actor: Actor, values: dict[str
                    errors: dict[str, str], status_code: int = 200) -> Response:
     user = actor.user
     assert user is not None
-    boroughs = [(b.code, b.name) for b in list_boroughs(db)
-                if not _scoped(user) or b.code == user.borough_code]
+    boroughs = forms.area_options(db, user)
     borough = values.get("borough") or (boroughs[0][0] if len(boroughs) == 1 else None)
     context = {
         "active_nav": "new", "values": values, "errors": errors, "boroughs": boroughs,
-        "wards": [(w.code, w.name) for w in list_wards(db, borough)] if borough else [],
+        "wards": [(w.code, w.label) for w in list_wards(db, borough)] if borough else [],
         "priority_options": PRIORITY_OPTIONS, "source_options": SOURCE_OPTIONS,
     }
     return render(request, "cases/new.html", context, status_code=status_code)
@@ -236,7 +230,7 @@ def _new_case_page(request: Request, db: Session, actor: Actor, values: dict[str
 def ward_options(request: Request, actor: PageActor, db: Db, borough: str = "",
                  blank: str = "No particular ward") -> Response:
     """The ward choices of a borough, as <option>s for a dependent select."""
-    wards = [(w.code, w.name) for w in list_wards(db, borough.strip().upper())] \
+    wards = [(w.code, w.label) for w in list_wards(db, borough.strip().upper())] \
         if borough else []
     return render(request, "cases/ward_options.html",
                   {"wards": wards, "selected": "", "blank": blank[:40]})
@@ -369,7 +363,7 @@ def page_context(db: Session, actor: Actor, case: Case, **overrides: Any) -> dic
     panels = overrides.get("panels") or {}
     found_picture = panels.get("picture")
     if found_picture and found_picture != "no-data":
-        span = data_months(db)
+        span = data_months(db, picture.case_force(case))
         context["month_options"] = [(f"{m:%Y-%m}", f"{m:%b %Y}")
                                     for m in (span.months() if span else [])]
         context["pic_chart"] = monthly_bars(
@@ -379,10 +373,9 @@ def page_context(db: Session, actor: Actor, case: Case, **overrides: Any) -> dic
             if case.baseline_start and case.baseline_end else None,
             missing=set(found_picture.months_missing))
     if overrides.get("editing") == "problem":
-        context["boroughs"] = [(b.code, b.name) for b in list_boroughs(db)
-                               if not _scoped(user) or b.code == user.borough_code]
+        context["boroughs"] = forms.area_options(db, user)
         borough = (overrides.get("values") or {}).get("borough") or case.borough_code
-        context["wards"] = [(w.code, w.name) for w in list_wards(db, borough)]
+        context["wards"] = [(w.code, w.label) for w in list_wards(db, borough)]
         context["owners"] = eligible_owners(db, case.borough_code)
         context["operation_options"] = [(str(o.id), o.name) for o, _n in
                                         list_operations(db, actor)]
@@ -504,13 +497,14 @@ def case_map(actor: PageActor, db: Db, ref: Ref, suggestions: int = 0, bins: int
 
 def _crime_bins(db: Session, case: Case, first: str, last: str) -> list[dict[str, Any]]:
     period = (Period(month_value(first, "first"), month_value(last, "last"))
-              if first and last else picture.default_period(db))
+              if first and last else picture.default_period(db, picture.case_force(case)))
     if period is None:
         return []
     around = picture.target_shape(case).buffer(max(case.buffer_width_m or 0, 200))
     box = bounds(around)
     features = []
-    for col, row, count in cell_counts(db, box, BIN_M, period, picture.case_categories(case)):
+    for col, row, count in cell_counts(db, picture.case_force(case), box, BIN_M, period,
+                                       picture.case_categories(case)):
         square = bng_box(col * BIN_M, row * BIN_M, (col + 1) * BIN_M, (row + 1) * BIN_M)
         features.append({"type": "Feature", "geometry": geojson_wgs84(square), "properties": {
             "role": "bin", "count": count,

@@ -11,12 +11,12 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.auth.context import Actor
-from app.auth.permissions import BOROUGH_SCOPED, Perm, has, require
+from app.auth.permissions import Perm, has, require
 from app.clock import today
 from app.community import service
 from app.community.schemas import ConcernAnswer, ConcernCreate, ConcernFilters, ConcernTriage
 from app.errors import Conflict, NotFound, StaleVersion, ValidationFailed
-from app.reference.service import list_boroughs, list_wards
+from app.reference.service import list_wards
 from app.sara.community import Channel, RaisedBy, TriageOutcome
 from app.validation import pydantic_errors, validate
 from app.web import forms
@@ -34,11 +34,6 @@ RAISED_BY_OPTIONS = [(r.value, r.label) for r in RaisedBy]
 CHANNEL_OPTIONS = [(c.value, c.label) for c in Channel]
 FIELDS = ("borough", "ward", "raised_on", "raised_by_kind", "raised_by", "contact", "channel",
           "place", "description")
-
-
-def _scoped(actor: Actor) -> bool:
-    user = actor.user
-    return bool(user and user.role in BOROUGH_SCOPED and user.borough_code)
 
 
 @router.get("/concerns")
@@ -65,7 +60,7 @@ def queue(request: Request, actor: PageActor, db: Db) -> Response:
     return render(request, "community/queue.html", {
         "active_nav": "concerns", "rows": rows, "total": total, "status": status,
         "status_options": STATUS_OPTIONS, "filters": filters, "problems": problems,
-        "boroughs": [] if _scoped(actor) else [(b.code, b.name) for b in list_boroughs(db)],
+        "boroughs": forms.area_filter_options(db, actor.user),
         "page": page, "pages": max(1, -(-total // PAGE_SIZE)),
         "flash": {"closed": "The concern is closed as not a police matter."}.get(
             params.get("flash", ""), ""),
@@ -86,12 +81,11 @@ def _form_page(request: Request, db: Session, actor: Actor, values: dict[str, An
                errors: dict[str, str], status_code: int = 200) -> Response:
     user = actor.user
     assert user is not None
-    boroughs = [(b.code, b.name) for b in list_boroughs(db)
-                if not _scoped(actor) or b.code == user.borough_code]
+    boroughs = forms.area_options(db, user)
     borough = values.get("borough") or (boroughs[0][0] if len(boroughs) == 1 else None)
     return render(request, "community/new.html", {
         "active_nav": "concerns", "values": values, "errors": errors, "boroughs": boroughs,
-        "wards": [(w.code, w.name) for w in list_wards(db, borough)] if borough else [],
+        "wards": [(w.code, w.label) for w in list_wards(db, borough)] if borough else [],
         "raised_by_options": RAISED_BY_OPTIONS, "channel_options": CHANNEL_OPTIONS,
     }, status_code=status_code)
 

@@ -15,17 +15,21 @@ from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData, QueryParams, UploadFile
 
 from app.auth.context import Actor
 from app.auth.models import User
-from app.auth.permissions import Perm, require
+from app.auth.permissions import Perm, covers_force, require
+from app.crime import counts
 from app.crime.boundaries import import_boundaries
 from app.crime.importer import STALE_AFTER, SourceError, expand, import_sources
 from app.crime.models import Area, AreaKind, ImportBatch, ImportStatus
-from app.crime.queries import data_months
+from app.crime.queries import Period, coverage, data_months, month_value
 from app.deps import get_db
-from app.errors import NotFound
+from app.errors import NotFound, ValidationFailed
+from app.reference.models import Force
+from app.reference.service import get_force, list_forces
+from app.sara.problem import CATEGORIES
 from app.web.deps import PageActor, csrf_protect
 from app.web.templating import is_htmx, render
 
@@ -33,7 +37,8 @@ router = APIRouter(prefix="/data", dependencies=[Depends(csrf_protect)],
                    include_in_schema=False)
 Db = Annotated[Session, Depends(get_db)]
 BatchId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
-AREA_KINDS = [(k.value, k.label) for k in AreaKind]
+ForceId = Annotated[str, PathParam(max_length=40, pattern=r"^[a-z0-9-]+$")]
+AREA_KINDS = [(k.option, k.label) for k in AreaKind]
 
 
 async def upload_form(request: Request) -> AsyncIterator[FormData]:
@@ -50,14 +55,19 @@ Upload = Annotated[FormData, Depends(upload_form)]
 def _page(request: Request, db: Session, actor: Actor, *, errors: dict[str, str] | None = None,
           status_code: int = 200, notice: str = "", follow: str = "") -> Response:
     require(actor.user, Perm.CASE_READ)  # type: ignore[arg-type]
+    user = actor.user
+    assert user is not None
     batches = list(db.scalars(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(60)))
     running = any(b.status is ImportStatus.RUNNING for b in batches)
+    forces = {f.id: f.label for f in list_forces(db)}
     context = {
         "active_nav": "data", "batches": batches, "errors": errors or {},
         "running": running or bool(follow), "poll_url": f"/data?{follow}" if follow else "/data",
-        "area_kinds": AREA_KINDS, "span": data_months(db), "notice": notice,
-        "area_counts": dict(db.execute(select(Area.kind, func.count())
-                                       .group_by(Area.kind)).all()),
+        "area_kinds": AREA_KINDS, "notice": notice, "force_names": forces,
+        "coverage": [c for c in coverage(db) if covers_force(user, c.force.id)],
+        "force_options": sorted(forces.items(), key=lambda item: item[1]),
+        "area_counts": {kind.option: n for kind, n in db.execute(
+            select(Area.kind, func.count()).group_by(Area.kind))},
     }
     if is_htmx(request):
         return render(request, "data/imports.html", context, block="batches")
@@ -96,6 +106,10 @@ def upload_police_uk(request: Request, actor: PageActor, db: Db, form: Upload) -
     if not isinstance(upload, UploadFile) or not upload.filename:
         return _page(request, db, actor, errors={"file": "Choose a CSV or zip file."},
                      status_code=422)
+    force = str(form.get("force") or "").strip() or None
+    if force and db.get(Force, force) is None:
+        return _page(request, db, actor, errors={"force": "Choose a force from the list."},
+                     status_code=422)
     limit = request.app.state.settings.max_upload_mb * 1024 * 1024
     folder = Path(tempfile.mkdtemp(prefix="popcase-upload-"))
     path = folder / Path(upload.filename).name
@@ -123,7 +137,7 @@ def upload_police_uk(request: Request, actor: PageActor, db: Db, form: Upload) -
 
     def run() -> None:
         try:
-            import_sources(factory, importer, sources)
+            import_sources(factory, importer, sources, force_id=force)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -138,7 +152,8 @@ def _detached(actor: Actor) -> Actor:
     """The actor as plain values for a job that outlives the request's database session."""
     user = actor.user
     copy = User(id=user.id, username=user.username, display_name=user.display_name,
-                role=user.role, borough_code=user.borough_code, active=user.active) \
+                role=user.role, borough_code=user.borough_code, force_id=user.force_id,
+                active=user.active) \
         if user else None
     return Actor(copy, actor.channel, actor.request_id, actor.client_addr, actor.operator)
 
@@ -151,11 +166,11 @@ def _in_thread(job: Callable[[], None]) -> None:
 def upload_boundaries(request: Request, actor: PageActor, db: Db, form: Upload) -> Response:
     require(actor.user, Perm.DATA_IMPORT)  # type: ignore[arg-type]
     upload = form.get("boundary_file")
-    kind = form.get("kind")
+    kind = AreaKind.from_option(str(form.get("kind") or ""))
     errors = {}
     if not isinstance(upload, UploadFile) or not upload.filename:
         errors["boundary_file"] = "Choose a GeoJSON file."
-    if kind not in AreaKind._value2member_map_:
+    if kind is None:
         errors["kind"] = "Choose what the boundaries are."
     if errors:
         return _page(request, db, actor, errors=errors, status_code=422)
@@ -164,11 +179,43 @@ def upload_boundaries(request: Request, actor: PageActor, db: Db, form: Upload) 
     if len(content) > 100 * 1024 * 1024:
         return _page(request, db, actor, status_code=422,
                      errors={"boundary_file": "Boundary files are limited to 100 MB."})
-    report = import_boundaries(db, actor, Path(upload.filename).name, content,
-                               AreaKind(str(kind)),
+    assert kind is not None
+    report = import_boundaries(db, actor, Path(upload.filename).name, content, kind,
                                code_field=str(form.get("code_field") or "").strip() or None,
                                name_field=str(form.get("name_field") or "").strip() or None)
     return RedirectResponse(f"/data/imports/{report.batch_id}", status_code=303)
+
+
+@router.get("/forces/{force_id}")
+def force_counts_page(request: Request, actor: PageActor, db: Db, force_id: ForceId) -> Response:
+    """A force's crime counted by local policing area, month by month."""
+    params = request.query_params
+    errors: dict[str, str] = {}
+    categories = sorted({c for c in params.getlist("category") if c})
+    found = None
+    try:
+        found = counts.force_counts(db, actor, force_id, _period(params), categories)
+    except ValidationFailed as exc:  # say why, and show the force's whole data instead
+        db.rollback()
+        errors = {e.field: e.message for e in exc.errors}
+        if data_months(db, force_id) is not None:
+            found = counts.force_counts(db, actor, force_id)
+    span = data_months(db, force_id)
+    return render(request, "data/force.html", {
+        "active_nav": "data", "counts": found, "errors": errors, "force": get_force(db, force_id),
+        "month_options": [(f"{m:%Y-%m}", f"{m:%b %Y}") for m in span.months()] if span else [],
+        "categories": list(CATEGORIES.items()), "chosen": categories,
+    }, status_code=422 if errors else 200)
+
+
+def _period(params: QueryParams) -> Period | None:
+    if not (params.get("first") and params.get("last")):
+        return None
+    period = Period(month_value(params.get("first", ""), "first"),
+                    month_value(params.get("last", ""), "last"))
+    if period.first > period.last:
+        raise ValidationFailed.one("last", "The period must end after it starts.")
+    return period
 
 
 @router.get("/imports/{batch_id}")

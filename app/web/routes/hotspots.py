@@ -13,13 +13,17 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, QueryParams
 
 from app.auth.context import Actor
-from app.auth.permissions import BOROUGH_SCOPED, Perm, covers_borough, has, require
+from app.auth.models import User
+from app.auth.permissions import Perm, covers_borough, covers_force, has, home_area, require
 from app.crime import hotspots
 from app.crime.models import Area, AreaKind
 from app.crime.queries import Period, data_months, month_value
 from app.deps import get_db
 from app.errors import ValidationFailed
+from app.reference.models import Borough, Force
+from app.reference.service import areas_in_force_scope, forces_with_areas, grouped_by_force
 from app.sara.problem import CATEGORIES
+from app.web import forms
 from app.web.deps import PageActor, csrf_protect
 from app.web.templating import is_htmx, render
 
@@ -31,9 +35,11 @@ async def form_data(request: Request) -> FormData:
     return await request.form()
 
 
-def _query(params: QueryParams | FormData, span: Period | None) -> hotspots.HotspotQuery:
+def _query(db: Session, params: QueryParams | FormData,
+           span: Period | None) -> hotspots.HotspotQuery:
     """The finder's query from the address (GET) or a form (POST); bad values are field
-    errors."""
+    errors. The area chosen is a local policing area's code, or a force area's code for a
+    search over the whole force."""
     last_default = span.last if span else date.today().replace(day=1)
     months = span.months()[-12:] if span else [last_default]
     first_text, last_text = params.get("first"), params.get("last")
@@ -41,46 +47,83 @@ def _query(params: QueryParams | FormData, span: Period | None) -> hotspots.Hots
         cell_m, top_k = int(str(params.get("cell_m") or 250)), int(str(params.get("top_k") or 10))
     except ValueError:
         raise ValidationFailed.one("cell_m", "Choose a cell size from the list.") from None
+    chosen = str(params.get("borough") or "").strip().upper() or None
+    whole_force = db.scalar(select(Area.id).where(Area.kind == AreaKind.FORCE,
+                                                  Area.code == chosen)) if chosen else None
     return hotspots.HotspotQuery(
         first=month_value(str(first_text), "first") if first_text else months[0],
         last=month_value(str(last_text), "last") if last_text else months[-1],
-        borough=str(params.get("borough") or "").strip().upper() or None,
+        borough=None if whole_force else chosen, area_id=whole_force,
         categories=tuple(sorted({str(c) for c in params.getlist("category") if c})),
         cell_m=cell_m, top_k=top_k)
 
 
-def _boroughs(db: Session) -> list[tuple[str, str]]:
-    return [(a.code, a.name) for a in db.scalars(
-        select(Area).where(Area.kind == AreaKind.BOROUGH).order_by(Area.name))]
+def _study_options(db: Session, user: User) -> forms.Options:
+    """The areas with an imported boundary that the user may search: their force's local
+    policing areas (grouped by force when they see several), and each force's whole area."""
+    bounded = set(db.scalars(select(Area.code).where(Area.kind == AreaKind.BOROUGH)))
+    areas = [a for a in areas_in_force_scope(db, user) if a.code in bounded]
+    wholes = db.execute(select(Area.code, Force).join(Force, Force.id == Area.force_id)
+                        .where(Area.kind == AreaKind.FORCE)).all()
+    groups = grouped_by_force(db, areas)
+    options: forms.Options = []
+    for force_name, items in groups:
+        whole = [(code, f"The whole force area ({force.label})") for code, force in wholes
+                 if force.label == force_name and covers_force(user, force.id)]
+        options.append((force_name, whole + [(a.code, a.label) for a in items]))
+    return options[0][1] if len(options) == 1 else options
+
+
+def _span(db: Session, user: User, query: hotspots.HotspotQuery | None) -> Period | None:
+    """The months offered: those of the chosen area's force, else of the user's force(s)."""
+    force = _force_of(db, query) if query else None
+    forces = [force] if force else ([user.force_id] if user.force_id else
+                                    [f.id for f, _n in forces_with_areas(db)])
+    spans = [s for f in forces if (s := data_months(db, f)) is not None]
+    if not spans:
+        return None
+    return Period(min(s.first for s in spans), max(s.last for s in spans))
+
+
+def _force_of(db: Session, query: hotspots.HotspotQuery) -> str | None:
+    if query.area_id:
+        return db.scalar(select(Area.force_id).where(Area.id == query.area_id))
+    borough = db.get(Borough, query.borough) if query.borough else None
+    return borough.force_id if borough else None
 
 
 @router.get("/hotspots")
 def finder(request: Request, actor: PageActor, db: Db) -> Response:
-    require(actor.user, Perm.CASE_READ)  # type: ignore[arg-type]
-    span = data_months(db)
+    user = actor.user
+    assert user is not None
+    require(user, Perm.CASE_READ)
     errors: dict[str, str] = {}
     answer = None
     try:
-        query = _query(request.query_params, span)
+        query = _query(db, request.query_params, None)
+        span = _span(db, user, query)
+        query = _query(db, request.query_params, span)  # the default months of its force
         if "borough" in request.query_params:
             answer = hotspots.find(db, actor, query)
     except ValidationFailed as exc:
         db.rollback()
         errors = {e.field: e.message for e in exc.errors}
-        query = _query(QueryParams(), span)
+        span = _span(db, user, None)
+        query = _query(db, QueryParams(), span)
     chosen = {name: request.query_params.get(name) for name in
               ("borough", "first", "last", "cell_m", "top_k")
               if request.query_params.get(name)}
-    if not query.borough and actor.user and actor.user.role in BOROUGH_SCOPED:
-        query = hotspots.HotspotQuery(**{**vars(query), "borough": actor.user.borough_code})
+    if not query.borough and not query.area_id and home_area(user):
+        query = hotspots.HotspotQuery(**{**vars(query), "borough": home_area(user)})
     context = {
         "active_nav": "hotspots", "query": query, "answer": answer, "errors": errors,
         "chosen": chosen,
         "span": span, "month_options": [(f"{m:%Y-%m}", f"{m:%b %Y}") for m in span.months()]
-        if span else [], "boroughs": _boroughs(db), "categories": list(CATEGORIES.items()),
+        if span else [], "boroughs": _study_options(db, user),
+        "categories": list(CATEGORIES.items()),
         "cell_sizes": [(str(size), f"{size} m") for size in hotspots.CELL_SIZES],
         "map_url": "/hotspots/map.geojson?" + urlencode(list(request.query_params.multi_items()))
-        if answer else "", "can_open": _can_open(actor, answer),
+        if answer else "", "can_open": _can_open(db, actor, answer),
         "settings": request.app.state.settings,
     }
     if is_htmx(request):
@@ -89,27 +132,34 @@ def finder(request: Request, actor: PageActor, db: Db) -> Response:
     return render(request, "hotspots/finder.html", context, status_code=422 if errors else 200)
 
 
-def _can_open(actor: Actor, answer: hotspots.HotspotAnswer | None) -> bool:
+def _can_open(db: Session, actor: Actor, answer: hotspots.HotspotAnswer | None) -> bool:
+    """Whether the user may open a case on the answer's cells: in a search over a whole force
+    area, each cell's own area is checked when the case is opened."""
     user = actor.user
-    return bool(user and answer and answer.borough_code and has(user, Perm.CASE_PROPOSE)
-                and covers_borough(user, answer.borough_code))
+    if not (user and answer and has(user, Perm.CASE_PROPOSE)):
+        return False
+    borough = db.get(Borough, answer.borough_code) if answer.borough_code else None
+    return covers_borough(user, borough) if borough else covers_force(user, answer.force_id)
 
 
 @router.get("/hotspots/map.geojson")
 def finder_map(request: Request, actor: PageActor, db: Db) -> JSONResponse:
-    require(actor.user, Perm.CASE_READ)  # type: ignore[arg-type]
+    user = actor.user
+    assert user is not None
+    require(user, Perm.CASE_READ)
     try:
-        query = _query(request.query_params, data_months(db))
+        query = _query(db, request.query_params, None)
+        query = _query(db, request.query_params, _span(db, user, query))
         if problems := query.problems():
             raise ValidationFailed(problems)
-        study = hotspots.study_area(db, query)
+        study = hotspots.study_area(db, actor, query)
+        answer = hotspots.compute(db, query, study)
     except ValidationFailed as exc:
         return JSONResponse({"error": "validation_error", "message": exc.message, "errors": [
             {"field": e.field, "message": e.message} for e in exc.errors]}, status_code=422)
-    answer = hotspots.compute(db, query, study)
     features: list[dict[str, Any]] = [{
-        "type": "Feature", "geometry": study.geometry,
-        "properties": {"role": "target", "label": study.name}}]
+        "type": "Feature", "geometry": study.area.geometry,
+        "properties": {"role": "target", "label": study.area.name}}]
     features += [{
         "type": "Feature", "geometry": cell.geometry,
         "properties": {"role": "cell", "count": cell.count, "z": cell.z, "rank": cell.rank,
@@ -128,7 +178,10 @@ def _cell_label(cell: hotspots.HotspotCell) -> str:
 @router.post("/hotspots/cases")
 def open_case(request: Request, actor: PageActor, db: Db,
               form: Annotated[FormData, Depends(form_data)]) -> Response:
-    query = _query(form, data_months(db))
+    user = actor.user
+    assert user is not None
+    query = _query(db, form, None)
+    query = _query(db, form, _span(db, user, query))
     try:
         col, row = int(str(form.get("col"))), int(str(form.get("row")))
     except ValueError:

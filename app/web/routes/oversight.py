@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import QueryParams
 
 from app.auth.context import Actor
-from app.auth.permissions import BOROUGH_SCOPED, Perm, require
+from app.auth.permissions import Perm, require
 from app.cases import service as cases
 from app.cases.access import case_for
 from app.cases.schemas import CaseFilters, CaseUpdate
@@ -24,7 +24,7 @@ from app.operations.models import Operation
 from app.operations.schemas import OperationCreate, OperationUpdate
 from app.oversight import service
 from app.oversight.schemas import OverrideReview, QueueQuery, StatsQuery, Summary
-from app.reference.service import get_borough, list_boroughs
+from app.reference.service import forces_with_areas, scope_label
 from app.sara.patrols import OutputKind
 from app.sara.stages import STAGES
 from app.validation import pydantic_errors, validate
@@ -41,13 +41,8 @@ STAGE_OPTIONS = [(s.value, s.label) for s in STAGES]
 OPERATION_FIELDS = ("name", "description", "unit", "start_date", "end_date")
 
 
-def _scoped(actor: Actor) -> bool:
-    user = actor.user
-    return bool(user and user.role in BOROUGH_SCOPED and user.borough_code)
-
-
-def _borough_options(db: Session, actor: Actor) -> list[tuple[str, str]]:
-    return [] if _scoped(actor) else [(b.code, b.name) for b in list_boroughs(db)]
+def _borough_options(db: Session, actor: Actor) -> forms.Options:
+    return forms.area_filter_options(db, actor.user)
 
 
 # --- figures -----------------------------------------------------------------------------------
@@ -88,9 +83,8 @@ def _figures_context(db: Session, actor: Actor, summary: Summary, query: StatsQu
     series = [(date.fromisoformat(f"{m.month}-01"), m.total) for m in summary.outputs.by_month]
     chart = monthly_bars(series, chart_id="outputs-chart", title="Outputs recorded a month") \
         if len(series) > 1 else None
-    scope = get_borough(db, summary.scope) if summary.scope != "all" else None
     return {"summary": summary, "query": query, "problems": problems, "chart": chart,
-            "scope_name": scope.name if scope else "",
+            "scope_name": scope_label(db, summary.scope),
             "output_kinds": list(OutputKind), "stage_options": STAGE_OPTIONS,
             "boroughs": _borough_options(db, actor), "headline": [
                 OutputKind.ARRESTS, OutputKind.KNIVES, OutputKind.FIREARMS,
@@ -116,24 +110,35 @@ def operation_list(request: Request, actor: PageActor, db: Db) -> Response:
 
 
 @router.get("/operations/new")
-def new_operation(request: Request, actor: PageActor) -> Response:
+def new_operation(request: Request, actor: PageActor, db: Db) -> Response:
     require(actor.user, Perm.OPERATION_MANAGE,  # type: ignore[arg-type]
             "Only supervisors and analysts set up operations.")
     return render(request, "operations/form.html", {
-        "active_nav": "operations", "operation": None, "values": {}, "errors": {}})
+        "active_nav": "operations", "operation": None, "values": {}, "errors": {},
+        "force_options": _force_options(db, actor)})
+
+
+def _force_options(db: Session, actor: Actor) -> forms.Options:
+    """The forces an operation may be set up for: none to choose for a user of one force."""
+    user = actor.user
+    if user is None or user.force_id is not None:
+        return []
+    return [(force.id, force.label) for force, _n in forces_with_areas(db)]
 
 
 @router.post("/operations")
 def create_operation(request: Request, actor: PageActor, db: Db, form: Form) -> Response:
-    payload = {name: forms.text(form, name) for name in OPERATION_FIELDS}
+    payload: dict[str, Any] = {name: forms.text(form, name) for name in OPERATION_FIELDS}
     payload["end_date"] = forms.optional(form, "end_date")
+    payload["force"] = forms.optional(form, "force")
     try:
         operation = operations.create_operation(db, actor, validate(OperationCreate, payload))
     except ValidationFailed as exc:
         db.rollback()
         return render(request, "operations/form.html", {
             "active_nav": "operations", "operation": None, "values": dict(form),
-            "errors": forms.errors_by_field(exc.errors)}, status_code=422)
+            "errors": forms.errors_by_field(exc.errors),
+            "force_options": _force_options(db, actor)}, status_code=422)
     return redirect(f"/operations/{operation.id}?flash=created")
 
 
@@ -241,10 +246,11 @@ def work_queue(request: Request, actor: PageActor, db: Db, flash: str = "") -> R
         problems += [e.message for e in exc.errors]
         query = query.model_copy(update={"borough": None})
         queue = service.work_queue(db, actor, query)
-    borough = get_borough(db, queue.borough) if queue.borough else None
+    user = actor.user
     return render(request, "oversight/queue.html", {
         "active_nav": "queue", "queue": queue, "query": query, "problems": problems,
-        "borough_name": borough.name if borough else "All boroughs",
+        "borough_name": scope_label(db, queue.borough or (user.force_id if user else None)
+                                    or "all") or "All areas",
         "boroughs": _borough_options(db, actor),
         "flash": "The override is marked as reviewed." if flash == "reviewed" else "",
         "review_errors": {}})

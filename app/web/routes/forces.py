@@ -1,0 +1,131 @@
+"""The admin's Forces pages: each force's local policing areas, set up from boundary files, and
+their case reference prefixes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
+
+from app.auth.context import Actor
+from app.auth.permissions import Perm, require
+from app.crime.boundaries import import_boundaries
+from app.crime.models import Area, AreaKind, ImportBatch
+from app.crime.queries import coverage
+from app.deps import get_db
+from app.errors import ValidationFailed
+from app.reference import service
+from app.reference.models import Ward
+from app.web import forms
+from app.web.deps import PageActor, csrf_protect
+from app.web.templating import render
+
+router = APIRouter(prefix="/admin/forces", dependencies=[Depends(csrf_protect)],
+                   include_in_schema=False)
+Db = Annotated[Session, Depends(get_db)]
+ForceId = Annotated[str, Path(max_length=40, pattern=r"^[a-z0-9-]+$")]
+AreaCode = Annotated[str, Path(max_length=9, pattern=r"^[A-Z0-9]+$")]
+MAX_BOUNDARY_BYTES = 100 * 1024 * 1024
+SETUP_KINDS = [("local-authority", "Local authorities: they become the force's local "
+                                   "policing areas"),
+               ("ward", "Wards: they become the wards of its areas")]
+
+
+async def upload_form(request: Request) -> AsyncIterator[FormData]:
+    form = await request.form(max_files=1, max_fields=10)
+    try:
+        yield form
+    finally:
+        await form.close()
+
+
+Upload = Annotated[FormData, Depends(upload_form)]
+
+
+async def form_data(request: Request) -> FormData:
+    return await request.form()
+
+
+Form = Annotated[FormData, Depends(form_data)]
+
+
+@router.get("")
+def forces_page(request: Request, actor: PageActor, db: Db) -> Response:
+    require(actor.user, Perm.FORCE_MANAGE)  # type: ignore[arg-type]
+    covered = {c.force.id: c for c in coverage(db)}
+    return render(request, "admin/forces.html", {
+        "active_nav": "forces", "forces": service.list_forces(db), "coverage": covered})
+
+
+@router.get("/{force_id}")
+def force_page(request: Request, actor: PageActor, db: Db, force_id: ForceId,
+               imported: int = 0) -> Response:
+    return _force_page(request, db, actor, force_id, imported=imported)
+
+
+def _force_page(request: Request, db: Session, actor: Actor, force_id: str, *,
+                imported: int = 0, errors: dict[str, str] | None = None,
+                prefix_errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
+                status_code: int = 200) -> Response:
+    require(actor.user, Perm.FORCE_MANAGE)  # type: ignore[arg-type]
+    force = service.get_force(db, force_id)
+    areas = service.list_boroughs(db, force.id)
+    codes = [a.code for a in areas]
+    wards = {code: n for code, n in db.execute(select(Ward.borough_code, func.count()).where(
+        Ward.borough_code.in_(codes)).group_by(Ward.borough_code))}
+    bounded = set(db.scalars(select(Area.code).where(Area.kind == AreaKind.BOROUGH,
+                                                     Area.code.in_(codes))))
+    batch = db.get(ImportBatch, imported) if imported else None
+    return render(request, "admin/force.html", {
+        "active_nav": "forces", "force": force, "areas": areas, "wards": wards,
+        "bounded": bounded, "batch": batch if batch and batch.force_id == force.id else None,
+        "errors": errors or {}, "prefix_errors": prefix_errors or {}, "values": values or {},
+        "prefix_summary": {f"prefix-{code}": message
+                           for code, message in (prefix_errors or {}).items()},
+        "setup_kinds": SETUP_KINDS,
+    }, status_code=status_code)
+
+
+@router.post("/{force_id}/boundaries")
+def set_up_areas(request: Request, actor: PageActor, db: Db, form: Upload,
+                 force_id: ForceId) -> Response:
+    require(actor.user, Perm.FORCE_MANAGE)  # type: ignore[arg-type]
+    force = service.get_force(db, force_id)
+    upload, kind = form.get("boundary_file"), AreaKind.from_option(forms.text(form, "kind"))
+    errors = {}
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        errors["boundary_file"] = "Choose a GeoJSON file of the force's boundaries."
+    if kind not in (AreaKind.BOROUGH, AreaKind.WARD):
+        errors["kind"] = "Choose what the boundaries are."
+    if errors:
+        return _force_page(request, db, actor, force.id, errors=errors, status_code=422,
+                           values=dict(form))
+    assert isinstance(upload, UploadFile) and kind is not None
+    content = upload.file.read(MAX_BOUNDARY_BYTES + 1)
+    if len(content) > MAX_BOUNDARY_BYTES:
+        return _force_page(request, db, actor, force.id, status_code=422, errors={
+            "boundary_file": "Boundary files are limited to 100 MB: import a larger one with "
+                             "popcase import boundaries."})
+    report = import_boundaries(db, actor, FilePath(upload.filename).name, content, kind,
+                               force_id=force.id)
+    return RedirectResponse(f"/admin/forces/{force.id}?imported={report.batch_id}#imported",
+                            status_code=303)
+
+
+@router.post("/{force_id}/areas/{code}/prefix")
+def change_prefix(request: Request, actor: PageActor, db: Db, form: Form, force_id: ForceId,
+                  code: AreaCode) -> Response:
+    try:
+        area = service.change_prefix(db, actor, code, forms.text(form, "ref_prefix"))
+    except ValidationFailed as exc:
+        db.rollback()
+        return _force_page(request, db, actor, force_id, status_code=422,
+                           prefix_errors={code: exc.errors[0].message},
+                           values={f"prefix-{code}": forms.text(form, "ref_prefix")})
+    return RedirectResponse(f"/admin/forces/{area.force_id}#area-{area.code}", status_code=303)
