@@ -1,4 +1,5 @@
-"""Demo data: one user per role and a handful of London cases spread across the SARA stages.
+"""Demo data: one user per role and a handful of London cases spread across the SARA stages,
+and a force outside London, North Wales Police, with two of its officers and cases.
 
 Everything goes through the same services as the pages and the API, so the demo obeys every
 rule (gates, permissions) and appears in the access log. Loading twice adds nothing: users are
@@ -42,6 +43,8 @@ from app.demo_operation import ensure_operation, ensure_sentinel
 
 DEMO_PASSWORD = "demo-password"
 WESTMINSTER, CAMDEN, CITY = "E09000033", "E09000007", "E09000001"
+GWYNEDD, CONWY = "W06000002", "W06000003"
+NORTH_WALES = "north-wales"
 
 DEMO_USERS = [
     NewUser("pc.shah", Role.OFFICER, "PC Amira Shah", WESTMINSTER, DEMO_PASSWORD),
@@ -52,12 +55,21 @@ DEMO_USERS = [
     NewUser("eval.morgan", Role.EVALUATOR, "Dr Rhys Morgan (evaluator)", None, DEMO_PASSWORD),
     NewUser("admin", Role.ADMIN, "System administrator", None, DEMO_PASSWORD),
 ]
+# North Wales Police's officers: their local policing areas come from its boundary file.
+NORTH_WALES_USERS = [
+    NewUser("pc.jones", Role.OFFICER, "PC Carys Jones", GWYNEDD, DEMO_PASSWORD),
+    NewUser("sgt.evans", Role.SUPERVISOR, "Sgt Dafydd Evans", CONWY, DEMO_PASSWORD),
+]
 
 
 DATA_DIR = Path(__file__).parent / "demo_data"
-BOUNDARIES = (("london-boroughs.geojson", AreaKind.BOROUGH),
-              ("london-wards-2022.geojson", AreaKind.WARD))
+# (file, kind, the force whose local policing areas it sets up)
+BOUNDARIES = (("london-boroughs.geojson", AreaKind.BOROUGH, None),
+              ("london-wards-2022.geojson", AreaKind.WARD, None))
+NORTH_WALES_BOUNDARIES = (("north-wales-local-authorities.geojson", AreaKind.BOROUGH,
+                           NORTH_WALES),)
 CRIME_FILES = ("city-of-london-street-2023-10-to-2025-12.zip",)
+NORTH_WALES_CRIME_FILES = ("north-wales-street-2024-01-to-2024-04.zip",)
 
 
 @dataclass
@@ -93,23 +105,29 @@ CHEERS_CHURCH_STREET = {
 }
 
 
-def load_demo(db: Session) -> DemoReport:
+def load_demo(db: Session, *, north_wales: bool = True) -> DemoReport:
+    """London's demo, and (``north_wales``) North Wales Police's set up beside it."""
     report = DemoReport()
-    users = _ensure_users(db, report)
-    _ensure_data(db, report)
-    officer, supervisor, camden, city = (users["pc.shah"], users["sgt.okafor"],
-                                         users["pc.clarke"], users["sgt.byrne"])
-    analyst = users["analyst.lee"]
-    for build in (_church_street, _lisson_green, _edgware_road, _marylebone, _camden_town,
-                  _liverpool_street, _broadgate):
+    _ensure_data(db, report, BOUNDARIES, CRIME_FILES)
+    if north_wales:
+        _ensure_data(db, report, NORTH_WALES_BOUNDARIES, NORTH_WALES_CRIME_FILES)
+    users = _ensure_users(db, report, DEMO_USERS + (NORTH_WALES_USERS if north_wales else []))
+    people = {"officer": users["pc.shah"], "supervisor": users["sgt.okafor"],
+              "camden": users["pc.clarke"], "city": users["sgt.byrne"],
+              "analyst": users["analyst.lee"]}
+    builds = [_church_street, _lisson_green, _edgware_road, _marylebone, _camden_town,
+              _liverpool_street, _broadgate]
+    if north_wales:
+        people |= {"gwynedd": users["pc.jones"], "conwy": users["sgt.evans"]}
+        builds += [_bangor, _llandudno]
+    for build in builds:
         title, borough, make = build()
         exists = db.scalar(select(Case.id).where(Case.title == title,
                                                  Case.borough_code == borough))
         if exists:
             report.cases_present += 1
             continue
-        make(db, {"officer": officer, "supervisor": supervisor, "camden": camden,
-                  "city": city, "analyst": analyst})
+        make(db, people)
         report.cases_added += 1
     report.operations_added = int(ensure_operation(db, users))
     opened = ensure_sentinel(db, users)
@@ -125,9 +143,9 @@ def load_demo(db: Session) -> DemoReport:
     return report
 
 
-def _ensure_users(db: Session, report: DemoReport) -> dict[str, User]:
+def _ensure_users(db: Session, report: DemoReport, wanted: list[NewUser]) -> dict[str, User]:
     users = {}
-    for new in DEMO_USERS:
+    for new in wanted:
         user = db.scalar(select(User).where(User.username == new.username))
         if user is None:
             user = create_user(db, Actor.cli(), new)
@@ -139,17 +157,20 @@ def _ensure_users(db: Session, report: DemoReport) -> dict[str, User]:
     return users
 
 
-def _ensure_data(db: Session, report: DemoReport) -> None:
-    """Boundaries and a couple of years of real City of London crime, each file once."""
+def _ensure_data(db: Session, report: DemoReport,
+                 boundaries: tuple[tuple[str, AreaKind, str | None], ...],
+                 crime_files: tuple[str, ...]) -> None:
+    """Boundaries and real police.uk crime (a couple of years of the City of London's, four
+    months of North Wales'), each file once."""
     done = set(db.scalars(select(ImportBatch.sha256).where(
         ImportBatch.status == ImportStatus.DONE)))
-    for name, kind in BOUNDARIES:
+    for name, kind, force in boundaries:
         content = (DATA_DIR / name).read_bytes()
         if hashlib.sha256(content).hexdigest() not in done:
-            import_boundaries(db, Actor.cli(), name, content, kind)
+            import_boundaries(db, Actor.cli(), name, content, kind, force_id=force)
             report.files_imported += 1
     factory = sessionmaker(bind=db.get_bind(), expire_on_commit=False)
-    for name in CRIME_FILES:
+    for name in crime_files:
         sources = [s for s in expand([DATA_DIR / name]) if s.sha256() not in done]
         for result in import_sources(factory, Actor.cli(), sources):
             report.files_imported += 1
@@ -486,3 +507,48 @@ def _broadgate() -> tuple[str, str, Any]:
         _backdate(db, ref, 30)
 
     return title, CITY, make
+
+
+def _bangor() -> tuple[str, str, Any]:
+    title = "Night-time disorder on Bangor High Street"
+
+    def make(db: Session, u: dict[str, User]) -> None:
+        officer = u["gwynedd"]
+        case = service.create_case(db, _as(officer), CaseCreate(
+            title=title, category="anti-social-behaviour", borough=GWYNEDD, priority="medium",
+            source="community", team="Bangor Neighbourhood Policing Team",
+            problem_statement="Shouting, fights and damage along the lower High Street and by "
+            "the clock tower late on Friday and Saturday nights, when the bars close; "
+            "residents and traders raised it at the PACT meeting.",
+            target_area=point(53.2282, -4.1285, 300, "Lower High Street and the clock tower")))
+        ref = case.ref
+        _edit(db, officer, ref, cheers={k: {"met": True, "evidence": v} for k, v in {
+            "community": "Residents above the shops, traders and students.",
+            "harm": "Assaults, damage to shop fronts and fear in the town centre at night.",
+            "expectation": "Raised at the PACT meeting; the city council asked for action.",
+            "events": "Recorded anti-social behaviour, public order and violence (police.uk).",
+            "recurring": "Every weekend of the last four months.",
+            "similarity": "Same streets, closing time, the same few bars.",
+        }.items()})
+        _move(db, officer, ref, "analysis")
+        _edit(db, u["analyst"], ref, crime_types=["anti-social-behaviour", "public-order",
+                                                   "violent-crime"], buffer_width_m=200)
+        _backdate(db, ref, 21)
+
+    return title, GWYNEDD, make
+
+
+def _llandudno() -> tuple[str, str, Any]:
+    title = "Shoplifting from the Mostyn Street shops, Llandudno"
+
+    def make(db: Session, u: dict[str, User]) -> None:
+        case = service.create_case(db, _as(u["conwy"]), CaseCreate(
+            title=title, category="shoplifting", borough=CONWY, priority="medium",
+            source="data", team="Llandudno Neighbourhood Policing Team",
+            problem_statement="Repeat thefts from the chain stores and pharmacies of Mostyn "
+            "Street and the Victoria Centre; police.uk shows shoplifting as the street's "
+            "commonest crime.",
+            target_area=point(53.3226, -3.8276, 350, "Mostyn Street and the Victoria Centre")))
+        _backdate(db, case.ref, 8)
+
+    return title, CONWY, make

@@ -200,11 +200,12 @@ class Person:
 
 
 def create_person(db: Session, username: str, role: Role, borough: str | None = WESTMINSTER,
-                  display_name: str | None = None) -> Person:
-    """A user with an API token and a live page session, committed."""
+                  display_name: str | None = None, force: str | None = None) -> Person:
+    """A user with an API token and a live page session, committed. Their force is their home
+    area's, else ``force`` (None: every force)."""
     home = db.get(Borough, borough) if borough else None
     user = User(username=username, display_name=display_name or username.title(),
-                role=role, borough_code=borough, force_id=home.force_id if home else None)
+                role=role, borough_code=borough, force_id=home.force_id if home else force)
     db.add(user)
     db.flush()
     _token, secret = create_token(db, Actor.cli(), user, "tests")
@@ -220,8 +221,8 @@ def create_person(db: Session, username: str, role: Role, borough: str | None = 
 @pytest.fixture
 def make_person(db: Session) -> Callable[..., Person]:
     def make(username: str, role: Role, borough: str | None = WESTMINSTER,
-             display_name: str | None = None) -> Person:
-        return create_person(db, username, role, borough, display_name)
+             display_name: str | None = None, force: str | None = None) -> Person:
+        return create_person(db, username, role, borough, display_name, force)
 
     return make
 
