@@ -39,8 +39,8 @@ def create_operation(db: Session, actor: Actor, data: OperationCreate) -> Operat
 def update_operation(db: Session, actor: Actor, operation_id: int,
                      data: OperationUpdate) -> Operation:
     user = acting_user(actor)
+    operation = get_operation(db, actor, operation_id)  # another force's: not found
     require(user, Perm.OPERATION_MANAGE, "Only supervisors and analysts change operations.")
-    operation = get_operation(db, actor, operation_id)
     if data.version != operation.version:
         raise StaleVersion(f"Operation {operation.name} has changed since you opened it.",
                            current_version=operation.version)

@@ -30,7 +30,11 @@ class Force(Base):
 
     @property
     def label(self) -> str:
-        return self.name or self.area_name
+        """Its own name once learned; until then its force area's, as a force's name."""
+        if self.name:
+            return self.name
+        return self.area_name if self.area_name.endswith("Police") \
+            else f"{self.area_name} Police"
 
 
 class Borough(Base):

@@ -112,8 +112,8 @@ def area_name(db: Session, code: str | None) -> str:
 
 def plain_force_words(words: str) -> str:
     """A force's words without its title: "North Wales Police" and the force area "North
-    Wales" are both "north wales"."""
-    text = " ".join(words.lower().split())
+    Wales" are both "north wales" ("Devon & Cornwall Police": "devon and cornwall")."""
+    text = " ".join(words.lower().replace("&", "and").split())
     for title in _TITLES:
         text = text.removesuffix(title)
     return text

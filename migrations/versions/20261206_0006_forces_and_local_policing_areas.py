@@ -29,7 +29,7 @@ depends_on: str | Sequence[str] | None = None
 FORCES = Path(__file__).resolve().parent.parent / "data" / "police_forces.json"
 CITY_OF_LONDON = "E09000001"
 # The force in a police.uk file name, as the importer of this revision reads it.
-FILE_NAME = re.compile(r"(?P<month>\d{4}-\d{2})-(?P<force>[a-z0-9-]+?)-"
+FILE_NAME = re.compile(r"\d{4}-\d{2}-(?P<force>[a-z0-9-]+?)-"
                        r"(?:street|outcomes|stop-and-search)(?: \(\d+\))?\.csv$", re.IGNORECASE)
 ROW_TABLES = {"street": "street_crimes", "outcomes": "crime_outcomes",
               "stop-and-search": "stop_searches"}
@@ -81,7 +81,8 @@ def upgrade() -> None:
     with op.batch_alter_table('areas', schema=None) as batch_op:
         batch_op.alter_column('name_welsh', existing_type=sa.String(length=200), nullable=False)
     op.execute("UPDATE areas SET force_id = (SELECT force_id FROM boroughs "
-               "WHERE boroughs.code = areas.borough_code) WHERE kind IN ('borough', 'ward', 'lsoa')")
+               "WHERE boroughs.code = areas.borough_code) "
+               "WHERE kind IN ('borough', 'ward', 'lsoa', 'other')")
     op.execute("UPDATE areas SET force_id = (SELECT id FROM forces "
                "WHERE forces.area_code = areas.code) WHERE kind = 'force'")
 
@@ -145,7 +146,7 @@ def _fill_batches(known: list[dict[str, str | None]]) -> None:
 def _plain(words: str) -> str:
     """A force's words without the title: "Metropolitan Police Service" and the force area
     "Metropolitan Police" are both "metropolitan"."""
-    text = words.strip().lower()
+    text = " ".join(words.lower().replace("&", "and").split())
     for title in (" police service", " constabulary", " police"):
         text = text.removesuffix(title)
     return text

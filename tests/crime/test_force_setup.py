@@ -253,7 +253,7 @@ def test_a_users_force_follows_their_home_area(db: Session, cast: Cast) -> None:
         create_user(db, CLI, NewUser("pc.wrong", Role.OFFICER, borough_code=GWYNEDD,
                                      force_id="metropolitan"))
     assert refused.value.errors[0].message == (
-        "Gwynedd is an area of North Wales, not of Metropolitan Police.")
+        "Gwynedd is an area of North Wales Police, not of Metropolitan Police.")
     moved = update_user(db, cast.admin.actor, "pc.jones", UserChanges(
         version=officer.version, borough_code=WESTMINSTER))
     assert (moved.borough_code, moved.force_id) == (WESTMINSTER, "metropolitan")
@@ -297,9 +297,9 @@ def test_a_files_rows_belong_to_the_force_that_published_it(
 @needs_data
 @pytest.mark.parametrize(("name", "content_of", "force_id", "message"), [
     ("2024-01-city-of-london-street.csv", "2024-01-north-wales-street.csv", None,
-     "Its rows were reported by North Wales Police, not by City of London."),
+     "Its rows were reported by North Wales Police, not by City of London Police."),
     ("2024-01-north-wales-street.csv", "2024-01-north-wales-street.csv", "city-of-london",
-     "The file's name says it is North Wales's, not City of London's."),
+     "The file's name says it is North Wales Police's, not City of London Police's."),
     ("searches.csv", "2018-04-city-of-london-stop-and-search.csv", None,
      "popcase cannot tell which police force published this file: keep police.uk's file "
      "name (such as 2024-01-north-wales-street.csv) or choose the force."),

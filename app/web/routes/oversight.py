@@ -168,9 +168,10 @@ def _operation_page(request: Request, db: Session, actor: Actor, operation: Oper
 @router.get("/operations/{operation_id}/edit")
 def edit_operation(request: Request, actor: PageActor, db: Db,
                    operation_id: OperationId) -> Response:
+    # Another force's operation is not found, whatever one's role (as a case is).
+    operation = operations.get_operation(db, actor, operation_id)
     require(actor.user, Perm.OPERATION_MANAGE,  # type: ignore[arg-type]
             "Only supervisors and analysts change operations.")
-    operation = operations.get_operation(db, actor, operation_id)
     values = {name: getattr(operation, name) or "" for name in OPERATION_FIELDS}
     return render(request, "operations/form.html", {
         "active_nav": "operations", "operation": operation, "values": values, "errors": {},
@@ -201,9 +202,9 @@ def add_case(request: Request, actor: PageActor, db: Db, form: Form,
              operation_id: OperationId) -> Response:
     """Put a case (by its reference) into the operation: the case update, as on the case
     page, so it is on the case's timeline."""
+    operation = operations.get_operation(db, actor, operation_id)
     require(actor.user, Perm.OPERATION_MANAGE,  # type: ignore[arg-type]
             "Only supervisors and analysts put cases into operations.")
-    operation = operations.get_operation(db, actor, operation_id)
     ref = forms.text(form, "ref").upper()
     try:
         if not ref:
