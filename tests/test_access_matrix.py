@@ -291,6 +291,7 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("GET", "/data/forces/{force_id}"): {"metropolitan": DATA_READ},
     ("GET", "/hotspots"): {"westminster": DATA_READ},
     ("GET", "/hotspots/map.geojson"): {"westminster": DATA_READ},
+    ("GET", "/hotspots/months"): {"westminster": DATA_READ},
     # Opening a case on a Westminster cell (case.propose): officers and supervisors of the
     # borough, and analysts, who propose problems found in the data. The Camden officer may read
     # the finder but not open a case outside their borough: refused like POST /cases (422, the
@@ -1367,6 +1368,12 @@ def _(ctx: Ctx) -> Req:
 def _(ctx: Ctx) -> Req:
     ctx.crime()
     return page("GET", f"/hotspots?{HOTSPOT_PARAMS}")
+
+
+@request("GET", "/hotspots/months", "westminster")
+def _(ctx: Ctx) -> Req:
+    ctx.crime()
+    return page("GET", f"/hotspots/months?borough={WESTMINSTER}")
 
 
 @request("GET", "/hotspots/map.geojson", "westminster")

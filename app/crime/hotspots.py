@@ -37,7 +37,7 @@ from app.crime.queries import (
     without_location,
 )
 from app.errors import FieldError, ValidationFailed
-from app.reference.models import Borough, Force
+from app.reference.models import Borough, Force, bilingual
 from app.reference.service import unknown_area
 from app.sara import hotspots as maths
 from app.sara.problem import CATEGORIES
@@ -200,6 +200,9 @@ def compute(db: Session, query: HotspotQuery, study: Study) -> HotspotAnswer:
     box = bounds(shape)
     grid = maths.grid_for_bounds(box.min_e, box.min_n, box.max_e, box.max_n, query.cell_m)
     squares = _cell_squares(grid)
+    # Prepared, a county's coastline is tested against a grid of tens of thousands of cells
+    # in a fraction of a second instead of ten seconds.
+    shapely.prepare(shape)
     touched = shapely.intersects(shape, squares)
     interior = shapely.contains(shape, squares)
     grid = grid.with_study(touched)
@@ -226,7 +229,8 @@ def compute(db: Session, query: HotspotQuery, study: Study) -> HotspotAnswer:
     ]
     concentration = result.concentration
     return HotspotAnswer(
-        query=query, study_name=area.name, study_code=area.code, study_kind=area.kind.value,
+        query=query, study_name=bilingual(area.name, area.name_welsh), study_code=area.code,
+        study_kind=area.kind.value,
         force_id=force, force_name=study.force.label,
         borough_code=area.borough_code if area.kind is not AreaKind.FORCE else None,
         study_area_m2=float(shape.area), study_cells=grid.study_cells, crimes_total=total,

@@ -459,7 +459,7 @@ def test_a_force_set_up_through_the_pages(db_url: str,
             page = text_of(admin.get(set_up.headers["location"]).text)
             assert "6 added, 0 updated" in page
             for code, name, _prefix in AREAS:
-                assert f"{name} Principal area {code}" in page, name
+                assert f"{name} Principal area · {code}" in page, name
             changed = admin.post(f"/admin/forces/north-wales/areas/{GWYNEDD}/prefix",
                                  {"ref_prefix": "gwy"})
             assert changed.status_code == 303

@@ -132,6 +132,25 @@ def finder(request: Request, actor: PageActor, db: Db) -> Response:
     return render(request, "hotspots/finder.html", context, status_code=422 if errors else 200)
 
 
+@router.get("/hotspots/months")
+def month_choices(request: Request, actor: PageActor, db: Db) -> Response:
+    """The From and To choices for the area chosen: the months of its force's data, the last
+    twelve of them chosen."""
+    user = actor.user
+    assert user is not None
+    require(user, Perm.CASE_READ)
+    try:
+        chosen = _query(db, request.query_params, None)
+    except ValidationFailed:
+        chosen = None
+    span = _span(db, user, chosen)
+    query = _query(db, QueryParams(), span)
+    return render(request, "hotspots/finder.html", {
+        "query": query, "chosen": {}, "errors": {},
+        "month_options": [(f"{m:%Y-%m}", f"{m:%b %Y}") for m in span.months()] if span else []},
+        block="months")
+
+
 def _can_open(db: Session, actor: Actor, answer: hotspots.HotspotAnswer | None) -> bool:
     """Whether the user may open a case on the answer's cells: in a search over a whole force
     area, each cell's own area is checked when the case is opened."""
