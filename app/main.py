@@ -64,7 +64,17 @@ The JSON API of popcase, for supervisors and analysts who oversee, filter and ag
 
 **Authentication**: every call sends an API token, `Authorization: Bearer <token>`. Tokens are
 issued with `popcase token create USERNAME` or on the API tokens page, and act with their
-user's role and borough.
+user's role and scope: their home local policing area, their force's areas, or every force's.
+
+**Forces and areas**: popcase serves the police forces of England and Wales, each known by its
+police.uk id (`metropolitan`, `city-of-london`, `north-wales`, ...). A force's cases, users and
+figures belong to its *local policing areas*: the local authorities it covers, identified by
+their ONS (GSS) codes (London boroughs `E09`, unitary authorities `E06`, districts `E07`,
+metropolitan districts `E08`, Welsh principal areas `W06`). API v1 names this field and filter
+`borough`, whatever kind of local authority it holds. Crime data belongs to the force that
+published it: every figure for an area counts that force's rows alone, and a month counts as
+present only once that force's file for it is imported (a missing month is `null` or refused,
+never zero).
 
 **Errors** all have the same shape: `{"error": CODE, "message": TEXT}`, plus `errors` (a
 message per field) for 422, `unmet` (what the stage gate still needs) for a refused stage move,

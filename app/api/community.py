@@ -30,7 +30,8 @@ ConcernId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 @router.get("", response_model=ConcernList, summary="Community concerns and the triage queue")
 def list_concerns(
     actor: ApiActor, db: Db,
-    borough: Annotated[str | None, Query(description="ONS code, e.g. E09000033")] = None,
+    borough: Annotated[str | None, Query(description="A local policing area's ONS code, e.g. "
+                                                     "E09000033 or W06000002")] = None,
     status_: Annotated[ConcernStatus | None, Query(
         alias="status", description="`awaiting` (the triage queue, oldest first), `linked`, "
                                     "`new_case`, `not_police`, `answered` or `unanswered`")
@@ -65,7 +66,7 @@ def read_concern(actor: ApiActor, db: Db, concern_id: ConcernId) -> ConcernRead:
              summary="Triage a concern: link it, open a case from it, or close it")
 def triage_concern(actor: ApiActor, db: Db, concern_id: ConcernId,
                    data: ConcernTriage) -> ConcernRead:
-    """A concern is triaged once. `new_case` opens a Scanning case in the concern's borough and
+    """A concern is triaged once. `new_case` opens a Scanning case in the concern's area and
     ward, with the concern as its problem statement."""
     concern = service.triage_concern(db, actor, concern_id, data)
     return concern_read(concern, acting_user(actor))

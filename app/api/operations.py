@@ -75,9 +75,9 @@ def update_operation(actor: ApiActor, db: Db, operation_id: OperationId,
 def operation_summary(actor: ApiActor, db: Db, operation_id: OperationId,
                       borough: BoroughFilter = None, stage: StageFilter = None,
                       first: From = None, last: To = None) -> Summary:
-    """Cases by stage and borough, every output since the start (and by month), patrol hours
-    against plan, community concerns received and answered: over the operation's cases that
-    the token's user may see."""
+    """Cases by stage and local policing area, every output since the start (and by month),
+    patrol hours against plan, community concerns received and answered: over the operation's
+    cases that the token's user may see."""
     return oversight.summary(db, actor, validate(StatsQuery, {
         "operation": operation_id, "borough": borough, "stage": stage or [], "from": first,
         "to": last}))

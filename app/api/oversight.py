@@ -15,12 +15,13 @@ from app.validation import validate
 router = APIRouter(tags=["operations and oversight"], responses=ERROR_RESPONSES)
 
 
-@router.get("/queue", response_model=WorkQueue, summary="The borough's work queue")
+@router.get("/queue", response_model=WorkQueue, summary="A local policing area's work queue")
 def work_queue(
     actor: ApiActor, db: Db,
-    borough: Annotated[str | None, Query(description="ONS code; default: the token user's "
-                                                     "borough (all boroughs for force-wide "
-                                                     "roles)")] = None,
+    borough: Annotated[str | None, Query(description="A local policing area's ONS code; "
+                                                     "default: the token user's home area "
+                                                     "(every area they see, without one)")]
+    = None,
     operation: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     idle_days: Annotated[int, Query(ge=1, le=3650, description="No activity for this many "
                                                                "days")] = 28,

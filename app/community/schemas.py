@@ -38,7 +38,7 @@ class ConcernCreate(Input):
 
 class ConcernTriage(Input):
     """``linked`` needs ``case``; ``new_case`` needs ``title`` and ``category`` (the case opens
-    in Scanning in the concern's borough and ward); ``not_police`` needs ``reason``."""
+    in Scanning in the concern's local policing area and ward); ``not_police`` needs ``reason``."""
 
     version: int = Field(ge=1)
     outcome: TriageOutcome

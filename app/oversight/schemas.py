@@ -90,7 +90,7 @@ class ConcernFigures(BaseModel):
                           "cases")
     answered: int = Field(description="Of those, the ones whose case says what was done")
     unanswered: int
-    awaiting_triage: int | None = Field(description="Concerns of the boroughs in scope raised "
+    awaiting_triage: int | None = Field(description="Concerns of the areas in scope raised "
                                         "in the period and not yet triaged (not counted for "
                                         "an operation: untriaged concerns are on no case)")
 
