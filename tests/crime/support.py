@@ -149,8 +149,8 @@ def load_boundaries(factory: sessionmaker[Session], boroughs: tuple[str, ...],
                 assert report.status == "done" and report.rejected == 0, report
 
 
-def street_file(month: str) -> Path:
-    return DATA / month / f"{month}-city-of-london-street.csv"
+def street_file(month: str, force: str = "city-of-london") -> Path:
+    return DATA / month / f"{month}-{force}-street.csv"
 
 
 def load_months(factory: sessionmaker[Session], months: list[str]) -> list[Report]:
@@ -170,8 +170,9 @@ class Crime:
 
 
 @cache
-def crimes_of(month: str) -> tuple[Crime, ...]:
-    with street_file(month).open(encoding="utf-8-sig", newline="") as stream:
+def crimes_of(month: str, force: str = "city-of-london") -> tuple[Crime, ...]:
+    """A force's street file for a month, read with csv and projected with pyproj."""
+    with street_file(month, force).open(encoding="utf-8-sig", newline="") as stream:
         rows = list(csv.DictReader(stream))
     year, number = (int(part) for part in month.split("-"))
     found = []

@@ -21,7 +21,6 @@ set up first, its figures recorded, then North Wales's are added.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -60,9 +59,11 @@ from tests.crime.support import (
     Site,
     borough_features,
     centre,
+    crimes_of,
     geojson,
     project,
     site,
+    street_file,
 )
 
 pytestmark = needs_data
@@ -187,7 +188,7 @@ class World:
 # --- the world ---------------------------------------------------------------------------------
 
 def street_file_of(force: str, month: str) -> Path:
-    return POLICE_UK_DATA / month / f"{month}-{force}-street.csv"
+    return street_file(month, force)
 
 
 def load_street(site_: Site, force: str, months: list[str]) -> None:
@@ -286,20 +287,8 @@ def world(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wor
 
 # --- independent counts ------------------------------------------------------------------------
 
-@cache
 def rows_of(force: str, month: str) -> tuple[Crime, ...]:
-    """A force's street file for a month, read with csv and projected with pyproj."""
-    with street_file_of(force, month).open(encoding="utf-8-sig", newline="") as stream:
-        rows = list(csv.DictReader(stream))
-    year, number = (int(part) for part in month.split("-"))
-    found = []
-    for row in rows:
-        lon, lat = row["Longitude"].strip(), row["Latitude"].strip()
-        easting = northing = None
-        if lon and lat:
-            easting, northing = _TO_BNG.transform(float(lon), float(lat))
-        found.append(Crime(date(year, number, 1), row["Crime type"], easting, northing))
-    return tuple(found)
+    return crimes_of(month, force)
 
 
 def located(force: str, months: list[str],
