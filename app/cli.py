@@ -46,10 +46,18 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
-def _session():  # type: ignore[no-untyped-def]
+@contextmanager
+def _session() -> Iterator[Any]:
+    """A session on the configured database; its engine (and every pooled connection) is
+    closed after, so a command leaves no connection behind."""
     from app.db import make_engine, make_session_factory
 
-    return make_session_factory(make_engine(get_settings().database_url))()
+    engine = make_engine(get_settings().database_url)
+    try:
+        with make_session_factory(engine)() as db:
+            yield db
+    finally:
+        engine.dispose()
 
 
 def _fail(message: str, code: int = 1) -> None:

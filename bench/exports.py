@@ -71,7 +71,8 @@ def build(url: str, n_crimes: int, n_patrols: int) -> str:
                             sha256=hashlib.sha256(b"bench").hexdigest(),
                             status=ImportStatus.DONE, first_month=MONTHS[0],
                             last_month=MONTHS[-1], finished_at=datetime.now(UTC),
-                            actor="bench")
+                            actor="bench", force_id="city-of-london",
+                            months=[f"{month:%Y-%m}" for month in MONTHS])
         db.add(batch)
         db.flush()
         crimes = []

@@ -118,13 +118,13 @@ def hotspot_run(factory: sessionmaker[Session]) -> None:
         for borough, cell in (("E09000033", 250), ("E09000033", 100), ("E09000007", 250)):
             query = HotspotQuery(first=date(2024, 1, 1), last=date(2024, 12, 1),
                                  borough=borough, cell_m=cell, top_k=10)
-            area = study_area(db, query)
+            study = study_area(db, Actor.cli(), query)
             started = time.perf_counter()
-            answer = compute(db, query, area)
+            answer = compute(db, query, study)
             seconds = time.perf_counter() - started
-            print(f"hotspots {area.name}, {cell} m cells, 2024: {answer.crimes_total:,} crimes "
-                  f"in {answer.study_cells:,} cells, top cell {answer.cells[0].count:,}, "
-                  f"PAI {answer.pai:.2f}: {seconds:.2f} s")
+            print(f"hotspots {study.area.name}, {cell} m cells, 2024: "
+                  f"{answer.crimes_total:,} crimes in {answer.study_cells:,} cells, "
+                  f"top cell {answer.cells[0].count:,}, PAI {answer.pai:.2f}: {seconds:.2f} s")
 
 
 if __name__ == "__main__":

@@ -215,6 +215,14 @@ class AreaKind(StrEnum):
         return {"borough": "Local authority", "ward": "Ward", "lsoa": "LSOA",
                 "force": "Police force area", "other": "Other area"}[self.value]
 
+    def count(self, n: int) -> str:
+        """``n`` of them, in words: "1 local authority", "704 wards"."""
+        one, many = {"borough": ("local authority", "local authorities"),
+                     "ward": ("ward", "wards"), "lsoa": ("LSOA", "LSOAs"),
+                     "force": ("police force area", "police force areas"),
+                     "other": ("other area", "other areas")}[self.value]
+        return f"{n:,} {one if n == 1 else many}"
+
     @property
     def option(self) -> str:
         """The name the command line and the pages use."""

@@ -66,12 +66,18 @@ def _page(request: Request, db: Session, actor: Actor, *, errors: dict[str, str]
         "area_kinds": AREA_KINDS, "notice": notice, "force_names": forces,
         "coverage": [c for c in coverage(db) if covers_force(user, c.force.id)],
         "force_options": sorted(forces.items(), key=lambda item: item[1]),
-        "area_counts": {kind.option: n for kind, n in db.execute(
-            select(Area.kind, func.count()).group_by(Area.kind))},
+        "area_counts": _area_counts(db),
     }
     if is_htmx(request):
         return render(request, "data/imports.html", context, block="batches")
     return render(request, "data/imports.html", context, status_code=status_code)
+
+
+def _area_counts(db: Session) -> list[str]:
+    """How many boundaries of each kind: "1 local authority", "25 wards"."""
+    counts: dict[AreaKind, int] = {kind: n for kind, n in db.execute(
+        select(Area.kind, func.count()).group_by(Area.kind))}
+    return [kind.count(counts[kind]) for kind in AreaKind if counts.get(kind)]
 
 
 @router.get("")
