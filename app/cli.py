@@ -108,11 +108,11 @@ def demo() -> None:
                   f"({report.crimes_added:,} crimes); "
                   f"{report.operations_added} operations added.")
     console.print(f"\nDemo sign-ins (password for every one: [bold]{DEMO_PASSWORD}[/bold]):")
-    from app.reference.service import scope_label
+    from app.reference.service import scope_name
 
     with _session() as db:
         for user in report.users:
-            scope = scope_label(db, user.borough_code or user.force_id or "all") or "every force"
+            scope = scope_name(db, user) or "every force"
             console.print(f"  {user.username:<14} {user.role.value:<11} {scope:<22} "
                           f"{user.display_name}")
 
@@ -154,9 +154,9 @@ def user_create(
         except ValidationFailed as exc:
             _fail("; ".join(f"{e.field}: {e.message}" for e in exc.errors), 2)
             return
-        from app.reference.service import scope_label
+        from app.reference.service import scope_name
 
-        scope = scope_label(db, user.borough_code or user.force_id or "all") or "every force"
+        scope = scope_name(db, user) or "every force"
         err.print(f"Created {user.username} ({user.role.value}, {scope}).")
 
 
@@ -283,9 +283,11 @@ def _print_boundary_report(report: Any) -> None:
         return
     console.print(f"{report.source}: {report.added} areas added, {report.updated} updated, "
                   f"{report.rejected} rejected.")
+    from app.reference.models import bilingual
+
     for area in report.local_areas:
-        welsh = f" / {area['name_welsh']}" if area["name_welsh"] else ""
-        console.print(f"  {area['code']}  {area['name']}{welsh}: local policing area of "
+        console.print(f"  {area['code']}  {bilingual(area['name'], area['name_welsh'])}: "
+                      "local policing area of "
                       f"{report.force_name}, case references {area['ref_prefix']}-YYYY-NNNN")
     if report.wards_linked:
         console.print(f"  {report.wards_linked} wards of its local policing areas.")

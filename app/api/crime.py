@@ -16,7 +16,7 @@ from app.auth.permissions import Perm, require
 from app.cases.access import acting_user
 from app.crime import hotspots, picture
 from app.crime.models import Area, AreaKind, ImportBatch
-from app.crime.queries import Period, month_value
+from app.crime.queries import Period, batches_seen_by, month_value
 from app.errors import NotFound
 from app.reference.codes import LOCAL_AUTHORITY_PATTERN
 
@@ -28,6 +28,10 @@ Month = Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", examples=["2024-01"],
 class ImportBatchRead(BaseModel):
     id: int
     kind: str | None
+    force: str | None = Field(description="The force that published the file (police.uk id): "
+                                          "its rows count for that force alone")
+    months: list[str] = Field(description="The months the file holds rows of (YYYY-MM): "
+                                          "present, for its force")
     source: str
     status: str
     message: str
@@ -54,9 +58,11 @@ class ImportBatchList(BaseModel):
 @router.get("/imports", response_model=ImportBatchList, summary="Import batches, newest first")
 def list_imports(actor: ApiActor, db: Db, limit: Annotated[int, Query(ge=1, le=200)] = 50,
                  offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> ImportBatchList:
-    require(acting_user(actor), Perm.CASE_READ)
-    total = db.scalar(select(func.count()).select_from(ImportBatch)) or 0
-    batches = db.scalars(select(ImportBatch).order_by(ImportBatch.id.desc())
+    user = acting_user(actor)
+    require(user, Perm.CASE_READ)
+    seen = batches_seen_by(user)
+    total = db.scalar(select(func.count()).select_from(ImportBatch).where(seen)) or 0
+    batches = db.scalars(select(ImportBatch).where(seen).order_by(ImportBatch.id.desc())
                          .limit(limit).offset(offset))
     return ImportBatchList(items=[_batch(b) for b in batches], total=total)
 
@@ -65,8 +71,10 @@ def list_imports(actor: ApiActor, db: Db, limit: Annotated[int, Query(ge=1, le=2
             summary="One import's report (and progress while it runs)")
 def read_import(actor: ApiActor, db: Db,
                 batch_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> ImportBatchRead:
-    require(acting_user(actor), Perm.CASE_READ)
-    batch = db.get(ImportBatch, batch_id)
+    user = acting_user(actor)
+    require(user, Perm.CASE_READ)
+    batch = db.scalar(select(ImportBatch).where(ImportBatch.id == batch_id,
+                                                batches_seen_by(user)))
     if batch is None:
         raise NotFound(f"There is no import {batch_id}.")
     return _batch(batch)
@@ -74,8 +82,9 @@ def read_import(actor: ApiActor, db: Db,
 
 def _batch(batch: ImportBatch) -> ImportBatchRead:
     return ImportBatchRead.model_validate({
-        **{c: getattr(batch, c) for c in ImportBatchRead.model_fields},
-        "kind": batch.kind.value if batch.kind else None, "status": batch.status.value})
+        **{c: getattr(batch, c) for c in ImportBatchRead.model_fields if c != "force"},
+        "force": batch.force_id, "kind": batch.kind.value if batch.kind else None,
+        "status": batch.status.value})
 
 
 class AreaSummary(BaseModel):

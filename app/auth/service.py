@@ -59,6 +59,7 @@ def create_user(db: Session, actor: Actor, new: NewUser) -> User:
     username = normalise_username(new.username)
     errors = _user_errors(db, username, new)
     scope = _scope(db, new.borough_code, new.force_id, errors)
+    _administrators_everywhere(new.role, scope, errors)
     if errors:
         raise ValidationFailed(errors)
     user = User(
@@ -112,6 +113,15 @@ def _scope(db: Session, borough_code: str | None, force_id: str | None,
     return borough.code, borough.force_id
 
 
+def _administrators_everywhere(role: Role, scope: tuple[str | None, str | None],
+                               errors: list[FieldError]) -> None:
+    """An administrator manages the whole deployment (its users, forces and access log), so
+    an account that named a force would promise a limit nothing enforces."""
+    if role is Role.ADMIN and any(scope):
+        errors.append(FieldError("force", "An administrator works for every force: leave the "
+                                          "force and the home area empty."))
+
+
 @dataclass(frozen=True)
 class UserChanges:
     """``all_boroughs``: no home area (every area of the force); ``every_force``: no force."""
@@ -144,6 +154,7 @@ def update_user(db: Session, actor: Actor, username: str, changes: UserChanges) 
     else:  # a home area brings its own force; without one the user keeps theirs
         force = user.force_id if borough is None else None
     borough, force = _scope(db, borough, force, errors)
+    _administrators_everywhere(changes.role or user.role, (borough, force), errors)
     if changes.password is not None and (problem := password_problem(changes.password)):
         errors.append(FieldError("password", problem))
     if actor.user is not None and user.id == actor.user.id and (

@@ -319,6 +319,11 @@ def _update_place(db: Session, user: User, case: Case, data: CaseUpdate,
     if new_ward != case.ward_code:
         case.ward_code, case.ward = new_ward, ward
         changed.append("ward")
+    if case.operation and case.operation.force_id != borough.force_id \
+            and not ("operation" in fields and data.operation is None):
+        raise ValidationFailed.one("borough", f"{borough.name} is an area of another force than "
+                                   f"the case's operation ({case.operation.name}): take the "
+                                   "case out of the operation first.")
     if case.owner and not covers_borough(case.owner, borough):
         raise ValidationFailed.one("borough", f"The owner, {case.owner.display_name}, works in "
                                    "another area: change the owner first.")

@@ -129,7 +129,7 @@ def triage_concern(db: Session, actor: Actor, concern_id: int, data: ConcernTria
                            current_version=concern.version)
     case = None
     if data.outcome is TriageOutcome.LINKED:
-        case = _case_to_link(db, actor, data)
+        case = _case_to_link(db, actor, data, concern)
     elif data.outcome is TriageOutcome.NEW_CASE:
         case = _new_case_from(db, actor, concern, data)
     elif len(data.reason) < 3:
@@ -150,7 +150,7 @@ def triage_concern(db: Session, actor: Actor, concern_id: int, data: ConcernTria
     return concern
 
 
-def _case_to_link(db: Session, actor: Actor, data: ConcernTriage) -> Case:
+def _case_to_link(db: Session, actor: Actor, data: ConcernTriage, concern: Concern) -> Case:
     if not data.case:
         raise ValidationFailed.one("case", "Enter the reference of the case, e.g. "
                                            "WM-2026-0001.")
@@ -162,6 +162,9 @@ def _case_to_link(db: Session, actor: Actor, data: ConcernTriage) -> Case:
     if case.stage.value == "closed":
         raise ValidationFailed.one("case", f"{case.ref} is closed: a concern can be linked "
                                            "only to an open case.")
+    if case.borough.force_id != concern.borough.force_id:
+        raise ValidationFailed.one("case", f"{case.ref} is a case of another force than the "
+                                           "concern's: link it to one of its own force.")
     return case
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from app.audit.service import AuditAction, record
 from app.auth.context import Actor
+from app.auth.permissions import covers_force
 from app.crime.geometry import AreaError, area_shape, bounds, repaired_polygon
 from app.crime.models import Area, AreaKind, ImportBatch, ImportKind, ImportStatus
 from app.db import utcnow
@@ -148,12 +149,13 @@ def import_boundaries(db: Session, actor: Actor, source: str, content: bytes, ki
         return _finish(db, actor, batch, kind, _Tally(), str(refused), ImportStatus.FAILED)
     setup = AreaSetup.load(db, force)
     existing = {a.code: a for a in db.scalars(select(Area).where(Area.kind == kind))}
-    parents = _local_authority_shapes(db) if kind is not AreaKind.BOROUGH else []
+    parents = _local_authority_shapes(db) if kind is not AreaKind.BOROUGH else None
     tally = _Tally()
     for number, feature in enumerate(features, start=1):
         try:
             area, names, projected = _area_from(feature, kind, code_field, name_field)
             _link(db, area, names, projected, force, setup, parents)
+            _check_own(actor, area, existing.get(area.code))
         except AreaError as problem:
             tally.problems.append({"line": number, "message": f"feature {number}: {problem}"})
             continue
@@ -211,7 +213,7 @@ def _area_from(feature: Any, kind: AreaKind, code_field: str | None,
 
 
 def _link(db: Session, area: Area, names: Names, projected: BaseGeometry, force: Force | None,
-          setup: AreaSetup, parents: list[tuple[Borough, BaseGeometry]]) -> None:
+          setup: AreaSetup, parents: _Places | None) -> None:
     """The local authority an area lies in, and the force whose data counts there. Wards of a
     file imported for a force become the wards of its local policing areas."""
     kind = area.kind
@@ -224,7 +226,7 @@ def _link(db: Session, area: Area, names: Names, projected: BaseGeometry, force:
             select(Force.id).where(Force.area_code == names.code))
         return
     parent = setup.local_area(names.parent) if names.parent else None
-    if parent is None:
+    if parent is None and parents is not None:
         parent = _local_authority_at(parents, projected, force)
     if parent is not None and force is not None and parent.force_id != force.id:
         raise AreaError(f"it lies in {parent.name}, a local policing area of another force")
@@ -235,18 +237,38 @@ def _link(db: Session, area: Area, names: Names, projected: BaseGeometry, force:
         setup.add_ward(area, parent)
 
 
-def _local_authority_shapes(db: Session) -> list[tuple[Borough, BaseGeometry]]:
-    """The imported boundaries of the local policing areas, to place areas by location."""
+def _check_own(actor: Actor, area: Area, current: Area | None) -> None:
+    """A force's boundaries shape every figure of its areas: only its own people (or the
+    machine's operator) add or change them."""
+    user = actor.user
+    for force_id in {area.force_id, current.force_id if current else None} - {None}:
+        if user is not None and not covers_force(user, force_id):
+            raise AreaError(f"{area.code} ({area.name}) is a boundary of another force's area; "
+                            "it was left as it is")
+
+
+@dataclass
+class _Places:
+    """The local policing areas with an imported boundary, indexed to place an area by where
+    it lies (a national ward file holds thousands of wards)."""
+
+    areas: list[Borough]
+    tree: shapely.STRtree
+
+
+def _local_authority_shapes(db: Session) -> _Places:
     rows = db.execute(select(Borough, Area.geometry).join(
         Area, (Area.code == Borough.code) & (Area.kind == AreaKind.BOROUGH))).all()
-    return [(borough, area_shape(geometry)) for borough, geometry in rows]
+    shapes = [area_shape(geometry) for _borough, geometry in rows]
+    return _Places([borough for borough, _geometry in rows], shapely.STRtree(shapes))
 
 
-def _local_authority_at(parents: list[tuple[Borough, BaseGeometry]], projected: BaseGeometry,
+def _local_authority_at(places: _Places, projected: BaseGeometry,
                         force: Force | None) -> Borough | None:
     point = projected.representative_point()
-    for borough, shape in parents:
-        if (force is None or borough.force_id == force.id) and shapely.intersects(shape, point):
+    for index in sorted(places.tree.query(point, predicate="intersects")):
+        borough = places.areas[int(index)]
+        if force is None or borough.force_id == force.id:
             return borough
     return None
 

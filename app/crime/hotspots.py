@@ -137,6 +137,7 @@ def study_area(db: Session, actor: Actor, query: HotspotQuery) -> Study:
         area = db.get(Area, query.area_id)
         if area is None:
             raise ValidationFailed.one("area", f"There is no area {query.area_id}.")
+        own_force = area.force_id
     else:
         borough = db.get(Borough, query.borough or "")
         if borough is None:
@@ -147,8 +148,9 @@ def study_area(db: Session, actor: Actor, query: HotspotQuery) -> Study:
             raise ValidationFailed.one(
                 "borough", f"No boundary for {borough.name} has been imported: import its "
                            "force's local authority boundaries on the Data page first.")
+        own_force = borough.force_id  # its own, even if its boundary came before its force
     field = "area" if query.area_id else "borough"
-    force_id = area.force_id or query.force
+    force_id = own_force or query.force
     if force_id is None:
         raise ValidationFailed.one("force", f"{area.name} lies in no local policing area of a "
                                             "force set up here: choose the force whose crime "

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.service import AuditAction, record
 from app.auth.context import Actor
+from app.auth.permissions import covers_force
 from app.crime import police_uk
 from app.crime.geometry import TO_BNG
 from app.crime.models import (
@@ -224,6 +225,8 @@ def _start_batch(db: Session, actor: Actor, source: Source,
         problem = problem or (f"The file's name says it is {named_force.label}'s, not "
                               f"{chosen.label}'s.")
     owner = chosen or named_force
+    if owner is not None and not problem:
+        problem = _not_ones_own(actor, owner)
     batch = ImportBatch(source=source.name[:500], sha256=sha256, status=ImportStatus.RUNNING,
                         bytes_total=source.size, message=problem,
                         user_id=actor.user.id if actor.user else None, actor=actor.username,
@@ -231,6 +234,14 @@ def _start_batch(db: Session, actor: Actor, source: Source,
     db.add(batch)
     db.commit()
     return batch
+
+
+def _not_ones_own(actor: Actor, force: Force) -> str:
+    """Why the actor may not import a force's data ("" if they may): its rows would count in
+    every figure of that force. The machine's operator may import any force's."""
+    if actor.user is None or covers_force(actor.user, force.id):
+        return ""
+    return f"This file is {force.label}'s: you import the data of your own force only."
 
 
 def _run(db: Session, batch: ImportBatch, source: Source, actor: Actor,
@@ -255,7 +266,7 @@ def _run(db: Session, batch: ImportBatch, source: Source, actor: Actor,
         kind, positions = police_uk.detect_kind(header)
         batch.kind = kind
         last_commit = time.monotonic()
-        owner = _Owner(db, batch)
+        owner = _Owner(db, batch, actor)
         for chunk in _chunks(reader, raw, len(header), kind, positions, facts):
             owner.take(chunk.rows)
             _store(db, batch, kind, chunk.rows)
@@ -285,8 +296,8 @@ class _Owner:
     rows are reported by; a file whose rows are reported by another force than its name says is
     refused, as is one whose force cannot be told."""
 
-    def __init__(self, db: Session, batch: ImportBatch) -> None:
-        self.db, self.batch = db, batch
+    def __init__(self, db: Session, batch: ImportBatch, actor: Actor) -> None:
+        self.db, self.batch, self.actor = db, batch, actor
         self.months: set[str] = set()
         self.names: Counter[str] = Counter()
         self.checked = False
@@ -313,7 +324,11 @@ class _Owner:
                 "file name (such as 2024-01-north-wales-street.csv) or choose the force.")
         if owner is not None and named is not None and named.id != owner.id:
             raise _FileProblem(f"Its rows were reported by {reporter}, not by {owner.label}.")
-        self.batch.force_id = (owner or named).id  # type: ignore[union-attr]
+        force = owner or named
+        assert force is not None
+        if problem := _not_ones_own(self.actor, force):
+            raise _FileProblem(problem)
+        self.batch.force_id = force.id
 
     def finish(self, facts: police_uk.FileFacts) -> None:
         if not self.months and facts.month and self.batch.kind is ImportKind.STREET:

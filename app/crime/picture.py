@@ -141,9 +141,14 @@ def crime_picture(db: Session, actor: Actor, ref: str, period: Period | None = N
     if period is None:
         return None
     categories = categories or case_categories(case)
+    present = months_with_data(db, force, period)
+    if not present:  # its zeros would mean nothing
+        span = data_months(db, force)
+        raise ValidationFailed.one(
+            "first", f"No street-level crime of {case.borough.force.label} is imported for "
+                     f"{period.label}" + (f": choose months from {span.label}." if span else "."))
     points = crimes_in(db, force, area, period, categories)
     per_month = Counter(points.months)
-    present = months_with_data(db, force, period)
     picture = CrimePicture(
         ref=case.ref, area_name=case.target_area_name, area_m2=float(area.area), period=period,
         categories=categories, force_id=force, force_name=case.borough.force.label,

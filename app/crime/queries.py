@@ -15,9 +15,21 @@ from typing import Any
 
 import numpy as np
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import BigInteger, Integer, and_, cast, func, literal, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    and_,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session
 
+from app.auth.models import User
 from app.crime.geometry import Bounds, bounds, inside
 from app.crime.importer import done_batches
 from app.crime.models import ImportBatch, ImportKind, ImportStatus, StopSearch, StreetCrime
@@ -93,6 +105,14 @@ def month_value(text: str, field: str) -> date:
     if month is None:
         raise ValidationFailed.one(field, f"{text!r} is not a month: use YYYY-MM, e.g. 2024-06.")
     return month
+
+
+def batches_seen_by(user: User) -> ColumnElement[bool]:
+    """SQL condition for the imports a user may see: those of their force (every force's, for
+    an account that names none), and boundary files set up for no force."""
+    if user.force_id is None:
+        return true()
+    return or_(ImportBatch.force_id.is_(None), ImportBatch.force_id == user.force_id)
 
 
 def present_months(db: Session, force: str,

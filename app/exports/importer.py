@@ -61,7 +61,7 @@ def import_case_file(db: Session, actor: Actor, content: bytes) -> Imported:
                                 f"file's {record_.force.name}.")
         if not borough.force.name:  # as the force's own files write it, like an import would
             learn_force_name(db, borough.force_id, record_.force.name)
-    people = _People(db)
+    people = _People(db, borough.force_id)
     with db.no_autoflush:  # the case is written once its reference is chosen
         case = _case(db, record_, borough, people)
         _place_ref(db, case, record_.ref, borough)
@@ -78,8 +78,8 @@ def import_case_file(db: Session, actor: Actor, content: bytes) -> Imported:
 class _People:
     """Accounts for the people of the file: existing ones by username, else new, inactive."""
 
-    def __init__(self, db: Session) -> None:
-        self.db = db
+    def __init__(self, db: Session, force_id: str) -> None:
+        self.db, self.force_id = db, force_id  # new accounts belong to the case's force
         self.cache: dict[str, User] = {}
         self.added = 0
 
@@ -91,7 +91,8 @@ class _People:
             user = self.db.scalar(select(User).where(User.username == username))
             if user is None:
                 user = User(username=username, display_name=person.name[:120] or username,
-                            role=Role.EVALUATOR, borough_code=None, active=False)
+                            role=Role.EVALUATOR, borough_code=None, force_id=self.force_id,
+                            active=False)
                 self.db.add(user)
                 self.db.flush()
                 self.added += 1

@@ -47,7 +47,7 @@ from app.oversight.schemas import (
 )
 from app.patrols.models import OutputEntry, Patrol
 from app.patrols.service import in_force
-from app.reference.models import Borough, Force
+from app.reference.models import Borough, Force, bilingual
 from app.reference.service import unknown_area
 from app.sara.patrols import OutputKind, VisitBand, band_counts, planned_minutes
 from app.sara.responses import ActionStatus
@@ -133,14 +133,16 @@ def _case_filters(query: StatsQuery) -> list[ColumnElement[bool]]:
 
 def case_figures(db: Session, cases: ColumnElement[bool]) -> CaseFigures:
     rows = db.execute(
-        select(Case.borough_code, Borough.name, Case.stage, func.count(Case.id))
+        select(Case.borough_code, Borough.name, Borough.name_welsh, Case.stage,
+               func.count(Case.id))
         .join(Borough, Borough.code == Case.borough_code).where(cases)
-        .group_by(Case.borough_code, Borough.name, Case.stage)).all()
+        .group_by(Case.borough_code, Borough.name, Borough.name_welsh, Case.stage)).all()
     boroughs: dict[str, BoroughCases] = {}
     by_stage = dict.fromkeys(STAGES, 0)
-    for code, name, stage, count in rows:
+    for code, name, welsh, stage, count in rows:
         entry = boroughs.setdefault(code, BoroughCases(
-            borough=code, name=name, total=0, by_stage=dict.fromkeys(STAGES, 0)))
+            borough=code, name=bilingual(name, welsh), total=0,
+            by_stage=dict.fromkeys(STAGES, 0)))
         entry.by_stage[stage] += count
         entry.total += count
         by_stage[stage] += count
@@ -225,7 +227,9 @@ def _triage_queue(user: User, query: StatsQuery) -> ColumnElement[bool] | None:
     if query.operation is not None:
         return None
     borough = Concern.borough_code == query.borough if query.borough else true()
-    return and_(visible(user, Perm.CONCERN_READ, Concern.borough_code), borough)
+    force = Concern.borough_code.in_(select(Borough.code).where(
+        Borough.force_id == query.force)) if query.force else true()
+    return and_(visible(user, Perm.CONCERN_READ, Concern.borough_code), borough, force)
 
 
 # --- the work queue ----------------------------------------------------------------------------

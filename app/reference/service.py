@@ -9,11 +9,12 @@ from sqlalchemy.orm import Session
 from app.audit.service import AuditAction, record
 from app.auth.context import Actor
 from app.auth.models import User
-from app.auth.permissions import Perm, home_area, require
+from app.auth.permissions import Perm, home_area, require, scope_of
 from app.cases.models import Case
 from app.errors import FieldError, NotFound, ValidationFailed
 from app.reference import codes
 from app.reference.models import Borough, Force, Ward
+from app.reference.setup import taken_prefixes
 
 _TITLES = (" police service", " constabulary", " police")
 
@@ -59,13 +60,14 @@ def areas_in_force_scope(db: Session, user: User) -> list[Borough]:
     return list_boroughs(db, user.force_id)
 
 
-def grouped_by_force(db: Session, areas: list[Borough]) -> list[tuple[str, list[Borough]]]:
-    """Areas under their force's name (for choices that span several forces)."""
-    names = {f.id: f.label for f in list_forces(db)}
+def grouped_by_force(db: Session, areas: list[Borough]) -> list[tuple[Force, list[Borough]]]:
+    """Areas under their force, forces and areas by name (for choices that span several
+    forces)."""
+    forces = {f.id: f for f in list_forces(db)}
     groups: dict[str, list[Borough]] = {}
-    for area in sorted(areas, key=lambda a: (names.get(a.force_id, ""), a.name)):
-        groups.setdefault(names.get(area.force_id, area.force_id), []).append(area)
-    return list(groups.items())
+    for area in sorted(areas, key=lambda a: (forces[a.force_id].label, a.name)):
+        groups.setdefault(area.force_id, []).append(area)
+    return [(forces[force_id], members) for force_id, members in groups.items()]
 
 
 def list_wards(db: Session, borough_code: str | None = None) -> list[Ward]:
@@ -87,6 +89,21 @@ def unknown_area(code: str) -> str:
     """The message for a code that is no local policing area of any force set up here."""
     return (f"{code} is not a local policing area here: its force's areas must be set up "
             "first (an admin imports the force's local authority boundaries).")
+
+
+def _user_of(db: Session, prefix: str) -> str:
+    """Who holds a reference prefix, in words: an area, or another area's cases."""
+    holder = db.scalar(select(Borough.name).where(Borough.ref_prefix == prefix))
+    if holder:
+        return holder
+    case = db.scalar(select(Case.ref).where(Case.ref_prefix == prefix).limit(1))
+    return f"the case {case}" if case else "another area's cases"
+
+
+def scope_name(db: Session, user: User) -> str:
+    """Where a user works, in words: their home area's name, their force's, or "" for every
+    force (the page header, the command line)."""
+    return scope_label(db, scope_of(user))
 
 
 def scope_label(db: Session, scope: str) -> str:
@@ -152,13 +169,10 @@ def change_prefix(db: Session, actor: Actor, code: str, prefix: str) -> Borough:
         raise ValidationFailed.one("ref_prefix", "Use 2 to 4 capital letters, such as GW.")
     if prefix == borough.ref_prefix:
         return borough
-    holder = db.scalar(select(Borough.name).where(Borough.ref_prefix == prefix))
-    used = db.scalar(select(Case.ref).where(Case.ref_prefix == prefix,
-                                            Case.borough_code != borough.code).limit(1))
-    if holder or used:
-        raise ValidationFailed([FieldError(
-            "ref_prefix", f"{prefix} is already used by {holder or 'the case ' + str(used)}: "
-                          "choose another.")])
+    if prefix in taken_prefixes(db, borough):
+        raise ValidationFailed([FieldError("ref_prefix", f"{prefix} is already used by "
+                                                         f"{_user_of(db, prefix)}: choose "
+                                                         "another.")])
     before, borough.ref_prefix = borough.ref_prefix, prefix
     db.flush()
     record(db, actor, AuditAction.AREA_UPDATE, object_type="area", object_ref=borough.code,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
 from app.cases.models import Case, RefCounter
@@ -20,12 +20,21 @@ from app.reference import codes
 from app.reference.models import Borough, Force, Ward
 
 
-def taken_prefixes(db: Session) -> set[str]:
+def taken_prefixes(db: Session, area: Borough | None = None) -> set[str]:
     """Prefixes in use: by an area now, by an area's cases before a prefix was changed, or by a
-    reference counter. A new area never takes one, so a reference always names one area."""
-    return (set(db.scalars(select(Borough.ref_prefix)))
-            | set(db.scalars(select(Case.ref_prefix).distinct()))
-            | set(db.scalars(select(RefCounter.prefix).distinct())))
+    reference counter. A new area never takes one, so a reference always names one area. For
+    an existing ``area``: what another area holds (its own prefixes, old and new, stay free to
+    it)."""
+    others = (Borough.code != area.code) if area else true()
+    other_cases = (Case.borough_code != area.code) if area else true()
+    in_use = set(db.scalars(select(Borough.ref_prefix).where(others)))
+    on_cases = set(db.scalars(select(Case.ref_prefix).where(other_cases).distinct()))
+    counted = set(db.scalars(select(RefCounter.prefix).distinct()))
+    own: set[str] = set()
+    if area is not None:
+        own = {area.ref_prefix} | set(db.scalars(
+            select(Case.ref_prefix).where(Case.borough_code == area.code).distinct()))
+    return in_use | on_cases | (counted - own)
 
 
 @dataclass
@@ -34,7 +43,8 @@ class AreaSetup:
 
     force: Force | None
     areas: dict[str, Borough]  # every local policing area, by code
-    new_local_areas: dict[str, Area] = field(default_factory=dict)
+    # The file's local authorities to set up (or update) as the force's local policing areas.
+    local_authorities: dict[str, Area] = field(default_factory=dict)
     wards: dict[str, tuple[Area, Borough]] = field(default_factory=dict)
 
     @classmethod
@@ -53,14 +63,14 @@ class AreaSetup:
                 raise AreaError(f"{area.code} ({known.name}) is a local policing area of "
                                 f"another force ({known.force_id}); it was left as it is")
             if force is not None:
-                self.new_local_areas[area.code] = area
+                self.local_authorities[area.code] = area
             return known.force_id
         if force is None:
             return None
         if not codes.is_local_authority(area.code):
             raise AreaError(f"{area.code} is not a local authority's code (E06, E07, E08, E09 "
                             "or W06 and six digits)")
-        self.new_local_areas[area.code] = area
+        self.local_authorities[area.code] = area
         return force.id
 
     def add_ward(self, area: Area, parent: Borough) -> None:
@@ -72,7 +82,7 @@ def register_local_areas(db: Session, setup: AreaSetup) -> list[dict[str, str]]:
     assert setup.force is not None
     taken = taken_prefixes(db)
     result = []
-    for code, area in sorted(setup.new_local_areas.items()):
+    for code, area in sorted(setup.local_authorities.items()):
         borough = setup.areas.get(code)
         if borough is None:
             prefix = codes.derive_prefix(area.name, taken)

@@ -14,7 +14,7 @@ from app.auth.context import Actor, Channel
 from app.auth.roles import Role
 from app.auth.service import resolve_session
 from app.deps import client_addr, get_db, request_id
-from app.reference.service import scope_label
+from app.reference.service import scope_name
 
 SESSION_COOKIE = "popcase_session"
 SIGNIN_CSRF_COOKIE = "popcase_signin_csrf"
@@ -55,8 +55,7 @@ def page_actor(request: Request, db: Annotated[Session, Depends(get_db)]) -> Act
     user = session.user
     request.state.signed_in = SignedIn(user.username, user.display_name, user.role,
                                        user.borough_code, user.active, session.csrf_token,
-                                       scope_label(db, user.borough_code or user.force_id
-                                                   or "all"))
+                                       scope_name(db, user))
     return Actor(session.user, Channel.WEB, request_id(request), client_addr(request))
 
 

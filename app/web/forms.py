@@ -41,7 +41,7 @@ def area_options(db: Session, user: User) -> Options:
     groups = grouped_by_force(db, areas_in_scope(db, user))
     if len(groups) == 1:
         return [(a.code, a.label) for a in groups[0][1]]
-    return [(force, [(a.code, a.label) for a in areas]) for force, areas in groups]
+    return [(force.label, [(a.code, a.label) for a in areas]) for force, areas in groups]
 
 
 def area_filter_options(db: Session, user: User | None) -> Options:

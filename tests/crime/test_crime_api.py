@@ -255,7 +255,8 @@ def test_imports_are_listed_newest_first_with_their_reports(api: Api) -> None:
         *(street_file(m).name for m in reversed(MONTHS)), "wards.geojson", "boroughs.geojson"]
     fields = {"id", "kind", "source", "status", "message", "rows_read", "added",
               "already_present", "without_location", "rejected", "problems", "first_month",
-              "last_month", "bytes_total", "bytes_done", "started_at", "finished_at", "actor"}
+              "last_month", "bytes_total", "bytes_done", "started_at", "finished_at", "actor",
+              "force", "months"}
     for item in items:
         assert set(item) == fields
         assert item["status"] == "done" and item["actor"] == Actor.cli().username
@@ -266,6 +267,7 @@ def test_imports_are_listed_newest_first_with_their_reports(api: Api) -> None:
                 item["without_location"], item["rejected"], item["problems"]) == (
             "street", len(rows), len(rows), 0, sum(1 for c in rows if c.easting is None), 0, [])
         assert item["first_month"] == item["last_month"] == date(year, number, 1).isoformat()
+        assert (item["force"], item["months"]) == ("city-of-london", [month])
         assert item["bytes_done"] == item["bytes_total"] == street_file(month).stat().st_size
     wards, boroughs = items[-2:]
     assert (wards["kind"], wards["added"]) == ("boundaries", len(ward_features(CITY)) + len(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -321,3 +322,25 @@ def test_a_point_geometry_is_not_a_boundary(db: Session) -> None:
         force_id="north-wales")
     assert report.problems == [{"line": 1, "message": "feature 1: its geometry is a Point, "
                                                       "not a polygon"}]
+
+
+def test_an_administrator_works_for_every_force(db: Session, cast: Cast) -> None:
+    for scope in ({"force_id": "north-wales"}, {"borough_code": WESTMINSTER}):
+        with pytest.raises(ValidationFailed) as refused:
+            create_user(db, CLI, NewUser("admin.nw", Role.ADMIN, **scope))  # type: ignore[arg-type]
+        assert [(e.field, e.message) for e in refused.value.errors] == [(
+            "force", "An administrator works for every force: leave the force and the home "
+                     "area empty.")]
+    with pytest.raises(ValidationFailed):
+        update_user(db, cast.admin.actor, cast.officer.user.username, UserChanges(
+            version=cast.officer.user.version, role=Role.ADMIN))  # keeps Westminster
+
+
+def test_setting_up_a_force_names_the_accounts_that_read_every_force(
+        pages: Any, cast: Cast) -> None:
+    page = pages(cast.admin).get("/admin/forces/north-wales")
+    assert page.status_code == 200
+    words = " ".join(re.sub(r"<[^>]+>", " ", page.text).split())
+    # The analyst and the evaluator of the cast name no force; the officers' home areas do.
+    assert "2 accounts read every force's areas, North Wales Police's included: Grace Lee " \
+           "(analyst), Rhys Morgan (evaluator)." in words

@@ -41,13 +41,14 @@ from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select, update
 
-from app.auth.context import Actor
+from app.auth.context import Actor, Channel
+from app.auth.models import User
 from app.auth.roles import Role
 from app.cases.models import Case
 from app.clock import today
 from app.crime.boundaries import import_boundaries
-from app.crime.importer import expand, import_sources
-from app.crime.models import AreaKind
+from app.crime.importer import expand, from_bytes, import_sources
+from app.crime.models import Area, AreaKind, ImportBatch
 from app.operations.models import Operation
 from app.patrols.models import Patrol
 from tests.conftest import POLICE_UK_DATA, Person, create_person, needs_data, page_client
@@ -127,6 +128,7 @@ PEOPLE: dict[str, tuple[Role, str | None, str | None]] = {
     "city.analyst": (Role.ANALYST, None, CITY_POLICE),
     "city.evaluator": (Role.EVALUATOR, None, CITY_POLICE),
     "all.analyst": (Role.ANALYST, None, None),
+    "all.supervisor": (Role.SUPERVISOR, None, None),
 }
 PEOPLE_OF = {
     NORTH_WALES: ("gw.officer", "gw.supervisor", "conwy.supervisor", "nw.analyst",
@@ -719,3 +721,97 @@ def test_within_a_force_the_home_area_still_scopes_cases(world: World) -> None:
     assert response.status_code == 404
     operation = world.get(f"/api/v1/operations/{objects.operation}", "conwy.supervisor")
     assert operation["cases"] == 0  # its case is not theirs to count
+
+
+# --- one force's data is changed by its own people only ----------------------------------------
+
+def actor_of(world: World, who: str) -> Actor:
+    with world.site.factory() as db:
+        user = db.get(User, world.people[who].user.id)
+        assert user is not None
+        return Actor(user, Channel.API, "test", "127.0.0.1")
+
+
+def test_an_analyst_imports_only_their_own_forces_files(world: World) -> None:
+    """Rows count in every figure of the force that published them: another force's people
+    never add to them, whether the file's name, the force chosen or its rows say whose."""
+    city_file = street_file_of(CITY_POLICE, "2024-06")
+    for sources, force in ((expand([city_file]), None),
+                           (from_bytes("june.csv", city_file.read_bytes()), None),
+                           (from_bytes("june.csv", city_file.read_bytes()), CITY_POLICE)):
+        [report] = import_sources(world.site.factory, actor_of(world, "nw.analyst"), sources,
+                                  force_id=force)
+        assert (report.status, report.added, report.message) == (
+            "failed", 0, "This file is City of London Police's: you import the data of your "
+                         "own force only."), sources[0].name
+    upload = world.page("nw.analyst").post("/data/police-uk", data={
+        "csrf_token": world.people["nw.analyst"].csrf, "force": CITY_POLICE},
+        files={"file": (city_file.name, city_file.read_bytes(), "text/csv")})
+    assert upload.status_code == 422 and "Choose a force from the list." in upload.text
+    coverage = world.get(f"/api/v1/forces/{CITY_POLICE}", "all.analyst")["coverage"]
+    assert coverage["street"] == CITY_MONTHS  # June is still not present
+
+
+def test_an_analyst_changes_only_their_own_forces_boundaries(world: World) -> None:
+    analyst = actor_of(world, "nw.analyst")
+    with world.site.factory() as db:
+        before = db.scalar(select(Area.geometry).where(Area.kind == AreaKind.BOROUGH,
+                                                       Area.code == CITY))
+        report = import_boundaries(db, analyst, "city.geojson", geojson(
+            borough_features(CITY)), AreaKind.BOROUGH)
+        after = db.scalar(select(Area.geometry).where(Area.kind == AreaKind.BOROUGH,
+                                                      Area.code == CITY))
+    assert (report.added, report.updated, report.rejected) == (0, 0, 1)
+    assert report.problems[0]["message"] == (
+        "feature 1: E09000001 (City of London) is a boundary of another force's area; it was "
+        "left as it is")
+    assert after == before
+
+
+@pytest.mark.parametrize(("who", "forces"), [("nw.analyst", {NORTH_WALES, None}),
+                                             ("city.officer", {CITY_POLICE, None}),
+                                             ("all.analyst", {NORTH_WALES, CITY_POLICE, None})])
+def test_imports_are_listed_for_the_readers_force(world: World, who: str,
+                                                  forces: set[str | None]) -> None:
+    items = world.get("/api/v1/imports?limit=200", who)["items"]
+    assert {item["force"] for item in items} == forces
+    hidden = other(NORTH_WALES if NORTH_WALES in forces else CITY_POLICE)
+    if hidden not in forces:
+        with world.site.factory() as db:
+            batch_id = db.scalar(select(ImportBatch.id).where(ImportBatch.force_id == hidden))
+        world.send("GET", f"/api/v1/imports/{batch_id}", who, expected=404)
+        assert world.page(who).get(f"/data/imports/{batch_id}").status_code == 404
+
+
+def test_a_case_in_an_operation_stays_in_its_force(world: World) -> None:
+    """A supervisor of every force may move a case between areas, but not out of its
+    operation's force; nor link a concern to another force's case."""
+    if "all.supervisor" not in world.people:
+        world.add_people("all.supervisor")
+    city = world.objects[CITY_POLICE]
+    case = world.get(f"/api/v1/cases/{city.case}", "all.supervisor")
+    refused = world.send("PATCH", f"/api/v1/cases/{city.case}", "all.supervisor", expected=422,
+                         json={"version": case["version"], "borough": GWYNEDD})
+    operation = world.get(f"/api/v1/operations/{city.operation}", "all.analyst")["name"]
+    assert refused["errors"] == [{"field": "borough", "message": (
+        f"Gwynedd is an area of another force than the case's operation ({operation}): take "
+        "the case out of the operation first.")}]
+    concern = world.send("POST", "/api/v1/concerns", "all.supervisor", expected=201, json={
+        "borough": GWYNEDD, "raised_on": (today() - timedelta(days=1)).isoformat(),
+        "raised_by_kind": "resident", "channel": "ward_panel",
+        "description": "Fights outside the bars at closing time"})
+    linked = world.send("POST", f"/api/v1/concerns/{concern['id']}/triage", "all.supervisor",
+                        expected=422, json={"version": concern["version"], "outcome": "linked",
+                                            "case": city.case})
+    assert linked["errors"][0]["message"] == (
+        f"{city.case} is a case of another force than the concern's: link it to one of its "
+        "own force.")
+
+
+def test_a_crime_picture_of_months_without_its_data_is_refused(world: World) -> None:
+    ref = world.objects[NORTH_WALES].case
+    refused = world.send("GET", f"/api/v1/cases/{ref}/crime-picture?first=2024-05"
+                                "&last=2024-06", "gw.officer", expected=422)
+    assert refused["errors"] == [{"field": "first", "message": (
+        "No street-level crime of North Wales Police is imported for May 2024 to Jun 2024: "
+        "choose months from Jan 2024 to Apr 2024.")}]

@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 from app.api.admin import csv_response
 from app.audit import service as audit
 from app.auth.context import Actor
-from app.auth.permissions import Perm, require
+from app.auth.permissions import Perm, home_area, require
 from app.auth.roles import Role
 from app.auth.service import (
     NewUser,
@@ -57,14 +57,15 @@ def _scope_choices(db: Session) -> dict[str, Any]:
     area_names = {a.code: a.label for a in areas}
     force_names = {f.id: f.label for f in forces}
 
-    def scope(user: Any) -> str:
-        if user.borough_code:
-            return area_names.get(user.borough_code, user.borough_code)
+    def scope(user: Any) -> str:  # as scope_name, from the names read once for the list
+        home = home_area(user)
+        if home:
+            return area_names.get(home, home)
         if user.force_id:
             return f"{force_names.get(user.force_id, user.force_id)} (every area)"
         return "Every force"
 
-    return {"boroughs": [(force, [(a.code, f"{a.label} ({a.code})") for a in items])
+    return {"boroughs": [(force.label, [(a.code, f"{a.label} ({a.code})") for a in items])
                          for force, items in grouped_by_force(db, areas)],
             "forces": [(f.id, f.label) for f in forces], "scope": scope}
 

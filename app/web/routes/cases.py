@@ -299,7 +299,13 @@ def _panels(db: Session, actor: Actor, case: Case, section: str, first: str,
         except ValidationFailed as exc:
             panels["errors"] = forms.errors_by_field(exc.errors)
     if "picture" in wanted:
-        panels["picture"] = picture.crime_picture(db, actor, case.ref, period) or "no-data"
+        try:
+            found = picture.crime_picture(db, actor, case.ref, period)
+        except ValidationFailed as exc:  # months with none of its data: say so, show its own
+            db.rollback()
+            panels["errors"] = forms.errors_by_field(exc.errors)
+            found = picture.crime_picture(db, actor, case.ref)
+        panels["picture"] = found or "no-data"
     if "comparison" in wanted:
         panels["comparison"] = picture.comparison(db, actor, case.ref) or "no-data"
     return panels

@@ -24,7 +24,7 @@ from app.crime import counts
 from app.crime.boundaries import import_boundaries
 from app.crime.importer import STALE_AFTER, SourceError, expand, import_sources
 from app.crime.models import Area, AreaKind, ImportBatch, ImportStatus
-from app.crime.queries import Period, coverage, data_months, month_value
+from app.crime.queries import Period, batches_seen_by, coverage, data_months, month_value
 from app.deps import get_db
 from app.errors import NotFound, ValidationFailed
 from app.reference.models import Force
@@ -57,7 +57,8 @@ def _page(request: Request, db: Session, actor: Actor, *, errors: dict[str, str]
     require(actor.user, Perm.CASE_READ)  # type: ignore[arg-type]
     user = actor.user
     assert user is not None
-    batches = list(db.scalars(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(60)))
+    batches = list(db.scalars(select(ImportBatch).where(batches_seen_by(user))
+                              .order_by(ImportBatch.id.desc()).limit(60)))
     running = any(b.status is ImportStatus.RUNNING for b in batches)
     forces = {f.id: f.label for f in list_forces(db)}
     context = {
@@ -65,7 +66,8 @@ def _page(request: Request, db: Session, actor: Actor, *, errors: dict[str, str]
         "running": running or bool(follow), "poll_url": f"/data?{follow}" if follow else "/data",
         "area_kinds": AREA_KINDS, "notice": notice, "force_names": forces,
         "coverage": [c for c in coverage(db) if covers_force(user, c.force.id)],
-        "force_options": sorted(forces.items(), key=lambda item: item[1]),
+        "force_options": sorted(((f, name) for f, name in forces.items()
+                                 if covers_force(user, f)), key=lambda item: item[1]),
         "area_counts": _area_counts(db),
     }
     if is_htmx(request):
@@ -113,7 +115,8 @@ def upload_police_uk(request: Request, actor: PageActor, db: Db, form: Upload) -
         return _page(request, db, actor, errors={"file": "Choose a CSV or zip file."},
                      status_code=422)
     force = str(form.get("force") or "").strip() or None
-    if force and db.get(Force, force) is None:
+    if force and (db.get(Force, force) is None
+                  or not covers_force(actor.user, force)):  # type: ignore[arg-type]
         return _page(request, db, actor, errors={"force": "Choose a force from the list."},
                      status_code=422)
     limit = request.app.state.settings.max_upload_mb * 1024 * 1024
@@ -226,8 +229,11 @@ def _period(params: QueryParams) -> Period | None:
 
 @router.get("/imports/{batch_id}")
 def import_page(request: Request, actor: PageActor, db: Db, batch_id: BatchId) -> Response:
-    require(actor.user, Perm.CASE_READ)  # type: ignore[arg-type]
-    batch = db.get(ImportBatch, batch_id)
+    user = actor.user
+    assert user is not None
+    require(user, Perm.CASE_READ)
+    batch = db.scalar(select(ImportBatch).where(ImportBatch.id == batch_id,
+                                                batches_seen_by(user)))
     if batch is None:
         raise NotFound(f"There is no import {batch_id}.")
     context = {"active_nav": "data", "batch": batch}

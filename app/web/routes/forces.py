@@ -14,12 +14,14 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from app.auth.context import Actor
+from app.auth.models import User
 from app.auth.permissions import Perm, require
+from app.auth.roles import Role
 from app.crime.boundaries import import_boundaries
 from app.crime.models import Area, AreaKind, ImportBatch
 from app.crime.queries import coverage
 from app.deps import get_db
-from app.errors import ValidationFailed
+from app.errors import NotFound, ValidationFailed
 from app.reference import service
 from app.reference.models import Ward
 from app.web import forms
@@ -82,7 +84,11 @@ def _force_page(request: Request, db: Session, actor: Actor, force_id: str, *,
     bounded = set(db.scalars(select(Area.code).where(Area.kind == AreaKind.BOROUGH,
                                                      Area.code.in_(codes))))
     batch = db.get(ImportBatch, imported) if imported else None
+    every_force = list(db.scalars(select(User).where(
+        User.force_id.is_(None), User.active.is_(True), User.role != Role.ADMIN)
+        .order_by(User.username)))
     return render(request, "admin/force.html", {
+        "every_force": every_force,
         "active_nav": "forces", "force": force, "areas": areas, "wards": wards,
         "bounded": bounded, "batch": batch if batch and batch.force_id == force.id else None,
         "errors": errors or {}, "prefix_errors": prefix_errors or {}, "values": values or {},
@@ -121,6 +127,10 @@ def set_up_areas(request: Request, actor: PageActor, db: Db, form: Upload,
 @router.post("/{force_id}/areas/{code}/prefix")
 def change_prefix(request: Request, actor: PageActor, db: Db, form: Form, force_id: ForceId,
                   code: AreaCode) -> Response:
+    require(actor.user, Perm.FORCE_MANAGE)  # type: ignore[arg-type]
+    known = service.get_borough(db, code)
+    if known is None or known.force_id != service.get_force(db, force_id).id:
+        raise NotFound(f"{code} is not a local policing area of {force_id}.")
     try:
         area = service.change_prefix(db, actor, code, forms.text(form, "ref_prefix"))
     except ValidationFailed as exc:

@@ -20,7 +20,7 @@ from app.crime.models import Area, AreaKind
 from app.crime.queries import Period, data_months, month_value
 from app.deps import get_db
 from app.errors import ValidationFailed
-from app.reference.models import Borough, Force
+from app.reference.models import Borough
 from app.reference.service import areas_in_force_scope, forces_with_areas, grouped_by_force
 from app.sara.problem import CATEGORIES
 from app.web import forms
@@ -63,14 +63,13 @@ def _study_options(db: Session, user: User) -> forms.Options:
     policing areas (grouped by force when they see several), and each force's whole area."""
     bounded = set(db.scalars(select(Area.code).where(Area.kind == AreaKind.BOROUGH)))
     areas = [a for a in areas_in_force_scope(db, user) if a.code in bounded]
-    wholes = db.execute(select(Area.code, Force).join(Force, Force.id == Area.force_id)
-                        .where(Area.kind == AreaKind.FORCE)).all()
-    groups = grouped_by_force(db, areas)
+    wholes = dict(db.execute(select(Area.force_id, Area.code).where(
+        Area.kind == AreaKind.FORCE, Area.force_id.is_not(None))).all())
     options: forms.Options = []
-    for force_name, items in groups:
-        whole = [(code, f"The whole force area ({force.label})") for code, force in wholes
-                 if force.label == force_name and covers_force(user, force.id)]
-        options.append((force_name, whole + [(a.code, a.label) for a in items]))
+    for force, items in grouped_by_force(db, areas):
+        whole = [(wholes[force.id], f"The whole force area ({force.label})")] \
+            if force.id in wholes else []
+        options.append((force.label, whole + [(a.code, a.label) for a in items]))
     return options[0][1] if len(options) == 1 else options
 
 
