@@ -13,6 +13,7 @@ Create Date: 2026-12-06 12:30:00
 """
 
 import json
+import logging
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -131,6 +132,7 @@ def _fill_batches(known: list[dict[str, str | None]]) -> None:
             words[batch_id][reported_by] += count
     update = sa.text("UPDATE import_batches SET force_id = :force, months = :months "
                      "WHERE id = :id").bindparams(sa.bindparam("months", type_=sa.JSON()))
+    unknown = []
     for batch_id, kind, source in batches:
         force = None
         if kind in ROW_TABLES:
@@ -141,6 +143,14 @@ def _fill_batches(known: list[dict[str, str | None]]) -> None:
                 force = by_words.get(_plain(words[batch_id].most_common(1)[0][0]))
         bind.execute(update, {"force": force, "months": sorted(months[batch_id]),
                               "id": batch_id})
+        if kind in ROW_TABLES and force is None and months[batch_id]:
+            unknown.append(f"{batch_id} ({source})")
+    if unknown:  # their rows count in no figure until their force is set: say which
+        logging.getLogger("alembic.runtime.migration").warning(
+            "No police force could be told, from its file name or its rows, for %d import(s): "
+            "%s. Their rows count in no figure until import_batches.force_id is set to the "
+            "police.uk id of the force that published them.", len(unknown),
+            ", ".join(unknown[:20]))
 
 
 def _plain(words: str) -> str:
