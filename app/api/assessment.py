@@ -81,4 +81,4 @@ def operation_evaluation(actor: ApiActor, db: Db,
     """Each of the operation's cases (that the token's user may read) with its latest saved
     assessment, and the inverse-variance weighted mean of their log odds ratios."""
     rows = service.latest_snapshots(db, actor, operation_id)
-    return evaluation(get_operation(db, actor, operation_id), rows, service.pooled(rows))
+    return evaluation(get_operation(db, actor, operation_id), rows)

@@ -63,7 +63,42 @@ class OddsRatioRead(BaseModel):
     high: float | None
     log: float | None
     variance: float | None
+    low_adjusted: float | None = Field(None, description="The interval with the variance "
+                                       "inflated by the months' dispersion (Welsh & Farrington)")
+    high_adjusted: float | None = None
     reading: str
+
+
+class RateRatioRead(BaseModel):
+    """RIRR = (target after / before) / (control after / before) = 1 / odds ratio: below 1,
+    crime in the target fell relative to the control."""
+
+    value: float | None
+    low: float | None
+    high: float | None
+    percent_change: float | None = Field(description="(RIRR − 1) × 100, relative to control")
+    reading: str
+
+
+class ModelRead(BaseModel):
+    """The monthly counts fitted as a difference-in-differences count model."""
+
+    method: str | None = Field(description="quasi-Poisson or negative binomial (NB2); null "
+                               "when it could not be fitted")
+    rirr: float | None
+    low: float | None
+    high: float | None
+    dispersion: float | None = Field(description="Pearson X²/df of the Poisson fit: how many "
+                                     "times more the months vary than Poisson assumes")
+    alpha: float | None = Field(None, description="NB2's overdispersion, when chosen")
+    fit: str = Field("", description="The fit, and the test that chose the model")
+    reading: str
+
+
+class Caution(BaseModel):
+    code: str = Field(description="small_counts, unreliable_trend, wdq_withheld, "
+                                  "overdispersed, older_snapshot, ...")
+    message: str
 
 
 class DisplacementRead(BaseModel):
@@ -108,8 +143,18 @@ class SnapshotRead(BaseModel):
     buffer: AreaFigures | None
     control: AreaFigures | None
     odds_ratio: OddsRatioRead
+    rirr: RateRatioRead | None = Field(description="Null on snapshots saved before it existed")
+    model: ModelRead | None = Field(description="Null on snapshots saved before it existed")
     displacement: DisplacementRead
     total_net_effect: NetEffectRead
+    design: str | None = Field(description="The evaluation design")
+    sms_level: int | None = Field(description="Its level on the Maryland Scientific Methods "
+                                  "Scale: 2 before/after only, 3 with a control area, 4 "
+                                  "several treated and untreated hotspots, 5 randomised")
+    warnings: list[Caution] = Field(description="What the numbers are too small (or too "
+                                    "uneven) to support")
+    harm: dict[str, Any] | None = Field(description="Harm-weighted changes; null without a "
+                                        "harm-weight table")
     monthly: MonthlySeries
     areas: dict[str, Any] = Field(description="The areas' shapes as counted (GeoJSON, WGS84)")
     batches: list[BatchUsed]
@@ -152,9 +197,30 @@ class PooledRead(BaseModel):
     reading: str
 
 
+class RandomPooledRead(BaseModel):
+    """The random-effects pooled odds ratio: the one to believe when the hotspots differ."""
+
+    hotspots: int
+    odds_ratio: float | None
+    low: float | None = Field(description="Hartung–Knapp 95% interval")
+    high: float | None
+    tau_squared: float | None = Field(description="The spread of the hotspots' true log odds "
+                                      "ratios (DerSimonian–Laird)")
+    prediction_low: float | None = Field(description="95% prediction interval: where a new "
+                                         "hotspot's effect would lie (needs three hotspots)")
+    prediction_high: float | None
+    q_p: float | None = Field(None, description="The p-value of Cochran's Q")
+    reading: str = Field(description="The answer, and whether to believe it or the fixed "
+                         "effect")
+
+
 class OperationEvaluation(BaseModel):
     operation: int
     name: str
     rows: list[EvaluationRow]
     pooled: PooledRead
+    pooled_random: RandomPooledRead
+    allocation: dict[str, Any] | None = Field(
+        description="The operation's randomised allocation of hotspots; null unless it was "
+                    "randomised")
     method: str

@@ -31,7 +31,7 @@ from app.crime.models import ImportBatch, ImportKind, ImportStatus
 from app.crime.queries import Period, crimes_in, data_months, month_value, months_with_data
 from app.errors import Conflict, FieldError, ValidationFailed
 from app.operations.service import get_operation
-from app.sara import impact
+from app.sara import count_models, impact
 from app.sara.stages import Stage
 from app.validation import FIRST_DAY, LAST_DAY
 
@@ -225,12 +225,91 @@ def _monthly(db: Session, force: str, shape: BaseGeometry, span: Period,
 
 def _figures(case: Case, monthly: dict[str, list[int] | None], before: Period,
              after: Period) -> dict[str, Any]:
-    """Every figure of DESIGN §2 with its reading, as stored in the snapshot."""
+    """Every figure of DESIGN §2 with its reading, as stored in the snapshot: the counts and
+    ratios, the count model of the monthly series, what the numbers are too small to
+    support, and the design's strength."""
     length = len(before.months())
     span = Period(before.first, after.last).months()
     offset = span.index(after.first)
-    totals = {name: (sum(series[:length]), sum(series[offset:offset + length]))
-              if series is not None else None for name, series in monthly.items()}
+    series = {name: (values[:length], values[offset:offset + length])
+              if values is not None else None for name, values in monthly.items()}
+    totals = {name: (sum(pair[0]), sum(pair[1])) if pair is not None else None
+              for name, pair in series.items()}
+    a, b, c = totals["target"], totals["buffer"], totals["control"]
+    assert a is not None
+    cautions = impact.small_number_warnings(totals)
+    ratio, moved, net = _ratios(a, b, c)
+    model = count_models.did_model(*series["target"], *series["control"]) \
+        if series["target"] is not None and series["control"] is not None \
+        else count_models.CountModel(None, None, None, None, None, None, "",
+                                     "Not fitted: no control area was chosen.")
+    if model.dispersion is not None and model.dispersion > impact.OVERDISPERSED:
+        cautions.append(impact.Caution(
+            "overdispersed", f"The months vary {model.dispersion:.1f} times as much as a "
+                             "Poisson model assumes: read the intervals that allow for it (the "
+                             "count model's, and the odds ratio's adjusted one)."))
+    if moved.undefined.startswith("Not shown"):
+        cautions.append(impact.Caution("wdq_withheld", moved.undefined))
+    design, level = impact.design_of(control=c is not None)
+    rate = impact.rate_ratio(ratio)
+    low_adjusted, high_adjusted = impact.adjusted_interval(ratio, model.dispersion)
+    return {
+        "areas": _area_figures(case, totals),
+        "odds_ratio": {"value": ratio.value, "low": ratio.low, "high": ratio.high,
+                       "log": ratio.log, "variance": ratio.variance,
+                       "low_adjusted": low_adjusted, "high_adjusted": high_adjusted,
+                       "reading": impact.read_odds_ratio(ratio)},
+        "rirr": {"value": rate.value, "low": rate.low, "high": rate.high,
+                 "percent_change": rate.percent_change, "reading": impact.read_rate_ratio(rate)},
+        "model": {"method": model.method, "rirr": model.rirr, "low": model.low,
+                  "high": model.high, "dispersion": model.dispersion, "alpha": model.alpha,
+                  "fit": model.fit, "reading": count_models.read_model(model)},
+        "displacement": {"success_measure": moved.success,
+                         "buffer_displacement_measure": moved.buffer, "wdq": moved.wdq,
+                         "reading": impact.read_displacement(moved)},
+        "total_net_effect": {"value": net, "reading": _net_reading(net, b, c)},
+        "design": design, "sms_level": level,
+        "warnings": [{"code": w.code, "message": w.message} for w in cautions],
+        "harm": None,
+        "monthly": {"months": [f"{m:%Y-%m}" for m in span],
+                    **{name: monthly[name] for name in AREAS}},
+        "no_crime_anywhere": all(sum(s) == 0 for s in monthly.values() if s is not None),
+    }
+
+
+Counts = tuple[int, int]
+
+
+def _ratios(a: Counts, b: Counts | None, c: Counts | None) -> tuple[
+        impact.OddsRatio, impact.Displacement, float | None]:
+    """The odds ratio, the displacement measures (the WDQ only where the success measure is
+    clear of zero) and the total net effect (only from a control trend the counts support)."""
+    if c is None:
+        return (impact.OddsRatio(None, None, None, None, None,
+                                 "Not defined: no control area was chosen."),
+                impact.Displacement(None, None, None, "Not defined: no control area was "
+                                                      "chosen."), None)
+    ratio = impact.odds_ratio(a[0], a[1], c[0], c[1])
+    if b is None:
+        return ratio, impact.Displacement(None, None, None, "Not defined: no buffer ring was "
+                                                            "set."), None
+    moved = impact.unless_unclear(impact.displacement(a[0], a[1], b[0], b[1], c[0], c[1]),
+                                  a[0], a[1], c[0], c[1])
+    net = impact.total_net_effect(a[0], a[1], b[0], b[1], c[0], c[1]) \
+        if c[0] >= impact.RELIABLE_COUNT else None
+    return ratio, moved, net
+
+
+def _net_reading(net: float | None, b: Counts | None, c: Counts | None) -> str:
+    if b is None or c is None:
+        return "Not defined: it needs a buffer ring and a control area."
+    if net is None and c[0] > 0:
+        return (f"Withheld: the control area had {c[0]} crimes before, too few (under "
+                f"{impact.RELIABLE_COUNT}) for its trend to predict the target and buffer from.")
+    return impact.read_total_net_effect(net)
+
+
+def _area_figures(case: Case, totals: dict[str, Counts | None]) -> dict[str, Any]:
     names = {"target": case.target_area_name or "target area",
              "buffer": f"{case.buffer_width_m} m buffer ring" if case.buffer_width_m else "",
              "control": case.control_area_name or "control area"}
@@ -244,37 +323,7 @@ def _figures(case: Case, monthly: dict[str, list[int] | None], before: Period,
         areas[name] = {"name": names[name], "before": change.before, "after": change.after,
                        "percent_change": change.percent,
                        "reading": impact.read_change(_area_word(name), change)}
-    a, b, c = totals["target"], totals["buffer"], totals["control"]
-    assert a is not None
-    if c is None:
-        ratio = impact.OddsRatio(None, None, None, None, None,
-                                 "Not defined: no control area was chosen.")
-        moved = impact.Displacement(None, None, None, "Not defined: no control area was "
-                                                      "chosen.")
-        net = None
-    else:
-        ratio = impact.odds_ratio(a[0], a[1], c[0], c[1])
-        if b is None:
-            moved = impact.Displacement(None, None, None, "Not defined: no buffer ring was set.")
-            net = None
-        else:
-            moved = impact.displacement(a[0], a[1], b[0], b[1], c[0], c[1])
-            net = impact.total_net_effect(a[0], a[1], b[0], b[1], c[0], c[1])
-    return {
-        "areas": areas,
-        "odds_ratio": {"value": ratio.value, "low": ratio.low, "high": ratio.high,
-                       "log": ratio.log, "variance": ratio.variance,
-                       "reading": impact.read_odds_ratio(ratio)},
-        "displacement": {"success_measure": moved.success,
-                         "buffer_displacement_measure": moved.buffer, "wdq": moved.wdq,
-                         "reading": impact.read_displacement(moved)},
-        "total_net_effect": {"value": net, "reading": impact.read_total_net_effect(net)
-                             if b is not None and c is not None else
-                             "Not defined: it needs a buffer ring and a control area."},
-        "monthly": {"months": [f"{m:%Y-%m}" for m in span],
-                    **{name: monthly[name] for name in AREAS}},
-        "no_crime_anywhere": all(sum(s) == 0 for s in monthly.values() if s is not None),
-    }
+    return areas
 
 
 def _area_word(name: str) -> str:
@@ -404,10 +453,11 @@ def latest_snapshots(db: Session, actor: Actor,
     return [(case, snapshot) for case, snapshot in rows]
 
 
-def pooled(rows: list[tuple[Case, AssessmentSnapshot | None]]) -> impact.Pooled:
-    effects = []
+def effects(rows: list[tuple[Case, AssessmentSnapshot | None]]) -> list[tuple[float, float]]:
+    """Each assessed hotspot's (ln odds ratio, its variance), for pooling."""
+    found = []
     for _case, snapshot in rows:
         ratio = snapshot.results["odds_ratio"] if snapshot else None
         if ratio and ratio["log"] is not None and ratio["variance"] is not None:
-            effects.append((ratio["log"], ratio["variance"]))
-    return impact.pooled_effect(effects)
+            found.append((ratio["log"], ratio["variance"]))
+    return found

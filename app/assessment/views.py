@@ -11,24 +11,31 @@ from app.assessment.models import AssessmentSnapshot
 from app.assessment.schemas import (
     AreaFigures,
     BatchUsed,
+    Caution,
     DisplacementRead,
     EvaluationRow,
+    ModelRead,
     MonthlySeries,
     NetEffectRead,
     OddsRatioRead,
     OperationEvaluation,
     PooledRead,
+    RandomPooledRead,
+    RateRatioRead,
     SnapshotRead,
 )
-from app.assessment.service import changes
+from app.assessment.service import changes, effects
 from app.audit.service import csv_safe
 from app.cases.models import Case
 from app.operations.models import Operation
 from app.sara import impact
 
-POOLED_METHOD = ("Inverse-variance weighted mean of the hotspots' log odds ratios (a "
-                 "fixed-effect meta-analysis), with its 95% interval; Cochran's Q and I² show "
-                 "how much the hotspots differ.")
+POOLED_METHOD = ("Fixed effect: the inverse-variance weighted mean of the hotspots' log odds "
+                 "ratios, with its 95% interval; Cochran's Q and I² show how much the hotspots "
+                 "differ. Random effects: DerSimonian–Laird, allowing each hotspot's true "
+                 "effect to differ by tau², with the Hartung–Knapp 95% interval (t on k − 1 "
+                 "degrees of freedom) and the 95% prediction interval for a new hotspot (t on "
+                 "k − 2).")
 
 
 def snapshot_read(snapshot: AssessmentSnapshot,
@@ -49,8 +56,16 @@ def snapshot_read(snapshot: AssessmentSnapshot,
         buffer=AreaFigures(**areas["buffer"]) if areas.get("buffer") else None,
         control=AreaFigures(**areas["control"]) if areas.get("control") else None,
         odds_ratio=OddsRatioRead(**results["odds_ratio"]),
+        rirr=RateRatioRead(**results["rirr"]) if "rirr" in results else None,
+        model=ModelRead(**results["model"]) if "model" in results else None,
         displacement=DisplacementRead(**results["displacement"]),
         total_net_effect=NetEffectRead(**results["total_net_effect"]),
+        design=results.get("design"), sms_level=results.get("sms_level"),
+        warnings=[Caution(**w) for w in results.get("warnings", [])] if "design" in results
+        else [Caution(code="older_snapshot", message="Saved before popcase worked out the "
+                      "rate ratio, the count model and its warnings: compute the assessment "
+                      "again for them.")],
+        harm=results.get("harm"),
         monthly=MonthlySeries(**results["monthly"]),
         areas=snapshot.areas,
         batches=[BatchUsed(**b) for b in snapshot.batches], note=snapshot.note,
@@ -78,8 +93,10 @@ def evaluation_row(case: Case, snapshot: AssessmentSnapshot | None) -> Evaluatio
         reading=ratio.get("reading") or "No impact assessment saved yet.")
 
 
-def evaluation(operation: Operation, rows: list[tuple[Case, AssessmentSnapshot | None]],
-               pooled: impact.Pooled) -> OperationEvaluation:
+def evaluation(operation: Operation,
+               rows: list[tuple[Case, AssessmentSnapshot | None]]) -> OperationEvaluation:
+    found = effects(rows)
+    pooled, spread = impact.pooled_effect(found), impact.random_effects(found)
     return OperationEvaluation(
         operation=operation.id, name=operation.name,
         rows=[evaluation_row(case, snapshot) for case, snapshot in rows],
@@ -87,7 +104,12 @@ def evaluation(operation: Operation, rows: list[tuple[Case, AssessmentSnapshot |
                           high=pooled.high, log=pooled.log,
                           standard_error=pooled.standard_error, q=pooled.q,
                           i_squared=pooled.i_squared, reading=impact.read_pooled(pooled)),
-        method=POOLED_METHOD)
+        pooled_random=RandomPooledRead(
+            hotspots=spread.hotspots, odds_ratio=spread.value, low=spread.low,
+            high=spread.high, tau_squared=spread.tau_squared,
+            prediction_low=spread.prediction_low, prediction_high=spread.prediction_high,
+            q_p=spread.q_p, reading=impact.read_random_effects(spread, pooled)),
+        allocation=None, method=POOLED_METHOD)
 
 
 CSV_COLUMNS = ["ref", "title", "borough", "stage", "outcome", "snapshot", "saved_at",
@@ -103,10 +125,15 @@ def evaluation_csv(result: OperationEvaluation) -> Iterator[list[str]]:
         values = row.model_dump(mode="json")
         yield [csv_safe(_cell(values[name])) if name in ("title", "borough")
                else _cell(values[name]) for name in CSV_COLUMNS]
-    pooled = result.pooled
+    pooled, spread = result.pooled, result.pooled_random
     yield ["pooled", f"Pooled effect of {pooled.hotspots} hotspots (fixed effect)", "", "", "",
            "", "", "", "", "", "", "", _cell(pooled.odds_ratio), _cell(pooled.low),
            _cell(pooled.high), "", ""]
+    yield ["pooled_random", f"Pooled effect of {spread.hotspots} hotspots (random effects, "
+           f"tau² {_cell(spread.tau_squared)}; prediction interval "
+           f"{_cell(spread.prediction_low)} to {_cell(spread.prediction_high)})", "", "", "",
+           "", "", "", "", "", "", "", _cell(spread.odds_ratio), _cell(spread.low),
+           _cell(spread.high), "", ""]
 
 
 def _cell(value: Any) -> str:

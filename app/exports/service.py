@@ -179,7 +179,7 @@ def export_operation(db: Session, actor: Actor, operation: Operation, *, reason:
         rows = [(c, (assessment.snapshots(db, c) or [None])[0]) for c in cases]
     else:
         rows = assessment.latest_snapshots(db, actor, operation.id)
-    result = evaluation(operation, rows, assessment.pooled(rows))
+    result = evaluation(operation, rows)
     members: dict[str, bytes] = {
         "operation.json": json.dumps({
             "name": operation.name, "unit": operation.unit,

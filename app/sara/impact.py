@@ -13,10 +13,20 @@ equal length:
 - total net effect TNE = (A_t0 · C_t1/C_t0 − A_t1) + (B_t0 · C_t1/C_t0 − B_t1): the crimes
   fewer, in the target and buffer together, than the control area's trend predicts;
 - across several hotspots, the inverse-variance weighted mean of ln OR (a fixed-effect
-  meta-analysis), with its interval, Cochran's Q and I².
+  meta-analysis), with its interval, Cochran's Q and I²; and the random-effects mean
+  (DerSimonian & Laird 1986, with the Hartung & Knapp 2001 interval) with tau² and the
+  prediction interval (Higgins, Thompson & Spiegelhalter 2009), which is the one to believe when
+  the hotspots differ;
+- the relative incidence rate ratio RIRR = (A_t1/A_t0) / (C_t1/C_t0) = 1/OR, the effect size
+  Braga & Weisburd (2022) and Wilson (2022) recommend for places, with the percentage change
+  relative to the control;
+- the odds ratio's interval again with its variance inflated by the months' dispersion (Welsh
+  & Farrington 2009), beside the Poisson one.
 
-A count of zero makes some figures undefined: then the figure is None with the reason, never a
-division by zero, an infinity or a NaN.
+Small numbers are said plainly (see ``SMALL_CELL`` and ``RELIABLE_COUNT``): a figure that few
+crimes cannot support carries a warning, or is withheld with the reason. A count of zero makes
+some figures undefined: then the figure is None with the reason, never a division by zero, an
+infinity or a NaN.
 """
 
 from __future__ import annotations
@@ -25,7 +35,27 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from scipy import stats
+
 Z_95 = 1.96
+# Below this count in any of the four cells, the normal approximation behind a ratio's interval
+# is poor (the usual rule for log odds ratios; Agresti, Categorical Data Analysis, 3rd ed. 2013,
+# §3.1): the figure is shown with a warning.
+SMALL_CELL = 5
+# A count below this has a relative standard error above 22% (1/√20) under Poisson, the point
+# at which the US National Center for Health Statistics flags a rate as unreliable: a trend
+# taken from the control area's counts (the total net effect) is withheld below it.
+RELIABLE_COUNT = 20
+# Months vary more than Poisson assumes when the dispersion is above this: say so.
+OVERDISPERSED = 1.5
+
+
+@dataclass(frozen=True)
+class Caution:
+    """What a figure's numbers cannot support, for the API's ``warnings`` ({code, message})."""
+
+    code: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -100,6 +130,29 @@ def displacement(a_before: int, a_after: int, b_before: int, b_after: int, c_bef
     return Displacement(success, buffer, buffer / success)
 
 
+def success_is_clear(a_before: int, a_after: int, c_before: int, c_after: int) -> bool:
+    """Whether the success measure SM = A1/C1 − A0/C0 is distinguishable from zero: more than
+    1.96 standard errors from it, each ratio's variance by the delta method under Poisson,
+    Var(A/C) ≈ (A/C)² (1/A + 1/C). A WDQ divides by SM: with SM about zero it is noise."""
+    if min(a_before, a_after, c_before, c_after) == 0:
+        return False
+    success = a_after / c_after - a_before / c_before
+    variance = sum((a / c) ** 2 * (1 / a + 1 / c)
+                   for a, c in ((a_after, c_after), (a_before, c_before)))
+    return abs(success) > Z_95 * math.sqrt(variance)
+
+
+def unless_unclear(moved: Displacement, a_before: int, a_after: int, c_before: int,
+                   c_after: int) -> Displacement:
+    """The WDQ only where the success measure it divides by is distinguishable from zero."""
+    if moved.wdq is None or success_is_clear(a_before, a_after, c_before, c_after):
+        return moved
+    return Displacement(moved.success, moved.buffer, None,
+                        "Not shown: the success measure is too close to zero to tell from "
+                        "chance (less than 1.96 standard errors from it), and a quotient that "
+                        "divides by it would be noise.")
+
+
 def total_net_effect(a_before: int, a_after: int, b_before: int, b_after: int, c_before: int,
                      c_after: int) -> float | None:
     """Crimes fewer than the control's trend predicts, target and buffer together (positive:
@@ -108,6 +161,57 @@ def total_net_effect(a_before: int, a_after: int, b_before: int, b_after: int, c
         return None
     trend = c_after / c_before
     return (a_before * trend - a_after) + (b_before * trend - b_after)
+
+
+@dataclass(frozen=True)
+class RateRatio:
+    """RIRR = (A_t1/A_t0) / (C_t1/C_t0): below 1, crime in the target fell relative to the
+    control. Its interval is the odds ratio's, inverted."""
+
+    value: float | None
+    low: float | None
+    high: float | None
+    percent_change: float | None  # relative to the control: (RIRR − 1) · 100
+    undefined: str = ""
+
+
+def rate_ratio(ratio: OddsRatio) -> RateRatio:
+    if ratio.value is None or ratio.low is None or ratio.high is None:
+        return RateRatio(None, None, None, None, ratio.undefined)
+    value = 1 / ratio.value
+    return RateRatio(value, 1 / ratio.high, 1 / ratio.low, (value - 1) * 100)
+
+
+def adjusted_interval(ratio: OddsRatio, dispersion: float | None) -> tuple[float | None,
+                                                                             float | None]:
+    """The odds ratio's interval with its variance multiplied by the dispersion (never below
+    Poisson's, 1): what the months' spread says the interval really is."""
+    if ratio.log is None or ratio.variance is None or dispersion is None:
+        return None, None
+    half = Z_95 * math.sqrt(ratio.variance * max(dispersion, 1.0))
+    return math.exp(ratio.log - half), math.exp(ratio.log + half)
+
+
+def small_number_warnings(counts: dict[str, tuple[int, int] | None]) -> list[Caution]:
+    """What the counts are too small to support, area by area (``counts``: (before, after) of
+    "target", "buffer" and "control", None for an area not chosen)."""
+    found = []
+    names = {"target": "target area", "buffer": "buffer ring", "control": "control area"}
+    small = [f"the {names[name]} {period} ({count})"
+             for name in ("target", "control") if counts.get(name) is not None
+             for period, count in zip(("before", "after"), counts[name] or (), strict=True)
+             if count < SMALL_CELL]
+    if small:
+        found.append(Caution("small_counts", f"Fewer than {SMALL_CELL} crimes in {_and(small)}: "
+                                             "the odds ratio and rate ratio, and their "
+                                             "intervals, rest on too few crimes to trust."))
+    control = counts.get("control")
+    if control is not None and control[0] < RELIABLE_COUNT:
+        found.append(Caution("unreliable_trend", f"The control area had {control[0]} crimes "
+                                                 f"before (fewer than {RELIABLE_COUNT}): its "
+                                                 "trend is too uncertain to predict the target "
+                                                 "from, so the total net effect is withheld."))
+    return found
 
 
 @dataclass(frozen=True)
@@ -142,6 +246,60 @@ def pooled_effect(effects: Sequence[tuple[float, float]]) -> Pooled:
     i_squared = (max(0.0, (q - dof) / q) * 100 if q > 0 else 0.0) if dof > 0 else None
     return Pooled(len(usable), math.exp(mean), math.exp(mean - Z_95 * se),
                   math.exp(mean + Z_95 * se), mean, se, q if dof > 0 else None, i_squared)
+
+
+@dataclass(frozen=True)
+class RandomEffects:
+    """The random-effects mean of the hotspots' log odds ratios: each hotspot's true effect may
+    differ, by a spread tau² estimated from the data (DerSimonian & Laird 1986); its interval
+    by Hartung & Knapp (2001), on t with k − 1 degrees of freedom; and the prediction
+    interval, where a new hotspot's effect would fall (Higgins et al. 2009; k − 2 df)."""
+
+    hotspots: int
+    value: float | None
+    low: float | None
+    high: float | None
+    tau_squared: float | None
+    prediction_low: float | None
+    prediction_high: float | None
+    q: float | None
+    q_p: float | None  # the p-value of Cochran's Q
+    i_squared: float | None
+    undefined: str = ""
+
+
+def random_effects(effects: Sequence[tuple[float, float]]) -> RandomEffects:
+    usable = [(log, var) for log, var in effects if var > 0 and math.isfinite(log)]
+    k = len(usable)
+    if k < 2:
+        return RandomEffects(k, None, None, None, None, None, None, None, None, None,
+                             "Not defined: a spread between hotspots needs at least two with an "
+                             "odds ratio.")
+    logs = [log for log, _var in usable]
+    weights = [1 / var for _log, var in usable]
+    total = sum(weights)
+    fixed = sum(w * y for w, y in zip(weights, logs, strict=True)) / total
+    q = sum(w * (y - fixed) ** 2 for w, y in zip(weights, logs, strict=True))
+    c = total - sum(w * w for w in weights) / total
+    tau2 = max(0.0, (q - (k - 1)) / c) if c > 0 else 0.0
+    star = [1 / (var + tau2) for _log, var in usable]
+    mean = sum(w * y for w, y in zip(star, logs, strict=True)) / sum(star)
+    spread = sum(w * (y - mean) ** 2 for w, y in zip(star, logs, strict=True))
+    se_hk = math.sqrt(spread / ((k - 1) * sum(star)))
+    half = float(stats.t.ppf(0.975, k - 1)) * se_hk
+    prediction: tuple[float | None, float | None] = (None, None)
+    if k >= 3:
+        width = float(stats.t.ppf(0.975, k - 2)) * math.sqrt(tau2 + 1 / sum(star))
+        prediction = (_exp(mean - width), _exp(mean + width))
+    i_squared = max(0.0, (q - (k - 1)) / q) * 100 if q > 0 else 0.0
+    return RandomEffects(k, _exp(mean), _exp(mean - half), _exp(mean + half), tau2,
+                         prediction[0], prediction[1], q, float(stats.chi2.sf(q, k - 1)),
+                         i_squared)
+
+
+def _exp(value: float) -> float | None:
+    """exp within a float's range (a log ratio of hundreds means no usable figure)."""
+    return math.exp(value) if abs(value) < 700 else None
 
 
 # --- readings ----------------------------------------------------------------------------------
@@ -241,3 +399,57 @@ def read_pooled(pooled: Pooled) -> str:
                        if pooled.i_squared >= 50 else
                        "the hotspots' results are fairly consistent."))
     return reading
+
+
+def read_rate_ratio(ratio: RateRatio) -> str:
+    if ratio.value is None or ratio.low is None or ratio.high is None \
+            or ratio.percent_change is None:
+        return ratio.undefined
+    direction = "fell" if ratio.value < 1 else "rose" if ratio.value > 1 else "kept pace"
+    change = "" if ratio.value == 1 else f" by {abs(ratio.percent_change):.1f}%"
+    return (f"Relative to the control area, crime in the target area {direction}{change} "
+            f"(rate ratio {_num(ratio.value)}, 95% interval {_num(ratio.low)} to "
+            f"{_num(ratio.high)}, assuming Poisson counts).")
+
+
+def read_random_effects(result: RandomEffects, fixed: Pooled) -> str:
+    """The random-effects answer, and which of the two to believe (by Q and I²)."""
+    if result.value is None or result.low is None or result.high is None \
+            or result.i_squared is None or result.q is None or result.q_p is None:
+        return result.undefined
+    reading = (f"Allowing the hotspots' effects to differ, the pooled odds ratio is "
+               f"{_num(result.value)} (95% interval {_num(result.low)} to {_num(result.high)}")
+    if result.prediction_low is not None and result.prediction_high is not None:
+        reading += (f"; a new hotspot's would likely lie between {_num(result.prediction_low)}"
+                    f" and {_num(result.prediction_high)}")
+    reading += ")."
+    heterogeneous = result.q_p < 0.10 or result.i_squared >= 50
+    spread = (f"I² = {result.i_squared:.0f}%, Q = {_num(result.q, 1)} on {result.hotspots - 1} "
+              f"degrees of freedom (p = {result.q_p:.3f})")
+    if heterogeneous:
+        return reading + (f" The hotspots differ more than chance explains ({spread}): believe "
+                          "this random-effects answer, not the fixed effect, whose interval "
+                          "is too narrow for hotspots this different.")
+    agree = " The two agree." if fixed.value is not None and abs(
+        math.log(result.value) - math.log(fixed.value)) < 0.05 else ""
+    return reading + (f" The hotspots differ no more than chance explains ({spread}): the "
+                      f"fixed effect is a fair summary.{agree}")
+
+
+# --- the design and its strength ---------------------------------------------------------------
+
+DESIGNS = {
+    2: "Before and after in the target area, with no comparison area",
+    3: "Before and after in the target area against a comparable control area",
+    4: "Several treated and untreated hotspots compared before and after",
+    5: "Hotspots randomly allocated to treatment and comparison",
+}
+
+
+def design_of(*, control: bool, several_untreated: bool = False,
+              randomised: bool = False) -> tuple[str, int]:
+    """The design and its level on the Maryland Scientific Methods Scale (Sherman et al.
+    1997; Farrington et al. 2002): 2 before and after only; 3 with a comparable control
+    area; 4 several treated and untreated units; 5 random allocation."""
+    level = 5 if randomised else 4 if several_untreated else 3 if control else 2
+    return DESIGNS[level], level

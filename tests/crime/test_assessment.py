@@ -139,6 +139,46 @@ def test_an_assessment_counts_each_area_and_period_and_works_out_every_figure(
                                              "against Apr 2024 to Jun 2024)")
 
 
+def test_the_months_of_real_data_give_the_dispersion_and_the_count_model(
+        world: World) -> None:
+    """Over six real City of London months: the rate ratio, the months' dispersion (worked
+    here in closed form from counts made from the files), the count model's interval that
+    carries it, the odds ratio's interval inflated by it, and the design's level."""
+    ref = hotspot(world, title="Thefts around Liverpool Street, months")
+    saved = world.send("POST", f"/api/v1/cases/{ref}/assessments", json=PERIODS, expected=201)
+    target = area_shape(LIVERPOOL_STREET["geometry"], LIVERPOOL_STREET["radius_m"])
+    control = area_shape(ST_PAULS["geometry"], ST_PAULS["radius_m"])
+    monthly = {name: [sum(count_in(shape, [m], THEFTS).values()) for m in MONTHS]
+               for name, shape in (("target", target), ("control", control))}
+    assert saved["monthly"]["target"] == monthly["target"]
+    assert saved["monthly"]["control"] == monthly["control"]
+    groups = [monthly["target"][:3], monthly["target"][3:], monthly["control"][:3],
+              monthly["control"][3:]]
+    totals = [sum(g) for g in groups]
+    pearson = sum((y - sum(g) / 3) ** 2 / (sum(g) / 3) for g in groups for y in g)
+    dispersion = pearson / (12 - 4)
+    assert saved["model"]["dispersion"] == pytest.approx(dispersion, rel=1e-9)
+    rirr = (totals[1] / totals[0]) / (totals[3] / totals[2])
+    assert saved["rirr"]["value"] == pytest.approx(rirr, rel=1e-12)
+    assert saved["rirr"]["value"] == pytest.approx(1 / saved["odds_ratio"]["value"], rel=1e-12)
+    assert saved["rirr"]["percent_change"] == pytest.approx((rirr - 1) * 100, rel=1e-12)
+    if saved["model"]["method"] == "quasi-Poisson":
+        assert saved["model"]["rirr"] == pytest.approx(rirr, rel=1e-9)
+        half = 1.96 * math.sqrt(sum(1 / t for t in totals) * max(dispersion, 1))
+        assert (saved["model"]["low"], saved["model"]["high"]) == pytest.approx(
+            (rirr * math.exp(-half), rirr * math.exp(half)), rel=1e-9)
+    log, variance = saved["odds_ratio"]["log"], saved["odds_ratio"]["variance"]
+    half = 1.96 * math.sqrt(variance * max(dispersion, 1))
+    assert (saved["odds_ratio"]["low_adjusted"], saved["odds_ratio"]["high_adjusted"]) == \
+        pytest.approx((math.exp(log - half), math.exp(log + half)), rel=1e-12)
+    assert (saved["design"], saved["sms_level"]) == (
+        "Before and after in the target area against a comparable control area", 3)
+    codes = {w["code"] for w in saved["warnings"]}
+    assert ("overdispersed" in codes) == (dispersion > impact.OVERDISPERSED)
+    assert ("small_counts" in codes) == (min(totals) < impact.SMALL_CELL)
+    assert saved["harm"] is None
+
+
 def test_the_gate_is_met_by_a_saved_assessment_or_a_stated_reason(world: World) -> None:
     ref = hotspot(world)
     gate = world.send("GET", f"/api/v1/cases/{ref}/gate")

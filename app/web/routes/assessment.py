@@ -88,14 +88,14 @@ def evaluation_page(request: Request, actor: PageActor, db: Db,
     rows = service.latest_snapshots(db, actor, operation_id)
     return render(request, "operations/evaluation.html", {
         "active_nav": "operations", "operation": operation,
-        "result": evaluation(operation, rows, service.pooled(rows))})
+        "result": evaluation(operation, rows)})
 
 
 @router.get("/operations/{operation_id}/evaluation.csv")
 def evaluation_download(actor: PageActor, db: Db, operation_id: OperationId) -> Response:
     operation = get_operation(db, actor, operation_id)
     rows = service.latest_snapshots(db, actor, operation_id)
-    result = evaluation(operation, rows, service.pooled(rows))
+    result = evaluation(operation, rows)
 
     def lines() -> Iterator[str]:
         for row in evaluation_csv(result):
