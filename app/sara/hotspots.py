@@ -34,17 +34,32 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from app.sara.impact import RELIABLE_COUNT, SMALL_CELL, Caution
+from app.sara.problem import CATEGORIES
+
 # A guard against a metre-sized grid over a whole force area (billions of cells).
 MAX_CELLS = 4_000_000
 # A standard deviation this small relative to the largest value is rounding noise, not spread.
 _EQUAL_TOLERANCE = 1e-12
+# Fewer located crimes than this in the whole study area and the Gi* z-scores and the
+# concentration show chance more than a pattern, and the PAI is withheld. It is RELIABLE_COUNT
+# (20), the US National Center for Health Statistics' rule that a count under 20 (a relative
+# standard error above 1/sqrt(20) = 22% under Poisson) is unreliable: the PAI's N is such a
+# count. Below it the PAI mostly measures the area's size: one crime puts 100% of the crime in
+# one cell, so the PAI is simply the area over one cell's area (28 for 28 cells).
+MIN_CRIMES = RELIABLE_COUNT
+# A cell with fewer crimes than this (SMALL_CELL, 5, the line the impact figures draw after
+# Agresti) ranks by chance: a Poisson count of 4 has the exact 95% interval 1.1 to 10.2, so one
+# or two crimes more or less reorder such cells. Said of the top cells and of a case's cell.
+FEW_IN_CELL = SMALL_CELL
 
 BoolGrid = NDArray[np.bool_]
 IntGrid = NDArray[np.int64]
@@ -530,6 +545,141 @@ def find_hotspots(
     conc = concentration(x, grid.in_study, top_k, grid.cell_area_m2, study_area_m2)
     return HotspotResult(grid, tuple(cells), grid.study_cells, conc.crimes_total, conc, gi,
                          min_count, limit)
+
+
+# --------------------------------------------------------------------------------------------
+# Small numbers said plainly
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SmallNumbers:
+    """What an answer's numbers cannot support: the warnings ({code, message}) to show beside
+    it, and whether the PAI is withheld (None, with the ``pai_withheld`` warning saying why)."""
+
+    warnings: tuple[Caution, ...]
+    pai_withheld: bool
+
+
+def small_numbers(*, crimes_total: int, top_counts: Sequence[int],
+                  months_missing: Sequence[date], force_name: str) -> SmallNumbers:
+    """Judge one hotspot answer.
+
+    ``top_counts`` are the counts of the top cells that the concentration takes (ranks 1 to
+    ``top_k``, capped at the study cells; empty cells count 0), most first; ``months_missing``
+    the months of the period with none of the force's data. Codes: ``months_missing``,
+    ``no_crimes``, ``few_crimes`` and ``pai_withheld`` (under ``MIN_CRIMES``), ``small_cells``.
+    """
+    if crimes_total < 0 or any(c < 0 for c in top_counts):
+        raise ValueError("Counts cannot be negative.")
+    found: list[Caution] = []
+    if months_missing:
+        labels = ", ".join(f"{m:%b %Y}" for m in months_missing)
+        found.append(Caution("months_missing", f"No data of {force_name} has been imported for "
+                                               f"{len(months_missing)} of these months "
+                                               f"({labels}): they are left out, not counted as "
+                                               "zero."))
+    if crimes_total == 0:
+        found.append(Caution("no_crimes", "No located crime in this area and period: there is "
+                                          "nothing to rank, and the concentration and the PAI "
+                                          "are not defined."))
+        return SmallNumbers(tuple(found), pai_withheld=False)
+    withheld = crimes_total < MIN_CRIMES
+    if withheld:
+        found.append(Caution("few_crimes", f"Only {crimes_total:,} located "
+                                           f"{_plural('crime', crimes_total)} in this area and "
+                                           f"period (fewer than {MIN_CRIMES}): too few for the "
+                                           "Gi* z-scores or the concentration to show a pattern "
+                                           "rather than chance."))
+        found.append(Caution("pai_withheld", "The Predictive Accuracy Index is withheld: from "
+                                             f"{_crimes(crimes_total)} it says more about the "
+                                             "area's size than about concentration (with one "
+                                             "crime it is just the area measured in cells)."))
+    small = [rank for rank, count in enumerate(top_counts, start=1) if count < FEW_IN_CELL]
+    if small:
+        ranks = f"rank {small[0]}" if len(small) == 1 else f"ranks {small[0]} to {small[-1]}"
+        found.append(Caution("small_cells", f"{len(small)} of the top {len(top_counts)} "
+                                            f"{_plural('cell', len(top_counts))} "
+                                            f"{'holds' if len(small) == 1 else 'hold'} fewer "
+                                            f"than {FEW_IN_CELL} crimes ({ranks}): one or two "
+                                            "crimes more or less would change the ranking, so "
+                                            "do not read such cells as hotspots on their "
+                                            "own."))
+    return SmallNumbers(tuple(found), pai_withheld=withheld)
+
+
+def cell_caution(count: int, kinds: str) -> Caution | None:
+    """The warning for a case's evidence when its cell holds too few crimes of its kind."""
+    if count >= FEW_IN_CELL:
+        return None
+    return Caution("small_cell", f"Only {_crimes(count)} ({kinds}) in this cell, fewer than "
+                                 f"{FEW_IN_CELL}: too few to call it a hotspot on their own.")
+
+
+def _crimes(count: int) -> str:
+    return f"{count:,} {_plural('crime', count)}"
+
+
+def _plural(word: str, count: int) -> str:
+    return word if count == 1 else f"{word}s"
+
+
+# --------------------------------------------------------------------------------------------
+# The category of a case opened on a cell
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CategoryProposal:
+    """The case category proposed for a cell, and the sentence that says why.
+
+    ``count`` is the cell's crimes of that category; ``of`` the cell's crimes of the types the
+    search counted (all types when it named none). ``category`` is None when the cell has none.
+    """
+
+    category: str | None
+    count: int
+    of: int
+    reason: str
+
+
+def propose_category(counts: Mapping[str, int], searched: Sequence[str]) -> CategoryProposal:
+    """Propose a case category from a cell's crimes per police.uk category.
+
+    A search for one category proposes it. Otherwise the most common category among those
+    searched (every category when none was named); a tie goes to the first in police.uk's list
+    (``CATEGORIES``), and the sentence names the others.
+    """
+    unknown = sorted(set(counts) - set(CATEGORIES))
+    if unknown:
+        raise ValueError(f"Unknown category {unknown[0]}.")
+    pool = [c for c in CATEGORIES if c in searched] if searched else list(CATEGORIES)
+    of = sum(counts.get(c, 0) for c in pool)
+    if len(pool) == 1:
+        only = pool[0]
+        label = CATEGORIES[only].lower()
+        return CategoryProposal(only, of, of, f"The search counted {label} alone, so the case "
+                                              f"is proposed as {label} ({_crimes(of)} in this "
+                                              "cell).")
+    most = max((counts.get(c, 0) for c in pool), default=0)
+    if most == 0:
+        return CategoryProposal(None, 0, 0, "No crime of the types searched for in this cell.")
+    tied = [c for c in pool if counts.get(c, 0) == most]
+    first = CATEGORIES[tied[0]].lower()
+    among = "of the types searched for, " if searched else ""
+    if len(tied) == 1:
+        reason = (f"{among}most of this cell's crime is {first} ({most:,} of {of:,}), so it is "
+                  "proposed as the case's category.")
+    else:
+        names = _and([CATEGORIES[c].lower() for c in tied])
+        reason = (f"{among}{names} are equally the most common crime in this cell ({most:,} "
+                  f"each of {of:,}): {first}, first in police.uk's list, is proposed as the "
+                  "case's category.")
+    return CategoryProposal(tied[0], most, of, reason[0].upper() + reason[1:])
+
+
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Hotspot mathematics: grid counting, Getis-Ord Gi*, ranking, concentration and PAI.
+"""Hotspot mathematics: grid counting, Getis-Ord Gi*, ranking, concentration and PAI; the
+small-number warnings of an answer and the category proposed for a case opened on a cell.
 
 Pure unit tests: no database, no HTTP. Gi* is checked three ways: against arithmetic written
 out by hand on tiny grids, against a naive double loop written here from the published formula
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from datetime import date
 from decimal import Decimal
 from itertools import pairwise, product
 from typing import Any
@@ -20,20 +22,28 @@ import numpy as np
 import pytest
 
 from app.sara.hotspots import (
+    FEW_IN_CELL,
     MAX_CELLS,
+    MIN_CRIMES,
+    CategoryProposal,
     CellResult,
     Concentration,
     GiStar,
     Grid,
     HotspotResult,
+    SmallNumbers,
+    cell_caution,
     concentration,
     counts_from_cells,
     counts_from_points,
     find_hotspots,
     gi_star,
     grid_for_bounds,
+    propose_category,
     rank_cells,
+    small_numbers,
 )
+from app.sara.impact import RELIABLE_COUNT, SMALL_CELL, Caution
 
 TOL = 1e-9
 SQRT2, SQRT5, SQRT21 = math.sqrt(2), math.sqrt(5), math.sqrt(21)
@@ -1064,3 +1074,147 @@ def test_every_cell_of_a_grid_is_in_exactly_one_place() -> None:
     eastings, northings = grid.cell_centres()
     for col, row in product(range(4), range(3)):
         assert grid.cell_of(eastings[row, col], northings[row, col]) == (col, row)
+
+
+# --------------------------------------------------------------------------------------------
+# Small numbers said plainly
+# --------------------------------------------------------------------------------------------
+
+
+def codes(found: Any) -> list[str]:
+    return [w.code for w in found.warnings]
+
+
+def test_thresholds_are_the_impact_figures_own() -> None:
+    # One set of small-number rules across the product, with their sources in impact.py.
+    assert (MIN_CRIMES, FEW_IN_CELL) == (RELIABLE_COUNT, SMALL_CELL) == (20, 5)
+
+
+def test_plenty_of_crime_gives_no_warning() -> None:
+    found = small_numbers(crimes_total=400, top_counts=[90, 60, 5], months_missing=[],
+                          force_name="City of London Police")
+    assert found == SmallNumbers((), pai_withheld=False)
+
+
+@pytest.mark.parametrize(("total", "withheld"), [(1, True), (19, True), (20, False)])
+def test_the_pai_is_withheld_under_twenty_crimes(total: int, withheld: bool) -> None:
+    found = small_numbers(crimes_total=total, top_counts=[total], months_missing=[],
+                          force_name="F")
+    assert found.pai_withheld is withheld
+    assert ("few_crimes" in codes(found), "pai_withheld" in codes(found)) == (withheld,
+                                                                               withheld)
+
+
+def test_one_crime_says_so_in_words() -> None:
+    found = small_numbers(crimes_total=1, top_counts=[1, 0, 0], months_missing=[],
+                          force_name="F")
+    assert found.warnings == (
+        Caution("few_crimes", "Only 1 located crime in this area and period (fewer than 20): "
+                              "too few for the Gi* z-scores or the concentration to show a "
+                              "pattern rather than chance."),
+        Caution("pai_withheld", "The Predictive Accuracy Index is withheld: from 1 crime it "
+                                "says more about the area's size than about concentration "
+                                "(with one crime it is just the area measured in cells)."),
+        Caution("small_cells", "3 of the top 3 cells hold fewer than 5 crimes (ranks 1 to 3): "
+                               "one or two crimes more or less would change the ranking, so do "
+                               "not read such cells as hotspots on their own."))
+
+
+@pytest.mark.parametrize(("top", "message"), [
+    ([30, 12, 5, 5], None),
+    ([30, 12, 5, 4], "1 of the top 4 cells holds fewer than 5 crimes (rank 4)"),
+    ([30, 4, 0], "2 of the top 3 cells hold fewer than 5 crimes (ranks 2 to 3)"),
+    ([4], "1 of the top 1 cell holds fewer than 5 crimes (rank 1)"),
+])
+def test_top_cells_under_five_crimes_are_named(top: list[int], message: str | None) -> None:
+    found = small_numbers(crimes_total=100, top_counts=top, months_missing=[], force_name="F")
+    small = [w.message for w in found.warnings if w.code == "small_cells"]
+    if message is None:
+        assert small == []
+    else:
+        assert len(small) == 1 and small[0].startswith(message + ": ")
+    assert not found.pai_withheld
+
+
+def test_months_without_data_are_named() -> None:
+    found = small_numbers(crimes_total=500, top_counts=[50], months_missing=[
+        date(2024, 2, 1), date(2024, 3, 1)], force_name="City of London Police")
+    assert found.warnings == (Caution(
+        "months_missing", "No data of City of London Police has been imported for 2 of these "
+                          "months (Feb 2024, Mar 2024): they are left out, not counted as "
+                          "zero."),)
+
+
+def test_no_crime_at_all_is_said_once() -> None:
+    found = small_numbers(crimes_total=0, top_counts=[0, 0], months_missing=[],
+                          force_name="F")
+    assert codes(found) == ["no_crimes"]
+    assert not found.pai_withheld  # nothing to withhold: the PAI is not defined
+
+
+def test_negative_counts_are_refused() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        small_numbers(crimes_total=-1, top_counts=[], months_missing=[], force_name="F")
+    with pytest.raises(ValueError, match="negative"):
+        small_numbers(crimes_total=3, top_counts=[4, -1], months_missing=[], force_name="F")
+
+
+@pytest.mark.parametrize(("count", "warned"), [(0, True), (1, True), (4, True), (5, False)])
+def test_a_cell_under_five_crimes_is_flagged(count: int, warned: bool) -> None:
+    caution = cell_caution(count, "robbery")
+    assert (caution is not None) is warned
+    if caution is not None:
+        assert caution.code == "small_cell"
+        assert caution.message.startswith(f"Only {count} crime")
+        assert "(robbery) in this cell, fewer than 5" in caution.message
+
+
+# --------------------------------------------------------------------------------------------
+# The category proposed for a case opened on a cell
+# --------------------------------------------------------------------------------------------
+
+
+def test_all_crime_proposes_the_most_common_category_with_its_count() -> None:
+    found = propose_category({"anti-social-behaviour": 312, "violent-crime": 200,
+                              "drugs": 68}, ())
+    assert found == CategoryProposal(
+        "anti-social-behaviour", 312, 580,
+        "Most of this cell's crime is anti-social behaviour (312 of 580), so it is proposed "
+        "as the case's category.")
+
+
+def test_a_search_for_one_category_proposes_it_even_when_another_is_commoner() -> None:
+    found = propose_category({"anti-social-behaviour": 312, "shoplifting": 4},
+                             ("shoplifting",))
+    assert (found.category, found.count, found.of) == ("shoplifting", 4, 4)
+    assert found.reason == ("The search counted shoplifting alone, so the case is proposed "
+                            "as shoplifting (4 crimes in this cell).")
+
+
+def test_several_categories_searched_propose_the_commonest_of_them() -> None:
+    found = propose_category({"anti-social-behaviour": 312, "drugs": 9, "robbery": 12},
+                             ("drugs", "robbery"))
+    assert (found.category, found.count, found.of) == ("robbery", 12, 21)
+    assert found.reason.startswith("Of the types searched for, most of this cell's crime is "
+                                   "robbery (12 of 21)")
+
+
+def test_a_tie_goes_to_police_uks_order_and_names_the_others() -> None:
+    found = propose_category({"violent-crime": 7, "burglary": 7, "drugs": 7, "robbery": 1},
+                             ())
+    assert (found.category, found.count, found.of) == ("burglary", 7, 22)
+    assert found.reason == (
+        "Burglary, drugs and violence and sexual offences are equally the most common crime "
+        "in this cell (7 each of 22): burglary, first in police.uk's list, is proposed as the "
+        "case's category.")
+
+
+def test_no_crime_of_the_types_searched_proposes_nothing() -> None:
+    found = propose_category({"drugs": 3}, ("robbery", "burglary"))
+    assert found == CategoryProposal(None, 0, 0,
+                                     "No crime of the types searched for in this cell.")
+
+
+def test_an_unknown_category_in_the_counts_is_refused() -> None:
+    with pytest.raises(ValueError, match="Unknown category jaywalking"):
+        propose_category({"jaywalking": 3}, ())
