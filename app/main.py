@@ -25,6 +25,7 @@ from app.api import community as api_community
 from app.api import crime as api_crime
 from app.api import exports as api_exports
 from app.api import forces as api_forces
+from app.api import harm as api_harm
 from app.api import operations as api_operations
 from app.api import oversight as api_oversight
 from app.api import patrols as api_patrols
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None,
     app.include_router(api_cases.router, prefix="/api/v1")
     app.include_router(api_reference.router, prefix="/api/v1")
     app.include_router(api_forces.router, prefix="/api/v1")
+    app.include_router(api_harm.router, prefix="/api/v1")
     app.include_router(api_admin.router, prefix="/api/v1")
     app.include_router(api_crime.router, prefix="/api/v1")
     app.include_router(api_patrols.router, prefix="/api/v1")

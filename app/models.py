@@ -16,12 +16,15 @@ from app.cases.models import (
 from app.community.models import Concern
 from app.crime.models import Area, CrimeOutcome, ImportBatch, StopSearch, StreetCrime
 from app.db import Base
-from app.operations.models import Operation
+from app.harm.models import HarmTable, HarmWeight
+from app.operations.models import Allocation, AllocationUnit, Operation
 from app.patrols.models import OutputEntry, Patrol
 from app.reference.models import Borough, Force, Ward
 
 __all__ = [
     "Action",
+    "Allocation",
+    "AllocationUnit",
     "ApiToken",
     "Area",
     "AssessmentSnapshot",
@@ -36,6 +39,8 @@ __all__ = [
     "Concern",
     "CrimeOutcome",
     "Force",
+    "HarmTable",
+    "HarmWeight",
     "Hypothesis",
     "ImportBatch",
     "Operation",

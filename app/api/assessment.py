@@ -17,10 +17,9 @@ from app.assessment.schemas import (
     OperationEvaluation,
     SnapshotRead,
 )
-from app.assessment.views import evaluation, snapshot_read
+from app.assessment.views import evaluate_operation, snapshot_read
 from app.cases import service as cases
 from app.errors import NotFound
-from app.operations.service import get_operation
 
 router = APIRouter(tags=["assessment"], responses=ERROR_RESPONSES)
 Number = Annotated[int, Path(ge=1, le=2**31 - 1, description="The snapshot's number")]
@@ -79,6 +78,7 @@ def operation_evaluation(actor: ApiActor, db: Db,
                          operation_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
                          ) -> OperationEvaluation:
     """Each of the operation's cases (that the token's user may read) with its latest saved
-    assessment, and the inverse-variance weighted mean of their log odds ratios."""
-    rows = service.latest_snapshots(db, actor, operation_id)
-    return evaluation(get_operation(db, actor, operation_id), rows)
+    assessment; the pooled effect (fixed and random effects); the design's level on the
+    Maryland scale; and, when the operation's hotspots were randomised, the allocation and the
+    patrolled against the comparison hotspots."""
+    return evaluate_operation(db, actor, operation_id)

@@ -10,9 +10,16 @@ from fastapi import APIRouter, Path, Query, Response, status
 from app.api.cases import CONFLICT
 from app.api.deps import ApiActor, Db
 from app.api.errors import ERROR_RESPONSES
-from app.operations import service
+from app.assessment.schemas import AllocationRead
+from app.errors import NotFound
+from app.operations import allocation, service
 from app.operations.models import Operation
-from app.operations.schemas import OperationCreate, OperationRead, OperationUpdate
+from app.operations.schemas import (
+    AllocationCreate,
+    OperationCreate,
+    OperationRead,
+    OperationUpdate,
+)
 from app.oversight import service as oversight
 from app.oversight.schemas import StatsQuery, Summary
 from app.sara.stages import Stage
@@ -94,3 +101,30 @@ def stats(actor: ApiActor, db: Db, borough: BoroughFilter = None, force: ForceFi
     return oversight.summary(db, actor, validate(StatsQuery, {
         "operation": operation, "borough": borough, "force": force, "stage": stage or [],
         "from": first, "to": last}))
+
+
+@router.post("/operations/{operation_id}/allocation", response_model=AllocationRead,
+             status_code=status.HTTP_201_CREATED, responses=CONFLICT,
+             summary="Randomise the operation's hotspots to patrols or comparison")
+def make_allocation(actor: ApiActor, db: Db, operation_id: OperationId,
+                    data: AllocationCreate, response: Response) -> AllocationRead:
+    """The candidate cases are sorted by their crime in the baseline months, cut into matched
+    pairs (or blocks), and each pair or block is split at random between patrols and
+    comparison ("no extra patrols"). The seed, the method and who ran it are recorded. An
+    allocation is made once: a second one is refused (409), and nothing changes it."""
+    operation = service.get_operation(db, actor, operation_id)
+    allocation.make_allocation(db, actor, operation_id, data)
+    response.headers["Location"] = f"/api/v1/operations/{operation_id}/allocation"
+    made = allocation.allocation_read(db, actor, operation)
+    assert made is not None
+    return made
+
+
+@router.get("/operations/{operation_id}/allocation", response_model=AllocationRead,
+            summary="The operation's randomised allocation, and the groups compared")
+def read_allocation(actor: ApiActor, db: Db, operation_id: OperationId) -> AllocationRead:
+    operation = service.get_operation(db, actor, operation_id)
+    found = allocation.allocation_read(db, actor, operation)
+    if found is None:
+        raise NotFound(f"{operation.name}'s hotspots have not been randomised.")
+    return found

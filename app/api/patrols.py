@@ -11,7 +11,9 @@ from app.api.deps import ApiActor, Db
 from app.api.errors import ERROR_RESPONSES
 from app.cases import service as cases
 from app.clock import today
+from app.operations.allocation import comparison_of
 from app.patrols import service
+from app.patrols.models import Patrol
 from app.patrols.schemas import (
     OutputCorrection,
     OutputRead,
@@ -32,25 +34,30 @@ RUNNING = {409: {"description": "The case is closed, you already have a patrol r
                                "the patrol has already ended"}}
 
 
+def _read(db: Db, patrol: Patrol) -> PatrolRead:
+    return patrol_read(patrol, comparison_of(db, patrol.case_id))
+
+
 @router.get("/patrols", response_model=PatrolLog,
             summary="The patrol log: dosage by week against plan, visits against the band")
 def read_patrols(actor: ApiActor, db: Db, ref: Ref) -> PatrolLog:
     """Weeks run Monday to Sunday (London time), newest first, from the first patrol's week.
     Hotspot-patrol research finds deterrence best for visits of 10 to 15 minutes."""
     case = cases.view_case(db, actor, ref)
-    return patrol_log(service.case_patrols(db, case), case.planned_patrol_minutes, today())
+    return patrol_log(service.case_patrols(db, case), case.planned_patrol_minutes, today(),
+                      comparison_of(db, case.id))
 
 
 @router.post("/patrols/start", response_model=PatrolRead, status_code=201,
              summary="Start a patrol now", responses=RUNNING)
 def start_patrol(actor: ApiActor, db: Db, ref: Ref, data: PatrolStart) -> PatrolRead:
-    return patrol_read(service.start_patrol(db, actor, ref, data))
+    return _read(db, service.start_patrol(db, actor, ref, data))
 
 
 @router.post("/patrols/{patrol_id}/end", response_model=PatrolRead,
              summary="End a running patrol now", responses=RUNNING)
 def end_patrol(actor: ApiActor, db: Db, ref: Ref, patrol_id: PatrolId) -> PatrolRead:
-    return patrol_read(service.end_patrol(db, actor, ref, patrol_id))
+    return _read(db, service.end_patrol(db, actor, ref, patrol_id))
 
 
 @router.delete("/patrols/{patrol_id}", status_code=204, responses=RUNNING,
@@ -64,14 +71,14 @@ def discard_patrol(actor: ApiActor, db: Db, ref: Ref, patrol_id: PatrolId) -> Re
              summary="Record a patrol afterwards, with its times")
 def add_patrol(actor: ApiActor, db: Db, ref: Ref, data: PatrolCreate) -> PatrolRead:
     """Times without a zone are London time; they are kept to the minute."""
-    return patrol_read(service.add_patrol(db, actor, ref, data))
+    return _read(db, service.add_patrol(db, actor, ref, data))
 
 
 @router.patch("/patrols/{patrol_id}", response_model=PatrolRead, responses=CONFLICT,
               summary="Correct a patrol (with the version last read)")
 def correct_patrol(actor: ApiActor, db: Db, ref: Ref, patrol_id: PatrolId,
                    data: PatrolUpdate) -> PatrolRead:
-    return patrol_read(service.correct_patrol(db, actor, ref, patrol_id, data))
+    return _read(db, service.correct_patrol(db, actor, ref, patrol_id, data))
 
 
 @router.get("/outputs", response_model=OutputsRead,

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 
 from app.cases.schemas import CategorySlug, Input, LongText
+from app.sara.allocation import Group, Method
 from app.sara.assessment import Outcome
 from app.sara.stages import Stage
 
@@ -153,8 +154,8 @@ class SnapshotRead(BaseModel):
                                   "several treated and untreated hotspots, 5 randomised")
     warnings: list[Caution] = Field(description="What the numbers are too small (or too "
                                     "uneven) to support")
-    harm: dict[str, Any] | None = Field(description="Harm-weighted changes; null without a "
-                                        "harm-weight table")
+    harm: HarmRead | None = Field(description="Harm-weighted changes beside the counts; null "
+                                  "when the force had no harm-weight table loaded")
     monthly: MonthlySeries
     areas: dict[str, Any] = Field(description="The areas' shapes as counted (GeoJSON, WGS84)")
     batches: list[BatchUsed]
@@ -162,6 +163,38 @@ class SnapshotRead(BaseModel):
     changes_since_previous: list[str] = Field(
         description="What differs from the snapshot before it: periods, areas, data counted, "
                     "figures")
+
+
+class HarmTableUsed(BaseModel):
+    id: int
+    name: str
+    version: str
+    source: str
+    weights: dict[str, float] = Field(description="The weight of each police.uk category")
+
+
+class HarmArea(BaseModel):
+    before: float = Field(description="Sum of weight x crimes in the before period")
+    after: float
+    percent_change: float | None
+
+
+class HarmRatioRead(BaseModel):
+    value: float | None = Field(description="(target after / before) / (control after / "
+                                "before) of the weighted harm: below 1, harm fell more in the "
+                                "target")
+    low: float | None = Field(description="95% interval, delta method, counts as Poisson")
+    high: float | None
+    percent_change: float | None
+    reading: str
+
+
+class HarmRead(BaseModel):
+    table: HarmTableUsed
+    target: HarmArea
+    buffer: HarmArea | None
+    control: HarmArea | None
+    ratio: HarmRatioRead
 
 
 class EvaluationRow(BaseModel):
@@ -214,13 +247,95 @@ class RandomPooledRead(BaseModel):
                          "effect")
 
 
+class AllocatedHotspot(BaseModel):
+    ref: str
+    title: str
+    block: int
+    group: Group
+    baseline: int = Field(description="Crime in the baseline months, which matched the blocks")
+    patrols_since: int = Field(description="Patrols logged on it since the allocation")
+
+
+class GroupBalance(BaseModel):
+    hotspots: int
+    baseline_total: int
+    baseline_mean: float
+
+
+class BalanceRead(BaseModel):
+    patrolled: GroupBalance
+    comparison: GroupBalance
+    standardised_difference: float | None = Field(description="Of the baselines (Cohen's d)")
+    reading: str
+
+
+class GroupCounts(BaseModel):
+    before: int
+    after: int
+
+
+class GroupEvaluation(BaseModel):
+    """The patrolled hotspots against the comparison hotspots over the monthly series."""
+
+    before_first: date
+    before_last: date
+    after_first: date | None
+    after_last: date | None
+    months_without_data: list[str] = Field(description="Months left out: none of the force's "
+                                           "crime data is imported for them")
+    patrolled: GroupCounts
+    comparison: GroupCounts
+    method: str | None = Field(description="quasi-Poisson or negative binomial (NB2), with "
+                               "an effect for each hotspot and each month")
+    rirr: float | None = Field(description="Rate ratio of the patrolled hotspots' change to "
+                               "the comparison hotspots' (below 1: crime fell more where "
+                               "patrolled)")
+    low: float | None
+    high: float | None
+    percent_change: float | None
+    dispersion: float | None
+    fit: str
+    reading: str
+
+
+class AllocationRead(BaseModel):
+    method: Method
+    method_label: str
+    block_size: int
+    seed: int
+    made_at: datetime
+    made_by: str | None
+    starts: date = Field(description="The first month of patrols")
+    baseline_first: date
+    baseline_last: date
+    categories: list[str]
+    note: str
+    repeat: str = Field(description="How to repeat the allocation from its seed")
+    design: str
+    sms_level: int
+    hotspots: list[AllocatedHotspot] = Field(description="The allocated hotspots the caller may "
+                                             "read")
+    hotspots_not_shown: int = Field(description="Allocated hotspots outside the caller's areas: "
+                                    "they count in every figure, but are not named")
+    balance: BalanceRead
+    patrols_on_comparison: int = Field(description="Patrols logged on comparison hotspots since "
+                                       "the allocation: each one weakens the comparison")
+    joined_since: list[str] = Field(description="Cases of the operation that are not in the "
+                                    "allocation")
+    evaluation: GroupEvaluation
+    warnings: list[Caution]
+
+
 class OperationEvaluation(BaseModel):
     operation: int
     name: str
     rows: list[EvaluationRow]
     pooled: PooledRead
     pooled_random: RandomPooledRead
-    allocation: dict[str, Any] | None = Field(
-        description="The operation's randomised allocation of hotspots; null unless it was "
-                    "randomised")
+    allocation: AllocationRead | None = Field(
+        description="The operation's randomised allocation of hotspots and the patrolled "
+                    "against the comparison hotspots; null unless it was randomised")
+    design: str = Field(description="The operation's evaluation design")
+    sms_level: int | None = Field(description="Its level on the Maryland Scientific Methods "
+                                  "Scale (null before any hotspot is assessed)")
     method: str

@@ -28,10 +28,19 @@ from app.clock import london_day
 from app.crime import picture
 from app.crime.geometry import geojson_wgs84
 from app.crime.models import ImportBatch, ImportKind, ImportStatus
-from app.crime.queries import Period, crimes_in, data_months, month_value, months_with_data
+from app.crime.queries import (
+    Period,
+    PointSet,
+    crimes_in,
+    data_months,
+    month_value,
+    months_with_data,
+)
 from app.errors import Conflict, FieldError, ValidationFailed
+from app.harm import service as harm_tables
+from app.harm.models import HarmTable
 from app.operations.service import get_operation
-from app.sara import count_models, impact
+from app.sara import count_models, harm, impact
 from app.sara.stages import Stage
 from app.validation import FIRST_DAY, LAST_DAY
 
@@ -139,9 +148,13 @@ def run_assessment(db: Session, actor: Actor, ref: str,
         else picture.case_categories(case)
     shapes = _shapes(case)
     span = Period(before.first, after.last)
-    monthly = {name: _monthly(db, force, shape, span, categories) if shape is not None else None
-               for name, shape in shapes.items()}
+    points = {name: crimes_in(db, force, shape, span, categories) if shape is not None
+              else None for name, shape in shapes.items()}
+    monthly = {name: _monthly(found, span) if found is not None else None
+               for name, found in points.items()}
     results = _figures(case, monthly, before, after)
+    table = harm_tables.in_use(db, force)
+    results["harm"] = _harm(table, points, before, after) if table is not None else None
     results["response_start"] = (start.isoformat() if (start := response_start(db, case))
                                  else None)
     number = (db.scalar(select(func.max(AssessmentSnapshot.number))
@@ -217,10 +230,41 @@ def _shapes(case: Case) -> dict[str, BaseGeometry | None]:
             "control": picture.control_shape(case)}
 
 
-def _monthly(db: Session, force: str, shape: BaseGeometry, span: Period,
-             categories: list[str]) -> list[int]:
-    counts = Counter(crimes_in(db, force, shape, span, categories).months)
+def _monthly(points: PointSet, span: Period) -> list[int]:
+    counts = Counter(points.months)
     return [counts.get(month, 0) for month in span.months()]
+
+
+def _harm(table: HarmTable, points: dict[str, PointSet | None], before: Period,
+          after: Period) -> dict[str, Any]:
+    """Harm-weighted totals of each area before and after, and the target's change relative
+    to the control's, with the table they were weighed by."""
+    weights = table.as_map()
+    counted = {name: _by_category(found, before, after) if found is not None else None
+               for name, found in points.items()}
+    areas: dict[str, Any] = {}
+    for name, pair in counted.items():
+        if pair is None:
+            areas[name] = None
+            continue
+        change = harm.HarmChange(harm.harm(pair[0], weights), harm.harm(pair[1], weights))
+        areas[name] = {"before": change.before, "after": change.after,
+                       "percent_change": change.percent}
+    label = f"{table.name} ({table.version})"
+    target, control = counted["target"], counted["control"]
+    ratio = harm.harm_ratio(target, control, weights) if target and control else \
+        harm.HarmRatio(None, None, None, "Not defined: no control area was chosen.")
+    return {"table": harm_tables.describe(table), **areas,
+            "ratio": {"value": ratio.value, "low": ratio.low, "high": ratio.high,
+                      "percent_change": ratio.percent_change,
+                      "reading": harm.read_harm_ratio(ratio, label)}}
+
+
+def _by_category(points: PointSet, before: Period,
+                 after: Period) -> tuple[Counter[str], Counter[str]]:
+    pairs = list(zip(points.months, points.categories, strict=True))
+    return (Counter(c for m, c in pairs if before.first <= m <= before.last),
+            Counter(c for m, c in pairs if after.first <= m <= after.last))
 
 
 def _figures(case: Case, monthly: dict[str, list[int] | None], before: Period,
@@ -270,7 +314,6 @@ def _figures(case: Case, monthly: dict[str, list[int] | None], before: Period,
         "total_net_effect": {"value": net, "reading": _net_reading(net, b, c)},
         "design": design, "sms_level": level,
         "warnings": [{"code": w.code, "message": w.message} for w in cautions],
-        "harm": None,
         "monthly": {"months": [f"{m:%Y-%m}" for m in span],
                     **{name: monthly[name] for name in AREAS}},
         "no_crime_anywhere": all(sum(s) == 0 for s in monthly.values() if s is not None),

@@ -7,13 +7,17 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from app.assessment.models import AssessmentSnapshot
 from app.assessment.schemas import (
+    AllocationRead,
     AreaFigures,
     BatchUsed,
     Caution,
     DisplacementRead,
     EvaluationRow,
+    HarmRead,
     ModelRead,
     MonthlySeries,
     NetEffectRead,
@@ -24,10 +28,13 @@ from app.assessment.schemas import (
     RateRatioRead,
     SnapshotRead,
 )
-from app.assessment.service import changes, effects
+from app.assessment.service import changes, effects, latest_snapshots
 from app.audit.service import csv_safe
+from app.auth.context import Actor
 from app.cases.models import Case
+from app.operations.allocation import allocation_read
 from app.operations.models import Operation
+from app.operations.service import get_operation
 from app.sara import impact
 
 POOLED_METHOD = ("Fixed effect: the inverse-variance weighted mean of the hotspots' log odds "
@@ -65,7 +72,7 @@ def snapshot_read(snapshot: AssessmentSnapshot,
         else [Caution(code="older_snapshot", message="Saved before popcase worked out the "
                       "rate ratio, the count model and its warnings: compute the assessment "
                       "again for them.")],
-        harm=results.get("harm"),
+        harm=HarmRead(**results["harm"]) if results.get("harm") else None,
         monthly=MonthlySeries(**results["monthly"]),
         areas=snapshot.areas,
         batches=[BatchUsed(**b) for b in snapshot.batches], note=snapshot.note,
@@ -93,9 +100,23 @@ def evaluation_row(case: Case, snapshot: AssessmentSnapshot | None) -> Evaluatio
         reading=ratio.get("reading") or "No impact assessment saved yet.")
 
 
-def evaluation(operation: Operation,
-               rows: list[tuple[Case, AssessmentSnapshot | None]]) -> OperationEvaluation:
+def evaluate_operation(db: Session, actor: Actor, operation_id: int) -> OperationEvaluation:
+    """The operation's evaluation as its reader may see it: each hotspot's latest snapshot,
+    the pooled effects, and the randomised groups compared (if it was randomised)."""
+    operation = get_operation(db, actor, operation_id)
+    rows = latest_snapshots(db, actor, operation_id)
+    return evaluation(operation, rows, allocation_read(db, actor, operation))
+
+
+def evaluation(operation: Operation, rows: list[tuple[Case, AssessmentSnapshot | None]],
+               allocation: AllocationRead | None = None) -> OperationEvaluation:
     found = effects(rows)
+    if allocation is not None:
+        design, level = allocation.design, allocation.sms_level
+    else:
+        assessed = [s for _c, s in rows if s is not None]
+        with_control = sum(1 for s in assessed if (s.areas or {}).get("control"))
+        design, level = impact.operation_design(with_control, len(assessed) - with_control)
     pooled, spread = impact.pooled_effect(found), impact.random_effects(found)
     return OperationEvaluation(
         operation=operation.id, name=operation.name,
@@ -109,7 +130,7 @@ def evaluation(operation: Operation,
             high=spread.high, tau_squared=spread.tau_squared,
             prediction_low=spread.prediction_low, prediction_high=spread.prediction_high,
             q_p=spread.q_p, reading=impact.read_random_effects(spread, pooled)),
-        allocation=None, method=POOLED_METHOD)
+        allocation=allocation, design=design, sms_level=level, method=POOLED_METHOD)
 
 
 CSV_COLUMNS = ["ref", "title", "borough", "stage", "outcome", "snapshot", "saved_at",

@@ -52,6 +52,8 @@ class AuditAction(StrEnum):
     OPERATION_CREATE = "operation.create"
     OPERATION_UPDATE = "operation.update"
     OPERATION_VIEW = "operation.view"
+    ALLOCATION_MAKE = "operation.allocation"  # hotspots randomised to patrols or comparison
+    HARM_TABLE_LOAD = "force.harm_table"
     STATS_VIEW = "stats.view"
     QUEUE_VIEW = "queue.view"
     CONCERN_RECORD = "concern.record"

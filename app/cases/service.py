@@ -52,7 +52,7 @@ from app.cases.schemas import CaseCreate, CaseFilters, CaseUpdate, CheersInput
 from app.clock import today
 from app.db import utcnow
 from app.errors import FieldError, ValidationFailed
-from app.operations.models import Operation
+from app.operations.models import AllocationUnit, Operation
 from app.reference.models import Borough, Force, Ward
 from app.reference.service import unknown_area
 from app.sara.cheers import CheersElement
@@ -356,6 +356,12 @@ def _update_operation(db: Session, user: User, case: Case, data: CaseUpdate,
         raise ValidationFailed.one(
             "operation", f"{operation.name} is run by {operation.force.label}: a case in "
                          f"{case.borough.name} cannot join it.")
+    if case.operation is not None and db.scalar(
+            select(AllocationUnit.id).where(AllocationUnit.case_id == case.id)):
+        raise ValidationFailed.one(
+            "operation", f"{case.ref} was randomised in {case.operation.name}'s allocation: it "
+                         "stays in the operation, or the comparison of its groups would be "
+                         "broken.")
     before = case.operation.name if case.operation else None
     case.operation_id, case.operation = (operation.id if operation else None), operation
     if operation:

@@ -32,6 +32,7 @@ from app.exports.build import case_file
 from app.exports.redact import redact
 from app.exports.report import render_report
 from app.exports.schemas import CaseRecord
+from app.operations.allocation import allocation_read
 from app.operations.models import Operation
 from app.sara.patrols import visit_band
 
@@ -179,7 +180,7 @@ def export_operation(db: Session, actor: Actor, operation: Operation, *, reason:
         rows = [(c, (assessment.snapshots(db, c) or [None])[0]) for c in cases]
     else:
         rows = assessment.latest_snapshots(db, actor, operation.id)
-    result = evaluation(operation, rows)
+    result = evaluation(operation, rows, allocation_read(db, actor, operation))
     members: dict[str, bytes] = {
         "operation.json": json.dumps({
             "name": operation.name, "unit": operation.unit,

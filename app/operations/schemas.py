@@ -5,7 +5,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.cases.schemas import ForceId, Input, LongText, ShortText
+from app.assessment.schemas import Month
+from app.cases.schemas import CategorySlug, ForceId, Input, LongText, ShortText
+from app.sara.allocation import Method
 from app.validation import WorkDate
 
 OperationName = Annotated[str, Field(min_length=3, max_length=100)]
@@ -59,3 +61,33 @@ class OperationRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int
+
+
+class AllocationCreate(Input):
+    """Randomise the operation's candidate hotspots to patrols or comparison."""
+
+    cases: list[Annotated[str, Field(max_length=30)]] = Field(
+        min_length=1, max_length=500, description="The candidate hotspots: references of the "
+        "operation's cases, each with a target area")
+    method: Method = Field(Method.PAIRS, description="pairs: matched pairs by baseline crime; "
+                           "blocks: blocks of block_size by baseline crime")
+    block_size: int | None = Field(None, ge=2, le=10, description="For blocks (default 4)")
+    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="To repeat an allocation "
+                             "made elsewhere; by default popcase draws one and records it")
+    starts: Month | None = Field(None, description="The first month of patrols (default: the "
+                                 "month after this one, or the operation's first month if "
+                                 "later); never before this month")
+    baseline_first: Month | None = Field(None, description="The baseline months whose crime "
+                                         "matches the blocks (default: up to 12 months of "
+                                         "imported data before patrols start)")
+    baseline_last: Month | None = None
+    categories: list[CategorySlug] | None = Field(None, description="The crime counted "
+                                                  "(default: the candidates' categories)")
+    note: LongText = ""
+
+    @model_validator(mode="after")
+    def _block_size_for_blocks(self) -> AllocationCreate:
+        if self.block_size is not None and self.method is Method.PAIRS and self.block_size != 2:
+            raise ValueError("Matched pairs are blocks of 2: leave block_size out, or choose "
+                             "blocks.")
+        return self

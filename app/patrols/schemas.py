@@ -78,6 +78,8 @@ class PatrolRead(BaseModel):
     live: bool = Field(description="Recorded with the start and end buttons")
     recorded_by: str | None
     version: int
+    flagged: bool = Field(False, description="Logged on a comparison hotspot of a randomised "
+                          "operation since its allocation (no extra patrols there)")
 
 
 class WeekRead(BaseModel):
@@ -99,6 +101,9 @@ class PatrolLog(BaseModel):
     outside_band: list[PatrolRead] = Field(description="Completed visits shorter or longer "
                                            "than the band")
     patrols: list[PatrolRead]
+    comparison_hotspot: str | None = Field(None, description="Set when the case is a comparison "
+                                           "hotspot of a randomised operation: no extra "
+                                           "patrols")
 
 
 class OutputsCreate(Input):

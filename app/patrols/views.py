@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from app.clock import london_day
 from app.patrols.models import OutputEntry, Patrol
@@ -19,20 +20,39 @@ from app.sara.patrols import (
 )
 
 
-def patrol_read(patrol: Patrol) -> PatrolRead:
+@dataclass(frozen=True)
+class Comparison:
+    """The case is a comparison hotspot of a randomised operation: no extra patrols since the
+    allocation (patrol times are whole minutes, so the minute it was made)."""
+
+    operation: str
+    since: datetime
+
+    def covers(self, patrol: Patrol) -> bool:
+        return patrol.started_at >= self.since
+
+    @property
+    def message(self) -> str:
+        return (f"This is a comparison hotspot in {self.operation}'s randomised allocation: no "
+                "extra patrols. Patrols logged here since the allocation are flagged, because "
+                "each one weakens the comparison.")
+
+
+def patrol_read(patrol: Patrol, comparison: Comparison | None = None) -> PatrolRead:
     minutes = patrol.minutes
     return PatrolRead(
         id=patrol.id, started_at=patrol.started_at, ended_at=patrol.ended_at, minutes=minutes,
         band=visit_band(minutes) if minutes is not None else None, kind=patrol.kind,
         officers=patrol.officers, place=patrol.place, notes=patrol.notes, live=patrol.live,
         recorded_by=patrol.recorded_by.username if patrol.recorded_by else None,
-        version=patrol.version)
+        version=patrol.version, flagged=comparison is not None and comparison.covers(patrol))
 
 
-def patrol_log(patrols: list[Patrol], planned_per_week: int | None, today: date) -> PatrolLog:
+def patrol_log(patrols: list[Patrol], planned_per_week: int | None, today: date,
+               comparison: Comparison | None = None) -> PatrolLog:
     """Planned against delivered by week, from the first patrol's week to this one, and each
     visit against the 10 to 15 minute band."""
-    reads = [patrol_read(p) for p in patrols]
+    reads = [patrol_read(p, comparison) for p in patrols]
     done = [r for r in reads if r.minutes is not None]
     visits = [Visit(london_day(r.started_at), r.minutes or 0) for r in done]
     first = min((v.day for v in visits), default=today)
@@ -50,6 +70,7 @@ def patrol_log(patrols: list[Patrol], planned_per_week: int | None, today: date)
         bands=band_counts(r.minutes or 0 for r in done),
         outside_band=[r for r in done if r.band is not VisitBand.IN_BAND],
         patrols=reads,
+        comparison_hotspot=comparison.message if comparison else None,
     )
 
 

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 Z_95 = 1.96
 LR_CRITICAL = 2.706  # 5% for H0: alpha = 0 on the boundary (half chi-square with 1 df)
@@ -58,13 +59,26 @@ def did_model(target_before: Sequence[int], target_after: Sequence[int],
         return _undefined("Not fitted: it needs crime in both areas in both periods, and "
                           f"there was none in {_and(empty)}.")
     y, design = _design(groups)
-    poisson = _poisson(y, design)
+    return _chosen_fit(y, design, effect=3)
+
+
+def _chosen_fit(y: np.ndarray, design: np.ndarray, effect: int, note: str = "") -> CountModel:
+    """Quasi-Poisson, or the negative binomial where the likelihood-ratio test prefers it, for
+    the coefficient in column ``effect``. The matrices are small: on one thread, since BLAS's
+    threads contending with the server's for a few cores made a fit fifty times slower."""
+    with threadpool_limits(limits=1):
+        return _fit_on_one_thread(y, design, effect, note)
+
+
+def _fit_on_one_thread(y: np.ndarray, design: np.ndarray, effect: int, note: str) -> CountModel:
+    poisson = _poisson(y, design, effect)
     if poisson is None:
         return _undefined("Not fitted: the Poisson model could not be estimated.")
     deviance, dof, phi, b3, se3, llf = poisson
-    nb = _negative_binomial(y, design) if phi > 1 else None
+    nb = _negative_binomial(y, design, effect) if phi > 1 else None
     lr = 2 * (nb[3] - llf) if nb is not None else 0.0
-    base = f"Poisson deviance {deviance:.1f} on {dof} degrees of freedom, dispersion {phi:.2f}"
+    base = (f"{note}Poisson deviance {deviance:.1f} on {dof} degrees of freedom, dispersion "
+            f"{phi:.2f}")
     if nb is not None and lr > LR_CRITICAL:
         nb_b3, nb_se3, alpha, _nb_llf = nb
         return _figures("negative binomial (NB2)", nb_b3, nb_se3, phi, alpha,
@@ -77,6 +91,65 @@ def did_model(target_before: Sequence[int], target_after: Sequence[int],
                                    else "; no overdispersion, so Poisson standard errors"))
 
 
+@dataclass(frozen=True)
+class Unit:
+    """One hotspot's monthly counts over the whole series, and whether it was patrolled."""
+
+    monthly: Sequence[int]
+    patrolled: bool
+
+
+def group_model(units: Sequence[Unit], after_from: int) -> CountModel:
+    """The patrolled hotspots against the comparison ones over their monthly series, with an
+    effect for each hotspot and for each month: log E[y_it] = a_i + g_t + b·patrolled_i·after_t,
+    so that exp(b) is the rate ratio of the patrolled hotspots' change to the comparison
+    hotspots' (months from index ``after_from`` on are after).
+
+    A hotspot with no crime in any month, or a month with none anywhere, tells a model with
+    those effects nothing (its effect would be minus infinity): they are left out, and said so.
+    """
+    months = len(units[0].monthly) if units else 0
+    if any(len(u.monthly) != months for u in units):
+        raise ValueError("every hotspot needs the same months")
+    if min(after_from, months - after_from) < MIN_MONTHS:
+        return _undefined(f"Not fitted: it needs at least {MIN_MONTHS} months before and after.")
+    kept = [u for u in units if sum(u.monthly) > 0]
+    used = [t for t in range(months) if any(u.monthly[t] for u in kept)]
+    dropped = len(units) - len(kept)
+    for side, name in ((True, "patrolled"), (False, "comparison")):
+        group = [u for u in kept if u.patrolled is side]
+        if len(group) < 2:
+            return _undefined(f"Not fitted: it needs at least two {name} hotspots with crime.")
+        for when, period in (((t for t in used if t < after_from), "before"),
+                             ((t for t in used if t >= after_from), "after")):
+            if not sum(u.monthly[t] for u in group for t in when):
+                return _undefined(f"Not fitted: the {name} hotspots had no crime {period}.")
+    y, design = _panel_design(kept, used, after_from)
+    note = (f"{len(kept)} hotspots over {len(used)} months"
+            + (f" ({dropped} with no crime in any month left out)" if dropped else "")
+            + "; ")
+    return _chosen_fit(y, design, effect=0, note=note)
+
+
+def _panel_design(units: Sequence[Unit], months: Sequence[int],
+                  after_from: int) -> tuple[np.ndarray, np.ndarray]:
+    """Columns: the effect, the intercept, a dummy for each hotspot but the first and for each
+    month but the first."""
+    rows, counts = [], []
+    for i, unit in enumerate(units):
+        for j, t in enumerate(months):
+            row = np.zeros(2 + len(units) - 1 + len(months) - 1)
+            row[0] = float(unit.patrolled and t >= after_from)
+            row[1] = 1.0
+            if i:
+                row[1 + i] = 1.0
+            if j:
+                row[len(units) + j] = 1.0
+            rows.append(row)
+            counts.append(float(unit.monthly[t]))
+    return np.array(counts), np.array(rows)
+
+
 def _design(groups: tuple[Sequence[int], ...]) -> tuple[np.ndarray, np.ndarray]:
     rows, counts = [], []
     for (target, after), group in zip(((1, 0), (1, 1), (0, 0), (0, 1)), groups, strict=True):
@@ -86,8 +159,8 @@ def _design(groups: tuple[Sequence[int], ...]) -> tuple[np.ndarray, np.ndarray]:
     return np.array(counts), np.array(rows)
 
 
-def _poisson(y: np.ndarray,
-             design: np.ndarray) -> tuple[float, int, float, float, float, float] | None:
+def _poisson(y: np.ndarray, design: np.ndarray,
+             effect: int) -> tuple[float, int, float, float, float, float] | None:
     import statsmodels.api as sm
 
     with warnings.catch_warnings():
@@ -97,16 +170,16 @@ def _poisson(y: np.ndarray,
         except (ValueError, np.linalg.LinAlgError):
             return None
     dof = int(fit.df_resid)
-    values = (float(fit.deviance), float(fit.pearson_chi2), float(fit.params[3]),
-              float(fit.bse[3]), float(fit.llf))
+    values = (float(fit.deviance), float(fit.pearson_chi2), float(fit.params[effect]),
+              float(fit.bse[effect]), float(fit.llf))
     if dof < 1 or not all(map(math.isfinite, values)):
         return None
     deviance, pearson, b3, se3, llf = values
     return deviance, dof, pearson / dof, b3, se3, llf
 
 
-def _negative_binomial(y: np.ndarray,
-                       design: np.ndarray) -> tuple[float, float, float, float] | None:
+def _negative_binomial(y: np.ndarray, design: np.ndarray,
+                       effect: int) -> tuple[float, float, float, float] | None:
     """NB2 by maximum likelihood: (b3, its standard error, alpha, log-likelihood), or None when
     the fit does not converge to a usable answer."""
     from statsmodels.discrete.discrete_model import NegativeBinomial
@@ -119,7 +192,7 @@ def _negative_binomial(y: np.ndarray,
         except (ValueError, np.linalg.LinAlgError):
             return None
     params, bse = np.asarray(fit.params), np.asarray(fit.bse)
-    values = (float(params[3]), float(bse[3]), float(params[-1]), float(fit.llf))
+    values = (float(params[effect]), float(bse[effect]), float(params[-1]), float(fit.llf))
     if not fit.mle_retvals.get("converged", False) or not all(map(math.isfinite, values)) \
             or values[1] <= 0 or values[2] <= 0:
         return None

@@ -441,7 +441,8 @@ def read_random_effects(result: RandomEffects, fixed: Pooled) -> str:
 DESIGNS = {
     2: "Before and after in the target area, with no comparison area",
     3: "Before and after in the target area against a comparable control area",
-    4: "Several treated and untreated hotspots compared before and after",
+    4: "Several treated hotspots compared before and after with untreated places (each "
+       "hotspot's control area)",
     5: "Hotspots randomly allocated to treatment and comparison",
 }
 
@@ -453,3 +454,14 @@ def design_of(*, control: bool, several_untreated: bool = False,
     area; 4 several treated and untreated units; 5 random allocation."""
     level = 5 if randomised else 4 if several_untreated else 3 if control else 2
     return DESIGNS[level], level
+
+
+def operation_design(with_control: int, without_control: int) -> tuple[str, int | None]:
+    """The design of an operation's evaluation from its assessed hotspots, when it was not
+    randomised: several hotspots each against an untreated control area reach level 4; one,
+    or any without a control area, no more than their weakest."""
+    if with_control + without_control == 0:
+        return "No hotspot has been assessed yet", None
+    if without_control:
+        return DESIGNS[2], 2
+    return (DESIGNS[4], 4) if with_control >= 2 else (DESIGNS[3], 3)

@@ -14,7 +14,7 @@ from fastapi.responses import Response, StreamingResponse
 from app.assessment import service
 from app.assessment.process import process_record
 from app.assessment.schemas import AssessmentRequest
-from app.assessment.views import evaluation, evaluation_csv
+from app.assessment.views import evaluate_operation, evaluation_csv
 from app.auth.permissions import Perm
 from app.cases import service as cases
 from app.cases.access import case_for, ensure_open, ensure_version
@@ -84,18 +84,16 @@ def add_process_record(request: Request, actor: PageActor, db: Db, form: Form,
 @router.get("/operations/{operation_id}/evaluation")
 def evaluation_page(request: Request, actor: PageActor, db: Db,
                     operation_id: OperationId) -> Response:
-    operation = get_operation(db, actor, operation_id)
-    rows = service.latest_snapshots(db, actor, operation_id)
+    result = evaluate_operation(db, actor, operation_id)
     return render(request, "operations/evaluation.html", {
-        "active_nav": "operations", "operation": operation,
-        "result": evaluation(operation, rows)})
+        "active_nav": "operations", "operation": get_operation(db, actor, operation_id),
+        "result": result})
 
 
 @router.get("/operations/{operation_id}/evaluation.csv")
 def evaluation_download(actor: PageActor, db: Db, operation_id: OperationId) -> Response:
     operation = get_operation(db, actor, operation_id)
-    rows = service.latest_snapshots(db, actor, operation_id)
-    result = evaluation(operation, rows)
+    result = evaluate_operation(db, actor, operation_id)
 
     def lines() -> Iterator[str]:
         for row in evaluation_csv(result):
