@@ -276,6 +276,47 @@ def import_boundaries(
         raise typer.Exit(1)
 
 
+@import_cli.command("harm-weights")
+def import_harm_weights(
+    file: Annotated[Path, typer.Argument(help="A CSV file: category,weight (see below)")],
+    force: Annotated[str, typer.Option(help="The force whose table it is (police.uk id)")],
+    name: Annotated[str, typer.Option(help="The index, e.g. 'Cambridge Crime Harm Index'")],
+    version: Annotated[str, typer.Option(help="Its version or year, as its source names it")],
+    source: Annotated[str, typer.Option(help="Where the weights come from: a citation or "
+                                             "address, and how offences were averaged into "
+                                             "police.uk categories")],
+    note: Annotated[str, typer.Option(help="Anything else an evaluator should know")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the table as one JSON "
+                                                         "object")] = False,
+) -> None:
+    """Load a force's harm-weight table: one row per police.uk crime category, its slug or its
+    "Crime type" label, and a weight of 0 or more (header: category,weight; lines starting
+    with # are comments). Every category needs a weight: none is ever assumed. The new table
+    is the one in use from now on; older ones are kept."""
+    from app.errors import DomainError, ValidationFailed
+    from app.harm import service
+
+    if not file.is_file():
+        _fail(f"{file} is not a file.", 2)
+    with _session() as db:
+        try:
+            table = service.load_csv(db, _cli_actor(), force.strip().lower(), name=name,
+                                     version=version, source=source, note=note,
+                                     content=file.read_bytes())
+        except ValidationFailed as exc:
+            _fail(f"{file.name} was not loaded:\n" + "\n".join(e.message for e in exc.errors), 2)
+            return
+        except DomainError as exc:
+            _fail(str(exc), 2)
+            return
+        read = service.table_read(db, table)
+    if as_json:
+        typer.echo(read.model_dump_json())
+    else:
+        Console().print(f"{read.name} ({read.version}) loaded for {read.force}: "
+                        f"{len(read.weights)} categories weighted; in use from now on.")
+
+
 def _print_boundary_report(report: Any) -> None:
     console = Console()
     if report.status != "done":

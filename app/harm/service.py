@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 from app.audit.service import AuditAction, record
 from app.auth.context import Actor
 from app.auth.permissions import Perm, covers_force, has, require
-from app.cases.access import acting_user
 from app.errors import FieldError, NotFound, ValidationFailed
 from app.harm.models import HarmTable, HarmWeight
 from app.harm.schemas import HarmTableCreate, HarmTableRead
@@ -31,9 +30,10 @@ def tables(db: Session, actor: Actor, force_id: str) -> list[HarmTable]:
 
 
 def load_table(db: Session, actor: Actor, force_id: str, data: HarmTableCreate) -> HarmTable:
-    user = acting_user(actor)
+    """Analysts and administrators of the force, or the command line's operator."""
+    user = actor.user
     force = _readable_force(db, actor, force_id)
-    if not (has(user, Perm.DATA_IMPORT) or has(user, Perm.FORCE_MANAGE)):
+    if user is not None and not (has(user, Perm.DATA_IMPORT) or has(user, Perm.FORCE_MANAGE)):
         require(user, Perm.DATA_IMPORT, "Only analysts and administrators load harm weights.")
     if problems := harm.table_problems(data.weights):
         raise ValidationFailed([FieldError("weights", p) for p in problems])
@@ -45,7 +45,8 @@ def load_table(db: Session, actor: Actor, force_id: str, data: HarmTableCreate) 
                                               f"{data.version} of {data.name}: give the new "
                                               "table its own version.")
     table = HarmTable(force_id=force.id, name=data.name, version=data.version,
-                      source=data.source, note=data.note, loaded_by_id=user.id,
+                      source=data.source, note=data.note,
+                      loaded_by_id=user.id if user else None,
                       weights=[HarmWeight(category=c, weight=float(w))
                                for c, w in sorted(data.weights.items())])
     db.add(table)
@@ -73,9 +74,8 @@ def load_csv(db: Session, actor: Actor, force_id: str, *, name: str, version: st
 
 
 def _readable_force(db: Session, actor: Actor, force_id: str) -> Force:
-    user = acting_user(actor)
     force = db.get(Force, force_id)
-    if force is None or not covers_force(user, force.id):
+    if force is None or (actor.user is not None and not covers_force(actor.user, force.id)):
         raise NotFound(f"There is no force {force_id}.")
     return force
 

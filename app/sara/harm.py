@@ -152,16 +152,20 @@ Counts = Mapping[str, int]
 
 def harm_ratio(target: tuple[Counts, Counts], control: tuple[Counts, Counts],
                weights: Mapping[str, float]) -> HarmRatio:
+    # The ratio and its interval do not change with the weights' scale: scaled to at most 1,
+    # the sums cannot overflow.
+    top = max(weights.values(), default=0.0)
+    scaled = {c: w / top for c, w in weights.items()} if top > 0 else dict(weights)
     cells = [*target, *control]
-    totals = [harm(c, weights) for c in cells]
+    totals = [harm(c, scaled) for c in cells]
     if any(t <= 0 for t in totals):
         return HarmRatio(None, None, None, "Not defined: it needs weighted harm in both areas "
                                            "in both periods.")
-    log = math.log(totals[1] / totals[0]) - math.log(totals[3] / totals[2])
-    variance = sum(harm_variance(c, weights) / t ** 2 for c, t in zip(cells, totals,
-                                                                      strict=True))
-    spread = Z_95 * math.sqrt(variance)
-    if abs(log) + spread > 700:
+    log = math.log(totals[1]) - math.log(totals[0]) - math.log(totals[3]) + math.log(totals[2])
+    variance = sum(harm_variance(c, scaled) / t / t for c, t in zip(cells, totals,
+                                                                   strict=True))
+    spread = Z_95 * math.sqrt(variance) if math.isfinite(variance) else math.inf
+    if not math.isfinite(log) or abs(log) + spread > 700:
         return HarmRatio(None, None, None, "Not defined: the ratio is beyond what can be "
                                            "computed.")
     return HarmRatio(math.exp(log), math.exp(log - spread), math.exp(log + spread))
