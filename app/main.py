@@ -46,6 +46,7 @@ from app.sara.stages import GateUnmet, MoveRefused
 from app.settings import Settings, get_settings
 from app.web.deps import SESSION_COOKIE, CsrfRejected, SignInRequired
 from app.web.routes import admin as web_admin
+from app.web.routes import allocation as web_allocation
 from app.web.routes import assessment as web_assessment
 from app.web.routes import auth as web_auth
 from app.web.routes import cases as web_cases
@@ -53,6 +54,7 @@ from app.web.routes import community as web_community
 from app.web.routes import data as web_data
 from app.web.routes import exports as web_exports
 from app.web.routes import forces as web_forces
+from app.web.routes import harm as web_harm
 from app.web.routes import hotspots as web_hotspots
 from app.web.routes import oversight as web_oversight
 from app.web.routes import patrols as web_patrols
@@ -126,10 +128,12 @@ def create_app(settings: Settings | None = None,
     app.include_router(web_admin.router)
     app.include_router(web_forces.router)
     app.include_router(web_data.router)
+    app.include_router(web_harm.router)
     app.include_router(web_hotspots.router)
     app.include_router(web_patrols.router)
     app.include_router(web_community.router)
     app.include_router(web_oversight.router)
+    app.include_router(web_allocation.router)
     app.include_router(web_assessment.router)
     app.include_router(web_exports.router)
     _add_meta_routes(app)

@@ -16,6 +16,7 @@ from app.clock import local, today
 from app.community.models import Concern
 from app.community.service import case_concerns
 from app.db import utcnow
+from app.operations.allocation import comparison_of
 from app.patrols import service as patrols
 from app.patrols.models import OutputEntry, Patrol
 from app.patrols.views import patrol_log, totals_of
@@ -38,7 +39,7 @@ def work_context(db: Session, actor: Actor, case: Case) -> dict[str, Any]:
     user = actor.user
     assert user is not None
     rows = patrols.case_patrols(db, case)
-    log = patrol_log(rows, case.planned_patrol_minutes, today())
+    log = patrol_log(rows, case.planned_patrol_minutes, today(), comparison_of(db, case.id))
     entries = patrols.case_outputs(db, case)
     mine = patrols.running_patrol_of(db, user.id)
     day = today()

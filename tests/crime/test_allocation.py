@@ -312,3 +312,49 @@ def test_the_group_comparison_recovers_a_known_effect(world: World) -> None:
 def _file_count(folder: Path, month: str, place: str) -> int:
     with (folder / f"{month}-city-of-london-street.csv").open(encoding="utf-8") as f:
         return sum(1 for row in csv.DictReader(f) if row["Location"] == f"On or near {place}")
+
+
+# --- the pages ------------------------------------------------------------------------------------
+
+def test_the_allocation_page_makes_it_once_and_names_a_bad_choice_beside_its_field(
+        world: World) -> None:
+    operation, refs = operation_of_hotspots(world, "Nightlight pages", list(PLACES)[:6])
+    url = f"/operations/{operation}/allocation"
+    with world.site.client(world.officer) as officer:
+        page = officer.get(url).text
+        assert "have not been randomised" in page and "Randomise the hotspots</button>" not in page
+    with world.site.client(world.analyst) as analyst:
+        form = analyst.get(url).text
+        assert all(f'value="{ref}" checked' in form for ref in refs)
+        assert "It is done once" in form
+        few = analyst.post(url, data={"csrf_token": world.analyst.csrf, "cases": refs[:2],
+                                      "method": "pairs"})
+        assert few.status_code == 422
+        assert 'id="cases-error"' in few.text and "Choose at least 4 hotspots" in few.text
+        assert f'value="{refs[0]}" checked' in few.text and f'value="{refs[3]}" checked' \
+            not in few.text  # the choice is kept
+        bad = analyst.post(url, data={"csrf_token": world.analyst.csrf, "cases": refs,
+                                      "method": "blocks", "block_size": "40"})
+        assert bad.status_code == 422 and 'id="block_size-error"' in bad.text
+        made = analyst.post(url, data={"csrf_token": world.analyst.csrf, "cases": refs,
+                                       "method": "blocks", "block_size": "3", "seed": "9"})
+        assert made.status_code == 303 and made.headers["location"].endswith("?flash=made")
+        shown = analyst.get(made.headers["location"]).text
+        assert "This allocation is final." in shown and "Blocks of 3" in shown
+        assert "Maryland scale level 5" in shown and "Seed <code" in shown
+        groups = {h["ref"]: h["group"] for h in world.send(
+            "GET", f"/api/v1/operations/{operation}/allocation")["hotspots"]}
+        for ref, group in groups.items():
+            assert f'data-ref="{ref}" data-group="{group}"' in shown
+        again = analyst.post(url, data={"csrf_token": world.analyst.csrf, "cases": refs})
+        assert again.status_code == 303 and again.headers["location"].endswith("flash=taken")
+        evaluation = analyst.get(f"/operations/{operation}/evaluation").text
+        assert "Randomised: patrolled against comparison hotspots" in evaluation
+        assert "Maryland scale level 5" in evaluation
+        detail = analyst.get(f"/operations/{operation}").text
+        assert "Randomised hotspots: patrolled against comparison" in detail
+    read = world.send("GET", f"/api/v1/operations/{operation}/allocation")
+    comparison = next(h["ref"] for h in read["hotspots"] if h["group"] == "comparison")
+    with world.site.client(world.officer) as officer:
+        case_page = officer.get(f"/cases/{comparison}").text
+        assert "Comparison hotspot" in case_page and "no extra patrols" in case_page

@@ -189,3 +189,32 @@ def test_an_assessment_gives_harm_weighted_changes_beside_counts(world: World) -
     assert harm["ratio"]["reading"].startswith("Weighted by Made-up index (3), harm in the "
                                                "target area")
     assert harm["buffer"] is not None
+
+
+def test_the_harm_page_shows_the_table_in_use_and_loads_a_file_or_names_its_bad_lines(
+        world: World) -> None:
+    url = "/data/forces/city-of-london/harm-weights"
+    fields = {"name": "Made-up index", "version": "page",
+              "source": "Invented for the tests: not a real index"}
+    with world.site.client(world.officer) as officer:
+        assert "Load the table" not in officer.get(url).text
+        assert officer.get("/data/forces/north-wales/harm-weights").status_code == 404
+    with world.site.client(world.analyst) as analyst:
+        bad = analyst.post(url, data={"csrf_token": world.analyst.csrf, **fields},
+                           files={"weights_file": ("bad-rows.csv",
+                                                   (FILES / "bad-rows.csv").read_bytes(),
+                                                   "text/csv")})
+        assert bad.status_code == 422
+        assert 'id="weights_file-error"' in bad.text
+        assert "Line 4: &#39;knife crime&#39; is not a police.uk crime category." in bad.text
+        assert "You chose bad-rows.csv" in bad.text and 'value="Made-up index"' in bad.text
+        missing = analyst.post(url, data={"csrf_token": world.analyst.csrf, **fields})
+        assert missing.status_code == 422 and "Choose the table&#39;s CSV file." in missing.text
+        good = analyst.post(url, data={"csrf_token": world.analyst.csrf, **fields},
+                            files={"weights_file": ("made-up.csv",
+                                                    (FILES / "made-up-harm-index.csv")
+                                                    .read_bytes(), "text/csv")})
+        assert good.status_code == 303
+        page = analyst.get(good.headers["location"]).text
+        assert "In use: Made-up index (page)" in page
+        assert "<th scope=\"row\" class=\"govuk-table__header\">Robbery</th>" in page

@@ -20,6 +20,7 @@ from app.cases.access import case_for
 from app.cases.schemas import CaseFilters, CaseUpdate
 from app.errors import DomainError, StaleVersion, ValidationFailed
 from app.operations import service as operations
+from app.operations.allocation import allocation_of
 from app.operations.models import Operation
 from app.operations.schemas import OperationCreate, OperationUpdate
 from app.oversight import service
@@ -159,6 +160,7 @@ def _operation_page(request: Request, db: Session, actor: Actor, operation: Oper
     context = _figures_context(db, actor, summary, query, problems) | {
         "active_nav": "operations", "operation": operation, "case_rows": rows,
         "case_total": total, "add_errors": add_errors or {}, "add_value": add_value,
+        "allocated": allocation_of(db, operation) is not None,
         "flash": {"created": f"Operation {operation.name} is set up: add its hotspot cases.",
                   "saved": "Saved.", "added": "The case is added to the operation."}.get(
             flash, "")}

@@ -1,0 +1,116 @@
+"""An operation's randomised allocation: the form that makes it (once), and the page that shows
+it with its balance, the patrols that broke it, and the groups compared."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth.context import Actor
+from app.auth.permissions import Perm, has, visible_cases
+from app.cases.models import Case
+from app.clock import today
+from app.crime import picture
+from app.errors import Conflict, ValidationFailed
+from app.operations import allocation as service
+from app.operations.models import Operation
+from app.operations.schemas import AllocationCreate
+from app.operations.service import get_operation
+from app.sara.allocation import MIN_HOTSPOTS, Method
+from app.sara.stages import Stage
+from app.validation import validate
+from app.web import forms
+from app.web.deps import PageActor, csrf_protect
+from app.web.routes.cases import Db, Form, redirect
+from app.web.templating import render
+
+router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+OperationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+METHOD_OPTIONS = [(Method.PAIRS.value, "Matched pairs: the two hotspots of most alike crime "
+                                       "face each other"),
+                  (Method.BLOCKS.value, "Blocks of several hotspots of alike crime, half of "
+                                        "each to patrols")]
+
+
+@router.get("/operations/{operation_id}/allocation")
+def allocation_page(request: Request, actor: PageActor, db: Db, operation_id: OperationId,
+                    flash: str = "") -> Response:
+    operation = get_operation(db, actor, operation_id)
+    return _page(request, db, actor, operation, flash=flash)
+
+
+@router.post("/operations/{operation_id}/allocation")
+def make_allocation(request: Request, actor: PageActor, db: Db, form: Form,
+                    operation_id: OperationId) -> Response:
+    operation = get_operation(db, actor, operation_id)
+    payload: dict[str, Any] = {
+        "cases": [str(v) for v in form.getlist("cases") if v],
+        "method": forms.text(form, "method") or Method.PAIRS.value,
+        "block_size": forms.optional(form, "block_size")
+        if forms.text(form, "method") == Method.BLOCKS.value else None,
+        "starts": forms.optional(form, "starts"), "seed": forms.optional(form, "seed"),
+        "note": forms.text(form, "note")}
+    if not payload["cases"]:
+        errors = {"cases": f"Choose at least {MIN_HOTSPOTS} hotspots to randomise."}
+        return _page(request, db, actor, operation, errors=errors, values=dict(form),
+                     chosen=[], status_code=422)
+    try:
+        service.make_allocation(db, actor, operation.id, validate(AllocationCreate, payload))
+    except ValidationFailed as exc:
+        db.rollback()
+        return _page(request, db, actor, operation, errors=forms.errors_by_field(exc.errors),
+                     values=dict(form), chosen=payload["cases"], status_code=422)
+    except Conflict:
+        db.rollback()  # made meanwhile, by someone else: show it
+        return redirect(f"/operations/{operation.id}/allocation?flash=taken")
+    return redirect(f"/operations/{operation.id}/allocation?flash=made")
+
+
+def _page(request: Request, db: Session, actor: Actor, operation: Operation, *,
+          flash: str = "", errors: dict[str, str] | None = None,
+          values: dict[str, Any] | None = None, chosen: list[str] | None = None,
+          status_code: int = 200) -> Response:
+    made = service.allocation_read(db, actor, operation)
+    candidates = _candidates(db, actor, operation) if made is None else []
+    return render(request, "operations/allocation.html", {
+        "active_nav": "operations", "operation": operation, "allocation": made,
+        "candidates": candidates, "errors": errors or {}, "values": values or {},
+        "chosen": set(chosen if chosen is not None else
+                      [c.ref for c, reason in candidates if not reason]),
+        "categories": categories_of([c for c, reason in candidates if not reason]),
+        "method_options": METHOD_OPTIONS,
+        "next_month_hint": f"{_next_month():%Y-%m}",
+        "may_allocate": actor.user is not None and has(actor.user, Perm.OPERATION_MANAGE),
+        "flash": {"made": "The hotspots are randomised. This allocation is final.",
+                  "taken": "Someone else randomised this operation's hotspots at the same "
+                           "moment: this is their allocation."}.get(flash, "")},
+        status_code=status_code)
+
+
+def _candidates(db: Session, actor: Actor, operation: Operation) -> list[tuple[Case, str]]:
+    """The operation's cases the actor may see, each with why it cannot be a candidate (empty
+    when it can)."""
+    user = actor.user
+    assert user is not None
+    found = []
+    for case in db.scalars(select(Case).where(
+            Case.operation_id == operation.id, visible_cases(user, Case.borough_code))
+            .order_by(Case.ref)):
+        reason = ("no target area yet" if case.target_geometry is None
+                  else "closed" if case.stage is Stage.CLOSED else "")
+        found.append((case, reason))
+    return found
+
+
+def _next_month() -> date:
+    this = today().replace(day=1)
+    return (this + timedelta(days=32)).replace(day=1)
+
+
+def categories_of(cases: list[Case]) -> list[str]:
+    return sorted({c for case in cases for c in picture.case_categories(case)})
