@@ -155,6 +155,22 @@ def evaluation_csv(result: OperationEvaluation) -> Iterator[list[str]]:
            f"{_cell(spread.prediction_low)} to {_cell(spread.prediction_high)})", "", "", "",
            "", "", "", "", "", "", "", _cell(spread.odds_ratio), _cell(spread.low),
            _cell(spread.high), "", ""]
+    if result.allocation is not None:
+        yield _randomised_row(result.allocation)
+
+
+def _randomised_row(allocation: AllocationRead) -> list[str]:
+    """The groups compared, on the odds ratio's scale (1 / the rate ratio: above 1 favours the
+    patrols) so that the column means one thing; the rate ratio is in the title."""
+    group = allocation.evaluation
+    inverse = [1 / v if v else None for v in (group.rirr, group.high, group.low)]
+    title = (f"Randomised: {allocation.balance.patrolled.hotspots} patrolled against "
+             f"{allocation.balance.comparison.hotspots} comparison hotspots ("
+             + (f"rate ratio {_cell(group.rirr)}, 95% interval {_cell(group.low)} to "
+                f"{_cell(group.high)}; {group.method}" if group.rirr is not None
+                else group.reading) + ")")
+    return ["randomised", title, "", "", "", "", "", _cell(group.before_first),
+            _cell(group.after_last), "", "", "", *(_cell(v) for v in inverse), "", ""]
 
 
 def _cell(value: Any) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -307,6 +308,16 @@ def test_the_group_comparison_recovers_a_known_effect(world: World) -> None:
     assert figures["high"] < 1  # the effect is large enough to be seen
     assert figures["reading"].startswith("Crime at the patrolled hotspots fell by")
     assert math.isfinite(figures["dispersion"])
+    with world.site.client(world.evaluator) as evaluator:
+        rows = list(csv.reader(io.StringIO(evaluator.get(
+            f"/operations/{operation}/evaluation.csv").text)))
+    randomised = next(r for r in rows if r[0] == "randomised")
+    columns = rows[0]
+    assert float(randomised[columns.index("odds_ratio")]) == pytest.approx(
+        1 / figures["rirr"], rel=1e-12)
+    assert float(randomised[columns.index("odds_ratio_low")]) == pytest.approx(
+        1 / figures["high"], rel=1e-12)
+    assert "5 patrolled against 5 comparison hotspots (rate ratio" in randomised[1]
 
 
 def _file_count(folder: Path, month: str, place: str) -> int:
