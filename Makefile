@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.cases
 	$(BIN)/python -m bench.imports
 	$(BIN)/python -m bench.exports
+	$(BIN)/python -m bench.assessment
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build popcase.db popcase.db-wal popcase.db-shm
