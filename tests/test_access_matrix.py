@@ -60,7 +60,8 @@ from app.crime.boundaries import import_boundaries
 from app.crime.models import Area, AreaKind, ImportBatch, ImportKind, ImportStatus, StreetCrime
 from app.db import utcnow
 from app.main import create_app
-from app.operations.schemas import OperationCreate
+from app.operations.allocation import make_allocation
+from app.operations.schemas import AllocationCreate, OperationCreate
 from app.operations.service import create_operation
 from app.patrols import service as patrols
 from app.patrols.schemas import OutputsCreate, PatrolCreate, PatrolStart
@@ -210,6 +211,16 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("GET", "/api/v1/cases/{ref}/assessments/{number}"): {"read": API_READ},
     ("GET", "/api/v1/cases/{ref}/process"): {"read": API_READ},
     ("GET", "/api/v1/operations/{operation_id}/evaluation"): {"evaluation": OVERSIGHT_READ},
+    # Randomising an operation's hotspots is for those who manage operations; every reader of
+    # the operation reads the allocation (naming only the hotspots they may read).
+    ("GET", "/api/v1/operations/{operation_id}/allocation"): {"randomised": OVERSIGHT_READ},
+    ("POST", "/api/v1/operations/{operation_id}/allocation"): {
+        "four hotspots": operation_manage(201)},
+    # A force's harm weights are reference data for every signed-in reader; analysts and
+    # administrators load them.
+    ("GET", "/api/v1/forces/{force_id}/harm-weights"): {"metropolitan": everyone(200)},
+    ("POST", "/api/v1/forces/{force_id}/harm-weights"): {
+        "metropolitan": by_role(403, 403, 403, 201, 403, 201)},
     # Case files are disclosures: evaluators export them (the access matrix of issue 3).
     ("GET", "/api/v1/cases/{ref}/export"): {"case file": by_role(403, 403, 404, 403, 200, 404)},
     ("GET", "/api/v1/operations/{operation_id}/export"): {
@@ -281,6 +292,11 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("POST", "/cases/{ref}/process-evaluation"): {"add": by_role(303, 303, 404, 403, 403, 404)},
     ("GET", "/operations/{operation_id}/evaluation"): {"page": OVERSIGHT_READ},
     ("GET", "/operations/{operation_id}/evaluation.csv"): {"csv": OVERSIGHT_READ},
+    ("GET", "/operations/{operation_id}/allocation"): {"form or allocation": OVERSIGHT_READ},
+    ("POST", "/operations/{operation_id}/allocation"): {"four hotspots": operation_manage(303)},
+    ("GET", "/data/forces/{force_id}/harm-weights"): {"metropolitan": everyone(200)},
+    ("POST", "/data/forces/{force_id}/harm-weights"): {
+        "metropolitan": by_role(403, 403, 403, 303, 403, 303)},
     ("POST", "/cases/{ref}/export"): {"case file": by_role(403, 403, 404, 403, 200, 404)},
     ("POST", "/operations/{operation_id}/export"): {
         "bundle": by_role(403, 403, 403, 403, 200, 403)},
@@ -466,6 +482,22 @@ class Ctx:
     def crime(self) -> CrimeData:
         """Boundaries and street crime (imported on first use; the world imports them once)."""
         return ensure_crime_data(self.db)
+
+    def operation_with_hotspots(self) -> tuple[int, list[str]]:
+        """A new operation holding four Westminster hotspot cases, over imported crime data."""
+        self.crime()
+        operation = self.new_operation()
+        refs = [self.new_case() for _ in range(4)]
+        for ref in refs:
+            service.update_case(self.db, self.actor("analyst"), ref, CaseUpdate.model_validate(
+                {"version": self.version(ref), "operation": operation}))
+        return operation, refs
+
+    def randomised_operation(self) -> int:
+        operation, refs = self.operation_with_hotspots()
+        make_allocation(self.db, self.actor("analyst"), operation,
+                        AllocationCreate(cases=refs, seed=1))
+        return operation
 
     def top_cell(self) -> hotspots.HotspotCell:
         query = HOTSPOT_QUERY
@@ -1310,6 +1342,62 @@ def _(ctx: Ctx) -> Req:
 def _(ctx: Ctx) -> Req:
     ref = ctx.new_case()
     return page("POST", f"/cases/{ref}/process-evaluation", {"version": str(ctx.version(ref))})
+
+
+@request("GET", "/api/v1/operations/{operation_id}/allocation", "randomised")
+def _(ctx: Ctx) -> Req:
+    return api("GET", f"/api/v1/operations/{ctx.randomised_operation()}/allocation")
+
+
+@request("POST", "/api/v1/operations/{operation_id}/allocation", "four hotspots")
+def _(ctx: Ctx) -> Req:
+    operation, refs = ctx.operation_with_hotspots()
+    return api("POST", f"/api/v1/operations/{operation}/allocation", {"cases": refs})
+
+
+@request("GET", "/operations/{operation_id}/allocation", "form or allocation")
+def _(ctx: Ctx) -> Req:
+    operation, _refs = ctx.operation_with_hotspots()
+    return page("GET", f"/operations/{operation}/allocation")
+
+
+@request("POST", "/operations/{operation_id}/allocation", "four hotspots")
+def _(ctx: Ctx) -> Req:
+    operation, refs = ctx.operation_with_hotspots()
+    return page("POST", f"/operations/{operation}/allocation",
+                {"cases": refs, "method": "pairs"})  # type: ignore[dict-item]
+
+
+HARM_TABLE = "category,weight\n" + "".join(f"{slug},{n}\n" for n, slug in enumerate(
+    ["anti-social-behaviour", "bicycle-theft", "burglary", "criminal-damage-arson", "drugs",
+     "other-theft", "possession-of-weapons", "public-order", "robbery", "shoplifting",
+     "theft-from-the-person", "vehicle-crime", "violent-crime", "other-crime"]))
+
+
+@request("GET", "/api/v1/forces/{force_id}/harm-weights", "metropolitan")
+def _(ctx: Ctx) -> Req:
+    return api("GET", "/api/v1/forces/metropolitan/harm-weights")
+
+
+@request("POST", "/api/v1/forces/{force_id}/harm-weights", "metropolitan")
+def _(ctx: Ctx) -> Req:
+    weights = dict(line.split(",") for line in HARM_TABLE.splitlines()[1:])
+    return api("POST", "/api/v1/forces/metropolitan/harm-weights", {
+        "name": "Matrix index", "version": secrets.token_hex(4), "source": "Made up for tests",
+        "weights": {slug: float(w) for slug, w in weights.items()}})
+
+
+@request("GET", "/data/forces/{force_id}/harm-weights", "metropolitan")
+def _(ctx: Ctx) -> Req:
+    return page("GET", "/data/forces/metropolitan/harm-weights")
+
+
+@request("POST", "/data/forces/{force_id}/harm-weights", "metropolitan")
+def _(ctx: Ctx) -> Req:
+    return Req("page", "POST", "/data/forces/metropolitan/harm-weights", form={
+        "name": "Matrix index", "version": secrets.token_hex(4),
+        "source": "Made up for tests"}, files={
+        "weights_file": ("weights.csv", HARM_TABLE.encode(), "text/csv")})
 
 
 @request("GET", "/operations/{operation_id}/evaluation", "page")
