@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.assessment.models import AssessmentSnapshot
 from app.assessment.schemas import AssessmentRequest
 from app.assessment.service import run_assessment
 from app.audit.service import AuditAction, record
@@ -25,7 +26,7 @@ from app.auth.models import User
 from app.auth.roles import Role
 from app.auth.service import NewUser, create_user
 from app.cases import content, moves, service
-from app.cases.models import Case, CaseEvent
+from app.cases.models import Action, Case, CaseEvent, EventKind
 from app.cases.schemas import (
     ActionCreate,
     CaseCreate,
@@ -34,12 +35,13 @@ from app.cases.schemas import (
     NoteCreate,
     TransitionRequest,
 )
-from app.clock import today
+from app.clock import LONDON, london_day, today
 from app.crime.boundaries import import_boundaries
 from app.crime.importer import expand, import_sources
 from app.crime.models import AreaKind, ImportBatch, ImportStatus
 from app.db import utcnow
 from app.demo_operation import ensure_operation, ensure_sentinel
+from app.sara.responses import ActionStatus
 
 DEMO_PASSWORD = "demo-password"
 WESTMINSTER, CAMDEN, CITY = "E09000033", "E09000007", "E09000001"
@@ -196,21 +198,65 @@ def _move(db: Session, user: User, ref: str, to: str, reason: str = "",
 
 def _backdate(db: Session, ref: str, days: int) -> None:
     """Spread a demo case's history over the past ``days`` days, keeping the order of events."""
-    case = db.scalar(select(Case).where(Case.ref == ref))
-    assert case is not None
-    events = list(db.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
-                             .order_by(CaseEvent.id)))
+    case = _case(db, ref)
+    events = _events(db, case)
     now = utcnow()
     step = timedelta(days=days) / max(len(events), 1)
     for index, event in enumerate(events):
         event.at = now - timedelta(days=days) + step * index + timedelta(hours=9)
+    _settle(db, case)
+
+
+def _on(db: Session, ref: str, moment: datetime) -> None:
+    """Date the entries a demo case's timeline gained since the last dating at ``moment``, a
+    minute apart in the order they were made. For a case whose story happened on given days:
+    every step the story takes is later than the last, and all of them are in the past, so the
+    entries still to date are those later than ``moment`` (made just now)."""
+    case = _case(db, ref)
+    fresh = [e for e in _events(db, case) if e.at > moment]
+    for index, event in enumerate(fresh):
+        event.at = moment + timedelta(minutes=index)
+    db.flush()
+
+
+def _settle(db: Session, case: Case) -> None:
+    """Make every date derived from a re-dated timeline agree with it, as if the clock had
+    shown the timeline's times: the case's own dates; an action recorded done on the day its
+    entry says (not the day the demo was loaded); an assessment saved when its entry says."""
+    events = _events(db, case)
     first, last = events[0].at, events[-1].at
-    moved = [e.at for e in events if e.kind.value == "moved"]
+    moved = [e.at for e in events if e.kind is EventKind.MOVED]
     db.execute(update(Case).where(Case.id == case.id).values(
         created_at=first, updated_at=last, last_activity_at=last,
         stage_entered_at=moved[-1] if moved else first),
         execution_options={"synchronize_session": False})
+    for action in db.scalars(select(Action).where(Action.case_id == case.id,
+                                                  Action.status == ActionStatus.DONE)):
+        recorded = [e.at for e in events if e.kind is EventKind.ACTION
+                    and e.details.get("action") == action.id
+                    and (e.summary.startswith("Added")
+                         or "status" in e.details.get("fields", []))]
+        if recorded:
+            action.completed_on = min(action.completed_on or today(),
+                                      london_day(max(recorded)))
+    for snapshot in db.scalars(select(AssessmentSnapshot).where(
+            AssessmentSnapshot.case_id == case.id)):
+        saved = [e.at for e in events if e.kind is EventKind.ASSESSMENT
+                 and e.details.get("snapshot") == snapshot.number]
+        if saved:
+            snapshot.created_at = saved[0]
     db.commit()
+
+
+def _case(db: Session, ref: str) -> Case:
+    case = db.scalar(select(Case).where(Case.ref == ref))
+    assert case is not None
+    return case
+
+
+def _events(db: Session, case: Case) -> list[CaseEvent]:
+    return list(db.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                           .order_by(CaseEvent.id)))
 
 
 def _days(n: int) -> date:
@@ -412,6 +458,20 @@ def _camden_town() -> tuple[str, str, Any]:
     return title, CAMDEN, make
 
 
+def _at(day: date, hour: int = 9, minute: int = 30) -> datetime:
+    return datetime.combine(day, time(hour, minute), LONDON)
+
+
+# The closed case's story, on the days it happened. Its assessment counts real months of the
+# City of London Police's data (October 2023 to December 2025), so its dates are fixed, not
+# counted back from today: opened in the autumn of 2024, the locks exchanged in December 2024
+# (the month left out of the assessment), a year before and a year after compared once the
+# December 2025 figures were out, and closed in February 2026.
+LIVERPOOL_STREET_OPENED = date(2024, 10, 14)
+LIVERPOOL_STREET_RESPONSE = date(2024, 12, 2)
+LIVERPOOL_STREET_ASSESSED = date(2026, 2, 3)
+
+
 def _liverpool_street() -> tuple[str, str, Any]:
     title = "Bicycle theft from the Liverpool Street station racks"
 
@@ -433,45 +493,63 @@ def _liverpool_street() -> tuple[str, str, Any]:
             "harm": "Loss of bicycles (average value £650); people stop cycling.",
             "expectation": "Cycling groups and the station operator asked for action.",
             "events": "Recorded bicycle thefts.",
-            "recurring": "Several a week, all year.",
+            "recurring": "Every few weeks, all year.",
             "similarity": "Same racks, working hours, cable locks cut.",
         }.items()})
+        _on(db, ref, _at(LIVERPOOL_STREET_OPENED))
         _move(db, sgt, ref, "analysis")
+        _on(db, ref, _at(date(2024, 10, 21)))
         _edit(db, sgt, ref, triangle={
             "offender": {"who": "A few prolific thieves selling on online marketplaces"},
             "victim": {"who": "Bicycles locked with cable locks"},
             "place": {"who": "Open racks with no CCTV coverage or staff"},
         }, analysis_summary="Thefts concentrate at racks with no natural surveillance, and "
-           "most stolen bicycles had cable locks.", baseline_start="2024-01-01",
-           baseline_end="2024-12-31")
+           "most stolen bicycles had cable locks.", baseline_start="2023-10-01",
+           baseline_end="2024-09-30")
         content.add_hypothesis(db, _as(sgt), ref, HypothesisCreate(
             statement="Cable locks and unwatched racks make theft quick and low risk.",
             status="supported"))
+        _on(db, ref, _at(date(2024, 11, 18)))
         _move(db, sgt, ref, "response")
         _edit(db, sgt, ref, response_plan="Target hardening and surveillance: D-lock "
               "giveaway, racks moved into view of the station office, bike marking.")
-        for action in (
-            ActionCreate(title="D-lock exchange for cable locks at the racks",
-                         tactic="target-harden", partner="business", owner="Cycle team",
-                         due_date=_days(-300), status="done"),
-            ActionCreate(title="Bike marking sessions every Tuesday",
-                         tactic="identify-property", partner="police", owner="PC Grant",
-                         due_date=_days(-280), status="done"),
+        _on(db, ref, _at(LIVERPOOL_STREET_RESPONSE))
+        for action, day in (
+            (ActionCreate(title="D-lock exchange for cable locks at the racks",
+                          tactic="target-harden", partner="business", owner="Cycle team",
+                          due_date=date(2024, 12, 20), status="done"), date(2024, 12, 20)),
+            (ActionCreate(title="Bike marking sessions every Tuesday",
+                          tactic="identify-property", partner="police", owner="PC Grant",
+                          due_date=date(2025, 1, 31), status="done"), date(2025, 1, 28)),
         ):
             content.add_action(db, _as(sgt), ref, action)
+            _on(db, ref, _at(day, 17))
         _move(db, sgt, ref, "assessment")
         _edit(db, sgt, ref, buffer_width_m=150, control_area=point(
             51.5133, -0.0889, 250, "Bank and Cornhill (control)"))
+        _on(db, ref, _at(date(2026, 2, 2)))
         run_assessment(db, _as(sgt), ref, AssessmentRequest(
-            before_first="2023-10", before_last="2024-03", after_first="2024-04",
-            after_last="2024-09", note="Six months either side of the lock exchange."))
-        _edit(db, sgt, ref, process_evaluation="412 D-locks exchanged; 9 marking sessions.",
-              impact_evaluation="Read with the impact assessment: bicycle thefts at the racks "
-              "are few a month, so the interval is wide.",
+            before_first="2023-12", before_last="2024-11", after_first="2025-01",
+            after_last="2025-12", note="A year either side of the lock exchange, leaving out "
+            "December 2024, the month it took."))
+        _on(db, ref, _at(LIVERPOOL_STREET_ASSESSED))
+        _edit(db, sgt, ref, process_evaluation="412 D-locks exchanged in December 2024; "
+              "9 marking sessions, on Tuesdays in December and January.",
+              impact_evaluation="Bicycle thefts at the racks fell from 8 to 4 (the year to "
+              "November 2024 against 2025), but they fell in the control area too, from 21 to "
+              "12: relative to it the racks did only a little better (odds ratio 1.14, 95% "
+              "interval 0.28 to 4.61), and the 150 m ring around them fell less, from 18 to "
+              "15. Fewer thefts at the racks, then, but not shown to be the response's doing, "
+              "and no gain shown over the area as a whole.",
               outcome="fewer_incidents", lessons_learned="Lock exchanges worked best at the "
-              "morning peak; marking reached too few people to matter.")
-        _move(db, sgt, ref, "closed", reason="Assessment complete: fewer incidents.")
-        _backdate(db, ref, 420)
+              "morning peak; marking reached too few people to matter. A place with a handful "
+              "of thefts a year cannot show an effect in one year: evaluate such racks "
+              "together, or over longer.")
+        _on(db, ref, _at(date(2026, 2, 10)))
+        _move(db, sgt, ref, "closed", reason="Assessment complete: fewer thefts at the racks, "
+              "though not clearly more than in the control area.")
+        _on(db, ref, _at(date(2026, 2, 17)))
+        _settle(db, _case(db, ref))
 
     return title, CITY, make
 

@@ -16,11 +16,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.assessment.schemas import AssessmentRequest
-from app.assessment.service import run_assessment
+from app.assessment.service import response_start, run_assessment
 from app.auth.context import Actor, Channel
 from app.auth.models import User
 from app.cases import content, moves, service
-from app.cases.models import Case, CaseEvent, Hypothesis
+from app.cases.models import Action, Case, CaseEvent, Hypothesis
 from app.cases.schemas import (
     ActionCreate,
     CaseCreate,
@@ -37,6 +37,7 @@ from app.operations.schemas import OperationCreate
 from app.operations.service import create_operation
 from app.patrols import service as patrols
 from app.patrols.schemas import OutputCorrection, OutputsCreate, PatrolCreate
+from app.sara.responses import ActionStatus
 from app.sara.stages import Stage
 
 OPERATION = "Nightingale"
@@ -175,9 +176,11 @@ def _concerns(db: Session, users: dict[str, User], cases: dict[str, Case | None]
                      "on the walkway at pack-up time and intimidate traders carrying cash.")
     traders = community.triage_concern(db, shah, traders.id, ConcernTriage(
         version=traders.version, outcome="linked", case=market.ref))
+    # The demo's dates count back from today: name the month its response really began.
+    began = response_start(db, market) or today()
     community.answer_concern(db, shah, traders.id, ConcernAnswer(
         version=traders.version, we_did="High-visibility patrols at pack-up on Fridays and "
-        "Saturdays since October, and the council replaced the walkway lighting."))
+        f"Saturdays since {began:%B}, and the council replaced the walkway lighting."))
     needles = raised(shah, 12, borough=WESTMINSTER, ward="E05013794",
                      raised_by_kind="resident", raised_by="Tenant of block D",
                      contact="Via the tenants' association", channel="street_briefing",
@@ -310,4 +313,9 @@ def _dated_before_the_response(db: Session, case: Case) -> None:
     db.execute(update(Case).where(Case.id == case.id).values(
         created_at=opened, stage_entered_at=began, updated_at=events[-1].at,
         last_activity_at=events[-1].at), execution_options={"synchronize_session": False})
+    # The patrols were recorded done when they began, not on the day the demo was loaded.
+    db.execute(update(Action).where(Action.case_id == case.id,
+                                    Action.status == ActionStatus.DONE)
+               .values(completed_on=RESPONSE_BEGAN),
+               execution_options={"synchronize_session": False})
     db.commit()
