@@ -28,8 +28,8 @@ from app.assessment.schemas import (
 from app.audit.service import AuditAction, record
 from app.auth.context import Actor
 from app.auth.permissions import Perm, covers_borough, require, visible_cases
-from app.cases.access import acting_user, case_for
-from app.cases.models import Case
+from app.cases.access import acting_user, add_event, case_for
+from app.cases.models import Case, EventKind
 from app.clock import london_day, to_minute
 from app.crime import picture
 from app.crime.queries import Period, crimes_in, data_months, month_value, months_with_data
@@ -91,9 +91,14 @@ def make_allocation(db: Session, actor: Actor, operation_id: int, data: Allocati
         raise Conflict(f"{operation.name}'s hotspots were randomised at the same moment by "
                        "someone else: reload to see the allocation.") from None
     for placed in rules.allocate(candidates, seed, size):
-        db.add(AllocationUnit(allocation_id=allocation.id, case_id=by_ref[placed.key].id,
+        case = by_ref[placed.key]
+        db.add(AllocationUnit(allocation_id=allocation.id, case_id=case.id,
                               block=placed.block, arm=placed.group.value,
                               baseline=placed.baseline))
+        event = add_event(db, case, actor, EventKind.EDITED, _allocated_text(
+            operation, placed, starts), details={"allocation": allocation.id,
+                                                 "group": placed.group.value})
+        event.at = now
     db.flush()
     record(db, actor, AuditAction.ALLOCATION_MAKE, object_type="operation",
            object_ref=str(operation.id),
@@ -102,6 +107,13 @@ def make_allocation(db: Session, actor: Actor, operation_id: int, data: Allocati
     db.commit()
     db.refresh(allocation)
     return allocation
+
+
+def _allocated_text(operation: Operation, placed: rules.Placement, starts: date) -> str:
+    where = ("to patrols" if placed.group is Group.PATROLLED
+             else "to comparison: no extra patrols")
+    return (f"Randomised {where} in {operation.name}'s allocation (block {placed.block}, "
+            f"{placed.baseline} crimes in the baseline months), from {starts:%B %Y}")
 
 
 def _candidates(db: Session, actor: Actor, operation: Operation, refs: list[str]) -> list[Case]:
@@ -209,7 +221,8 @@ def allocation_read(db: Session, actor: Actor, operation: Operation) -> Allocati
                         if u.group is Group.COMPARISON)
     if on_comparison:
         cautions.append(Caution(code="comparison_patrolled", message=(
-            f"{on_comparison} patrols were logged on comparison hotspots since the allocation: "
+            f"{on_comparison} {'patrol was' if on_comparison == 1 else 'patrols were'} logged "
+            "on comparison hotspots since the allocation: "
             "the comparison is weakened, and the effect of patrols is likely understated.")))
     allocated = {u.case_id for u in units}
     joined = sorted(db.scalars(select(Case.ref).where(

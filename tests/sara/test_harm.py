@@ -33,7 +33,7 @@ def test_a_table_reads_slugs_and_labels_and_skips_comments() -> None:
 
 
 def test_every_bad_row_is_named_with_its_line() -> None:
-    weights, problems = read_table((FILES / "bad-rows.csv").read_text())
+    _weights, problems = read_table((FILES / "bad-rows.csv").read_text())
     assert problems == [
         Problem(3, "Robbery: a weight is a number, 0 or more."),
         Problem(4, "'knife crime' is not a police.uk crime category."),
