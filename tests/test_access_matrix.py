@@ -305,6 +305,7 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("POST", "/data/boundaries"): {"wards": DATA_IMPORT},
     ("GET", "/data/imports/{batch_id}"): {"report": DATA_READ},
     ("GET", "/data/forces/{force_id}"): {"metropolitan": DATA_READ},
+    ("GET", "/data/forces/{force_id}/counts.csv"): {"metropolitan": DATA_READ},
     ("GET", "/hotspots"): {"westminster": DATA_READ},
     ("GET", "/hotspots/map.geojson"): {"westminster": DATA_READ},
     ("GET", "/hotspots/months"): {"westminster": DATA_READ},
@@ -1450,6 +1451,12 @@ def _(ctx: Ctx) -> Req:
 def _(ctx: Ctx) -> Req:
     ctx.crime()
     return page("GET", "/data/forces/metropolitan")
+
+
+@request("GET", "/data/forces/{force_id}/counts.csv", "metropolitan")
+def _(ctx: Ctx) -> Req:
+    ctx.crime()
+    return page("GET", "/data/forces/metropolitan/counts.csv")
 
 
 @request("GET", "/hotspots", "westminster")

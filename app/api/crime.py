@@ -15,8 +15,8 @@ from app.api.errors import ERROR_RESPONSES
 from app.auth.permissions import Perm, require
 from app.cases.access import acting_user
 from app.crime import hotspots, picture
-from app.crime.models import Area, AreaKind, ImportBatch
-from app.crime.queries import Period, batches_seen_by, month_value
+from app.crime.models import Area, AreaKind, ImportBatch, ImportKind
+from app.crime.queries import Period, batches_seen_by, month_value, no_data_reason
 from app.errors import NotFound
 from app.reference.codes import LOCAL_AUTHORITY_PATTERN
 
@@ -213,6 +213,10 @@ class MonthCount(BaseModel):
     month: date
     count: int | None = Field(description="null when none of the force's data for the month "
                                           "is imported (no data is not zero crimes)")
+    no_data_reason: str | None = Field(
+        default=None, description="Why ``count`` is null (which data of which force is not "
+                                  "imported for the month); null when it is not",
+        examples=["No street-level crime of City of London Police is imported for Mar 2024."])
 
 
 class LabelCount(BaseModel):
@@ -235,15 +239,29 @@ class CrimePictureRead(BaseModel):
     stop_search_total: int | None = Field(description="null when none of the period's months "
                                                       "has the force's stop-and-search data")
     stop_search_months_missing: list[date]
+    stop_search_no_data_reason: str | None = Field(
+        description="Which months have none of the force's stop-and-search data imported (so "
+                    "count in no stop-and-search figure); null when every month has it")
+    stop_search_monthly: list[MonthCount] = Field(
+        description="Searches in the area a month; null for a month without the force's "
+                    "stop-and-search data")
     stop_search_by_object: list[LabelCount]
     stop_search_by_outcome: list[LabelCount]
     without_location: int
     months_missing: list[date]
+    no_data_reason: str | None = Field(
+        description="Which months of the period have none of the force's street-level crime "
+                    "imported (null in ``monthly``, left out of every total); null when none")
     summary: str
 
 
 @router.get("/cases/{ref}/crime-picture", response_model=CrimePictureRead | None,
-            summary="Crime in a case's target area (null when no data is imported)")
+            summary="Crime in a case's target area (null when no data is imported)",
+            description="A figure without data behind it is null, never 0, with a "
+                        "``no_data_reason`` beside it saying which data is not imported. A "
+                        "period with none of the force's street-level crime is refused (422, "
+                        "naming the months that have it); the whole answer is null while none "
+                        "of the force's street-level crime is imported at all.")
 def crime_picture(actor: ApiActor, db: Db, ref: Ref, first: Month | None = None,
                   last: Month | None = None,
                   category: Annotated[list[str] | None, Query()] = None
@@ -256,15 +274,25 @@ def crime_picture(actor: ApiActor, db: Db, ref: Ref, first: Month | None = None,
     return CrimePictureRead(
         ref=found.ref, area_name=found.area_name, area_m2=found.area_m2, force=found.force_id,
         first=found.period.first, last=found.period.last, categories=found.categories,
-        total=found.total, monthly=[MonthCount(month=m, count=n) for m, n in found.monthly],
+        total=found.total, monthly=_months(found.monthly, found.force_name, ImportKind.STREET),
         by_category=[LabelCount(label=label, count=n) for _s, label, n in found.by_category],
         by_outcome=[LabelCount(label=label, count=n) for label, n in found.by_outcome],
         stop_search_total=found.stop_search.total,
         stop_search_months_missing=found.stop_search.months_missing,
+        stop_search_no_data_reason=found.stop_search_no_data_reason,
+        stop_search_monthly=_months(found.stop_search.monthly, found.force_name,
+                                    ImportKind.STOP_SEARCH),
         stop_search_by_object=[LabelCount(label=label, count=n)
                                for label, n in found.stop_search.by_object],
         stop_search_by_outcome=[LabelCount(label=label, count=n)
                                 for label, n in found.stop_search.by_outcome],
         without_location=found.without_location, months_missing=found.months_missing,
-        summary=found.summary_text())
+        no_data_reason=found.no_data_reason, summary=found.summary_text())
+
+
+def _months(monthly: list[tuple[date, int | None]], force_name: str,
+            kind: ImportKind) -> list[MonthCount]:
+    return [MonthCount(month=month, count=count,
+                       no_data_reason=no_data_reason(force_name, [month], kind)
+                       if count is None else None) for month, count in monthly]
 

@@ -115,7 +115,7 @@ def read_force(actor: ApiActor, db: Db, force_id: ForceIdPath) -> ForceDetail:
 class AreaCountRead(BaseModel):
     code: str = Field(description="Empty for the rows outside every area")
     name: str
-    total: int
+    total: int = Field(description="Over the months with data (a month without is in no total)")
     monthly: list[int | None] = Field(description="One a month of the period; null when none "
                                                   "of the force's data for it is imported")
 
@@ -127,6 +127,10 @@ class ForceCountsRead(BaseModel):
     categories: list[str]
     months: list[date]
     months_missing: list[date]
+    no_data_reason: str | None = Field(
+        description="Which months have none of the force's street-level crime imported: "
+                    "null in every ``monthly``, left out of every total; null when none",
+        examples=["No street-level crime of North Wales Police is imported for May 2024."])
     areas: list[AreaCountRead]
     areas_without_boundary: list[str]
     outside_areas: AreaCountRead
@@ -145,7 +149,8 @@ def crime_counts(
 ) -> ForceCountsRead:
     """Each located crime of the force counted in the local policing area whose boundary holds
     it; rows the force published outside its areas, and rows without a location, beside them.
-    The period defaults to every month of the force's data."""
+    The period defaults to every month of the force's data; a period with none of it is
+    refused (422), as its counts would all be no data."""
     period = Period(month_value(first, "first"), month_value(last, "last")) \
         if first and last else None
     found = counts.force_counts(db, actor, force_id, period, category)
@@ -157,6 +162,7 @@ def crime_counts(
     return ForceCountsRead(
         force=found.force.id, first=found.period.first, last=found.period.last,
         categories=found.categories, months=found.months, months_missing=found.months_missing,
+        no_data_reason=found.no_data_reason,
         areas=[read(a) for a in found.areas], areas_without_boundary=found.unbounded,
         outside_areas=read(found.outside), without_location=found.without_location,
         rows=found.rows)

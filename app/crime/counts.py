@@ -22,7 +22,14 @@ from app.cases.access import acting_user
 from app.crime.geometry import area_shape, bounds, inside
 from app.crime.importer import done_batches
 from app.crime.models import Area, AreaKind, StreetCrime
-from app.crime.queries import Period, data_months, months_with_data, without_location
+from app.crime.queries import (
+    Period,
+    data_months,
+    months_with_data,
+    no_data_reason,
+    street_months,
+    without_location,
+)
 from app.errors import NotFound, ValidationFailed
 from app.reference.models import Borough, Force
 from app.sara.problem import CATEGORIES
@@ -56,6 +63,11 @@ class ForceCounts:
     def located(self) -> int:
         return self.rows - self.without_location
 
+    @property
+    def no_data_reason(self) -> str | None:
+        """Why some months' counts are None (every figure here leaves those months out)."""
+        return no_data_reason(self.force.label, self.months_missing)
+
 
 def force_counts(db: Session, actor: Actor, force_id: str, period: Period | None = None,
                  categories: list[str] | None = None) -> ForceCounts:
@@ -68,10 +80,12 @@ def force_counts(db: Session, actor: Actor, force_id: str, period: Period | None
     unknown = [c for c in categories or [] if c not in CATEGORIES]
     if unknown:
         raise ValidationFailed.one("category", f"Unknown category {unknown[0]}.")
-    period = period or data_months(db, force.id)
-    if period is None:
+    span = data_months(db, force.id)
+    if span is None:
         raise ValidationFailed.one("first", f"No street-level crime of {force.label} has been "
                                             "imported yet.")
+    period = period or span
+    street_months(db, force.id, force.label, period)  # a period without any is refused
     counts = _count(db, force, period, list(categories or []))
     record(db, actor, AuditAction.CRIME_COUNTS, object_type="force", object_ref=force.id,
            details={"first": period.first.isoformat(), "last": period.last.isoformat(),

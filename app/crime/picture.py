@@ -21,14 +21,17 @@ from app.auth.context import Actor
 from app.cases.access import case_for
 from app.cases.models import Case
 from app.crime.geometry import AreaError, area_shape, buffer_ring, geojson_wgs84
-from app.crime.models import Area, AreaKind
+from app.crime.models import Area, AreaKind, ImportKind
 from app.crime.queries import (
     Period,
     StopSearchSummary,
     crimes_in,
     data_months,
+    months_label,
     months_with_data,
+    no_data_reason,
     stop_searches_in,
+    street_months,
     without_location,
 )
 from app.errors import ValidationFailed
@@ -105,12 +108,26 @@ class CrimePicture:
         covered = [count for _month, count in self.monthly if count is not None]
         return sum(covered) / len(covered) if covered else None
 
+    @property
+    def no_data_reason(self) -> str | None:
+        """Why some months count in no figure: none of the force's street crime for them."""
+        return no_data_reason(self.force_name, self.months_missing)
+
+    @property
+    def stop_search_no_data_reason(self) -> str | None:
+        return no_data_reason(self.force_name, self.stop_search.months_missing,
+                              ImportKind.STOP_SEARCH)
+
     def summary_text(self) -> str:
-        """The figures as a paragraph to pin into the analysis summary."""
+        """The figures as a paragraph to pin into the analysis summary. A month without data
+        is named as such, never written as a zero nor left out in silence."""
         kinds = ", ".join(CATEGORIES[c].lower() for c in self.categories)
+        counted = f"{self.total} crimes recorded by police.uk"
+        if self.months_missing:
+            covered = len(self.monthly) - len(self.months_missing)
+            counted += f" in the {covered} month{'s' if covered != 1 else ''} with data"
         parts = [f"Crime picture of {self.area_name or 'the target area'} "
-                 f"({self.area_m2 / 1e4:.1f} ha), {kinds}, {self.period.label}: "
-                 f"{self.total} crimes recorded by police.uk"]
+                 f"({self.area_m2 / 1e4:.1f} ha), {kinds}, {self.period.label}: {counted}"]
         if self.mean is not None and self.peak:
             parts.append(f"a monthly mean of {self.mean:.1f}, peaking at {self.peak[1]} in "
                          f"{self.peak[0]:%b %Y}")
@@ -120,15 +137,21 @@ class CrimePicture:
         if self.by_outcome:
             parts.append("last outcomes: " + ", ".join(f"{label.lower()} {n}" for label, n
                                                        in self.by_outcome[:3]))
-        if self.stop_search.total is not None:
-            searched = f"stop and search in the area: {self.stop_search.total}"
-            if self.stop_search.months_missing:
-                searched += (f" (no stop-and-search data for "
-                             f"{len(self.stop_search.months_missing)} of the months)")
-            parts.append(searched)
+        parts.append(self._stop_search_text())
         if self.months_missing:
-            parts.append(f"no data was imported for {len(self.months_missing)} of the months")
+            parts.append(f"street-level crime: no data imported for "
+                         f"{months_label(self.months_missing)} (no data, not zero crimes)")
         return "; ".join(parts) + "."
+
+    def _stop_search_text(self) -> str:
+        searches = self.stop_search
+        if searches.total is None:
+            return "stop and search: no data imported for these months"
+        text = f"stop and search in the area: {searches.total}"
+        if searches.months_missing:
+            text += (f" in the months with data (no data imported for "
+                     f"{months_label(searches.months_missing)})")
+        return text
 
 
 def crime_picture(db: Session, actor: Actor, ref: str, period: Period | None = None,
@@ -141,12 +164,7 @@ def crime_picture(db: Session, actor: Actor, ref: str, period: Period | None = N
     if period is None:
         return None
     categories = categories or case_categories(case)
-    present = months_with_data(db, force, period)
-    if not present:  # its zeros would mean nothing
-        span = data_months(db, force)
-        raise ValidationFailed.one(
-            "first", f"No street-level crime of {case.borough.force.label} is imported for "
-                     f"{period.label}" + (f": choose months from {span.label}." if span else "."))
+    present = street_months(db, force, case.borough.force.label, period)
     points = crimes_in(db, force, area, period, categories)
     per_month = Counter(points.months)
     picture = CrimePicture(

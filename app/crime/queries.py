@@ -9,6 +9,7 @@ month without one is missing, never counted as zero crimes.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -67,6 +68,27 @@ def month_ranges(months: set[date]) -> list[Period]:
         else:
             runs.append(Period(month, month))
     return runs
+
+
+def months_label(months: Iterable[date]) -> str:
+    """Months named as their runs: "Jan 2024 to Mar 2024, May 2024"."""
+    return ", ".join(f"{run.first:%b %Y}" if run.first == run.last else run.label
+                     for run in month_ranges(set(months)))
+
+
+# What each kind of police.uk data is called where a figure says it has none.
+DATA_NAMES = {ImportKind.STREET: "street-level crime", ImportKind.STOP_SEARCH: "stop and search",
+              ImportKind.OUTCOMES: "outcomes data"}
+
+
+def no_data_reason(force_label: str, months: Iterable[date],
+                   kind: ImportKind = ImportKind.STREET) -> str | None:
+    """Why a figure is missing, as the API's ``no_data_reason`` and the pages say it: none of
+    the force's data of that kind is imported for the months. None when no month is missing."""
+    missing = sorted(set(months))
+    if not missing:
+        return None
+    return f"No {DATA_NAMES[kind]} of {force_label} is imported for {months_label(missing)}."
 
 
 @dataclass(frozen=True)
@@ -135,6 +157,20 @@ def months_with_data(db: Session, force: str, period: Period,
                      kind: ImportKind = ImportKind.STREET) -> set[date]:
     """The months of ``period`` for which a force's data of a kind was imported."""
     return {m for m in present_months(db, force, kind) if period.first <= m <= period.last}
+
+
+def street_months(db: Session, force: str, force_label: str, period: Period) -> set[date]:
+    """The months of ``period`` with the force's street-level crime imported. A period with
+    none is refused, naming the months there are: every count over it would be a zero that
+    stands for no data."""
+    present = months_with_data(db, force, period)
+    if not present:
+        imported = present_months(db, force)
+        raise ValidationFailed.one(
+            "first", f"No street-level crime of {force_label} is imported for "
+                     f"{months_label(period.months())}"
+                     + (f": choose months from {months_label(imported)}." if imported else "."))
+    return present
 
 
 def _street_filter(force: str, period: Period, categories: list[str] | None,
@@ -225,12 +261,14 @@ def points_in_cells(db: Session, force: str, cells: list[tuple[int, int]], cell_
 @dataclass
 class StopSearchSummary:
     """Stop and search in an area; ``total`` is None when none of the period's months has the
-    force's stop-and-search data (no data is not zero searches)."""
+    force's stop-and-search data (no data is not zero searches), and so is the count of each
+    such month in ``monthly``."""
 
     total: int | None
     by_object: list[tuple[str, int]]
     by_outcome: list[tuple[str, int]]
     months_missing: list[date]
+    monthly: list[tuple[date, int | None]]
 
 
 def stop_searches_in(db: Session, force: str, area: BaseGeometry,
@@ -238,26 +276,29 @@ def stop_searches_in(db: Session, force: str, area: BaseGeometry,
     present = months_with_data(db, force, period, ImportKind.STOP_SEARCH)
     missing = [m for m in period.months() if m not in present]
     if not present:
-        return StopSearchSummary(None, [], [], missing)
+        return StopSearchSummary(None, [], [], missing, [(m, None) for m in period.months()])
     box = bounds(area)
+    # A search's month is its file's (``month``), so a month's file holds all its searches.
     rows = db.execute(
         select(StopSearch.easting, StopSearch.northing, StopSearch.object_of_search,
-               StopSearch.outcome)
+               StopSearch.outcome, StopSearch.month)
         .where(StopSearch.batch_id.in_(done_batches(force)),
                StopSearch.month.between(period.first, period.last),
                and_(StopSearch.easting.between(box.min_e, box.max_e),
                     StopSearch.northing.between(box.min_n, box.max_n)))
     ).all()
-    if not rows:
-        return StopSearchSummary(0, [], [], missing)
-    keep = inside(area, np.array([r[0] for r in rows], dtype=np.float64),
-                  np.array([r[1] for r in rows], dtype=np.float64))
-    chosen = [r for r, kept in zip(rows, keep, strict=True) if kept]
+    chosen = []
+    if rows:
+        keep = inside(area, np.array([r[0] for r in rows], dtype=np.float64),
+                      np.array([r[1] for r in rows], dtype=np.float64))
+        chosen = [r for r, kept in zip(rows, keep, strict=True) if kept]
+    per_month = Counter(r[4] for r in chosen)
     return StopSearchSummary(
         len(chosen),
         Counter(r[2] or "Not recorded" for r in chosen).most_common(),
         Counter(r[3] or "Not recorded" for r in chosen).most_common(),
         missing,
+        [(m, per_month.get(m, 0) if m in present else None) for m in period.months()],
     )
 
 

@@ -301,7 +301,8 @@ def test_crime_picture_counts_equal_an_independent_count(
     query = "".join(f"&category={c}" for c in categories)
     found = api.get(f"/api/v1/cases/{ref}/crime-picture?{PERIOD}{query}", api.sergeant)
     assert found["monthly"] == [{"month": f"{m}-01", "count": expected[date.fromisoformat(
-        f"{m}-01")]} for m in MONTHS]
+        f"{m}-01")], "no_data_reason": None} for m in MONTHS]
+    assert found["no_data_reason"] is None
     assert found["total"] == sum(expected.values()) > 0
     assert found["categories"] == list(categories or ["theft-from-the-person"])
     assert (found["ref"], found["area_name"], found["first"], found["last"]) == (

@@ -380,8 +380,8 @@ def test_imports_are_listed_with_their_counts(pages: Pages) -> None:
             assert facts["Without location"].startswith(f"{len(rows) - located:,} ")
         assert "Import police.uk files" not in listing.text  # no upload form without the right
         # Each force's months, in runs (the module imports City of London Police's files only).
-        assert re.search(r"City of London Police Jan 2024 to [^()]+ \(\d+ months\) None None 1 ",
-                         text_of(listing.text))
+        assert re.search(r"City of London Police Jan 2024 to [^()]+ \(\d+ months\) No data "
+                         r"No data 1 ", text_of(listing.text))
 
 
 def test_a_running_import_is_polled_and_a_finished_one_is_not(pages: Pages) -> None:
@@ -651,7 +651,8 @@ def test_the_picture_section_shows_the_chart_and_the_tables(pages: Pages) -> Non
         (f"{m:%Y-%m}", n) for m, n in expected]
     months_table = element(section, '<details class="govuk-details">')
     assert re.findall(r'<th scope="row" class="govuk-table__header">(\w{3} \d{4})</th>'
-                      r'<td class="govuk-table__cell govuk-table__cell--numeric">(\d+)</td>',
+                      r'<td class="govuk-table__cell govuk-table__cell--numeric" '
+                      r'data-figure="crimes\.[\d-]+">(\d+)</td>',
                       months_table) == [(f"{m:%b %Y}", str(n)) for m, n in expected]
     by_type = element(section[section.index(">By type<"):], "<table")
     assert cells_of_row(by_type, '<tr class="govuk-table__row">') == [

@@ -354,11 +354,14 @@ def test_its_crime_picture_counts_the_files(wales: Wales,
     assert found["without_location"] == without_location(categories)
     # No stop-and-search file of North Wales Police is imported: none, not zero.
     assert (found["stop_search_total"], len(found["stop_search_months_missing"])) == (None, 4)
-    assert "stop and search" not in found["summary"]
+    assert found["stop_search_no_data_reason"] == (
+        "No stop and search of North Wales Police is imported for Jan 2024 to Apr 2024.")
+    assert [m["count"] for m in found["stop_search_monthly"]] == [None] * 4
+    assert "stop and search: no data imported for these months" in found["summary"]
     with signed_in(wales.site, "analyst.price") as analyst:
         section = text_of(analyst.get(f"/cases/{ref}?section=picture").text)
-    assert "No stop-and-search data of North Wales Police is imported for these months." \
-        in section
+    assert "No data: no stop-and-search data of North Wales Police is imported for these " \
+        "months" in section
 
 
 def test_an_impact_assessment_counts_the_files(wales: Wales,

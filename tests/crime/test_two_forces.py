@@ -405,8 +405,8 @@ def test_a_cases_crime_picture_counts_only_its_force(world: World, force: str) -
     months, points = located(force, NW_MONTHS, side.labels)
     expected = per_month(months, inside_mask(disc(side.target), points))
     assert found["force"] == force
-    assert found["monthly"] == [{"month": k.isoformat(), "count": expected[k]}
-                                for k in month_keys(NW_MONTHS)]
+    assert found["monthly"] == [{"month": k.isoformat(), "count": expected[k],
+                                 "no_data_reason": None} for k in month_keys(NW_MONTHS)]
     assert found["total"] == sum(expected.values()) > 0
     assert found["without_location"] == unlocated(force, NW_MONTHS, side.labels)
     assert found["months_missing"] == []

@@ -27,6 +27,7 @@ from app.crime.models import Area, AreaKind, ImportBatch, ImportStatus
 from app.crime.queries import Period, batches_seen_by, coverage, data_months, month_value
 from app.deps import get_db
 from app.errors import NotFound, ValidationFailed
+from app.exports import no_data
 from app.reference.models import Force
 from app.reference.service import get_force, list_forces
 from app.sara.problem import CATEGORIES
@@ -198,9 +199,30 @@ def upload_boundaries(request: Request, actor: PageActor, db: Db, form: Upload) 
 @router.get("/forces/{force_id}")
 def force_counts_page(request: Request, actor: PageActor, db: Db, force_id: ForceId) -> Response:
     """A force's crime counted by local policing area, month by month."""
+    return _force_counts(request, db, actor, force_id)
+
+
+@router.get("/forces/{force_id}/counts.csv")
+def force_counts_download(request: Request, actor: PageActor, db: Db,
+                          force_id: ForceId) -> Response:
+    """The same counts as CSV (a month without data: an empty count, "no data" beside it);
+    a period the page would refuse shows the page with its error instead."""
+    try:
+        found = counts.force_counts(db, actor, force_id, _period(request.query_params),
+                                    _categories(request.query_params))
+    except ValidationFailed:
+        db.rollback()
+        return _force_counts(request, db, actor, force_id)
+    name = f"{found.force.id}-crime-{found.period.first:%Y-%m}-to-{found.period.last:%Y-%m}.csv"
+    return Response(no_data.force_counts_csv(found), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"',
+                             "Cache-Control": "no-store"})
+
+
+def _force_counts(request: Request, db: Session, actor: Actor, force_id: str) -> Response:
     params = request.query_params
     errors: dict[str, str] = {}
-    categories = sorted({c for c in params.getlist("category") if c})
+    categories = _categories(params)
     found = None
     try:
         found = counts.force_counts(db, actor, force_id, _period(params), categories)
@@ -214,7 +236,13 @@ def force_counts_page(request: Request, actor: PageActor, db: Db, force_id: Forc
         "active_nav": "data", "counts": found, "errors": errors, "force": get_force(db, force_id),
         "month_options": [(f"{m:%Y-%m}", f"{m:%b %Y}") for m in span.months()] if span else [],
         "categories": list(CATEGORIES.items()), "chosen": categories,
+        "csv_url": f"/data/forces/{force_id}/counts.csv"
+                   + (f"?{request.url.query}" if request.url.query and not errors else ""),
     }, status_code=422 if errors else 200)
+
+
+def _categories(params: QueryParams) -> list[str]:
+    return sorted({c for c in params.getlist("category") if c})
 
 
 def _period(params: QueryParams) -> Period | None:
