@@ -41,6 +41,7 @@ from app.crime.importer import expand, import_sources
 from app.crime.models import AreaKind, ImportBatch, ImportStatus
 from app.db import utcnow
 from app.demo_operation import ensure_operation, ensure_sentinel
+from app.demo_trial import ensure_lantern
 from app.sara.responses import ActionStatus
 
 DEMO_PASSWORD = "demo-password"
@@ -133,6 +134,9 @@ def load_demo(db: Session, *, north_wales: bool = True) -> DemoReport:
         report.cases_added += 1
     report.operations_added = int(ensure_operation(db, users))
     opened = ensure_sentinel(db, users)
+    report.operations_added += int(bool(opened))
+    report.cases_added += opened
+    opened = ensure_lantern(db, users)
     report.operations_added += int(bool(opened))
     report.cases_added += opened
     if report.users_added or report.cases_added or report.files_imported \

@@ -76,7 +76,7 @@ def _fit_on_one_thread(y: np.ndarray, design: np.ndarray, effect: int, note: str
         return _undefined("Not fitted: the Poisson model could not be estimated.")
     deviance, dof, phi, b3, se3, llf = poisson
     nb = _negative_binomial(y, design, effect) if phi > 1 else None
-    lr = 2 * (nb[3] - llf) if nb is not None else 0.0
+    lr = max(2 * (nb[3] - llf), 0.0) if nb is not None else 0.0  # never below the Poisson
     base = (f"{note}Poisson deviance {deviance:.1f} on {dof} degrees of freedom, dispersion "
             f"{phi:.2f}")
     if nb is not None and lr > LR_CRITICAL:
