@@ -3,14 +3,13 @@ and administrators) loading a new version from its CSV file."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import UploadFile
 
 from app.auth.context import Actor
 from app.auth.permissions import Perm, has
@@ -21,22 +20,12 @@ from app.sara.problem import CATEGORIES
 from app.web import forms
 from app.web.deps import PageActor, csrf_protect
 from app.web.routes.cases import Db
+from app.web.routes.data import Upload
 from app.web.templating import render
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 ForceId = Annotated[str, Path(max_length=40, pattern=r"^[a-z0-9-]+$")]
 MAX_BYTES = 100_000  # fourteen rows and comments
-
-
-async def upload_form(request: Request) -> AsyncIterator[FormData]:
-    form = await request.form(max_files=1, max_fields=10)
-    try:
-        yield form
-    finally:
-        await form.close()
-
-
-Upload = Annotated[FormData, Depends(upload_form)]
 
 
 @router.get("/data/forces/{force_id}/harm-weights")
