@@ -312,7 +312,9 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     # Opening a case on a Westminster cell (case.propose): officers and supervisors of the
     # borough, and analysts, who propose problems found in the data. The Camden officer may read
     # the finder but not open a case outside their borough: refused like POST /cases (422, the
-    # borough field's message).
+    # borough field's message). The page before it, where the category is chosen, is theirs
+    # alike.
+    ("GET", "/hotspots/cases/new"): {"westminster cell": by_role(200, 200, 422, 200, 403, 403)},
     ("POST", "/hotspots/cases"): {"westminster cell": by_role(303, 303, 422, 303, 403, 403)},
     # Setting up forces' local policing areas is the administrator's.
     ("GET", "/admin/forces"): {"list": admin_only(200)},
@@ -1477,13 +1479,23 @@ def _(ctx: Ctx) -> Req:
     return page("GET", f"/hotspots/map.geojson?{HOTSPOT_PARAMS}")
 
 
+@request("GET", "/hotspots/cases/new", "westminster cell")
+def _(ctx: Ctx) -> Req:
+    ctx.crime()
+    cell = ctx.top_cell()
+    return page("GET", f"/hotspots/cases/new?{HOTSPOT_PARAMS}&col={cell.col}&row={cell.row}")
+
+
 @request("POST", "/hotspots/cases", "westminster cell")
 def _(ctx: Ctx) -> Req:
     ctx.crime()
     cell = ctx.top_cell()
+    study = hotspots.study_area(ctx.db, ctx.actor("analyst"), HOTSPOT_QUERY)
+    crimes = hotspots.cell_categories(ctx.db, study, HOTSPOT_QUERY, cell.col, cell.row)
     return page("POST", "/hotspots/cases", {
         "borough": WESTMINSTER, "first": "2025-01", "last": "2025-06", "cell_m": "250",
-        "top_k": "5", "col": str(cell.col), "row": str(cell.row)})
+        "top_k": "5", "col": str(cell.col), "row": str(cell.row),
+        "case_category": max(crimes, key=crimes.__getitem__)})
 
 
 @request("GET", "/admin/forces", "list")

@@ -149,6 +149,12 @@ class HotspotCellRead(BaseModel):
     geometry: dict[str, Any]
 
 
+class HotspotWarning(BaseModel):
+    code: str = Field(description="months_missing, no_crimes, few_crimes, pai_withheld, "
+                                  "small_cells")
+    message: str
+
+
 class HotspotsRead(BaseModel):
     study_area: str
     study_code: str
@@ -168,8 +174,12 @@ class HotspotsRead(BaseModel):
                                                    "force's data imported")
     share_in_top: float | None
     area_share_of_top: float | None
-    pai: float | None
+    pai: float | None = Field(description="null when not defined, or withheld under 20 "
+                                          "located crimes (then a pai_withheld warning says "
+                                          "so)")
     cells: list[HotspotCellRead]
+    warnings: list[HotspotWarning] = Field(description="What the numbers are too small (or "
+                                                       "the data too incomplete) to support")
 
 
 @router.get("/hotspots", response_model=HotspotsRead, summary="Find hotspots",
@@ -179,7 +189,10 @@ class HotspotsRead(BaseModel):
                         "Getis-Ord Gi* z-scores "
                         "(binary queen weights, the cell included) and two-sided p-values, "
                         "the share of crime in the top cells and their Predictive Accuracy "
-                        "Index, PAI = (n/N)/(a/A). Figures that cannot be computed are null.")
+                        "Index, PAI = (n/N)/(a/A). Figures that cannot be computed are null. "
+                        "Small numbers are said in `warnings` ({code, message}): fewer than 20 "
+                        "located crimes (the PAI is then withheld), top cells with fewer than "
+                        "5 crimes, months without the force's data.")
 def find_hotspots(
     actor: ApiActor, db: Db, first: Month, last: Month,
     borough: Annotated[str | None, Query(pattern=LOCAL_AUTHORITY_PATTERN,
@@ -206,7 +219,8 @@ def find_hotspots(
         crimes_total=answer.crimes_total, without_location=answer.without_location,
         months_missing=answer.months_missing, share_in_top=answer.concentration_share,
         area_share_of_top=answer.top_area_share, pai=answer.pai,
-        cells=[HotspotCellRead(**vars(c)) for c in answer.cells])
+        cells=[HotspotCellRead(**vars(c)) for c in answer.cells],
+        warnings=[HotspotWarning(code=w.code, message=w.message) for w in answer.warnings])
 
 
 class MonthCount(BaseModel):

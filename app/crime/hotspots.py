@@ -3,11 +3,19 @@ area (a ward, a whole force area), ranked, with Gi* z-scores and the concentrati
 the top cells (app.sara.hotspots does the mathematics; the database does the counting).
 
 The crimes counted are those of the force whose area it is: with two forces' data loaded, a
-North Wales area never counts a City of London row."""
+North Wales area never counts a City of London row.
+
+Small numbers are said plainly (``app.sara.hotspots.small_numbers``): every answer carries its
+warnings ({code, message}), and the PAI is withheld under ``MIN_CRIMES`` located crimes.
+
+A case opened on a cell ("Open a case here") has its category chosen by the person, from a
+proposal that says where it comes from (``case_choice``); its evidence then counts that
+category's crimes in the cell, recounted here (``open_case_from_cell``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -15,12 +23,12 @@ import numpy as np
 import shapely
 from shapely.geometry import box as bng_box
 from shapely.geometry import shape
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.service import AuditAction, record
 from app.auth.context import Actor
-from app.auth.permissions import Perm, covers_force, require
+from app.auth.permissions import Perm, covers_borough, covers_force, require
 from app.cases import service
 from app.cases.access import acting_user
 from app.cases.models import Case
@@ -40,6 +48,7 @@ from app.errors import FieldError, ValidationFailed
 from app.reference.models import Borough, Force, bilingual
 from app.reference.service import unknown_area
 from app.sara import hotspots as maths
+from app.sara.impact import Caution
 from app.sara.problem import CATEGORIES
 
 CELL_SIZES = (50, 100, 150, 200, 250, 300, 400, 500)
@@ -111,12 +120,21 @@ class HotspotAnswer:
     months_missing: list[date]
     concentration_share: float | None
     top_area_share: float | None
-    pai: float | None
+    pai: float | None  # None when undefined, or withheld (see ``pai_withheld``)
     cells: list[HotspotCell] = field(default_factory=list)
+    warnings: list[Caution] = field(default_factory=list)
 
     @property
     def table(self) -> list[HotspotCell]:
         return self.cells[:TABLE_ROWS]
+
+    @property
+    def pai_withheld(self) -> Caution | None:
+        return next((w for w in self.warnings if w.code == "pai_withheld"), None)
+
+    def cell_at(self, col: int, row: int) -> HotspotCell | None:
+        """The listed cell with these absolute ids (a cell with crime), if any."""
+        return next((c for c in self.cells if (c.col, c.row) == (col, row)), None)
 
     @property
     def period(self) -> Period:
@@ -231,6 +249,12 @@ def compute(db: Session, query: HotspotQuery, study: Study) -> HotspotAnswer:
         for cell in result.cells
     ]
     concentration = result.concentration
+    # The top cells the concentration takes, empty ones as 0 (only cells with crime are listed).
+    top = [cell.count for cell in result.cells[:concentration.cells]]
+    missing = [m for m in months if m not in present]
+    small = maths.small_numbers(
+        crimes_total=total, top_counts=top + [0] * (concentration.cells - len(top)),
+        months_missing=missing, force_name=study.force.label)
     return HotspotAnswer(
         query=query, study_name=bilingual(area.name, area.name_welsh), study_code=area.code,
         study_kind=area.kind.value,
@@ -238,9 +262,10 @@ def compute(db: Session, query: HotspotQuery, study: Study) -> HotspotAnswer:
         borough_code=area.borough_code if area.kind is not AreaKind.FORCE else None,
         study_area_m2=float(shape.area), study_cells=grid.study_cells, crimes_total=total,
         without_location=without_location(db, force, query.period, categories),
-        months_missing=[m for m in months if m not in present],
+        months_missing=missing,
         concentration_share=concentration.share, top_area_share=concentration.area_share,
-        pai=concentration.pai, cells=cells,
+        pai=None if small.pai_withheld else concentration.pai, cells=cells,
+        warnings=list(small.warnings),
     )
 
 
@@ -257,49 +282,127 @@ def _absolute_cells(grid: maths.Grid, mask: np.ndarray) -> list[tuple[int, int]]
     return [(grid.col0 + int(c), grid.row0 + int(r)) for r, c in zip(rows, cols, strict=True)]
 
 
-def dominant_category(db: Session, force: str, query: HotspotQuery, col: int,
-                      row: int) -> str | None:
-    """The most common category of the force's crimes in one cell (for a case opened on it)."""
+def cell_categories(db: Session, study: Study, query: HotspotQuery, col: int,
+                    row: int) -> dict[str, int]:
+    """The study force's located crimes of the period in one cell, per category (every
+    category, whatever the query's), counted as ``compute`` counts: inside the area only."""
     size = query.cell_m
-    conditions = [StreetCrime.batch_id.in_(done_batches(force)),
-                  StreetCrime.month.between(query.first, query.last),
-                  StreetCrime.easting >= col * size, StreetCrime.easting < (col + 1) * size,
-                  StreetCrime.northing >= row * size, StreetCrime.northing < (row + 1) * size]
-    if query.categories:
-        conditions.append(StreetCrime.category.in_(query.categories))
-    top = db.execute(select(StreetCrime.category, func.count()).where(*conditions)
-                     .group_by(StreetCrime.category).order_by(func.count().desc()).limit(1)
-                     ).first()
-    return top[0] if top else None
+    # Eastings and northings are whole metres, so these bounds are floor(e / size) == col.
+    rows = db.execute(select(StreetCrime.category, StreetCrime.easting, StreetCrime.northing)
+                      .where(StreetCrime.batch_id.in_(done_batches(study.force.id)),
+                             StreetCrime.month.between(query.first, query.last),
+                             StreetCrime.easting >= col * size,
+                             StreetCrime.easting < (col + 1) * size,
+                             StreetCrime.northing >= row * size,
+                             StreetCrime.northing < (row + 1) * size)).all()
+    if not rows:
+        return {}
+    eastings = np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows))
+    northings = np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
+    keep = inside(area_shape(study.area.geometry), eastings, northings)
+    counted = Counter(r[0] for r, kept in zip(rows, keep, strict=True) if kept)
+    return {c: counted[c] for c in CATEGORIES if counted[c]}
 
 
-def open_case_from_cell(db: Session, actor: Actor, query: HotspotQuery, col: int,
-                        row: int) -> Case:
-    """A Scanning case whose target area is the cell, with the finder's figures as its
-    evidence (recomputed here: figures sent by a browser are never trusted)."""
+@dataclass
+class CellChoice:
+    """What a person sees before opening a case on a cell: the finder's answer and cell, the
+    cell's local policing area, its crimes per category and the category proposed."""
+
+    answer: HotspotAnswer
+    cell: HotspotCell
+    borough: str
+    by_category: dict[str, int]
+    proposal: maths.CategoryProposal
+
+    @property
+    def options(self) -> list[tuple[str, int]]:
+        """Every case category with its crimes here, most first (then police.uk's order)."""
+        order = list(CATEGORIES)
+        return sorted(((c, self.by_category.get(c, 0)) for c in CATEGORIES),
+                      key=lambda item: (-item[1], order.index(item[0])))
+
+
+def case_choice(db: Session, actor: Actor, query: HotspotQuery, col: int,
+                row: int) -> CellChoice:
+    """The cell a case would be opened on, with the category proposed for it (recomputed
+    here: figures sent by a browser are never trusted)."""
+    study = _study_for_case(db, actor, query)
+    choice = _choice(db, actor, query, study, col, row)
+    record(db, actor, AuditAction.HOTSPOTS, object_type="area", object_ref=study.area.code,
+           details={"first": query.first.isoformat(), "last": query.last.isoformat(),
+                    "categories": list(query.categories), "cell_m": query.cell_m,
+                    "force": study.force.id, "cell": [col, row]})
+    db.commit()
+    return choice
+
+
+def _study_for_case(db: Session, actor: Actor, query: HotspotQuery) -> Study:
     require(acting_user(actor), Perm.CASE_PROPOSE)
     if problems := query.problems():
         raise ValidationFailed(problems)
-    study = study_area(db, actor, query)
+    return study_area(db, actor, query)
+
+
+def _choice(db: Session, actor: Actor, query: HotspotQuery, study: Study, col: int,
+            row: int) -> CellChoice:
     answer = compute(db, query, study)
-    cell = next((c for c in answer.cells if (c.col, c.row) == (col, row)), None)
+    cell = answer.cell_at(col, row)
     if cell is None:
         raise ValidationFailed.one("cell", "That cell has no crime in the period chosen.")
-    borough = answer.borough_code or _local_area_at(db, study.force, cell)
-    category = (query.categories[0] if len(query.categories) == 1
-                else dominant_category(db, study.force.id, query, col, row) or "other-crime")
-    figures = cell_figures(answer, cell)
+    code = answer.borough_code or _local_area_at(db, study.force, cell)
+    borough = db.get(Borough, code)
+    if borough is None:
+        raise ValidationFailed.one("borough", unknown_area(code))
+    # Said before the person chooses, as opening the case would say it after.
+    if not covers_borough(acting_user(actor), borough):
+        raise ValidationFailed.one("borough", "You can work only on cases in your own area.")
+    counts = cell_categories(db, study, query, col, row)
+    return CellChoice(answer, cell, code, counts,
+                      maths.propose_category(counts, query.categories))
+
+
+def open_case_from_cell(db: Session, actor: Actor, query: HotspotQuery, col: int, row: int,
+                        category: str | None) -> Case:
+    """A Scanning case of the category the person chose, whose target area is the cell and
+    whose evidence counts that category's crimes in the cell and period (recomputed here).
+
+    A category with no crime in the cell is refused: the case would claim to be found in data
+    that holds none of it (a problem known from elsewhere is opened on the New case page)."""
+    study = _study_for_case(db, actor, query)
+    choice = _choice(db, actor, query, study, col, row)
+    if not category:
+        raise ValidationFailed.one("case_category", "Choose the case's category.")
+    if category not in CATEGORIES:
+        raise ValidationFailed.one("case_category", "Choose a category from the list.")
+    label = CATEGORIES[category].lower()
+    found, cell = choice.answer, choice.cell
+    if not choice.by_category.get(category):
+        raise ValidationFailed.one(
+            "case_category", f"No {label} was recorded in this cell in {found.period.label}: "
+                             "choose a category with crime here, or open a case from the Cases "
+                             "page if the problem is known from elsewhere.")
+    counted = compute(db, replace(query, categories=(category,)), study)
+    mine = counted.cell_at(col, row)
+    if mine is None:  # counted as cell_categories counts: only if the data changed meanwhile
+        raise ValidationFailed.one("case_category", f"No {label} is recorded in this cell now.")
+    figures = cell_figures(counted, mine)
+    how = "" if query.categories == (category,) else (
+        f"Found by the hotspot finder searching {_kinds(query.categories)}, where this cell "
+        f"ranked {cell.rank} of {len(found.cells)} with {_count(cell.count)}; the case is about "
+        f"{label}, chosen when it was opened. ")
     # One transaction: the case, its target area and the figures as evidence (CHEERS
     # elements left for the officers to judge).
     return service.create_case(db, actor, CaseCreate(
-        title=f"Hotspot in {answer.study_name}: {CATEGORIES[category].lower()} "
-              f"(cell {cell.rank} of {len(answer.cells)})",
-        problem_statement=f"Found by the hotspot finder. {figures}",
-        category=category, borough=borough, source="data",
+        title=f"Hotspot in {found.study_name}: {label} (cell {mine.rank} of "
+              f"{len(counted.cells)})",
+        problem_statement=(how or "Found by the hotspot finder. ") + figures,
+        category=category, borough=choice.borough, source="data",
         target_area={"name": f"{query.cell_m} m grid cell ranked {cell.rank} in "
-                             f"{answer.study_name}", "geometry": cell.geometry},
+                             f"{found.study_name} ({_kinds(query.categories)})",
+                     "geometry": cell.geometry},
         cheers={"events": {"met": None, "evidence": figures},
-                "recurring": {"met": None, "evidence": _monthly_note(answer)}},
+                "recurring": {"met": None, "evidence": _monthly_note(counted)}},
     ), via=Perm.CASE_PROPOSE)
 
 
@@ -317,21 +420,36 @@ def _local_area_at(db: Session, force: Force, cell: HotspotCell) -> str:
                                        "policing areas: search one of them instead.")
 
 
+def _kinds(categories: tuple[str, ...]) -> str:
+    return ", ".join(CATEGORIES[c].lower() for c in categories) or "all crime"
+
+
+def _count(count: int) -> str:
+    return f"{count:,} crime" + ("" if count == 1 else "s")
+
+
 def cell_figures(answer: HotspotAnswer, cell: HotspotCell) -> str:
-    kinds = ", ".join(CATEGORIES[c].lower() for c in answer.query.categories) or "all crime"
+    """A cell's figures as evidence, counting the answer's categories, with the warning when
+    the cell holds too few crimes of them."""
+    kinds = _kinds(answer.query.categories)
     if cell.z is None or cell.p is None:
         z = "Gi* z-score undefined"
     else:
         p_text = "< 0.001" if cell.p < 0.001 else f"= {cell.p:.3f}"
         z = f"Gi* z-score {cell.z:.2f} (p {p_text})"
     share = f"{cell.share:.1%}" if cell.share is not None else "n/a"
-    return (f"{cell.count} crimes ({kinds}) in {answer.period.label} in this "
+    caution = maths.cell_caution(cell.count, kinds)
+    return (f"{_count(cell.count)} ({kinds}) in {answer.period.label} in this "
             f"{answer.query.cell_m} m cell, ranked {cell.rank} of {len(answer.cells)} cells with "
-            f"crime in {answer.study_name}; {share} of the area's {answer.crimes_total} "
-            f"located crimes; {z}. Source: police.uk open data ({answer.force_name}).")
+            f"{'such ' if answer.query.categories else ''}crime in {answer.study_name}; "
+            f"{share} of the area's {answer.crimes_total:,} located crimes"
+            f"{' of this kind' if answer.query.categories else ''}; {z}."
+            + (f" {caution.message}" if caution else "")
+            + f" Source: police.uk open data ({answer.force_name}).")
 
 
 def _monthly_note(answer: HotspotAnswer) -> str:
     covered = len(answer.period.months()) - len(answer.months_missing)
-    return (f"Crimes recorded here across {covered} months of imported data "
-            f"({answer.period.label}); check the monthly pattern in Analysis.")
+    return (f"{_kinds(answer.query.categories).capitalize()} recorded here across {covered} "
+            f"months of imported data ({answer.period.label}); check the monthly pattern in "
+            "Analysis.")

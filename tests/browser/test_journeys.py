@@ -275,6 +275,9 @@ def test_an_analysts_day(page: Page, journey: Callable[[str], Journey]) -> None:
     work.step("hotspots found")
 
     page.locator("#cell-1").get_by_role("button", name=re.compile("Open a case here")).click()
+    # The category proposed from the cell's crime, said and chosen before the case is made.
+    expect(page.locator("#proposal")).to_contain_text("proposed as the case's category")
+    page.get_by_role("button", name="Open the case").click()
     expect(page).to_have_url(re.compile(r"/cases/CL-\d{4}-\d{4}\?flash=opened$"))
     expect(page.locator("#case-header .app-stage-tag")).to_have_text("Scanning")
     work.step("case opened", keyboard=True)

@@ -34,6 +34,7 @@ from app.auth.roles import Role
 from app.cases.models import Case
 from app.crime.importer import STALE_AFTER
 from app.crime.models import Area, AreaKind, ImportBatch, ImportKind, ImportStatus
+from app.sara.problem import CATEGORIES
 from tests.conftest import Person, create_person, needs_data
 from tests.crime.support import (
     CITY,
@@ -590,15 +591,27 @@ def test_the_map_layer_refuses_what_the_finder_refuses(pages: Pages, query: str)
 
 
 def test_opening_a_case_on_the_top_cell(pages: Pages) -> None:
+    """Through the page that proposes the category: the case is of the category proposed
+    (the cell's commonest), and its evidence counts that category's crimes."""
     with pages.client(pages.sergeant) as client:
         answer = finder_answer(client, pages.sergeant)
         top = answer["cells"][0]
-        page = client.get(f"/hotspots?{FINDER}").text
+        page = html.unescape(client.get(f"/hotspots?{FINDER}").text)
         assert "Open a case here" in page  # offered to a City supervisor on the City
+        choose = f"/hotspots/cases/new?{FINDER}&col={top['col']}&row={top['row']}"
+        assert f'href="{choose}"' in page
+        form = client.get(choose)
+        assert form.status_code == 200, form.text[:300]
+        proposed = re.findall(r'name="case_category" type="radio" value="([a-z-]+)"[^>]*checked',
+                              form.text)
+        assert len(proposed) == 1
+        category = proposed[0]
+        kind = finder_answer(client, pages.sergeant, f"{FINDER}&category={category}")
+        mine = next(c for c in kind["cells"] if (c["col"], c["row"]) == (top["col"], top["row"]))
         response = client.post("/hotspots/cases", data={
             "csrf_token": pages.sergeant.csrf, "borough": CITY, "first": "2024-01",
             "last": "2024-03", "cell_m": "250", "top_k": "5", "col": str(top["col"]),
-            "row": str(top["row"])})
+            "row": str(top["row"]), "case_category": category})
         assert response.status_code == 303, response.text[:300]
         location = response.headers["location"]
         assert re.fullmatch(r"/cases/CL-\d{4}-\d{4}\?flash=opened", location)
@@ -606,16 +619,27 @@ def test_opening_a_case_on_the_top_cell(pages: Pages) -> None:
         case = read_case(client, pages.sergeant, ref)
         opened = text_of(client.get(location).text)
     assert f"Case {ref} is open in Scanning." in opened
-    assert (case["stage"], case["borough"]) == ("scanning", CITY)
-    assert case["target_area"] == {"name": "250 m grid cell ranked 1 in City of London",
-                                   "geometry": top["geometry"], "radius_m": None}
+    assert (case["stage"], case["borough"], case["category"]) == ("scanning", CITY, category)
+    assert case["target_area"] == {
+        "name": "250 m grid cell ranked 1 in City of London (all crime)",
+        "geometry": top["geometry"], "radius_m": None}
     assert case["target_area"]["geometry"]["type"] == "Polygon"
-    figures = (f"{top['count']} crimes (all crime) in Jan 2024 to Mar 2024 in this 250 m cell, "
-               f"ranked 1 of {len(answer['cells'])} cells with crime in City of London; "
-               f"{top['share']:.1%} of the area's {answer['crimes_total']} located crimes")
-    assert figures in case["cheers"]["events"]["evidence"]
+    # The category's crimes in the cell, from the files.
+    square = shapely.box(top["col"] * 250, top["row"] * 250, (top["col"] + 1) * 250,
+                         (top["row"] + 1) * 250)
+    label = CATEGORIES[category]
+    assert not rounding_matters(square, MONTHS, {label})
+    assert sum(count_in(square, MONTHS, {label}).values()) == mine["count"]
+    figures = (f"{mine['count']} crimes ({label.lower()}) in Jan 2024 to Mar 2024 in this 250 m "
+               f"cell, ranked {mine['rank']} of {len(kind['cells'])} cells with such crime in "
+               f"City of London; {mine['share']:.1%} of the area's {kind['crimes_total']:,} "
+               "located crimes of this kind")
+    assert case["cheers"]["events"]["evidence"].startswith(figures)
     assert case["cheers"]["events"]["met"] is None
-    assert case["problem_statement"].startswith(f"Found by the hotspot finder. {figures}")
+    assert case["problem_statement"].startswith(
+        f"Found by the hotspot finder searching all crime, where this cell ranked 1 of "
+        f"{len(answer['cells'])} with {top['count']:,} crimes; the case is about "
+        f"{label.lower()}, chosen when it was opened. {figures}")
     assert "Source: police.uk open data (City of London Police)." in case["problem_statement"]
 
 
@@ -624,7 +648,8 @@ def test_a_cell_without_crime_is_refused_clearly(pages: Pages) -> None:
     with pages.client(pages.sergeant) as client:
         response = client.post("/hotspots/cases", data={
             "csrf_token": pages.sergeant.csrf, "borough": CITY, "first": "2024-01",
-            "last": "2024-03", "cell_m": "250", "top_k": "5", "col": "1", "row": "1"})
+            "last": "2024-03", "cell_m": "250", "top_k": "5", "col": "1", "row": "1",
+            "case_category": "drugs"})
     assert response.status_code == 422
     assert "That cell has no crime in the period chosen." in text_of(response.text)
     assert count_cases(pages) == before

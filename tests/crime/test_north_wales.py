@@ -37,6 +37,7 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.crime.categories import category_slug
 from app.crime.models import Area, AreaKind
+from app.sara.problem import CATEGORIES
 from app.settings import get_settings
 from tests.conftest import POLICE_UK_DATA, needs_data
 from tests.crime.support import Site, site
@@ -222,17 +223,25 @@ def wales(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wal
 
 @pytest.fixture(scope="module")
 def gwynedd_case(wales: Wales) -> dict[str, Any]:
-    """The case the Gwynedd officer opens on the top hotspot cell of Gwynedd, on the page."""
+    """The case the Gwynedd officer opens on the top hotspot cell of Gwynedd, on the page,
+    of the category the page proposes."""
     top = wales.api("GET", f"/api/v1/hotspots?borough={GWYNEDD}&{PERIOD}&cell_m=250",
                     "pc.jones")["cells"][0]
     with signed_in(wales.site, "pc.jones") as officer:
+        choice = officer.get(f"/hotspots/cases/new?borough={GWYNEDD}&{PERIOD}&cell_m=250"
+                             f"&top_k=10&col={top['col']}&row={top['row']}")
+        assert choice.status_code == 200, choice.text[:500]
+        proposed = re.findall(r'name="case_category" type="radio" value="([a-z-]+)"[^>]*checked',
+                              choice.text)
+        assert len(proposed) == 1
         opened = officer.post("/hotspots/cases", {
             "borough": GWYNEDD, "first": "2024-01", "last": "2024-04", "cell_m": "250",
-            "top_k": "10", "col": str(top["col"]), "row": str(top["row"])})
+            "top_k": "10", "col": str(top["col"]), "row": str(top["row"]),
+            "case_category": proposed[0]})
     assert opened.status_code == 303, opened.text[:500]
     ref = re.fullmatch(r"/cases/(GW-\d{4}-\d{4})\?flash=opened", opened.headers["location"])
     assert ref, opened.headers["location"]
-    return {"ref": ref[1], "cell": top}
+    return {"ref": ref[1], "cell": top, "category": proposed[0]}
 
 
 # --- set-up ------------------------------------------------------------------------------------
@@ -329,6 +338,17 @@ def test_a_case_opened_on_a_gwynedd_cell(wales: Wales, gwynedd_case: dict[str, A
     assert case["title"].startswith("Hotspot in Gwynedd:")
     assert "Source: police.uk open data (North Wales Police)." in \
         case["cheers"]["events"]["evidence"]
+    # The category proposed is the cell's commonest, and the evidence counts it, from the files.
+    cell, category = gwynedd_case["cell"], gwynedd_case["category"]
+    square = shapely.intersection(local_areas()[GWYNEDD], shapely.box(
+        cell["col"] * 250, cell["row"] * 250, (cell["col"] + 1) * 250, (cell["row"] + 1) * 250))
+    kinds = Counter(r.category for r in located()
+                    if square.intersects(shapely.Point(r.easting, r.northing)))
+    assert kinds.total() == cell["count"]
+    assert kinds[category] == max(kinds.values())
+    assert case["category"] == category
+    assert case["cheers"]["events"]["evidence"].startswith(
+        f"{kinds[category]} crimes ({CATEGORIES[category].lower()}) in Jan 2024 to Apr 2024")
     with signed_in(wales.site, "pc.jones") as officer:
         page = officer.get(f"/cases/{ref}")
     assert page.status_code == 200

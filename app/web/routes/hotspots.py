@@ -1,4 +1,6 @@
-"""The hotspot finder page, its map layer, and "open a case here"."""
+"""The hotspot finder page, its map layer, and "open a case here": a page that proposes the
+case's category from the cell's crime, says why, and lets the person choose before the case is
+made."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from app.deps import get_db
 from app.errors import ValidationFailed
 from app.reference.models import Borough
 from app.reference.service import areas_in_force_scope, forces_with_areas, grouped_by_force
+from app.sara.hotspots import FEW_IN_CELL
 from app.sara.problem import CATEGORIES
 from app.web import forms
 from app.web.deps import PageActor, csrf_protect
@@ -123,6 +126,7 @@ def finder(request: Request, actor: PageActor, db: Db) -> Response:
         "cell_sizes": [(str(size), f"{size} m") for size in hotspots.CELL_SIZES],
         "map_url": "/hotspots/map.geojson?" + urlencode(list(request.query_params.multi_items()))
         if answer else "", "can_open": _can_open(db, actor, answer),
+        "open_url": f"/hotspots/cases/new?{urlencode(_query_fields(answer))}" if answer else "",
         "settings": request.app.state.settings,
     }
     if is_htmx(request):
@@ -193,6 +197,46 @@ def _cell_label(cell: hotspots.HotspotCell) -> str:
     return f"Rank {cell.rank}: {cell.count:,} crimes{share}{z}"
 
 
+def _query_fields(answer: hotspots.HotspotAnswer) -> list[tuple[str, str]]:
+    """The finder's query as form fields, to carry it to the case pages and back."""
+    query = answer.query
+    return [("borough", query.borough or answer.study_code),
+            ("first", f"{query.first:%Y-%m}"), ("last", f"{query.last:%Y-%m}"),
+            ("cell_m", str(query.cell_m)), ("top_k", str(query.top_k)),
+            *(("category", c) for c in query.categories)]
+
+
+def _cell(params: QueryParams | FormData) -> tuple[int, int]:
+    try:
+        return int(str(params.get("col"))), int(str(params.get("row")))
+    except ValueError:
+        raise ValidationFailed.one("cell", "Choose a cell from the table.") from None
+
+
+def _case_page(request: Request, choice: hotspots.CellChoice, chosen: str | None,
+               errors: dict[str, str]) -> Response:
+    fields = _query_fields(choice.answer)
+    return render(request, "hotspots/case.html", {
+        "active_nav": "hotspots", "choice": choice, "answer": choice.answer,
+        "cell": choice.cell, "fields": fields, "errors": errors,
+        "chosen": chosen if chosen is not None else choice.proposal.category,
+        "back_url": f"/hotspots?{urlencode(fields)}#cell-{choice.cell.rank}",
+        "categories": CATEGORIES, "few_in_cell": FEW_IN_CELL,
+    }, status_code=422 if errors else 200)
+
+
+@router.get("/hotspots/cases/new")
+def case_form(request: Request, actor: PageActor, db: Db) -> Response:
+    """The cell, its crime per category and the category proposed: the person chooses."""
+    user = actor.user
+    assert user is not None
+    query = _query(db, request.query_params, None)
+    query = _query(db, request.query_params, _span(db, user, query))
+    col, row = _cell(request.query_params)
+    choice = hotspots.case_choice(db, actor, query, col, row)
+    return _case_page(request, choice, None, {})
+
+
 @router.post("/hotspots/cases")
 def open_case(request: Request, actor: PageActor, db: Db,
               form: Annotated[FormData, Depends(form_data)]) -> Response:
@@ -200,9 +244,15 @@ def open_case(request: Request, actor: PageActor, db: Db,
     assert user is not None
     query = _query(db, form, None)
     query = _query(db, form, _span(db, user, query))
+    col, row = _cell(form)
+    category = str(form.get("case_category") or "").strip() or None
     try:
-        col, row = int(str(form.get("col"))), int(str(form.get("row")))
-    except ValueError:
-        raise ValidationFailed.one("cell", "Choose a cell from the table.") from None
-    case = hotspots.open_case_from_cell(db, actor, query, col, row)
+        case = hotspots.open_case_from_cell(db, actor, query, col, row, category)
+    except ValidationFailed as exc:
+        if not any(e.field == "case_category" for e in exc.errors):
+            raise  # the cell or the area: the error page says why
+        db.rollback()
+        choice = hotspots.case_choice(db, actor, query, col, row)
+        return _case_page(request, choice, category,
+                          {e.field: e.message for e in exc.errors})
     return RedirectResponse(f"/cases/{case.ref}?flash=opened", status_code=303)
