@@ -108,8 +108,9 @@ CHEERS_CHURCH_STREET = {
 }
 
 
-def load_demo(db: Session, *, north_wales: bool = True) -> DemoReport:
-    """London's demo, and (``north_wales``) North Wales Police's set up beside it."""
+def load_demo(db: Session, *, north_wales: bool = True, trial: bool = True) -> DemoReport:
+    """London's demo, North Wales Police's set up beside it (``north_wales``), and the City's
+    randomised hotspot trial, Operation Lantern (``trial``)."""
     report = DemoReport()
     _ensure_data(db, report, BOUNDARIES, CRIME_FILES)
     if north_wales:
@@ -136,9 +137,10 @@ def load_demo(db: Session, *, north_wales: bool = True) -> DemoReport:
     opened = ensure_sentinel(db, users)
     report.operations_added += int(bool(opened))
     report.cases_added += opened
-    opened = ensure_lantern(db, users)
-    report.operations_added += int(bool(opened))
-    report.cases_added += opened
+    if trial:
+        opened = ensure_lantern(db, users)
+        report.operations_added += int(bool(opened))
+        report.cases_added += opened
     if report.users_added or report.cases_added or report.files_imported \
             or report.operations_added:
         record(db, Actor.cli(), AuditAction.DEMO_LOAD,

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -302,3 +303,35 @@ def tests_dir() -> Path:
 
 def sqlite_only(url: str) -> bool:
     return is_sqlite(url)
+
+
+# --- the browser -------------------------------------------------------------------------------
+# One Chromium for the whole test process, whichever folder its tests are in: Playwright's sync
+# API runs one instance per thread, and a second one finds the first's event loop and fails.
+
+CHROMIUM = os.environ.get("POPCASE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--disable-background-networking", "--disable-component-update",
+                 "--no-first-run"]
+
+
+def browser_unavailable(reason: str) -> None:
+    """Skip, or (``POPCASE_REQUIRE_BROWSER=1``, as CI sets) fail."""
+    if os.environ.get("POPCASE_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"POPCASE_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).is_file():
+        browser_unavailable(f"Chromium not found at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        browser_unavailable("the playwright package is not installed")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

@@ -15,7 +15,6 @@ police.uk uploads at once instead of in a background thread.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import math
@@ -342,15 +341,6 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
 # (method, path, variant, role) -> why the app disagrees with the specification (strict xfail).
 KNOWN_DEVIATIONS: dict[tuple[str, str, str, str], str] = {}
 
-# The upload routes read the multipart form themselves (``request.form()``) and never close it,
-# so each uploaded file's SpooledTemporaryFile is closed only by its finaliser, with a
-# ResourceWarning (an error under this suite's filterwarnings); see
-# tests/crime/test_crime_pages.py::test_an_uploaded_file_is_closed_when_the_request_ends.
-# Tests that upload collect garbage as they end (``uploads_closed``), under this filter.
-UPLOAD_ROUTES = frozenset({"/data/police-uk", "/data/boundaries",
-                           "/admin/forces/{force_id}/boundaries"})
-UNCLOSED_UPLOAD = pytest.mark.filterwarnings(
-    "ignore:Unclosed file <tempfile.SpooledTemporaryFile:ResourceWarning")
 
 
 def app_routes(app: FastAPI) -> set[tuple[str, str]]:
@@ -1704,15 +1694,6 @@ def ctx(world: World) -> Iterator[Ctx]:
         savepoint.rollback()
 
 
-@pytest.fixture
-def uploads_closed(request: pytest.FixtureRequest) -> Iterator[None]:
-    """After a test that uploads: finalise the files the app left open, while the test's
-    UNCLOSED_UPLOAD filter still applies (not at some later test's garbage collection)."""
-    yield
-    if request.node.get_closest_marker("filterwarnings") is not None:
-        gc.collect()
-
-
 # API answers that are not JSON: a CSV and zips.
 JSONLESS = {"/api/v1/audit.csv", "/api/v1/cases/{ref}/export",
             "/api/v1/operations/{operation_id}/export"}
@@ -1750,15 +1731,13 @@ def _matrix() -> list[Any]:
             for role in ROLES:
                 reason = KNOWN_DEVIATIONS.get((method, path, variant, role))
                 marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-                if path in UPLOAD_ROUTES:
-                    marks.append(UNCLOSED_UPLOAD)
                 params.append(pytest.param(method, path, variant, role, rule[role], marks=marks,
                                            id=f"{method} {path} [{variant}] {role}"))
     return params
 
 
 @pytest.mark.parametrize(("method", "path", "variant", "role", "expected"), _matrix())
-def test_access(world: World, ctx: Ctx, uploads_closed: None, method: str, path: str,
+def test_access(world: World, ctx: Ctx, method: str, path: str,
                 variant: str, role: str, expected: int) -> None:
     req = REQUESTS[(method, path, variant)](ctx)
     assert req.method == method

@@ -10,8 +10,7 @@ not run) is its change.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from fastapi import FastAPI
@@ -31,8 +30,6 @@ from tests.test_access_matrix import (
     EXPECTED,
     REQUESTS,
     ROLES,
-    UNCLOSED_UPLOAD,
-    UPLOAD_ROUTES,
     Ctx,
     send,
 )
@@ -69,14 +66,6 @@ def scheduled(app: FastAPI) -> list[Callable[[], None]]:
     return jobs
 
 
-@pytest.fixture
-def uploads_closed(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Finalise the uploaded files the app leaves open while UNCLOSED_UPLOAD still applies."""
-    yield
-    if request.node.get_closest_marker("filterwarnings") is not None:
-        gc.collect()
-
-
 def people(cast: Cast) -> dict[str, Person]:
     return {role: getattr(cast, role) for role in ROLES}
 
@@ -101,12 +90,11 @@ def test_the_state_changing_routes_were_found() -> None:
 
 
 @pytest.mark.parametrize(("method", "path"), [
-    pytest.param(method, path, id=f"{method} {path}",
-                 marks=[UNCLOSED_UPLOAD] if path in UPLOAD_ROUTES else [])
+    pytest.param(method, path, id=f"{method} {path}")
     for method, path in STATE_CHANGING])
 def test_page_post_needs_the_sessions_csrf_token(
         db: Session, cast: Cast, pages: Callable[[Person], TestClient],
-        scheduled: list[Callable[[], None]], uploads_closed: None, method: str,
+        scheduled: list[Callable[[], None]], method: str,
         path: str) -> None:
     variant, role, success = case_for_route(method, path)
     person = getattr(cast, role)

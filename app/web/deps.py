@@ -73,11 +73,14 @@ async def csrf_protect(request: Request, actor: PageActor) -> None:
 async def check_csrf(request: Request, expected: str | None) -> None:
     _check_origin(request)
     sent = request.headers.get(CSRF_HEADER)
+    form = None
     if sent is None:
         form = await request.form()
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
     if not expected or not sent or not secrets.compare_digest(expected, sent):
+        if form is not None:
+            await form.close()  # a refused upload's spooled file: the route never sees it
         raise CsrfRejected()
 
 

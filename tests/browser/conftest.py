@@ -37,22 +37,14 @@ from app.db import make_engine, make_session_factory
 from app.demo import DEMO_PASSWORD, load_demo
 from app.main import create_app
 from app.settings import Settings
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: F401  (the browser: tests/conftest.py)
 
-CHROMIUM = os.environ.get("POPCASE_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--disable-background-networking", "--disable-component-update",
-                 "--no-first-run"]
 PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 800}
 # Screenshots (CI keeps build/ as its artefacts), apart for each database the suite runs on.
 ARTIFACTS = (Path(__file__).resolve().parents[2] / "build" / "screenshots"
              / ("postgresql" if "postgresql" in os.environ.get("POPCASE_TEST_DATABASE_URL", "")
                 else "sqlite"))
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("POPCASE_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"POPCASE_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 # --- the database ------------------------------------------------------------------------------
@@ -144,22 +136,6 @@ def _wait_for_health(url: str, thread: threading.Thread, timeout: float = 15) ->
 
 
 # --- the browser -------------------------------------------------------------------------------
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).is_file():
-        _unavailable(f"Chromium not found at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
 
 @dataclass
 class PageProblems:

@@ -361,6 +361,23 @@ def test_an_uploaded_file_is_closed_when_the_request_ends(pages: Pages) -> None:
     assert not unclosed
 
 
+def test_an_upload_refused_for_its_csrf_token_is_closed_too(pages: Pages) -> None:
+    """The CSRF check reads the form before the route does: a refused upload never reaches the
+    route that would close it, so the check closes it."""
+    content = geojson(ward_features(WESTMINSTER)[:1])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        with pages.client(pages.analyst) as client:
+            refused = client.post("/data/boundaries", data={"csrf_token": "wrong", "kind": "ward"},
+                                  files={"boundary_file": ("wards.geojson", content,
+                                                           "application/geo+json")})
+            assert refused.status_code == 403
+        gc.collect()
+    unclosed = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)
+                and "SpooledTemporaryFile" in str(w.message)]
+    assert not unclosed
+
+
 def test_imports_are_listed_with_their_counts(pages: Pages) -> None:
     """The module's own imports (made like the command line does), on both pages."""
     with pages.site.factory() as db:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import html
 import io
-import os
 import re
 import socket
 import threading
@@ -32,7 +31,7 @@ from app.auth.roles import Role
 from app.crime.importer import expand, import_sources
 from app.exports.no_data import FORCE_COUNTS_COLUMNS
 from app.web.deps import SESSION_COOKIE
-from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE
+from tests.browser.conftest import ARTIFACTS, DESKTOP, PHONE
 from tests.conftest import Person, create_person, needs_data
 from tests.crime.support import (
     CITY,
@@ -388,27 +387,11 @@ def live_url(world: World) -> Iterator[str]:
         sock.close()
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not os.path.isfile(CHROMIUM):
-        if os.environ.get("POPCASE_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"POPCASE_REQUIRE_BROWSER=1 but Chromium is not at {CHROMIUM}")
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
-def test_no_data_reads_as_words_in_chromium(world: World, live_url: str, chromium: Any,
+def test_no_data_reads_as_words_in_chromium(world: World, live_url: str, browser: Any,
                                             viewport: dict[str, int]) -> None:
     ref = world.new_case()
-    context = chromium.new_context(viewport=viewport, base_url=live_url, locale="en-GB")
+    context = browser.new_context(viewport=viewport, base_url=live_url, locale="en-GB")
     context.add_cookies([{"name": SESSION_COOKIE, "value": world.sergeant.session_secret,
                           "url": live_url}])
     errors: list[str] = []
