@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
@@ -144,9 +144,30 @@ class HotspotCellRead(BaseModel):
     row: int
     count: int
     share: float | None
-    z: float | None
+    z: float | None = Field(description="Gi* z-score of what the cells are ranked by (crimes, "
+                                        "or harm)")
     p: float | None
+    harm: float | None = Field(None, description="Ranked by harm: the cell's crimes weighed "
+                                                 "by the table (sum of weight x crimes)")
     geometry: dict[str, Any]
+
+
+class HarmTableUsed(BaseModel):
+    id: int
+    name: str
+    version: str
+    source: str
+    weights: dict[str, float] = Field(description="Weight per police.uk category")
+
+
+class HotspotHarmRead(BaseModel):
+    table: HarmTableUsed = Field(description="The force's harm-weight table in use, which the "
+                                             "cells were ranked by")
+    total: float = Field(description="The harm of every crime in the area")
+    share_in_top: float | None = Field(description="Share of that harm in the top_k cells by "
+                                                   "harm")
+    pai: float | None = Field(description="That share over the top cells' share of the area "
+                                          "(a harm PAI); withheld (null) with the crime PAI")
 
 
 class HotspotWarning(BaseModel):
@@ -177,6 +198,9 @@ class HotspotsRead(BaseModel):
     pai: float | None = Field(description="null when not defined, or withheld under 20 "
                                           "located crimes (then a pai_withheld warning says "
                                           "so)")
+    ranked_by: str = Field(description="crimes, or harm")
+    harm: HotspotHarmRead | None = Field(description="Ranked by harm: the table used and the "
+                                                     "harm the top cells hold; else null")
     cells: list[HotspotCellRead]
     warnings: list[HotspotWarning] = Field(description="What the numbers are too small (or "
                                                        "the data too incomplete) to support")
@@ -192,7 +216,10 @@ class HotspotsRead(BaseModel):
                         "Index, PAI = (n/N)/(a/A). Figures that cannot be computed are null. "
                         "Small numbers are said in `warnings` ({code, message}): fewer than 20 "
                         "located crimes (the PAI is then withheld), top cells with fewer than "
-                        "5 crimes, months without the force's data.")
+                        "5 crimes, months without the force's data. With `rank_by=harm` the "
+                        "cells are ranked by harm, each crime weighed by the force's "
+                        "harm-weight table in use (refused when it has none); the crime "
+                        "figures (share_in_top, pai) stay those of the top cells by crime.")
 def find_hotspots(
     actor: ApiActor, db: Db, first: Month, last: Month,
     borough: Annotated[str | None, Query(pattern=LOCAL_AUTHORITY_PATTERN,
@@ -205,11 +232,14 @@ def find_hotspots(
     cell_m: Annotated[int, Query(description="Cell size: 50, 100, 150, 200, 250, 300, "
                                              "400 or 500 metres")] = 250,
     top_k: Annotated[int, Query(ge=1, le=100)] = 10,
+    rank_by: Annotated[Literal["crimes", "harm"], Query(
+        description="Rank the cells by their crimes, or by harm (the force's harm-weight "
+                    "table)")] = "crimes",
 ) -> HotspotsRead:
     query = hotspots.HotspotQuery(
         first=month_value(first, "first"), last=month_value(last, "last"), borough=borough,
         area_id=area, force=force,
-        categories=tuple(category or ()), cell_m=cell_m, top_k=top_k)
+        categories=tuple(category or ()), cell_m=cell_m, top_k=top_k, rank_by=rank_by)
     answer = hotspots.find(db, actor, query)
     return HotspotsRead(
         study_area=answer.study_name, study_code=answer.study_code, force=answer.force_id,
@@ -218,7 +248,10 @@ def find_hotspots(
         top_k=query.top_k, study_cells=answer.study_cells, study_area_m2=answer.study_area_m2,
         crimes_total=answer.crimes_total, without_location=answer.without_location,
         months_missing=answer.months_missing, share_in_top=answer.concentration_share,
-        area_share_of_top=answer.top_area_share, pai=answer.pai,
+        area_share_of_top=answer.top_area_share, pai=answer.pai, ranked_by=query.rank_by,
+        harm=None if answer.harm is None else HotspotHarmRead(
+            table=HarmTableUsed.model_validate(answer.harm.table), total=answer.harm.total,
+            share_in_top=answer.harm.share, pai=answer.harm.pai),
         cells=[HotspotCellRead(**vars(c)) for c in answer.cells],
         warnings=[HotspotWarning(code=w.code, message=w.message) for w in answer.warnings])
 

@@ -23,6 +23,7 @@ import numpy as np
 import shapely
 from shapely.geometry import box as bng_box
 from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -45,6 +46,7 @@ from app.crime.queries import (
     without_location,
 )
 from app.errors import FieldError, ValidationFailed
+from app.harm import service as harm_tables
 from app.reference.models import Borough, Force, bilingual
 from app.reference.service import unknown_area
 from app.sara import hotspots as maths
@@ -53,6 +55,7 @@ from app.sara.problem import CATEGORIES
 
 CELL_SIZES = (50, 100, 150, 200, 250, 300, 400, 500)
 TABLE_ROWS = 20  # cells listed in the table; the map shows every cell with crime
+RANKINGS = ("crimes", "harm")
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class HotspotQuery:
     categories: tuple[str, ...] = ()
     cell_m: int = 250
     top_k: int = 10
+    rank_by: str = "crimes"  # or "harm", by the force's harm-weight table in use
 
     @property
     def period(self) -> Period:
@@ -82,6 +86,8 @@ class HotspotQuery:
             problems.append(FieldError("cell_m", "Choose a cell size from the list."))
         if not 1 <= self.top_k <= 100:
             problems.append(FieldError("top_k", "Choose between 1 and 100 top cells."))
+        if self.rank_by not in RANKINGS:
+            problems.append(FieldError("rank_by", "Rank by crimes or by harm."))
         unknown = [c for c in self.categories if c not in CATEGORIES]
         if unknown:
             problems.append(FieldError("category", f"Unknown category {unknown[0]}."))
@@ -95,13 +101,24 @@ class HotspotCell:
     row: int
     count: int
     share: float | None
-    z: float | None
+    z: float | None  # Gi* of what the cells are ranked by
     p: float | None
     geometry: dict[str, Any]  # WGS84 polygon
+    harm: float | None = None  # ranked by harm: the weighted sum of its crimes
 
     @property
     def significant(self) -> bool:
         return self.z is not None and self.p is not None and self.z > 0 and self.p < 0.05
+
+
+@dataclass(frozen=True)
+class HarmFigures:
+    """The harm-weight table the cells were ranked by, and the harm they hold."""
+
+    table: dict[str, Any]  # id, name, version, source, weights
+    total: float
+    share: float | None  # of all harm, in the top cells by harm
+    pai: float | None  # that share over their share of the area
 
 
 @dataclass
@@ -123,6 +140,7 @@ class HotspotAnswer:
     pai: float | None  # None when undefined, or withheld (see ``pai_withheld``)
     cells: list[HotspotCell] = field(default_factory=list)
     warnings: list[Caution] = field(default_factory=list)
+    harm: HarmFigures | None = None  # ranked by harm
 
     @property
     def table(self) -> list[HotspotCell]:
@@ -195,7 +213,9 @@ def find(db: Session, actor: Actor, query: HotspotQuery) -> HotspotAnswer:
     record(db, actor, AuditAction.HOTSPOTS, object_type="area", object_ref=area.code,
            details={"first": query.first.isoformat(), "last": query.last.isoformat(),
                     "categories": list(query.categories), "cell_m": query.cell_m,
-                    "force": study.force.id, "crimes": answer.crimes_total})
+                    "force": study.force.id, "crimes": answer.crimes_total,
+                    "rank_by": query.rank_by,
+                    **({"harm_table": answer.harm.table["id"]} if answer.harm else {})})
     db.commit()
     return answer
 
@@ -228,16 +248,7 @@ def compute(db: Session, query: HotspotQuery, study: Study) -> HotspotAnswer:
     interior = shapely.contains(shape, squares)
     grid = grid.with_study(touched)
     categories = list(query.categories) or None
-    counts = maths.counts_from_cells(
-        grid, cell_counts(db, force, box, query.cell_m, query.period, categories))
-    counts[~interior] = 0
-    edge = touched & ~interior
-    if edge.any():
-        eastings, northings = points_in_cells(db, force, _absolute_cells(grid, edge),
-                                              query.cell_m, query.period, categories)
-        keep = inside(shape, eastings, northings)
-        counts += maths.counts_from_points(grid.with_study(edge), eastings[keep],
-                                           northings[keep])
+    counts = _grid_counts(db, force, shape, grid, interior, query, categories)
     result = maths.find_hotspots(grid, counts, query.top_k, min_count=1,
                                  study_area_m2=float(shape.area))
     total = result.crimes_total
@@ -248,6 +259,9 @@ def compute(db: Session, query: HotspotQuery, study: Study) -> HotspotAnswer:
             geometry=geojson_wgs84(bng_box(*grid.cell_bounds(cell.col, cell.row))))
         for cell in result.cells
     ]
+    harm = None
+    if query.rank_by == "harm":
+        cells, harm = _ranked_by_harm(db, study, query, shape, grid, interior, counts)
     concentration = result.concentration
     # The top cells the concentration takes, empty ones as 0 (only cells with crime are listed).
     top = [cell.count for cell in result.cells[:concentration.cells]]
@@ -266,7 +280,54 @@ def compute(db: Session, query: HotspotQuery, study: Study) -> HotspotAnswer:
         concentration_share=concentration.share, top_area_share=concentration.area_share,
         pai=None if small.pai_withheld else concentration.pai, cells=cells,
         warnings=list(small.warnings),
+        harm=replace(harm, pai=None) if harm and small.pai_withheld else harm,
     )
+
+
+def _ranked_by_harm(db: Session, study: Study, query: HotspotQuery, outline: BaseGeometry,
+                    grid: maths.Grid, interior: np.ndarray,
+                    counts: np.ndarray) -> tuple[list[HotspotCell], HarmFigures]:
+    """The cells with crime ranked by harm, weighed by the force's table in use (none is ever
+    assumed: without one, ranking by harm is refused)."""
+    table = harm_tables.in_use(db, study.force.id)
+    if table is None:
+        raise ValidationFailed.one(
+            "rank_by", f"No harm-weight table is loaded for {study.force.label}: rank by "
+                       "crimes, or load the force's table on its Data page.")
+    weights = table.as_map()
+    kinds = list(query.categories) or list(CATEGORIES)
+    by_category = {c: _grid_counts(db, study.force.id, outline, grid, interior, query, [c])
+                   for c in kinds if weights.get(c)}
+    harm = maths.harm_grid(by_category, weights, grid.in_study)
+    ranking = maths.rank_by_harm(harm, counts, grid.in_study, query.top_k, grid.cell_area_m2,
+                                 float(outline.area))
+    total = int(counts[grid.in_study].sum())
+    cells = [HotspotCell(
+        rank=cell.rank, col=grid.col0 + cell.col, row=grid.row0 + cell.row, count=cell.count,
+        share=cell.count / total if total else None, z=cell.z, p=cell.p, harm=cell.harm,
+        geometry=geojson_wgs84(bng_box(*grid.cell_bounds(cell.col, cell.row))))
+        for cell in ranking.cells]
+    return cells, HarmFigures(harm_tables.describe(table), ranking.harm_total, ranking.share,
+                              ranking.pai)
+
+
+def _grid_counts(db: Session, force: str, outline: BaseGeometry, grid: maths.Grid,
+                 interior: np.ndarray, query: HotspotQuery,
+                 categories: list[str] | None) -> np.ndarray:
+    """The force's crimes of the categories in each cell, inside the area only: the database
+    counts the cells wholly inside, the points of the cells on the edge are tested."""
+    box = bounds(outline)
+    counts = maths.counts_from_cells(
+        grid, cell_counts(db, force, box, query.cell_m, query.period, categories))
+    counts[~interior] = 0
+    edge = grid.in_study & ~interior
+    if edge.any():
+        eastings, northings = points_in_cells(db, force, _absolute_cells(grid, edge),
+                                              query.cell_m, query.period, categories)
+        keep = inside(outline, eastings, northings)
+        counts += maths.counts_from_points(grid.with_study(edge), eastings[keep],
+                                           northings[keep])
+    return counts
 
 
 def _cell_squares(grid: maths.Grid) -> np.ndarray:

@@ -34,6 +34,10 @@ class HarmTable(Base):
     def as_map(self) -> dict[str, float]:
         return {w.category: w.weight for w in self.weights}
 
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.version})"
+
 
 class HarmWeight(Base):
     __tablename__ = "harm_weights"

@@ -39,7 +39,9 @@ from app.sara.hotspots import (
     find_hotspots,
     gi_star,
     grid_for_bounds,
+    harm_grid,
     propose_category,
+    rank_by_harm,
     rank_cells,
     small_numbers,
 )
@@ -1218,3 +1220,69 @@ def test_no_crime_of_the_types_searched_proposes_nothing() -> None:
 def test_an_unknown_category_in_the_counts_is_refused() -> None:
     with pytest.raises(ValueError, match="Unknown category jaywalking"):
         propose_category({"jaywalking": 3}, ())
+
+
+# --- ranked by harm ----------------------------------------------------------------------------
+# A 3 x 3 grid, row 0 first: robbery (weight 100) and shoplifting (weight 1). The cell with most
+# crimes, (0, 0) with 30 shopliftings, holds less harm than (2, 2) with one robbery.
+
+SHOPLIFTING = [[30, 0, 0],
+               [0, 2, 0],
+               [0, 0, 0]]
+ROBBERY = [[0, 0, 0],
+           [0, 0, 0],
+           [0, 0, 1]]
+HARM_WEIGHTS = {"shoplifting": 1.0, "robbery": 100.0}
+ALL_IN = np.ones((3, 3), dtype=bool)
+
+
+def test_a_cells_harm_is_its_crimes_weighed_and_summed() -> None:
+    harm = harm_grid({"shoplifting": SHOPLIFTING, "robbery": ROBBERY}, HARM_WEIGHTS, ALL_IN)
+    assert harm.tolist() == [[30.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 100.0]]
+
+
+def test_a_category_without_a_weight_is_never_assumed() -> None:
+    with pytest.raises(KeyError, match="No harm weight for drugs"):
+        harm_grid({"drugs": SHOPLIFTING}, HARM_WEIGHTS, ALL_IN)
+
+
+def test_cells_outside_the_study_hold_no_harm() -> None:
+    study = ALL_IN.copy()
+    study[2, 2] = False
+    harm = harm_grid({"shoplifting": SHOPLIFTING, "robbery": ROBBERY}, HARM_WEIGHTS, study)
+    assert harm[2, 2] == 0.0 and harm.sum() == 32.0
+
+
+def test_cells_are_ranked_by_harm_not_by_crimes() -> None:
+    harm = harm_grid({"shoplifting": SHOPLIFTING, "robbery": ROBBERY}, HARM_WEIGHTS, ALL_IN)
+    counts = np.add(SHOPLIFTING, ROBBERY)
+    ranking = rank_by_harm(harm, counts, ALL_IN, top_k=1, cell_area_m2=100.0,
+                           study_area_m2=900.0)
+    assert [(c.col, c.row, c.harm, c.count, c.rank) for c in ranking.cells] == [
+        (2, 2, 100.0, 1, 1), (0, 0, 30.0, 30, 2), (1, 1, 2.0, 2, 3)]  # cells with crime only
+    assert ranking.harm_total == 132.0
+    assert ranking.share == pytest.approx(100 / 132)  # the top cell's share of all harm
+    assert ranking.pai == pytest.approx((100 / 132) / (100 / 900))
+
+
+def test_the_harm_z_scores_are_gi_star_of_the_harm() -> None:
+    harm = harm_grid({"shoplifting": SHOPLIFTING, "robbery": ROBBERY}, HARM_WEIGHTS, ALL_IN)
+    ranking = rank_by_harm(harm, np.add(SHOPLIFTING, ROBBERY), ALL_IN, 2, 100.0, 900.0)
+    gi = gi_star(harm, ALL_IN)
+    for cell in ranking.cells:
+        assert (cell.z, cell.p) == (gi.z_at(cell.col, cell.row), gi.p_at(cell.col, cell.row))
+
+
+def test_no_harm_at_all_has_no_share() -> None:
+    ranking = rank_by_harm(np.zeros((3, 3)), np.zeros((3, 3), dtype=int), ALL_IN, 2, 100.0,
+                           900.0)
+    assert (ranking.cells, ranking.harm_total, ranking.share, ranking.pai) == ((), 0.0, None,
+                                                                              None)
+
+
+@pytest.mark.parametrize("bad", [-1.0, math.inf, math.nan])
+def test_negative_or_infinite_harm_is_refused(bad: float) -> None:
+    harm = np.zeros((3, 3))
+    harm[1, 1] = bad
+    with pytest.raises(ValueError, match="finite values, 0 or more"):
+        rank_by_harm(harm, np.ones((3, 3), dtype=int), ALL_IN, 1, 100.0, 900.0)

@@ -22,6 +22,8 @@ from app.crime.models import Area, AreaKind
 from app.crime.queries import Period, data_months, month_value
 from app.deps import get_db
 from app.errors import ValidationFailed
+from app.harm import service as harm_tables
+from app.harm.models import HarmTable
 from app.reference.models import Borough
 from app.reference.service import areas_in_force_scope, forces_with_areas, grouped_by_force
 from app.sara.hotspots import FEW_IN_CELL
@@ -58,7 +60,7 @@ def _query(db: Session, params: QueryParams | FormData,
         last=month_value(str(last_text), "last") if last_text else months[-1],
         borough=None if whole_force else chosen, area_id=whole_force,
         categories=tuple(sorted({str(c) for c in params.getlist("category") if c})),
-        cell_m=cell_m, top_k=top_k)
+        cell_m=cell_m, top_k=top_k, rank_by=str(params.get("rank_by") or "crimes"))
 
 
 def _study_options(db: Session, user: User) -> forms.Options:
@@ -113,10 +115,11 @@ def finder(request: Request, actor: PageActor, db: Db) -> Response:
         span = _span(db, user, None)
         query = _query(db, QueryParams(), span)
     chosen = {name: request.query_params.get(name) for name in
-              ("borough", "first", "last", "cell_m", "top_k")
+              ("borough", "first", "last", "cell_m", "top_k", "rank_by")
               if request.query_params.get(name)}
     if not query.borough and not query.area_id and home_area(user):
         query = hotspots.HotspotQuery(**{**vars(query), "borough": home_area(user)})
+    harm_table, harm_offered = _harm_choice(db, user, query)
     context = {
         "active_nav": "hotspots", "query": query, "answer": answer, "errors": errors,
         "chosen": chosen,
@@ -124,6 +127,9 @@ def finder(request: Request, actor: PageActor, db: Db) -> Response:
         if span else [], "boroughs": _study_options(db, user),
         "categories": list(CATEGORIES.items()),
         "cell_sizes": [(str(size), f"{size} m") for size in hotspots.CELL_SIZES],
+        "harm_offered": harm_offered,
+        "rankings": [("crimes", "Crimes"), ("harm", f"Harm ({harm_table.label})" if harm_table
+                                                    else "Harm (the force's weights)")],
         "map_url": "/hotspots/map.geojson?" + urlencode(list(request.query_params.multi_items()))
         if answer else "", "can_open": _can_open(db, actor, answer),
         "open_url": f"/hotspots/cases/new?{urlencode(_query_fields(answer))}" if answer else "",
@@ -133,6 +139,18 @@ def finder(request: Request, actor: PageActor, db: Db) -> Response:
         return render(request, "hotspots/finder.html", context, block="results",
                       status_code=422 if errors else 200)
     return render(request, "hotspots/finder.html", context, status_code=422 if errors else 200)
+
+
+def _harm_choice(db: Session, user: User,
+                 query: hotspots.HotspotQuery) -> tuple[HarmTable | None, bool]:
+    """The harm-weight table of the chosen area's force, and whether to offer ranking by harm:
+    when that force has a table, or (no area chosen yet) when any force the user covers has."""
+    force = _force_of(db, query) or user.force_id
+    if force:
+        table = harm_tables.in_use(db, force)
+        return table, table is not None
+    return None, any(harm_tables.in_use(db, f.id) for f, _n in forces_with_areas(db)
+                     if covers_force(user, f.id))
 
 
 @router.get("/hotspots/months")
@@ -184,7 +202,8 @@ def finder_map(request: Request, actor: PageActor, db: Db) -> JSONResponse:
         "properties": {"role": "target", "label": study.area.name}}]
     features += [{
         "type": "Feature", "geometry": cell.geometry,
-        "properties": {"role": "cell", "count": cell.count, "z": cell.z, "rank": cell.rank,
+        "properties": {"role": "cell", "count": cell.count, "harm": cell.harm, "z": cell.z,
+                       "rank": cell.rank,
                        "label": _cell_label(cell), "href": f"#cell-{cell.rank}"
                        if cell.rank <= hotspots.TABLE_ROWS else None}}
         for cell in answer.cells]
@@ -194,7 +213,8 @@ def finder_map(request: Request, actor: PageActor, db: Db) -> JSONResponse:
 def _cell_label(cell: hotspots.HotspotCell) -> str:
     z = f", Gi* z {cell.z:.2f}" if cell.z is not None else ""
     share = f" ({cell.share:.1%})" if cell.share is not None else ""
-    return f"Rank {cell.rank}: {cell.count:,} crimes{share}{z}"
+    harm = f", harm {cell.harm:,.1f}" if cell.harm is not None else ""
+    return f"Rank {cell.rank}: {cell.count:,} crimes{share}{harm}{z}"
 
 
 def _query_fields(answer: hotspots.HotspotAnswer) -> list[tuple[str, str]]:
@@ -203,6 +223,7 @@ def _query_fields(answer: hotspots.HotspotAnswer) -> list[tuple[str, str]]:
     return [("borough", query.borough or answer.study_code),
             ("first", f"{query.first:%Y-%m}"), ("last", f"{query.last:%Y-%m}"),
             ("cell_m", str(query.cell_m)), ("top_k", str(query.top_k)),
+            *((("rank_by", query.rank_by),) if query.rank_by != "crimes" else ()),
             *(("category", c) for c in query.categories)]
 
 
