@@ -321,7 +321,8 @@ def _group_evaluation(db: Session, operation: Operation,
         comparison=totals[Group.COMPARISON], method=model.method, rirr=model.rirr,
         low=model.low, high=model.high,
         percent_change=(model.rirr - 1) * 100 if model.rirr is not None else None,
-        dispersion=model.dispersion, fit=model.fit, reading=_group_reading(model)), cautions
+        dispersion=model.dispersion, fit=model.fit,
+        reading=count_models.read_group_model(model)), cautions
 
 
 def _series(db: Session, operation: Operation, case: Case, whole: Period,
@@ -331,17 +332,3 @@ def _series(db: Session, operation: Operation, case: Case, whole: Period,
     return [counts.get(m, 0) for m in months]
 
 
-def _group_reading(model: count_models.CountModel) -> str:
-    if model.rirr is None or model.low is None or model.high is None:
-        return model.undefined
-    change = (model.rirr - 1) * 100
-    direction = "fell" if change < 0 else "rose"
-    reading = (f"Crime at the patrolled hotspots {direction} by {abs(change):.1f}% relative to "
-               f"the comparison hotspots (rate ratio {model.rirr:,.2f}, 95% interval "
-               f"{model.low:,.2f} to {model.high:,.2f}; {model.method} with an effect for each "
-               "hotspot and each month).")
-    if model.high < 1:
-        return reading + " The interval lies below 1: the patrols cut crime."
-    if model.low > 1:
-        return reading + " The interval lies above 1: crime rose where patrolled."
-    return reading + " The interval includes 1: no effect is shown."

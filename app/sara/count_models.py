@@ -215,15 +215,34 @@ def _and(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
+def moved_by(ratio: float) -> str:
+    """A ratio as words: 0.8 "fell by 20.0%", 1.25 "rose by 25.0%"."""
+    change = (ratio - 1) * 100
+    return f"{'fell' if change < 0 else 'rose'} by {abs(change):.1f}%"
+
+
 def read_model(model: CountModel) -> str:
     if model.rirr is None or model.low is None or model.high is None:
         return model.undefined
-    change = (model.rirr - 1) * 100
-    direction = "fell" if change < 0 else "rose"
     reading = (f"Fitted to the monthly counts as a {model.method} model, crime in the target "
-               f"area {direction} by {abs(change):.1f}% relative to the control area (rate "
+               f"area {moved_by(model.rirr)} relative to the control area (rate "
                f"ratio {model.rirr:,.2f}, 95% interval {model.low:,.2f} to {model.high:,.2f}, "
                "allowing for how much the months vary).")
     if model.low > 1 or model.high < 1:
         return reading + " The interval leaves out 1."
     return reading + " The interval includes 1: consistent with no effect."
+
+
+def read_group_model(model: CountModel) -> str:
+    """A randomised operation's patrolled hotspots against its comparison hotspots."""
+    if model.rirr is None or model.low is None or model.high is None:
+        return model.undefined
+    reading = (f"Crime at the patrolled hotspots {moved_by(model.rirr)} relative to "
+               f"the comparison hotspots (rate ratio {model.rirr:,.2f}, 95% interval "
+               f"{model.low:,.2f} to {model.high:,.2f}; {model.method} with an effect for each "
+               "hotspot and each month).")
+    if model.high < 1:
+        return reading + " The interval lies below 1: the patrols cut crime."
+    if model.low > 1:
+        return reading + " The interval lies above 1: crime rose where patrolled."
+    return reading + " The interval includes 1: no effect is shown."

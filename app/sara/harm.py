@@ -31,6 +31,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from app.sara.count_models import moved_by
 from app.sara.problem import CATEGORIES
 
 Z_95 = 1.96
@@ -174,9 +175,7 @@ def harm_ratio(target: tuple[Counts, Counts], control: tuple[Counts, Counts],
 def read_harm_ratio(ratio: HarmRatio, table: str) -> str:
     if ratio.value is None or ratio.low is None or ratio.high is None:
         return ratio.undefined
-    change = (ratio.value - 1) * 100
-    direction = "fell" if change < 0 else "rose"
-    reading = (f"Weighted by {table}, harm in the target area {direction} by {abs(change):.1f}% "
+    reading = (f"Weighted by {table}, harm in the target area {moved_by(ratio.value)} "
                f"relative to the control area (ratio {ratio.value:,.2f}, 95% interval "
                f"{ratio.low:,.2f} to {ratio.high:,.2f}, counts taken as Poisson).")
     if ratio.low > 1 or ratio.high < 1:
