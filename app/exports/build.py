@@ -11,6 +11,7 @@ from app.cases.models import Case, CaseEvent
 from app.community.service import case_concerns
 from app.exports.schemas import (
     ActionItem,
+    AllocationRecord,
     AreaRecord,
     AssessmentItem,
     CaseFile,
@@ -28,6 +29,8 @@ from app.exports.schemas import (
     SideItem,
     UnmetItem,
 )
+from app.operations import allocation as allocations
+from app.operations.models import Allocation
 from app.patrols.models import OutputEntry, Patrol
 from app.sara.cheers import CheersElement
 from app.sara.responses import TACTICS
@@ -44,6 +47,19 @@ def _area(name: str | None, geometry: dict | None, radius: int | None) -> AreaRe
     return AreaRecord(name=name or "", geometry=geometry, radius_m=radius)
 
 
+def _allocation(db: Session, case: Case) -> AllocationRecord | None:
+    unit = allocations.unit_of(db, case)
+    if unit is None:
+        return None
+    made = db.get(Allocation, unit.allocation_id)
+    assert made is not None
+    return AllocationRecord(
+        group=unit.group, block=unit.block, baseline=unit.baseline, method=made.method_value,
+        block_size=made.block_size, seed=made.seed, baseline_first=made.baseline_first,
+        baseline_last=made.baseline_last, starts=made.starts, categories=list(made.categories),
+        made_at=made.made_at, made_by=person(made.made_by))
+
+
 def case_file(db: Session, case: Case) -> CaseFile:
     """The caller has read the case through ``case_for``."""
     users = {u.id: u for u in db.scalars(select(User))}
@@ -58,6 +74,7 @@ def case_file(db: Session, case: Case) -> CaseFile:
     events = list(db.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
                              .order_by(CaseEvent.at, CaseEvent.id)))
     operation = case.operation
+    comparison = allocations.comparison_of(db, case.id)
     return CaseFile(case=CaseRecord(
         ref=case.ref, title=case.title, problem_statement=case.problem_statement,
         category=case.category, priority=case.priority, source=case.source,
@@ -68,7 +85,8 @@ def case_file(db: Session, case: Case) -> CaseFile:
         operation=OperationRecord(name=operation.name, unit=operation.unit,
                                   description=operation.description,
                                   start_date=operation.start_date,
-                                  end_date=operation.end_date) if operation else None,
+                                  end_date=operation.end_date,
+                                  allocation=_allocation(db, case)) if operation else None,
         stage=case.stage, stage_entered_at=case.stage_entered_at, created_at=case.created_at,
         created_by=person(users.get(case.created_by_id or 0)), updated_at=case.updated_at,
         last_activity_at=case.last_activity_at,
@@ -98,7 +116,8 @@ def case_file(db: Session, case: Case) -> CaseFile:
         patrols=[PatrolItem(
             key=patrol_keys[p.id], started_at=p.started_at, ended_at=p.ended_at,
             minutes=p.minutes, kind=p.kind, officers=p.officers, place=p.place, notes=p.notes,
-            live=p.live, recorded_by=person(p.recorded_by), created_at=p.created_at)
+            live=p.live, recorded_by=person(p.recorded_by), created_at=p.created_at,
+            flagged=comparison is not None and comparison.covers(p))
             for p in patrols],
         outputs=[OutputItem(
             key=output_keys[o.id], on=o.on_date, kind=o.kind, count=o.count,

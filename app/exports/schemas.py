@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.cases.models import EventKind
+from app.sara.allocation import Group, Method
 from app.sara.analysis import HypothesisStatus
 from app.sara.assessment import Outcome
 from app.sara.community import Channel, RaisedBy, TriageOutcome
@@ -98,6 +99,9 @@ class PatrolItem(Record):
     live: bool = Field(description="Recorded with the start and end buttons")
     recorded_by: Person | None
     created_at: datetime
+    flagged: bool = Field(False, description="Logged on a comparison hotspot of a randomised "
+                          "operation after the allocation: each such patrol weakens the "
+                          "comparison")
 
 
 class OutputItem(Record):
@@ -178,12 +182,33 @@ class AssessmentItem(Record):
     note: str
 
 
+class AllocationRecord(Record):
+    """The case's place in its operation's randomised allocation, and how it was drawn."""
+
+    group: Group = Field(description="patrolled, or comparison (no extra patrols)")
+    block: int = Field(description="The block (a matched pair under pairs) it was drawn in")
+    baseline: int = Field(description="Its crime in the baseline months, which the blocks "
+                          "matched")
+    method: Method
+    block_size: int
+    seed: int = Field(description="With the candidates, repeats the draw (the recipe is in "
+                      "the operation's allocation)")
+    baseline_first: date
+    baseline_last: date
+    starts: date = Field(description="The first month of patrols")
+    categories: list[str]
+    made_at: datetime
+    made_by: Person | None
+
+
 class OperationRecord(Record):
     name: str
     unit: str
     description: str
     start_date: date
     end_date: date | None
+    allocation: AllocationRecord | None = Field(None, description="Absent unless the "
+                                                "operation's hotspots were randomised")
 
 
 class CaseRecord(Record):

@@ -11,13 +11,17 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import math
+import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -261,6 +265,42 @@ def test_patrols_on_comparison_hotspots_are_flagged(world: World) -> None:
     assert read["patrols_on_comparison"] == 1
     assert "comparison_patrolled" in {w["code"] for w in read["warnings"]}
     assert next(h for h in read["hotspots"] if h["ref"] == comparison)["patrols_since"] == 1
+    # The case files say each case's group, and which patrols were flagged.
+    schema = world.send("GET", "/api/v1/schemas/case-file.json")
+    for ref in (comparison, patrolled):
+        case = case_json(world, ref)
+        jsonschema.validate(case, schema)
+        drawn = case["case"]["operation"]["allocation"]
+        assert (drawn["group"], drawn["seed"], drawn["method"]) == (groups[ref], 77, "pairs")
+        assert drawn["made_by"]["username"] == "analyst.rao"
+        assert [p["flagged"] for p in case["case"]["patrols"]] == (
+            [False, True] if ref == comparison else [False])
+    report = case_file(world, comparison)["report.html"].decode()
+    said = " ".join(re.sub(r"<[^>]+>", " ", re.search(
+        r'<p id="allocation">(.*?)</p>', report, re.S)[1]).split())
+    assert said.startswith("Randomised to comparison: no extra patrols in Operation Nightlight "
+                           "four's allocation of ")
+    assert "(matched pairs by crime in Jan 2021 to Dec 2021, seed 77; block " in said
+    assert said.endswith("1 patrol logged here since the allocation was flagged: each weakens "
+                         "the comparison.")
+    assert "Randomised to patrols in Operation Nightlight four" in " ".join(re.sub(
+        r"<[^>]+>", " ", case_file(world, patrolled)["report.html"].decode()).split())
+    outsider = world.send("POST", "/api/v1/cases", world.sergeant, expected=201, json={
+        "title": "In no operation", "problem_statement": "Elsewhere.",
+        "category": "violent-crime", "borough": CITY})
+    assert case_json(world, outsider["ref"])["case"]["operation"] is None
+
+
+def case_file(world: World, ref: str) -> dict[str, bytes]:
+    response = world.client.get(f"/api/v1/cases/{ref}/export", headers=world.evaluator.api,
+                                params={"reason": "To check the allocation travels"})
+    assert response.status_code == 200, response.text[:300]
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def case_json(world: World, ref: str) -> Any:
+    return json.loads(case_file(world, ref)["case.json"])
 
 
 def test_the_group_comparison_recovers_a_known_effect(world: World) -> None:
