@@ -215,6 +215,8 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("GET", "/api/v1/operations/{operation_id}/allocation"): {"randomised": OVERSIGHT_READ},
     ("POST", "/api/v1/operations/{operation_id}/allocation"): {
         "four hotspots": operation_manage(201)},
+    ("POST", "/api/v1/operations/{operation_id}/allocation/cells"): {
+        "westminster's top cell": operation_manage(201)},
     # A force's harm weights are reference data for every signed-in reader; analysts and
     # administrators load them.
     ("GET", "/api/v1/forces/{force_id}/harm-weights"): {"metropolitan": everyone(200)},
@@ -293,6 +295,8 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("GET", "/operations/{operation_id}/evaluation.csv"): {"csv": OVERSIGHT_READ},
     ("GET", "/operations/{operation_id}/allocation"): {"form or allocation": OVERSIGHT_READ},
     ("POST", "/operations/{operation_id}/allocation"): {"four hotspots": operation_manage(303)},
+    ("POST", "/operations/{operation_id}/allocation/cells"): {
+        "westminster's top cell": operation_manage(303)},
     ("GET", "/data/forces/{force_id}/harm-weights"): {"metropolitan": everyone(200)},
     ("POST", "/data/forces/{force_id}/harm-weights"): {
         "metropolitan": by_role(403, 403, 403, 303, 403, 303)},
@@ -1346,6 +1350,20 @@ def _(ctx: Ctx) -> Req:
 def _(ctx: Ctx) -> Req:
     operation, refs = ctx.operation_with_hotspots()
     return api("POST", f"/api/v1/operations/{operation}/allocation", {"cases": refs})
+
+
+@request("POST", "/api/v1/operations/{operation_id}/allocation/cells", "westminster's top cell")
+def _(ctx: Ctx) -> Req:
+    ctx.crime()
+    return api("POST", f"/api/v1/operations/{ctx.new_operation()}/allocation/cells",
+               {"borough": WESTMINSTER, "first": "2025-01", "last": "2025-06", "top": 1})
+
+
+@request("POST", "/operations/{operation_id}/allocation/cells", "westminster's top cell")
+def _(ctx: Ctx) -> Req:
+    ctx.crime()
+    return page("POST", f"/operations/{ctx.new_operation()}/allocation/cells",
+                {"borough": WESTMINSTER, "first": "2025-01", "last": "2025-06", "top": "1"})
 
 
 @request("GET", "/operations/{operation_id}/allocation", "form or allocation")

@@ -16,6 +16,8 @@ from app.operations import allocation, service
 from app.operations.models import Operation
 from app.operations.schemas import (
     AllocationCreate,
+    CellCandidatesCreate,
+    CellCandidatesRead,
     OperationCreate,
     OperationRead,
     OperationUpdate,
@@ -118,6 +120,21 @@ def make_allocation(actor: ApiActor, db: Db, operation_id: OperationId,
     made = allocation.allocation_read(db, actor, operation)
     assert made is not None
     return made
+
+
+@router.post("/operations/{operation_id}/allocation/cells", response_model=CellCandidatesRead,
+             status_code=status.HTTP_201_CREATED, responses=CONFLICT,
+             summary="Open a hotspot search's top cells as the operation's candidate hotspots")
+def open_cell_candidates(actor: ApiActor, db: Db, operation_id: OperationId,
+                         data: CellCandidatesCreate) -> CellCandidatesRead:
+    """Cells as candidates for the randomised allocation: the search (as `GET /hotspots`)
+    over an area of the operation's force, and its `top` cells, best first, each opened as a
+    Scanning case of the operation the way "Open a case here" opens one (the category
+    searched for when one, else the cell's commonest; the cell's crimes as evidence). Cells
+    already a case of the operation are passed over. All the cases or none; refused (409)
+    once the operation is randomised."""
+    opened, skipped = allocation.open_cell_candidates(db, actor, operation_id, data)
+    return CellCandidatesRead(cases=[case.ref for case in opened], skipped=skipped)
 
 
 @router.get("/operations/{operation_id}/allocation", response_model=AllocationRead,

@@ -53,6 +53,7 @@ class AuditAction(StrEnum):
     OPERATION_UPDATE = "operation.update"
     OPERATION_VIEW = "operation.view"
     ALLOCATION_MAKE = "operation.allocation"  # hotspots randomised to patrols or comparison
+    OPERATION_CELLS = "operation.cells"  # a search's top cells opened as an operation's cases
     HARM_TABLE_LOAD = "force.harm_table"
     STATS_VIEW = "stats.view"
     QUEUE_VIEW = "queue.view"

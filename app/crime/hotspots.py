@@ -256,7 +256,7 @@ def compute(db: Session, query: HotspotQuery, study: Study) -> HotspotAnswer:
         HotspotCell(
             rank=cell.rank, col=grid.col0 + cell.col, row=grid.row0 + cell.row,
             count=cell.count, share=cell.count / total if total else None, z=cell.z, p=cell.p,
-            geometry=geojson_wgs84(bng_box(*grid.cell_bounds(cell.col, cell.row))))
+            geometry=cell_polygon(grid, cell.col, cell.row))
         for cell in result.cells
     ]
     harm = None
@@ -305,10 +305,21 @@ def _ranked_by_harm(db: Session, study: Study, query: HotspotQuery, outline: Bas
     cells = [HotspotCell(
         rank=cell.rank, col=grid.col0 + cell.col, row=grid.row0 + cell.row, count=cell.count,
         share=cell.count / total if total else None, z=cell.z, p=cell.p, harm=cell.harm,
-        geometry=geojson_wgs84(bng_box(*grid.cell_bounds(cell.col, cell.row))))
+        geometry=cell_polygon(grid, cell.col, cell.row))
         for cell in ranking.cells]
     return cells, HarmFigures(harm_tables.describe(table), ranking.harm_total, ranking.share,
                               ranking.pai)
+
+
+def cell_polygon(grid: maths.Grid, col: int, row: int) -> dict[str, Any]:
+    """A cell as a WGS84 polygon that holds exactly the crimes the grid counts in it.
+
+    Crimes are stored at whole metres and a crime on a cell's west or south edge is the cell's
+    (floor division), one on its east or north edge the next cell's. The square drawn half a
+    metre west and south of the grid lines keeps every stored point off its edges, even after
+    rounding to 10 cm in WGS84, so a case opened on the cell counts what the finder counted."""
+    min_e, min_n, max_e, max_n = grid.cell_bounds(col, row)
+    return geojson_wgs84(bng_box(min_e - 0.5, min_n - 0.5, max_e - 0.5, max_n - 0.5))
 
 
 def _grid_counts(db: Session, force: str, outline: BaseGeometry, grid: maths.Grid,
@@ -443,28 +454,89 @@ def open_case_from_cell(db: Session, actor: Actor, query: HotspotQuery, col: int
             "case_category", f"No {label} was recorded in this cell in {found.period.label}: "
                              "choose a category with crime here, or open a case from the Cases "
                              "page if the problem is known from elsewhere.")
-    counted = compute(db, replace(query, categories=(category,)), study)
+    counted = compute(db, replace(query, categories=(category,), rank_by="crimes"), study)
     mine = counted.cell_at(col, row)
     if mine is None:  # counted as cell_categories counts: only if the data changed meanwhile
         raise ValidationFailed.one("case_category", f"No {label} is recorded in this cell now.")
-    figures = cell_figures(counted, mine)
-    how = "" if query.categories == (category,) else (
-        f"Found by the hotspot finder searching {_kinds(query.categories)}, where this cell "
-        f"ranked {cell.rank} of {len(found.cells)} with {_count(cell.count)}; the case is about "
-        f"{label}, chosen when it was opened. ")
     # One transaction: the case, its target area and the figures as evidence (CHEERS
     # elements left for the officers to judge).
-    return service.create_case(db, actor, CaseCreate(
+    return service.create_case(db, actor, cell_case(found, cell, counted, mine, category,
+                                                    choice.borough), via=Perm.CASE_PROPOSE)
+
+
+def cell_case(found: HotspotAnswer, cell: HotspotCell, counted: HotspotAnswer,
+              mine: HotspotCell, category: str, borough: str) -> CaseCreate:
+    """The case opened on a cell of ``found``: ``counted`` is the same search counting only
+    the case's category, ``mine`` the cell in it."""
+    query, label = found.query, CATEGORIES[category].lower()
+    figures = cell_figures(counted, mine)
+    how = "" if query.categories == (category,) else (
+        f"Found by the hotspot finder searching {_kinds(query.categories)}"
+        f"{' ranked by harm' if found.harm else ''}, where this cell ranked {cell.rank} of "
+        f"{len(found.cells)} with {_count(cell.count)}; the case is about {label}, chosen "
+        "when it was opened. ")
+    return CaseCreate(
         title=f"Hotspot in {found.study_name}: {label} (cell {mine.rank} of "
               f"{len(counted.cells)})",
         problem_statement=(how or "Found by the hotspot finder. ") + figures,
-        category=category, borough=choice.borough, source="data",
+        category=category, borough=borough, source="data",
         target_area={"name": f"{query.cell_m} m grid cell ranked {cell.rank} in "
-                             f"{found.study_name} ({_kinds(query.categories)})",
+                             f"{found.study_name} ({_kinds(query.categories)}"
+                             f"{', by harm' if found.harm else ''})",
                      "geometry": cell.geometry},
         cheers={"events": {"met": None, "evidence": figures},
                 "recurring": {"met": None, "evidence": _monthly_note(counted)}},
-    ), via=Perm.CASE_PROPOSE)
+    )
+
+
+@dataclass
+class TopCells:
+    """The cells of a search to open as cases, each with its local policing area and the
+    category its case takes (the one searched for, else the cell's commonest)."""
+
+    answer: HotspotAnswer
+    cells: list[tuple[HotspotCell, str, str]]  # (cell, borough code, category)
+    skipped: int  # cells passed over because they are cases already
+
+
+def top_cells(db: Session, actor: Actor, query: HotspotQuery, study: Study, count: int,
+              taken: list[dict[str, Any]]) -> TopCells:
+    """The first ``count`` cells by the search's ranking that are not already a case's target
+    area (``taken``), with the area and category each case would take."""
+    answer = compute(db, query, study)
+    chosen: list[tuple[HotspotCell, str, str]] = []
+    skipped = 0
+    for cell in answer.cells:
+        if len(chosen) == count:
+            break
+        if cell.geometry in taken:
+            skipped += 1
+            continue
+        code = answer.borough_code or _local_area_at(db, study.force, cell)
+        borough = db.get(Borough, code)
+        if borough is None or not covers_borough(acting_user(actor), borough):
+            raise ValidationFailed.one("borough", f"Cell {cell.rank} lies in an area you do not "
+                                                  "work in: search one of your own areas.")
+        if len(query.categories) == 1:
+            category = query.categories[0]
+        else:
+            proposal = maths.propose_category(
+                cell_categories(db, study, query, cell.col, cell.row), query.categories)
+            assert proposal.category is not None  # a listed cell holds crime
+            category = proposal.category
+        chosen.append((cell, code, category))
+    if len(chosen) < count:
+        raise ValidationFailed.one(
+            "top", f"Only {len(chosen)} more cells hold crime of {_kinds(query.categories)} in "
+                   f"{answer.study_name} in {answer.period.label}"
+                   + (f" ({skipped} are cases already)" if skipped else "")
+                   + ": choose fewer, or a longer period or a larger area.")
+    return TopCells(answer, chosen, skipped)
+
+
+def study_for_cases(db: Session, actor: Actor, query: HotspotQuery) -> Study:
+    """The study area of a search whose cells are to be opened as cases."""
+    return _study_for_case(db, actor, query)
 
 
 def _local_area_at(db: Session, force: Force, cell: HotspotCell) -> str:

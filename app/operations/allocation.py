@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
+from dataclasses import replace
 from datetime import date, datetime
 
 from sqlalchemy import func, select, true
@@ -28,15 +29,16 @@ from app.assessment.schemas import (
 from app.audit.service import AuditAction, record
 from app.auth.context import Actor
 from app.auth.permissions import Perm, covers_borough, require, visible_cases
+from app.cases import service as cases
 from app.cases.access import acting_user, add_event, case_for
 from app.cases.models import Case, EventKind
 from app.clock import london_day, to_minute
-from app.crime import picture
+from app.crime import hotspots, picture
 from app.crime.queries import Period, crimes_in, data_months, month_value, months_with_data
 from app.db import utcnow
 from app.errors import Conflict, FieldError, ValidationFailed
 from app.operations.models import Allocation, AllocationUnit, Operation
-from app.operations.schemas import AllocationCreate
+from app.operations.schemas import AllocationCreate, CellCandidatesCreate
 from app.operations.service import get_operation
 from app.patrols.models import Patrol
 from app.patrols.views import Comparison
@@ -107,6 +109,56 @@ def make_allocation(db: Session, actor: Actor, operation_id: int, data: Allocati
     db.commit()
     db.refresh(allocation)
     return allocation
+
+
+def open_cell_candidates(db: Session, actor: Actor, operation_id: int,
+                         data: CellCandidatesCreate) -> tuple[list[Case], int]:
+    """The top cells of a hotspot search opened as cases of the operation, candidates for its
+    allocation (one transaction): each as "Open a case here" opens one, the cells that are
+    cases of the operation already passed over. Returns the cases and how many were passed."""
+    user = acting_user(actor)
+    operation = get_operation(db, actor, operation_id)
+    require(user, Perm.OPERATION_MANAGE, "Only supervisors and analysts choose an operation's "
+                                         "candidate hotspots.")
+    if allocation_of(db, operation) is not None:
+        raise Conflict(f"{operation.name}'s hotspots were randomised already: no candidate can "
+                       "be added.")
+    query = hotspots.HotspotQuery(
+        first=month_value(data.first, "first"), last=month_value(data.last, "last"),
+        borough=data.borough, area_id=data.area, categories=tuple(sorted(set(data.categories))),
+        cell_m=data.cell_m, top_k=data.top, rank_by=data.rank_by)
+    study = hotspots.study_for_cases(db, actor, query)
+    if study.force.id != operation.force_id:
+        raise ValidationFailed.one("borough", f"{study.area.name} is policed by "
+                                              f"{study.force.label}; {operation.name} is "
+                                              f"{operation.force.label}'s.")
+    taken = list(db.scalars(select(Case.target_geometry).where(
+        Case.operation_id == operation.id, Case.target_geometry.is_not(None))))
+    chosen = hotspots.top_cells(db, actor, query, study, data.top, taken)
+    by_category: dict[str, hotspots.HotspotAnswer] = {}
+    opened = []
+    for cell, borough, category in chosen.cells:
+        if category not in by_category:  # the search again, counting the case's category
+            by_category[category] = hotspots.compute(
+                db, replace(query, categories=(category,), rank_by="crimes"), study)
+        counted = by_category[category]
+        mine = counted.cell_at(cell.col, cell.row)
+        assert mine is not None  # the cell holds crime of the category it was given
+        case = cases.open_case(db, actor, hotspots.cell_case(
+            chosen.answer, cell, counted, mine, category, borough), via=Perm.CASE_PROPOSE)
+        case.operation_id, case.operation = operation.id, operation
+        add_event(db, case, actor, EventKind.EDITED,
+                  f"Joined {operation.name} as a candidate hotspot for its randomised "
+                  "allocation")
+        opened.append(case)
+    record(db, actor, AuditAction.OPERATION_CELLS, object_type="operation",
+           object_ref=str(operation.id),
+           details={"area": study.area.code, "first": data.first, "last": data.last,
+                    "categories": list(query.categories), "cell_m": data.cell_m,
+                    "rank_by": data.rank_by, "cases": [c.ref for c in opened],
+                    "skipped": chosen.skipped})
+    db.commit()
+    return opened, chosen.skipped
 
 
 def _allocated_text(operation: Operation, placed: rules.Placement, starts: date) -> str:

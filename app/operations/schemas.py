@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.assessment.schemas import Month
-from app.cases.schemas import CategorySlug, ForceId, Input, LongText, ShortText
+from app.cases.schemas import BoroughCode, CategorySlug, ForceId, Input, LongText, ShortText
 from app.sara.allocation import Method
 from app.validation import WorkDate
 
@@ -91,3 +91,25 @@ class AllocationCreate(Input):
             raise ValueError("Matched pairs are blocks of 2: leave block_size out, or choose "
                              "blocks.")
         return self
+
+
+class CellCandidatesCreate(Input):
+    """The top cells of a hotspot search opened as cases of the operation: candidate hotspots
+    for its randomised allocation. Each case is opened as "Open a case here" opens one, with
+    the category searched for (one), else the cell's commonest."""
+
+    borough: BoroughCode | None = Field(None, description="The local policing area searched")
+    area: int | None = Field(None, ge=1, le=2**31 - 1, description="Or an imported area's id")
+    first: Month
+    last: Month
+    categories: list[CategorySlug] = Field(default_factory=list, max_length=14,
+                                           description="The crime searched (default: all)")
+    cell_m: int = Field(250, description="Cell size: 50, 100, 150, 200, 250, 300, 400 or 500 m")
+    rank_by: Literal["crimes", "harm"] = "crimes"
+    top: int = Field(8, ge=1, le=50, description="How many cells, best first; cells that are "
+                     "already cases of the operation are passed over")
+
+
+class CellCandidatesRead(BaseModel):
+    cases: list[str] = Field(description="The new cases' references, in the cells' rank order")
+    skipped: int = Field(description="Cells passed over: their case is in the operation already")

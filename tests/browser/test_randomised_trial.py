@@ -119,3 +119,44 @@ def test_an_evaluator_reads_the_demos_randomised_trial(
     expect(page.locator("#randomised")).to_have_text(
         "Randomised: patrolled against comparison hotspots")
     work.step("the evaluation, randomised")
+
+
+@pytest.mark.parametrize("context_options", VIEWPORTS, indirect=True)
+def test_a_supervisor_randomises_hotspot_cells(
+        page: Page, journey: Callable[[str], Journey], live_server: LiveServer,
+        page_problems: PageProblems) -> None:
+    """Cells as candidates: the top cells of a search opened as the operation's cases on its
+    allocation page, then randomised."""
+    page_problems.allow("status of 422")  # the refused number of cells, answered 422 on purpose
+    name = unique("Lamplight")
+    with live_db(live_server) as db:
+        create_operation(db, as_user(db, "analyst.lee"), OperationCreate(
+            name=name, force="city-of-london", start_date=date(2026, 1, 1)))
+    work = journey("trial-cells")
+    sign_in_step(work, "sgt.byrne")
+    page.goto("/operations")
+    page.get_by_role("link", name=f"Operation {name}").click()
+    page.get_by_role("link", name="Randomise the hotspots to patrols or comparison").click()
+    page.get_by_text("Add hotspot cells as candidates").click()
+    expect(page.get_by_label("Area", exact=True)).to_have_value(CITY)
+    page.get_by_label("Crime", exact=True).select_option("theft-from-the-person")
+    page.get_by_label("How many cells").fill("0")
+    work.step("the cell search")
+    page.get_by_role("button", name="Open the cells as cases").click()
+    expect(page.locator("#top-error")).to_be_visible()
+    expect(page.get_by_label("Crime", exact=True)).to_have_value("theft-from-the-person")
+    work.step("a bad number, said beside the field")
+
+    page.get_by_label("How many cells").fill("6")
+    page.get_by_role("button", name="Open the cells as cases").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text(
+        "6 cells opened as cases of the operation, ticked below.")
+    ticked = page.locator('#cases input[type="checkbox"]:checked')
+    expect(ticked).to_have_count(6)
+    expect(page.locator("#cases")).to_contain_text("Hotspot in City of London: theft from the "
+                                                   "person (cell 1 of")
+    work.step("six cells, now cases")
+    page.get_by_role("button", name="Randomise the hotspots").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("This allocation is final")
+    expect(page.locator('#allocation-table tr[data-group="comparison"]')).to_have_count(3)
+    work.step("the cells randomised")
