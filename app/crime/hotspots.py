@@ -39,7 +39,9 @@ from app.crime.importer import done_batches
 from app.crime.models import Area, AreaKind, StreetCrime
 from app.crime.queries import (
     Period,
+    category_points_in_cells,
     cell_counts,
+    cell_counts_by_category,
     data_months,
     months_with_data,
     points_in_cells,
@@ -295,9 +297,9 @@ def _ranked_by_harm(db: Session, study: Study, query: HotspotQuery, outline: Bas
             "rank_by", f"No harm-weight table is loaded for {study.force.label}: rank by "
                        "crimes, or load the force's table on its Data page.")
     weights = table.as_map()
-    kinds = list(query.categories) or list(CATEGORIES)
-    by_category = {c: _grid_counts(db, study.force.id, outline, grid, interior, query, [c])
-                   for c in kinds if weights.get(c)}
+    kinds = [c for c in (query.categories or CATEGORIES) if weights.get(c)]  # 0 weighs nothing
+    by_category = _grid_counts_by_category(db, study.force.id, outline, grid, interior, query,
+                                           kinds)
     harm = maths.harm_grid(by_category, weights, grid.in_study)
     ranking = maths.rank_by_harm(harm, counts, grid.in_study, query.top_k, grid.cell_area_m2,
                                  float(outline.area))
@@ -309,6 +311,31 @@ def _ranked_by_harm(db: Session, study: Study, query: HotspotQuery, outline: Bas
         for cell in ranking.cells]
     return cells, HarmFigures(harm_tables.describe(table), ranking.harm_total, ranking.share,
                               ranking.pai)
+
+
+def _grid_counts_by_category(db: Session, force: str, outline: BaseGeometry, grid: maths.Grid,
+                             interior: np.ndarray, query: HotspotQuery,
+                             categories: list[str]) -> dict[str, np.ndarray]:
+    """``_grid_counts`` for each category, in one query over the cells and one over the edge
+    cells' points (not one per category)."""
+    if not categories:
+        return {}
+    rows = cell_counts_by_category(db, force, bounds(outline), query.cell_m, query.period,
+                                   categories)
+    counts = {c: maths.counts_from_cells(grid, rows[c]) for c in categories}
+    for grid_counts in counts.values():
+        grid_counts[~interior] = 0
+    edge = grid.in_study & ~interior
+    if edge.any():
+        eastings, northings, kinds = category_points_in_cells(
+            db, force, _absolute_cells(grid, edge), query.cell_m, query.period, categories)
+        keep = inside(outline, eastings, northings)
+        of_kind = np.asarray(kinds, dtype=object)
+        on_edge = grid.with_study(edge)
+        for category, grid_counts in counts.items():
+            chosen = keep & (of_kind == category)
+            grid_counts += maths.counts_from_points(on_edge, eastings[chosen], northings[chosen])
+    return counts
 
 
 def cell_polygon(grid: maths.Grid, col: int, row: int) -> dict[str, Any]:
