@@ -111,6 +111,15 @@ def site(db_url: str, tmp_path_factory: pytest.TempPathFactory, label: str) -> I
             engine.dispose()
 
 
+def api_call(client: TestClient, person: Person, method: str, url: str, expected: int = 200,
+             **kwargs: Any) -> Any:
+    """An API request made with ``person``'s token, its status checked: the JSON answer
+    (None when the answer is empty)."""
+    response = client.request(method, url, headers=person.api, **kwargs)
+    assert response.status_code == expected, (url, response.status_code, response.text[:600])
+    return response.json() if response.content else None
+
+
 # --- files -------------------------------------------------------------------------------------
 
 @cache

@@ -37,7 +37,7 @@ from app.operations.schemas import AllocationCreate
 from app.sara import allocation as rules
 from app.sara.count_models import Unit, group_model
 from tests.conftest import Person, create_person, needs_data
-from tests.crime.support import CITY, Site, load_boundaries, site
+from tests.crime.support import CITY, Site, api_call, load_boundaries, site
 
 pytestmark = needs_data
 
@@ -68,11 +68,7 @@ class World:
 
     def send(self, method: str, url: str, person: Person | None = None,
              expected: int = 200, **kwargs: Any) -> Any:
-        response = self.client.request(method, url, headers=(person or self.analyst).api,
-                                       **kwargs)
-        assert response.status_code == expected, (url, response.status_code,
-                                                   response.text[:600])
-        return response.json() if response.content else None
+        return api_call(self.client, person or self.analyst, method, url, expected, **kwargs)
 
 
 def write_month(folder: Path, month: str, crimes: dict[str, int], rng: np.random.Generator,

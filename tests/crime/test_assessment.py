@@ -31,6 +31,7 @@ from tests.crime.support import (
     LIVERPOOL_STREET,
     THEFT,
     Site,
+    api_call,
     count_in,
     load_boundaries,
     load_months,
@@ -57,11 +58,7 @@ class World:
 
     def send(self, method: str, url: str, person: Person | None = None,
              expected: int = 200, **kwargs: Any) -> Any:
-        response = self.client.request(method, url, headers=(person or self.sergeant).api,
-                                       **kwargs)
-        assert response.status_code == expected, (url, response.status_code,
-                                                   response.text[:400])
-        return response.json() if response.content else None
+        return api_call(self.client, person or self.sergeant, method, url, expected, **kwargs)
 
 
 @pytest.fixture(scope="module")

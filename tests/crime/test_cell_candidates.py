@@ -22,7 +22,15 @@ from sqlalchemy import func, select
 from app.auth.roles import Role
 from app.cases.models import Case
 from tests.conftest import Person, create_person, needs_data
-from tests.crime.support import CITY, WESTMINSTER, Site, load_boundaries, load_months, site
+from tests.crime.support import (
+    CITY,
+    WESTMINSTER,
+    Site,
+    api_call,
+    load_boundaries,
+    load_months,
+    site,
+)
 
 pytestmark = needs_data
 
@@ -42,11 +50,7 @@ class World:
 
     def send(self, method: str, url: str, person: Person | None = None,
              expected: int = 200, **kwargs: Any) -> Any:
-        response = self.client.request(method, url, headers=(person or self.analyst).api,
-                                       **kwargs)
-        assert response.status_code == expected, (url, response.status_code,
-                                                   response.text[:600])
-        return response.json() if response.content else None
+        return api_call(self.client, person or self.analyst, method, url, expected, **kwargs)
 
     def operation(self, name: str) -> int:
         return int(self.send("POST", "/api/v1/operations", expected=201, json={

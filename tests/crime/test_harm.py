@@ -28,6 +28,7 @@ from tests.crime.support import (
     CITY,
     LIVERPOOL_STREET,
     Site,
+    api_call,
     count_in,
     load_boundaries,
     load_months,
@@ -55,11 +56,7 @@ class World:
 
     def send(self, method: str, url: str, person: Person | None = None,
              expected: int = 200, **kwargs: Any) -> Any:
-        response = self.client.request(method, url, headers=(person or self.analyst).api,
-                                       **kwargs)
-        assert response.status_code == expected, (url, response.status_code,
-                                                   response.text[:600])
-        return response.json() if response.content else None
+        return api_call(self.client, person or self.analyst, method, url, expected, **kwargs)
 
 
 @pytest.fixture(scope="module")
