@@ -52,6 +52,8 @@ NORTH_WALES = "north-wales"
 DEMO_USERS = [
     NewUser("pc.shah", Role.OFFICER, "PC Amira Shah", WESTMINSTER, DEMO_PASSWORD),
     NewUser("sgt.okafor", Role.SUPERVISOR, "Sgt Daniel Okafor", WESTMINSTER, DEMO_PASSWORD),
+    # The other Westminster sergeant: their gate override waits for Sgt Okafor's review.
+    NewUser("sgt.adeyemi", Role.SUPERVISOR, "Sgt Funmi Adeyemi", WESTMINSTER, DEMO_PASSWORD),
     NewUser("pc.clarke", Role.OFFICER, "PC Tom Clarke", CAMDEN, DEMO_PASSWORD),
     NewUser("sgt.byrne", Role.SUPERVISOR, "Sgt Niamh Byrne", CITY, DEMO_PASSWORD),
     NewUser("analyst.lee", Role.ANALYST, "Grace Lee (crime analyst)", None, DEMO_PASSWORD),

@@ -138,11 +138,12 @@ def _outputs(rng: random.Random) -> dict[str, int]:
 
 
 def _override_lisson_green(db: Session, users: dict[str, User]) -> None:
-    """The supervisor starts the response before the analysis is complete: an override in the
-    work queue, waiting for review. One action, so the response is under way."""
+    """The late turn's sergeant starts the response before the analysis is complete: an
+    override in the work queue, waiting for the other Westminster sergeant's review (nobody
+    reviews their own). One action, so the response is under way."""
     ref = db.scalar(select(Case.ref).where(Case.title == HOTSPOTS[1][0]))
     assert ref is not None
-    moves.move_case(db, _as(users["sgt.okafor"]), ref, TransitionRequest(
+    moves.move_case(db, _as(users["sgt.adeyemi"]), ref, TransitionRequest(
         to="response", override=True,
         reason="Dealing is escalating after two assaults on residents: start patrols and "
                "the door-entry repairs now while the analysis is finished."))

@@ -374,6 +374,7 @@ class Req:
 
 
 WALK_IN, WALK_IN_PASSWORD = "walk.in", "correct horse battery staple"
+OTHER_SUPERVISOR = "sgt.other"
 
 
 class Ctx:
@@ -450,10 +451,16 @@ class Ctx:
         return concern.id
 
     def new_override(self) -> int:
-        """A case moved on by a supervisor with its gate unmet: the move's event id."""
+        """A case moved on with its gate unmet by Westminster's other supervisor (nobody
+        reviews their own override): the move's event id."""
         ref = self.new_case()
-        moves.move_case(self.db, self.actor("supervisor"), ref, TransitionRequest(
-            to="analysis", override=True, reason="Urgent"))
+        other = self.db.scalar(select(User).where(User.username == OTHER_SUPERVISOR))
+        if other is None:
+            other = create_user(self.db, Actor.cli(), NewUser(
+                OTHER_SUPERVISOR, Role.SUPERVISOR, "Other Sergeant", WESTMINSTER,
+                WALK_IN_PASSWORD))
+        moves.move_case(self.db, Actor(other, Channel.API, "test-setup", "127.0.0.1"), ref,
+                        TransitionRequest(to="analysis", override=True, reason="Urgent"))
         event_id = self.db.scalar(select(CaseEvent.id).where(CaseEvent.overridden)
                                   .order_by(CaseEvent.id.desc()).limit(1))
         assert event_id is not None

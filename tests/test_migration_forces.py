@@ -51,7 +51,8 @@ NEW_COLUMNS = {
     "operations": {"force_id"},
 }
 USER_FORCES = {
-    "pc.shah": "metropolitan", "sgt.okafor": "metropolitan", "pc.clarke": "metropolitan",
+    "pc.shah": "metropolitan", "sgt.okafor": "metropolitan", "sgt.adeyemi": "metropolitan",
+    "pc.clarke": "metropolitan",
     "sgt.byrne": "city-of-london", "analyst.lee": None, "eval.morgan": None, "admin": None,
 }
 OPERATION_FORCES = {"Nightingale": "metropolitan", "Sentinel": "city-of-london"}

@@ -163,7 +163,11 @@ class WorkQueue(BaseModel):
     overdue_actions: QueueList[OverdueAction]
     inactive_cases: QueueList[QuietCase]
     stuck_cases: QueueList[QuietCase]
-    overrides_to_review: QueueList[OverrideToReview]
+    overrides_to_review: QueueList[OverrideToReview] = Field(
+        description="Overrides nobody has reviewed, except the reader's own: another "
+                    "supervisor reviews those")
+    own_overrides_waiting: int = Field(0, description="The reader's own overrides waiting for "
+                                                      "another supervisor's review")
 
 
 class OverrideReview(Input):

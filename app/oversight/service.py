@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, select, true
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.audit.service import AuditAction, record
@@ -22,7 +22,7 @@ from app.cases.models import Action, Case, CaseEvent, EventKind
 from app.clock import day_start_utc, local, london_day, today
 from app.community.models import Concern
 from app.db import utcnow
-from app.errors import Conflict, FieldError, NotFound, ValidationFailed
+from app.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from app.operations.models import Operation
 from app.operations.service import get_operation
 from app.oversight.schemas import (
@@ -257,7 +257,10 @@ def work_queue(db: Session, actor: Actor, query: QueueQuery) -> WorkQueue:
                                     now - timedelta(days=query.idle_days), now),
         stuck_cases=_quiet_cases(db, open_cases, Case.stage_entered_at,
                                  now - timedelta(days=query.stuck_days), now),
-        overrides_to_review=_overrides(db, scope),
+        overrides_to_review=_overrides(db, [*scope, _not_by(user)]),
+        own_overrides_waiting=_count(db, select(CaseEvent.id).join(
+            Case, Case.id == CaseEvent.case_id).where(*scope, *_unreviewed_overrides(),
+                                                        CaseEvent.actor_id == user.id)),
     )
     record(db, actor, AuditAction.QUEUE_VIEW, object_type="queue", object_ref=borough or "",
            details={"query": query.model_dump(mode="json", exclude_defaults=True)})
@@ -296,10 +299,19 @@ def _quiet_cases(db: Session, scope: list[ColumnElement[bool]], column: object,
     return QueueList[QuietCase](total=_count(db, query), items=items)
 
 
+def _unreviewed_overrides() -> list[ColumnElement[bool]]:
+    return [CaseEvent.kind == EventKind.MOVED, CaseEvent.overridden,
+            CaseEvent.reviewed_at.is_(None)]
+
+
+def _not_by(user: User) -> ColumnElement[bool]:
+    """Overrides someone else made: nobody reviews their own."""
+    return or_(CaseEvent.actor_id.is_(None), CaseEvent.actor_id != user.id)
+
+
 def _overrides(db: Session, scope: list[ColumnElement[bool]]) -> QueueList[OverrideToReview]:
     query = (select(CaseEvent, Case.ref, Case.title).join(Case, Case.id == CaseEvent.case_id)
-             .where(*scope, CaseEvent.kind == EventKind.MOVED,
-                    CaseEvent.overridden, CaseEvent.reviewed_at.is_(None)))
+             .where(*scope, *_unreviewed_overrides()))
     rows = db.execute(query.order_by(CaseEvent.at, CaseEvent.id).limit(QUEUE_ITEMS)).all()
     return QueueList[OverrideToReview](total=_count(db, query), items=[
         OverrideToReview(event_id=event.id, ref=ref, title=title, at=event.at,
@@ -312,13 +324,17 @@ def _overrides(db: Session, scope: list[ColumnElement[bool]]) -> QueueList[Overr
 
 
 def review_override(db: Session, actor: Actor, event_id: int, data: OverrideReview) -> CaseEvent:
-    """A supervisor of the case's borough confirms they have looked at a gate override."""
+    """A supervisor of the case's borough, never the one who made it, confirms they have looked
+    at a gate override."""
     user = acting_user(actor)
     event = db.get(CaseEvent, event_id)
     ref = db.scalar(select(Case.ref).where(Case.id == event.case_id)) if event else None
     if event is None or ref is None or not (event.kind is EventKind.MOVED and event.overridden):
         raise NotFound(f"There is no gate override {event_id}.")
     case = case_for(db, actor, ref, Perm.OVERRIDE_REVIEW)
+    if event.actor_id == user.id:
+        raise Forbidden(f"You overrode this gate yourself: another supervisor of "
+                        f"{case.borough.name} reviews it.")
     if event.reviewed_at is not None:
         reviewer = event.reviewed_by.display_name if event.reviewed_by else "someone"
         raise Conflict(f"This override was already reviewed by {reviewer}.")

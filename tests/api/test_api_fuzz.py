@@ -149,7 +149,10 @@ def _ok(response: Any) -> dict[str, Any]:
     return response.json()
 
 
-def open_case(client: TestClient, headers: dict[str, str]) -> Targets:
+def open_case(client: TestClient, headers: dict[str, str],
+              reviewer: dict[str, str]) -> Targets:
+    """A case with something of every kind; ``reviewer`` reads the override its author
+    (``headers``) made: nobody's queue offers their own."""
     case = _ok(client.post("/api/v1/cases", json=new_case_body(target_area=POINT_AREA),
                            headers=headers))
     ref = case["ref"]
@@ -161,10 +164,11 @@ def open_case(client: TestClient, headers: dict[str, str]) -> Targets:
                              json={"title": "Extra patrols on market days"}))
     version = _ok(client.get(f"/api/v1/cases/{ref}", headers=headers))["version"]
     return Targets(ref, version, hypothesis["id"], action["id"],
-                   lambda: work_on(client, headers, ref))
+                   lambda: work_on(client, headers, reviewer, ref))
 
 
-def work_on(client: TestClient, headers: dict[str, str], ref: str) -> dict[str, int]:
+def work_on(client: TestClient, headers: dict[str, str], reviewer: dict[str, str],
+            ref: str) -> dict[str, int]:
     """A patrol, an output, a concern and an operation on the case; and a gate override on
     another case (the target must stay in Scanning)."""
     yesterday = (date.today() - timedelta(days=1)).isoformat()
@@ -182,7 +186,7 @@ def work_on(client: TestClient, headers: dict[str, str], ref: str) -> dict[str, 
     other = _ok(client.post("/api/v1/cases", json=new_case_body(), headers=headers))["ref"]
     _ok(client.post(f"/api/v1/cases/{other}/transitions", headers=headers, json={
         "to": "analysis", "reason": "Urgent", "override": True}))
-    queue = _ok(client.get("/api/v1/queue", headers=headers))
+    queue = _ok(client.get("/api/v1/queue", headers=reviewer))
     return {"patrol_id": patrol["id"], "output_id": output["id"], "concern_id": concern["id"],
             "operation_id": operation["id"],
             "event_id": queue["overrides_to_review"]["items"][0]["event_id"]}
@@ -190,7 +194,7 @@ def work_on(client: TestClient, headers: dict[str, str], ref: str) -> dict[str, 
 
 @pytest.fixture
 def targets(client: TestClient, cast: Cast) -> Targets:
-    return open_case(client, cast.supervisor.api)
+    return open_case(client, cast.supervisor.api, cast.analyst.api)
 
 
 def _one_in(n: int, *values: object) -> bool:
@@ -336,7 +340,7 @@ def test_nul_characters_do_not_break_postgresql(
 @pytest.fixture
 def closed_case(client: TestClient, cast: Cast) -> Targets:
     headers = cast.supervisor.api
-    case = open_case(client, headers)
+    case = open_case(client, headers, cast.analyst.api)
     for stage in ("analysis", "response", "assessment", "closed"):
         _ok(client.post(f"/api/v1/cases/{case.ref}/transitions", headers=headers,
                         json={"to": stage, "reason": "Closing for the test", "override": True}))

@@ -4,6 +4,7 @@ periods."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from app.auth.roles import Role
 from app.cases.models import Case
 from app.clock import today
 from app.db import utcnow
@@ -197,8 +199,9 @@ def test_no_plan_and_no_patrols_give_no_percentage(client: TestClient, cast: Cas
 
 # --- the work queue ----------------------------------------------------------------------------
 
-def test_the_work_queue_lists_what_needs_attention(client: TestClient, cast: Cast,
-                                                   db: Session) -> None:
+def test_the_work_queue_lists_what_needs_attention(
+        client: TestClient, cast: Cast, db: Session,
+        make_person: Callable[..., Person]) -> None:
     quiet = create(client, cast.officer, title="Gone quiet")["ref"]
     busy = create(client, cast.officer, title="Busy")["ref"]
     action = client.post(f"/api/v1/cases/{busy}/actions", headers=cast.officer.api, json={
@@ -214,7 +217,12 @@ def test_the_work_queue_lists_what_needs_attention(client: TestClient, cast: Cas
     assert moved.status_code == 200
     create(client, cast.camden_officer, borough=CAMDEN, ward=None)
 
-    queue = client.get("/api/v1/queue", headers=cast.supervisor.api).json()
+    # The other Westminster sergeant reviews it: nobody reviews their own override.
+    second = make_person("sgt.adeyemi", Role.SUPERVISOR, WESTMINSTER, "Sgt Funmi Adeyemi")
+    own = client.get("/api/v1/queue", headers=cast.supervisor.api).json()
+    assert own["overrides_to_review"]["total"] == 0 and own["own_overrides_waiting"] == 1
+    queue = client.get("/api/v1/queue", headers=second.api).json()
+    assert queue["own_overrides_waiting"] == 0
     assert queue["borough"] == WESTMINSTER
     assert [(a["ref"], a["action_id"], a["days_overdue"])
             for a in queue["overdue_actions"]["items"]] == [(busy, action["id"], 5)]
@@ -233,16 +241,22 @@ def test_the_work_queue_lists_what_needs_attention(client: TestClient, cast: Cas
                        headers=cast.officer.api).status_code == 403
     assert client.post(f"/api/v1/overrides/{event}/review", json={},
                        headers=cast.camden_officer.api).status_code == 404
+    mine = client.post(f"/api/v1/overrides/{event}/review", json={"note": "Fine by me"},
+                       headers=cast.supervisor.api)
+    assert mine.status_code == 403
+    assert mine.json()["message"] == ("You overrode this gate yourself: another supervisor of "
+                                      "Westminster reviews it.")
     reviewed = client.post(f"/api/v1/overrides/{event}/review",
                            json={"note": "Agreed: the analyst had the data ready."},
-                           headers=cast.supervisor.api)
+                           headers=second.api)
     assert reviewed.status_code == 200, reviewed.text
-    assert reviewed.json()["ref"] == busy and reviewed.json()["reviewed_by"] == "sgt.okafor"
-    again = client.post(f"/api/v1/overrides/{event}/review", json={},
-                        headers=cast.supervisor.api)
+    assert reviewed.json()["ref"] == busy and reviewed.json()["reviewed_by"] == "sgt.adeyemi"
+    again = client.post(f"/api/v1/overrides/{event}/review", json={}, headers=second.api)
     assert again.status_code == 409
-    after = client.get("/api/v1/queue", headers=cast.supervisor.api).json()
+    after = client.get("/api/v1/queue", headers=second.api).json()
     assert after["overrides_to_review"]["total"] == 0
+    own = client.get("/api/v1/queue", headers=cast.supervisor.api).json()
+    assert own["own_overrides_waiting"] == 0
     summaries = [e["summary"] for e in client.get(f"/api/v1/cases/{busy}/timeline",
                                                   headers=cast.officer.api).json()]
     assert summaries[0].startswith("Reviewed the gate override of")

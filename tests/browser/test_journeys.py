@@ -210,6 +210,11 @@ def test_a_supervisors_review(page: Page, journey: Callable[[str], Journey],
     with live_db(live_server) as db:
         unready_ref = new_case(db, "pc.shah", unready, ready=False)
         finished_ref = assessed_case(db, finished)
+        # The other Westminster sergeant's override, for Sgt Okafor to review (the journey's
+        # own override, below, waits for someone else: nobody reviews their own).
+        moves.move_case(db, as_user(db, "sgt.adeyemi"), new_case(
+            db, "pc.shah", unique("Street drinking at Paddington Green"), ready=False),
+            TransitionRequest(to="analysis", override=True, reason="The ward panel asked"))
     review = journey("supervisor")
     sign_in_step(review, "sgt.okafor")
 
@@ -238,6 +243,11 @@ def test_a_supervisors_review(page: Page, journey: Callable[[str], Journey],
     expect(page.locator("#case-header .app-stage-tag")).to_have_text("Analysis")
     expect(page.locator("#timeline")).to_contain_text("CHEERS to follow this week")
     review.step("overridden")
+    page.goto("/queue")
+    expect(page.locator("#own-overrides")).to_contain_text(
+        "for another supervisor's review: nobody reviews their own.")
+    expect(page.locator(f".app-queue-item a[href='/cases/{unready_ref}#timeline']")
+           ).to_have_count(0)
 
     # A case whose assessment is written up: close it.
     page.goto(f"/cases/{finished_ref}")

@@ -33,7 +33,8 @@ from tests.conftest import Person, create_person, migrated
 from tests.crime.support import CITY, LIVERPOOL_STREET, Site, load_boundaries, load_months, site
 from tests.crime.test_assessment import MONTHS, PERIODS, ST_PAULS
 
-NAMES = ["Amira", "Shah", "pc.shah", "Niamh", "Byrne", "sgt.byrne", "Edith", "Crawley",
+NAMES = ["Amira", "Shah", "pc.shah", "Niamh", "Byrne", "sgt.byrne", "Ola", "Quinn", "sgt.quinn",
+         "Edith", "Crawley",
          "edith@example.org", "07700 900123", "Tariq", "Osei", "Kowalski", "Grace", "analyst.lee"]
 
 
@@ -56,7 +57,8 @@ class World:
         return response
 
 
-def _rich_case(client: TestClient, officer: Person, sergeant: Person, analyst: Person) -> str:
+def _rich_case(client: TestClient, officer: Person, sergeant: Person, analyst: Person,
+               other_sergeant: Person) -> str:
     """A City case with something in every part of the record."""
     def call(method: str, url: str, person: Person, body: Any = None) -> Any:
         response = client.request(method, url, headers=person.api, json=body)
@@ -84,7 +86,7 @@ def _rich_case(client: TestClient, officer: Person, sergeant: Person, analyst: P
         "analysis_summary": "Thefts peak at 17:00-19:00.", "baseline_start": "2024-01-01",
         "baseline_end": "2024-03-31", "buffer_width_m": 200, "control_area": ST_PAULS,
         "crime_types": ["other-theft", "theft-from-the-person"]})
-    call("POST", f"/api/v1/cases/{ref}/transitions", sergeant,
+    call("POST", f"/api/v1/cases/{ref}/transitions", other_sergeant,
          {"to": "response", "override": True, "reason": "Urgent: start now"})
     call("POST", f"/api/v1/cases/{ref}/hypotheses", analyst,
          {"statement": "Crowds at the exit give cover", "status": "supported"})
@@ -132,10 +134,12 @@ def world(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wor
             sergeant = create_person(db, "sgt.byrne", Role.SUPERVISOR, CITY, "Sgt Niamh Byrne")
             analyst = create_person(db, "analyst.lee", Role.ANALYST, None, "Grace Lee")
             evaluator = create_person(db, "eval.morgan", Role.EVALUATOR, None, "Rhys Morgan")
+            # The override's author: another sergeant reviews it.
+            other = create_person(db, "sgt.quinn", Role.SUPERVISOR, CITY, "Sgt Ola Quinn")
         load_boundaries(crime_site.factory, (CITY,), (CITY,))
         load_months(crime_site.factory, MONTHS)
         with crime_site.client() as client:
-            ref = _rich_case(client, officer, sergeant, analyst)
+            ref = _rich_case(client, officer, sergeant, analyst, other)
             operation = client.post("/api/v1/operations", headers=analyst.api, json={
                 "name": "Sentinel", "start_date": "2024-04-01",
                 "force": "city-of-london"}).json()["id"]
@@ -252,7 +256,7 @@ def test_export_import_and_export_again_give_the_same_case_json(
     content = exported(world)
     with migrated(empty_database) as factory, factory() as db:
         result = import_case_file(db, Actor.cli(), content)
-        assert result.ref == world.ref and result.people_added == 3  # officer, sgt, analyst
+        assert result.ref == world.ref and result.people_added == 4  # officer, 2 sgts, analyst
         again = export_case(db, Actor.cli(), result.ref, reason="Round trip")
         twice = import_case_file(db, Actor.cli(), content)  # the ref is taken now
         assert twice.ref != world.ref and twice.original_ref == world.ref

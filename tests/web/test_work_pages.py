@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -14,11 +15,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.auth.roles import Role
 from app.clock import today
 from app.community.models import Concern
 from app.patrols.models import OutputEntry, Patrol
 from tests.api.test_patrols_api import backdate
-from tests.conftest import WESTMINSTER, Cast
+from tests.conftest import WESTMINSTER, Cast, Person
 from tests.operation_world import build_nightingale
 from tests.web.test_pages import HTMX, Pages, field_error, open_case
 
@@ -409,21 +411,31 @@ def test_set_up_an_operation_and_add_a_case_from_its_page(pages: Pages, cast: Ca
     assert f'href="/cases/{ref}"' in listed and f'href="/cases/{other}"' not in listed
 
 
-def test_the_queue_page_lists_an_override_and_reviews_it(pages: Pages, cast: Cast,
-                                                         db: Session) -> None:
+def test_the_queue_page_lists_an_override_and_reviews_it(
+        pages: Pages, cast: Cast, db: Session, make_person: Callable[..., Person]) -> None:
+    """Another supervisor of the area reviews it: its author's queue does not offer it."""
     ref = open_case(db, cast.officer)
-    supervisor = pages(cast.supervisor)
-    moved = supervisor.post(f"/cases/{ref}/transitions", data=form(
+    author = pages(cast.supervisor)
+    moved = author.post(f"/cases/{ref}/transitions", data=form(
         cast.supervisor.csrf, **{"form": "override", "to": "analysis", "override": "true",
                                  "override-reason": "Urgent"}))
     assert moved.status_code == 303
+    own = author.get("/queue").text
+    assert 'data-queue="overrides_to_review">0<' in own
+    assert "1 of your own override waits for another supervisor's review" in own
+    second = make_person("sgt.adeyemi", Role.SUPERVISOR, WESTMINSTER, "Sgt Funmi Adeyemi")
+    supervisor = pages(second)
     page = supervisor.get("/queue").text
     assert 'data-queue="overrides_to_review">1<' in page
     event = re.search(r'action="/queue/overrides/(\d+)/review"', page)
     assert event
     assert "Mark as reviewed" not in pages(cast.officer).get("/queue").text
+    refused = author.post(f"/queue/overrides/{event.group(1)}/review",
+                          data=form(cast.supervisor.csrf, note="Fine by me"))
+    assert refused.status_code == 403
+    assert "You overrode this gate yourself" in refused.text
     reviewed = supervisor.post(f"/queue/overrides/{event.group(1)}/review",
-                               data=form(cast.supervisor.csrf, note="Fine"))
+                               data=form(second.csrf, note="Fine"))
     assert reviewed.status_code == 303 and reviewed.headers["location"] == \
         "/queue?flash=reviewed"
     assert 'data-queue="overrides_to_review">0<' in supervisor.get("/queue").text
