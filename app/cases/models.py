@@ -101,6 +101,10 @@ class Case(Base):
     actions: Mapped[list[Action]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", order_by="Action.id"
     )
+    # Its stage moves, oldest first (read on demand: the tracker's override marks).
+    moves: Mapped[list[CaseEvent]] = relationship(
+        primaryjoin="and_(Case.id == CaseEvent.case_id, CaseEvent.kind == 'moved')",
+        order_by="(CaseEvent.at, CaseEvent.id)", viewonly=True, lazy="select")
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (

@@ -310,6 +310,20 @@ class ActionRead(BaseModel):
     version: int
 
 
+class StageOverride(BaseModel):
+    """A stage move made with the gate unmet, and what the gate lacked then."""
+
+    from_stage: Stage
+    to_stage: Stage
+    at: datetime
+    by: str | None = Field(description="Who overrode the gate (username)")
+    by_name: str | None
+    reason: str
+    unmet: list[str] = Field(description="What the gate lacked when it was overridden")
+    reviewed_at: datetime | None = Field(description="When another supervisor reviewed it")
+    reviewed_by: str | None
+
+
 class CaseRead(BaseModel):
     ref: str
     title: str
@@ -348,6 +362,11 @@ class CaseRead(BaseModel):
     outcome: Outcome | None
     lessons_learned: str
     gate: Gate
+    overrides: list[StageOverride] = Field(
+        description="Every stage move made with the gate unmet, oldest first")
+    overridden_stages: list[Stage] = Field(
+        description="The stages the case last left by overriding the gate: the tracker marks "
+                    "them")
     created_at: datetime
     updated_at: datetime
     version: int

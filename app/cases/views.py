@@ -17,12 +17,13 @@ from app.cases.schemas import (
     GateItem,
     HypothesisRead,
     SideInput,
+    StageOverride,
     TargetArea,
     TimelineEntry,
 )
 from app.sara.cheers import CheersAssessment, CheersElement
 from app.sara.responses import TACTICS, is_overdue
-from app.sara.stages import ActionFacts, CaseFacts, Unmet, gate_unmet
+from app.sara.stages import ActionFacts, CaseFacts, Stage, Unmet, gate_unmet
 from app.sara.triangle import SideDescription, TriangleSide
 
 
@@ -127,8 +128,33 @@ def case_read(case: Case, today: date) -> CaseRead:
         process_evaluation=case.process_evaluation, impact_evaluation=case.impact_evaluation,
         impact_none_reason=case.impact_none_reason,
         outcome=case.outcome, lessons_learned=case.lessons_learned, gate=gate_read(case),
+        overrides=[override_read(e) for e in case.moves if e.overridden],
+        overridden_stages=list(overridden_stages(case)),
         created_at=case.created_at, updated_at=case.updated_at, version=case.version,
     )
+
+
+def overridden_stages(case: Case) -> dict[Stage, CaseEvent]:
+    """Each stage the case last left with its gate overridden, with that move: the latest move
+    on from a stage decides (a stage reopened and then passed through its gate is not
+    marked)."""
+    last_exit: dict[Stage, CaseEvent] = {}
+    for event in case.moves:
+        if event.from_stage and event.to_stage and event.to_stage.index > event.from_stage.index:
+            last_exit[event.from_stage] = event
+    return {stage: event for stage, event in sorted(last_exit.items(), key=lambda i: i[0].index)
+            if event.overridden}
+
+
+def override_read(event: CaseEvent) -> StageOverride:
+    assert event.from_stage is not None and event.to_stage is not None
+    return StageOverride(
+        from_stage=event.from_stage, to_stage=event.to_stage, at=event.at,
+        by=event.actor.username if event.actor else None,
+        by_name=event.actor.display_name if event.actor else None, reason=event.body,
+        unmet=[u.get("message", "") for u in (event.details or {}).get("unmet", [])],
+        reviewed_at=event.reviewed_at,
+        reviewed_by=event.reviewed_by.username if event.reviewed_by else None)
 
 
 def timeline_entry(event: CaseEvent) -> TimelineEntry:

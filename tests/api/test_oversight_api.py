@@ -255,6 +255,16 @@ def test_the_work_queue_lists_what_needs_attention(
     assert again.status_code == 409
     after = client.get("/api/v1/queue", headers=second.api).json()
     assert after["overrides_to_review"]["total"] == 0
+    # The case says which stage was left with its gate unmet, and what it lacked then.
+    read = client.get(f"/api/v1/cases/{busy}", headers=cast.officer.api).json()
+    assert read["overridden_stages"] == ["scanning"]
+    [override] = read["overrides"]
+    assert (override["from_stage"], override["to_stage"], override["by"], override["reason"],
+            override["reviewed_by"]) == ("scanning", "analysis", "sgt.okafor",
+                                         "Urgent: start the analysis now", "sgt.adeyemi")
+    assert override["unmet"] == overrides[0]["unmet"] and override["unmet"]
+    quiet_read = client.get(f"/api/v1/cases/{quiet}", headers=cast.officer.api).json()
+    assert (quiet_read["overrides"], quiet_read["overridden_stages"]) == ([], [])
     own = client.get("/api/v1/queue", headers=cast.supervisor.api).json()
     assert own["own_overrides_waiting"] == 0
     summaries = [e["summary"] for e in client.get(f"/api/v1/cases/{busy}/timeline",

@@ -242,6 +242,11 @@ def test_a_supervisors_review(page: Page, journey: Callable[[str], Journey],
     gate.get_by_role("button", name="Override and move").click()
     expect(page.locator("#case-header .app-stage-tag")).to_have_text("Analysis")
     expect(page.locator("#timeline")).to_contain_text("CHEERS to follow this week")
+    # The tracker marks Scanning as overridden, not completed, and says what it lacked.
+    expect(page.locator('#stage-tracker [data-overridden="scanning"]')).to_be_visible()
+    expect(page.locator("#overridden-scanning summary")).to_contain_text(
+        "Scanning: gate overridden")
+    expect(page.locator("#overridden-scanning summary")).to_contain_text("not yet reviewed")
     review.step("overridden")
     page.goto("/queue")
     expect(page.locator("#own-overrides")).to_contain_text(

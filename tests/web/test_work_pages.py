@@ -439,3 +439,13 @@ def test_the_queue_page_lists_an_override_and_reviews_it(
     assert reviewed.status_code == 303 and reviewed.headers["location"] == \
         "/queue?flash=reviewed"
     assert 'data-queue="overrides_to_review">0<' in supervisor.get("/queue").text
+    # The tracker marks Scanning as overridden, not completed, with what its gate lacked.
+    page = pages(cast.officer).get(f"/cases/{ref}").text
+    assert 'data-overridden="scanning"' in page and "(gate overridden)" in page
+    summary = re.search(r'id="overridden-scanning">.*?<span class="govuk-details__summary-text">'
+                        r"(.*?)</span>", page, re.S)
+    assert summary is not None
+    words = " ".join(html_lib.unescape(summary[1]).split())
+    assert words.startswith("Scanning: gate overridden ")
+    assert " by Sgt Daniel Okafor, " in words and words.endswith("reviewed by Sgt Funmi Adeyemi")
+    assert re.search(r", \d+ items unmet", words)

@@ -31,7 +31,7 @@ from app.cases.schemas import (
     NoteCreate,
     TransitionRequest,
 )
-from app.cases.views import action_read, current_gate
+from app.cases.views import action_read, current_gate, overridden_stages
 from app.clock import today
 from app.crime import picture
 from app.crime.geometry import bounds, geojson_wgs84
@@ -337,6 +337,7 @@ def page_context(db: Session, actor: Actor, case: Case, **overrides: Any) -> dic
     geometry = case.target_geometry or {}
     context: dict[str, Any] = {
         "case": case, "unmet": unmet, "events": service.timeline(db, case),
+        "overridden": overridden_stages(case),
         "editable": editable_sections(user, case), "action_rows": actions,
         "overdue_count": sum(1 for a in actions if a.overdue),
         "cheers_rows": [cheers[e] for e in CheersElement if e in cheers],
