@@ -37,7 +37,14 @@ from app.cases.schemas import CaseCreate, CaseUpdate, TransitionRequest
 from app.db import make_engine, make_session_factory
 from app.exports.files import read_case_file
 from tests.browser.a11y import assert_accessible, assert_keyboard_reachable, settle, tab_to
-from tests.browser.conftest import ARTIFACTS, DESKTOP, PHONE, LiveServer, assert_fits_phone
+from tests.browser.conftest import (
+    ARTIFACTS,
+    DESKTOP,
+    PHONE,
+    LiveServer,
+    PageProblems,
+    assert_fits_phone,
+)
 from tests.conftest import CHURCH_STREET, POLICE_UK_DATA, READY_CHEERS, WESTMINSTER
 
 pytestmark = pytest.mark.browser
@@ -204,7 +211,8 @@ def test_an_officers_day(page: Page, journey: Callable[[str], Journey],
 
 @pytest.mark.parametrize("context_options", VIEWPORTS, indirect=True)
 def test_a_supervisors_review(page: Page, journey: Callable[[str], Journey],
-                              live_server: LiveServer) -> None:
+                              live_server: LiveServer, page_problems: PageProblems) -> None:
+    page_problems.allow("status of 422")  # closing with nothing typed, refused on purpose
     unready = unique("Begging at the Edgware Road subway")
     finished = unique("Bike thefts at Little Venice")
     with live_db(live_server) as db:
@@ -258,9 +266,19 @@ def test_a_supervisors_review(page: Page, journey: Callable[[str], Journey],
     page.goto(f"/cases/{finished_ref}")
     expect(page.locator("#gate")).to_contain_text("Ready")
     review.step("ready to close", keyboard=True)
-    page.locator("#gate").get_by_role("button", name="Close the case").click()
+    gate = page.locator("#gate")
+    gate.get_by_role("button", name="Close the case").click()  # nothing typed: refused
+    expect(gate.locator(".govuk-error-summary")).to_contain_text("Enter a closing summary")
+    expect(gate.locator(".govuk-error-summary")).to_contain_text("Confirm that the case is "
+                                                                  "finished")
+    review.step("closing needs a summary")
+    gate.get_by_label("Closing summary").fill("Racks moved under the CCTV; thefts halved.")
+    gate.get_by_label("The case is finished").check()
+    gate.get_by_role("button", name="Close the case").click()
     expect(page.locator("#case-header .app-stage-tag")).to_have_text("Closed")
-    expect(page.locator("#gate")).to_contain_text("This case is closed")
+    expect(page.get_by_role("alert").first).to_contain_text(" is closed.")
+    expect(page.locator("#closing-summary")).to_contain_text(
+        "Racks moved under the CCTV; thefts halved.")
     review.step("closed")
 
 

@@ -16,13 +16,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.auth.roles import Role
+from app.cases import moves, service
+from app.cases.schemas import TransitionRequest
 from app.clock import today
 from app.community.models import Concern
 from app.patrols.models import OutputEntry, Patrol
+from app.sara.stages import Stage
 from tests.api.test_patrols_api import backdate
 from tests.conftest import WESTMINSTER, Cast, Person
 from tests.operation_world import build_nightingale
-from tests.web.test_pages import HTMX, Pages, field_error, open_case
+from tests.web.test_pages import HTMX, Pages, edit, field_error, open_case
 
 
 def form(person_csrf: str, **fields: str) -> dict[str, str]:
@@ -449,3 +452,39 @@ def test_the_queue_page_lists_an_override_and_reviews_it(
     assert words.startswith("Scanning: gate overridden ")
     assert " by Sgt Daniel Okafor, " in words and words.endswith("reviewed by Sgt Funmi Adeyemi")
     assert re.search(r", \d+ items unmet", words)
+
+
+def test_closing_asks_for_a_summary_and_a_confirmation(pages: Pages, cast: Cast,
+                                                       db: Session) -> None:
+    ref = open_case(db, cast.officer)
+    for stage in ("analysis", "response", "assessment"):
+        moves.move_case(db, cast.supervisor.actor, ref, TransitionRequest(
+            to=stage, override=True, reason="Worked on paper before popcase"))
+    edit(db, cast.supervisor, ref, process_evaluation="Patrols done as planned.",
+         impact_evaluation="", impact_none_reason="No crime data for the area.",
+         outcome="fewer_incidents", lessons_learned="Start with the council.")
+    supervisor = pages(cast.supervisor)
+    page = supervisor.get(f"/cases/{ref}").text
+    assert 'id="close-form"' in page and 'name="close-reason"' in page
+    # Both problems at once, each beside its field and in the summary; what was typed kept.
+    refused = supervisor.post(f"/cases/{ref}/transitions", data=form(
+        cast.supervisor.csrf, **{"form": "close", "to": "closed", "close-reason": "Done"}))
+    assert refused.status_code == 422
+    assert field_error(refused.text, "close-reason") == (
+        "Enter a closing summary of at least 10 characters: what was done and what came of it")
+    assert field_error(refused.text, "close-confirm") == (
+        "Confirm that the case is finished before closing it")
+    for field in ("close-reason", "close-confirm"):
+        assert f'<a href="#{field}">' in refused.text  # the error summary links to both
+    assert ">Done</textarea>" in refused.text
+    db.expire_all()
+    assert service.view_case(db, cast.officer.actor, ref).stage is Stage.ASSESSMENT
+    summary = "Patrols and new lighting; incidents fell from 12 to 5 a month."
+    closed = supervisor.post(f"/cases/{ref}/transitions", data=form(
+        cast.supervisor.csrf, **{"form": "close", "to": "closed", "close-reason": summary,
+                                 "close-confirm": "yes"}))
+    assert closed.status_code == 303
+    page = html_lib.unescape(supervisor.get(closed.headers["location"]).text)
+    assert f"{ref} is closed." in page and f"{ref} is now in Closed" not in page
+    assert "In Closed since" not in page
+    assert f"Closing summary: {summary}" in " ".join(re.sub(r"<[^>]+>", " ", page).split())

@@ -272,7 +272,8 @@ def _flash(flash: str, case: Case) -> str:
         "concern-linked": "The concern is linked to this case: say what was done about it "
                           "under \"You said, we did\".",
         "opened-from-concern": f"Case {case.ref} is open in Scanning, made from the concern.",
-        "moved": f"{case.ref} is now in {case.stage.label}.",
+        "moved": f"{case.ref} is closed." if case.stage is Stage.CLOSED
+        else f"{case.ref} is now in {case.stage.label}.",
         "baseline": "The baseline period is set.",
         "pinned": "The figures are added to the analysis summary.",
     }.get(flash, "")
@@ -338,6 +339,8 @@ def page_context(db: Session, actor: Actor, case: Case, **overrides: Any) -> dic
     context: dict[str, Any] = {
         "case": case, "unmet": unmet, "events": service.timeline(db, case),
         "overridden": overridden_stages(case),
+        "closing": next((e for e in reversed(case.moves) if e.to_stage is Stage.CLOSED), None)
+        if case.stage is Stage.CLOSED else None,
         "editable": editable_sections(user, case), "action_rows": actions,
         "overdue_count": sum(1 for a in actions if a.overdue),
         "cheers_rows": [cheers[e] for e in CheersElement if e in cheers],
@@ -578,11 +581,15 @@ def _picture_failed(request: Request, db: Session, actor: Actor, ref: str,
 @router.post("/cases/{ref}/transitions")
 def move(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref) -> Response:
     kind = forms.text(form, "form")
-    if kind not in ("advance", "override", "back", "reopen"):
+    if kind not in ("advance", "close", "override", "back", "reopen"):
         kind = "advance"
     target = forms.text(form, f"{kind}-to") or forms.text(form, "to")
     reason = forms.text(form, f"{kind}-reason")
     values = dict(form)
+    if kind == "close" and (problems := _closing_problems(reason, forms.text(form,
+                                                                             "close-confirm"))):
+        return _move_failed(request, db, actor, ref, 422, open_form=kind, form_values=values,
+                            gate_errors=problems)
     try:
         request_data = validate(TransitionRequest, {
             "to": target, "reason": reason, "override": forms.text(form, "override") == "true"})
@@ -599,6 +606,20 @@ def move(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref) -> Re
         return _move_failed(request, db, actor, ref, 422, open_form=kind, form_values=values,
                             gate_conflict=" ".join(e.message for e in exc.errors))
     return redirect(f"/cases/{ref.upper()}?flash=moved")
+
+
+CLOSING_SUMMARY_MIN = 10
+
+
+def _closing_problems(summary: str, confirmed: str) -> dict[str, str]:
+    """Closing asks for a summary and a confirmation: every problem at once."""
+    problems = {}
+    if len(summary) < CLOSING_SUMMARY_MIN:
+        problems["close-reason"] = (f"Enter a closing summary of at least {CLOSING_SUMMARY_MIN} "
+                                    "characters: what was done and what came of it")
+    if confirmed != "yes":
+        problems["close-confirm"] = "Confirm that the case is finished before closing it"
+    return problems
 
 
 def _move_failed(request: Request, db: Session, actor: Actor, ref: str, status_code: int,
