@@ -61,6 +61,10 @@ def section_for_gate_item(code: str) -> str:
     return _GATE_SECTIONS.get(code.split(".")[0], "problem")
 
 
+# Sections edited as one form (``?edit=1`` opens it); the others hold their add form.
+FORM_SECTIONS = frozenset(key for key, s in SECTIONS.items() if s.payload is not None)
+
+
 def editable_sections(user: User, case: Case) -> dict[str, bool]:
     closed = case.stage is Stage.CLOSED
     return {key: not closed and has(user, s.perm) for key, s in SECTIONS.items()}

@@ -69,9 +69,11 @@ def test_open_a_case_fill_scanning_and_move_to_analysis(page: Page,
     # The target area: a point and a radius.
     area = page.locator("#section-area")
     expect(area).to_contain_text("No target area yet")
+    # The gate's item opens the form that meets it, in place.
     with page.expect_response(lambda r: "section=area" in r.url) as opened:
-        area.get_by_role("link", name="Change").click()
+        page.locator("#gate").get_by_role("link", name="Set the target area").click()
     assert is_htmx(opened.value)
+    expect(page.get_by_label("Name of the area")).to_be_in_viewport()
     page.get_by_label("Name of the area").fill("Paddington Basin cycle stands")
     page.get_by_label("A point and a radius").check()
     page.get_by_label("Latitude").fill("51.5227")

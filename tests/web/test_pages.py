@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from typing import Any
@@ -153,10 +154,29 @@ def test_case_page_shows_gate_checklist_and_timeline(db: Session, cast: Cast,
     page = officer.get(f"/cases/{ref}")
     assert page.status_code == 200
     assert "To move to Analysis" in page.text
-    assert 'href="#section-area">Set the target area' in page.text
     assert "CHEERS Community has not been assessed." in page.text
     assert f"Opened {ref} in Scanning" in page.text
     assert 'aria-current="step"' in page.text
+    # Each item's link opens the form that meets it (with and without JavaScript).
+    link = re.search(r'<a class="govuk-link" href="([^"]+)" hx-get="([^"]+)" '
+                     r'hx-target="#section-area" hx-swap="outerHTML show:top" '
+                     r'data-gate-item="target_area">Set the target area', page.text)
+    assert link is not None
+    assert html.unescape(link[1]) == f"/cases/{ref}?section=area&edit=1#section-area"
+    opened = officer.get(html.unescape(link[1]).split("#")[0])
+    assert opened.status_code == 200
+    form = re.search(r'<section id="section-area".*?</section>', opened.text, re.S)
+    assert form is not None and "<form" in form[0] and "app-section--editing" in form[0]
+    fragment = officer.get(html.unescape(link[2]), headers={"HX-Request": "true"})
+    assert fragment.text.lstrip().startswith('<section id="section-area"')
+    assert "<form" in fragment.text
+
+
+def test_a_gate_item_the_reader_cannot_meet_only_points_to_its_section(
+        db: Session, cast: Cast, pages: Callable[[Person], TestClient]) -> None:
+    ref = open_case(db, cast.officer)
+    page = pages(cast.evaluator).get(f"/cases/{ref}").text  # evaluators edit no section
+    assert '<a class="govuk-link" href="#section-area" data-gate-item="target_area">' in page
 
 
 def test_unknown_and_out_of_scope_cases_are_404(db: Session, cast: Cast, officer: TestClient

@@ -54,6 +54,7 @@ from app.web.charts import monthly_bars
 from app.web.deps import PageActor, csrf_protect
 from app.web.impact import impact_context
 from app.web.sections import (
+    FORM_SECTIONS,
     SECTIONS,
     action_values,
     editable_sections,
@@ -346,7 +347,7 @@ def page_context(db: Session, actor: Actor, case: Case, **overrides: Any) -> dic
         "cheers_rows": [cheers[e] for e in CheersElement if e in cheers],
         "triangle_rows": [sides[s] for s in TriangleSide if s in sides],
         "polygon_points": _count_points(geometry.get("coordinates")) if geometry else 0,
-        "gate_section": section_for_gate_item,
+        "gate_section": section_for_gate_item, "form_sections": FORM_SECTIONS,
         "earlier_stages": [(s.value, s.label) for s in case.stage.earlier],
         "priority_options": PRIORITY_OPTIONS, "source_options": SOURCE_OPTIONS,
         "partner_options": PARTNER_OPTIONS, "action_status_options": ACTION_STATUS_OPTIONS,
