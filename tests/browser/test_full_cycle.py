@@ -115,6 +115,7 @@ def test_supervisor_takes_a_case_from_scanning_to_closed(
     gate.get_by_text("Reopen this case").click()
     gate.get_by_label("Reopen into").select_option("response")
     gate.get_by_label("Why reopen it?").fill("Robberies moved to the next station")
+    gate.get_by_role("checkbox", name=re.compile("^Reopen it")).check()
     gate.get_by_role("button", name="Reopen case").click()
     expect(page.locator("#case-header .app-stage-tag")).to_have_text("Response")
     timeline = page.locator("#timeline")

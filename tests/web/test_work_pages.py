@@ -488,3 +488,19 @@ def test_closing_asks_for_a_summary_and_a_confirmation(pages: Pages, cast: Cast,
     assert f"{ref} is closed." in page and f"{ref} is now in Closed" not in page
     assert "In Closed since" not in page
     assert f"Closing summary: {summary}" in " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    # Reopening asks why and for a confirmation, both problems at once.
+    refused = supervisor.post(f"/cases/{ref}/transitions", data=form(
+        cast.supervisor.csrf, **{"form": "reopen", "reopen-to": "assessment"}))
+    assert refused.status_code == 422
+    assert field_error(refused.text, "reopen-reason") == "Enter why the case is reopened"
+    assert field_error(refused.text, "reopen-confirm") == (
+        "Confirm that the closed case should be worked again")
+    assert "Reopen this case" in refused.text and "<details class=\"govuk-details\" open>" in \
+        refused.text
+    reopened = supervisor.post(f"/cases/{ref}/transitions", data=form(
+        cast.supervisor.csrf, **{"form": "reopen", "reopen-to": "assessment",
+                                 "reopen-reason": "The council's figures came late",
+                                 "reopen-confirm": "yes"}))
+    assert reopened.status_code == 303
+    db.expire_all()
+    assert service.view_case(db, cast.officer.actor, ref).stage is Stage.ASSESSMENT

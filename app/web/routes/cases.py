@@ -587,8 +587,8 @@ def move(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref) -> Re
     target = forms.text(form, f"{kind}-to") or forms.text(form, "to")
     reason = forms.text(form, f"{kind}-reason")
     values = dict(form)
-    if kind == "close" and (problems := _closing_problems(reason, forms.text(form,
-                                                                             "close-confirm"))):
+    if kind in ("close", "reopen") and (problems := _confirmation_problems(
+            kind, reason, forms.text(form, f"{kind}-confirm"))):
         return _move_failed(request, db, actor, ref, 422, open_form=kind, form_values=values,
                             gate_errors=problems)
     try:
@@ -612,14 +612,22 @@ def move(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref) -> Re
 CLOSING_SUMMARY_MIN = 10
 
 
-def _closing_problems(summary: str, confirmed: str) -> dict[str, str]:
-    """Closing asks for a summary and a confirmation: every problem at once."""
+def _confirmation_problems(kind: str, text: str, confirmed: str) -> dict[str, str]:
+    """Closing asks for a summary and reopening for a reason, each with a confirmation: every
+    problem at once."""
     problems = {}
-    if len(summary) < CLOSING_SUMMARY_MIN:
-        problems["close-reason"] = (f"Enter a closing summary of at least {CLOSING_SUMMARY_MIN} "
-                                    "characters: what was done and what came of it")
-    if confirmed != "yes":
-        problems["close-confirm"] = "Confirm that the case is finished before closing it"
+    if kind == "close":
+        if len(text) < CLOSING_SUMMARY_MIN:
+            problems["close-reason"] = (f"Enter a closing summary of at least "
+                                        f"{CLOSING_SUMMARY_MIN} characters: what was done and "
+                                        "what came of it")
+        if confirmed != "yes":
+            problems["close-confirm"] = "Confirm that the case is finished before closing it"
+    else:
+        if not text:
+            problems["reopen-reason"] = "Enter why the case is reopened"
+        if confirmed != "yes":
+            problems["reopen-confirm"] = "Confirm that the closed case should be worked again"
     return problems
 
 
