@@ -58,6 +58,7 @@ from app.web.routes import harm as web_harm
 from app.web.routes import hotspots as web_hotspots
 from app.web.routes import oversight as web_oversight
 from app.web.routes import patrols as web_patrols
+from app.web.routes import shift as web_shift
 from app.web.templating import is_htmx, render
 
 log = logging.getLogger("popcase")
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None,
     app.include_router(api_exports.router, prefix="/api/v1")
     app.include_router(web_auth.router)
     app.include_router(web_cases.router)
+    app.include_router(web_shift.router)
     app.include_router(web_admin.router)
     app.include_router(web_forces.router)
     app.include_router(web_data.router)

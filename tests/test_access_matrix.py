@@ -110,6 +110,8 @@ DATA_IMPORT = by_role(403, 403, 403, 303, 403, 403)
 ANALYSIS_WRITE = by_role(303, 303, 404, 303, 403, 404)
 # Patrols and outputs on a Westminster case: its borough's officers and supervisors.
 PATROL_WRITE_PAGE = by_role(303, 303, 404, 403, 403, 404)
+# My shift acts on the officer's own running patrol (the request's fresh data starts one).
+SHIFT_PATROL = by_role(303, 409, 409, 403, 403, 403)
 
 
 def patrol_write_api(status: int) -> Rule:
@@ -266,6 +268,12 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("POST", "/cases/{ref}/actions/{item_id}"): {
         "status": by_role(303, 303, 404, 403, 403, 404)},
     ("POST", "/cases/{ref}/patrols/start"): {"start": PATROL_WRITE_PAGE},
+    ("GET", "/shift"): {"home": OVERSIGHT_READ},
+    ("POST", "/shift/patrols/start"): {"on a westminster case": PATROL_WRITE_PAGE},
+    # The officer's own running patrol: others have none to end (409); non-patrollers 403.
+    ("POST", "/shift/patrols/end"): {"mine": SHIFT_PATROL},
+    ("POST", "/shift/patrols/discard"): {"mine": SHIFT_PATROL},
+    ("POST", "/shift/outputs"): {"two arrests": SHIFT_PATROL},
     ("POST", "/cases/{ref}/patrols/{item_id}/end"): {"end": PATROL_WRITE_PAGE},
     ("POST", "/cases/{ref}/patrols/{item_id}/discard"): {"discard": PATROL_WRITE_PAGE},
     ("POST", "/cases/{ref}/patrols"): {"entered": PATROL_WRITE_PAGE},
@@ -1193,6 +1201,34 @@ STREET_CSV = (
 
 
 # patrols, outputs, operations, figures, the queue and concerns (pages) ------------------------
+
+@request("GET", "/shift", "home")
+def _(ctx: Ctx) -> Req:
+    return page("GET", "/shift")
+
+
+@request("POST", "/shift/patrols/start", "on a westminster case")
+def _(ctx: Ctx) -> Req:
+    return page("POST", "/shift/patrols/start", {"case": ctx.new_case(), "patrol-kind": "foot"})
+
+
+@request("POST", "/shift/patrols/end", "mine")
+def _(ctx: Ctx) -> Req:
+    ctx.new_patrol(ctx.new_case(), running=True)
+    return page("POST", "/shift/patrols/end")
+
+
+@request("POST", "/shift/patrols/discard", "mine")
+def _(ctx: Ctx) -> Req:
+    ctx.new_patrol(ctx.new_case(), running=True)
+    return page("POST", "/shift/patrols/discard")
+
+
+@request("POST", "/shift/outputs", "two arrests")
+def _(ctx: Ctx) -> Req:
+    ctx.new_patrol(ctx.new_case(), running=True)
+    return page("POST", "/shift/outputs", {"outputs-counts-arrests": "2"})
+
 
 @request("POST", "/cases/{ref}/patrols/start", "start")
 def _(ctx: Ctx) -> Req:

@@ -30,6 +30,7 @@ class AuditAction(StrEnum):
     SIGNIN_REFUSED = "signin.refused"  # throttled, locked or deactivated
     SIGNOUT = "signout"
     CASE_LIST = "case.list"
+    SHIFT_VIEW = "shift.view"  # an officer's shift page: their cases, patrol and outputs
     CASE_VIEW = "case.view"
     CASE_CREATE = "case.create"
     CASE_UPDATE = "case.update"

@@ -19,6 +19,7 @@ from app.db import utcnow
 from app.operations.allocation import comparison_of
 from app.patrols import service as patrols
 from app.patrols.models import OutputEntry, Patrol
+from app.patrols.shift import PATROL_STAGES
 from app.patrols.views import patrol_log, totals_of
 from app.sara.patrols import (
     KOPER_MAX_MINUTES,
@@ -43,6 +44,7 @@ def work_context(db: Session, actor: Actor, case: Case) -> dict[str, Any]:
     entries = patrols.case_outputs(db, case)
     mine = patrols.running_patrol_of(db, user.id)
     day = today()
+    can_patrol = has(user, Perm.PATROL_LOG) and case.stage is not Stage.CLOSED
     return {
         "patrol_log": log,
         "recent_patrols": log.patrols[:RECENT_PATROLS],
@@ -57,7 +59,10 @@ def work_context(db: Session, actor: Actor, case: Case) -> dict[str, Any]:
         "patrol_choices": [(str(p.id), f"{local(p.started_at):%H:%M} "
                            f"{p.kind.label.lower()} patrol")
                            for p in log.patrols if local(p.started_at).date() == day],
-        "can_patrol": has(user, Perm.PATROL_LOG) and case.stage is not Stage.CLOSED,
+        "can_patrol": can_patrol,
+        # The panel at the top from Response on (and wherever the reader's patrol runs).
+        "show_patrol_panel": can_patrol and (case.stage in PATROL_STAGES or bool(
+            mine and mine[1] == case.ref)),
         "today_iso": day.isoformat(),
         "this_week": week_start(day),
         "band": (KOPER_MIN_MINUTES, KOPER_MAX_MINUTES),

@@ -232,7 +232,7 @@ def sign_in(page: Any) -> Callable[[str], None]:
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(password)
         page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(re.compile(r"/cases$"))
+        page.wait_for_url(re.compile(r"/(cases|shift)$"))  # officers start on their shift
 
     return sign_in_as
 

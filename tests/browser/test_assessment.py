@@ -28,8 +28,8 @@ def test_assess_a_demo_hotspot_and_see_the_chart_and_the_figures(
     set_marker(page)
 
     group = page.locator("#stage-assessment")
-    group.locator("> summary").click()
-    group.locator("> summary").scroll_into_view_if_needed()
+    group.locator(".app-stage-group__open").click()  # folded: it opens in place
+    group.locator(".app-stage-group__body").scroll_into_view_if_needed()
     section = page.locator("#section-impact")
     form = section.locator("form")
     expect(form).to_be_visible()  # loaded when it came into view

@@ -42,6 +42,7 @@ def test_open_a_case_fill_scanning_and_move_to_analysis(page: Page,
                                                           sign_in: Callable[[str], None]) -> None:
     title = f"Bike thefts at Paddington Basin {secrets.token_hex(3)}"
     sign_in("pc.shah")
+    page.goto("/cases")
     assert_fits_phone(page)
 
     # Open a case from the list's "Open a case" button.
@@ -204,6 +205,7 @@ def test_blank_category_message_is_plain_english(
 
 def test_live_filter_updates_results_and_url(page: Page, sign_in: Callable[[str], None]) -> None:
     sign_in("pc.shah")
+    page.goto("/cases")
     results = page.locator("#case-results")
     expect(results).to_contain_text("Church Street market")
     expect(results).to_contain_text("Lisson Green")

@@ -121,6 +121,8 @@ def test_supervisor_takes_a_case_from_scanning_to_closed(
     timeline = page.locator("#timeline")
     expect(timeline).to_contain_text("Reopened into Response")
     expect(timeline).to_contain_text("Robberies moved to the next station")
+    timeline.locator("#timeline-more").click()  # the latest entries are shown; then all
+    expect(timeline.locator("#timeline-more")).to_have_count(0)
     for summary in ("Closed", "Moved from Response to Assessment",
                     "Moved from Analysis to Response", "Moved from Scanning to Analysis"):
         expect(timeline.get_by_text(re.compile(f"^{summary}$"))).to_have_count(1)

@@ -1,7 +1,8 @@
 """The day's work of each kind of user, on a phone (375x812) and on a desktop (1280x800).
 
-* An officer: signs in, finds their cases, records a patrol and outputs, adds a note and moves a
-  case on through its gate, partly by keyboard alone.
+* An officer: signs in to their shift, starts a patrol, records two arrests and ends it from
+  that one screen (the taps counted), finds their cases, records a patrol afterwards, adds a note
+  and moves a case on through its gate, partly by keyboard alone.
 * A supervisor: reviews a gate override from the work queue, overrides a gate with a reason,
   and closes a case.
 * An analyst: imports a police.uk file, finds hotspots, and opens a case on the hottest cell.
@@ -26,7 +27,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -36,6 +37,7 @@ from app.cases import moves, service
 from app.cases.schemas import CaseCreate, CaseUpdate, TransitionRequest
 from app.db import make_engine, make_session_factory
 from app.exports.files import read_case_file
+from app.patrols import service as patrols
 from tests.browser.a11y import assert_accessible, assert_keyboard_reachable, settle, tab_to
 from tests.browser.conftest import (
     ARTIFACTS,
@@ -45,6 +47,8 @@ from tests.browser.conftest import (
     PageProblems,
     assert_fits_phone,
 )
+from tests.browser.test_case_flow import marker_survived, set_marker
+from tests.browser.test_patrol_on_a_phone import as_if_started_minutes_ago
 from tests.conftest import CHURCH_STREET, POLICE_UK_DATA, READY_CHEERS, WESTMINSTER
 
 pytestmark = pytest.mark.browser
@@ -130,6 +134,19 @@ def assessed_case(db: Session, title: str) -> str:
     return ref
 
 
+def response_case(db: Session, title: str) -> str:
+    """A case of PC Shah's in Response, where patrols start; no patrol of hers left running."""
+    officer = as_user(db, "pc.shah")
+    running = patrols.running_patrol_of(db, officer.user.id)  # type: ignore[union-attr]
+    if running:
+        patrols.discard_patrol(db, officer, running[1], running[0].id)
+    ref = new_case(db, "pc.shah", title, ready=True)
+    for stage in ("analysis", "response"):
+        moves.move_case(db, as_user(db, "sgt.okafor"), ref, TransitionRequest(
+            to=stage, override=True, reason="Worked before popcase: recorded on paper"))
+    return ref
+
+
 def unique(title: str) -> str:
     return f"{title} {secrets.token_hex(2)}"
 
@@ -146,17 +163,77 @@ def sign_in_step(journey: Journey, username: str) -> None:
     page.wait_for_url(re.compile(r"/cases$"))
 
 
+class Taps:
+    """Counts what the user taps (clicks): typing is not a tap."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def tap(self, target: Locator) -> None:
+        target.click()
+        self.count += 1
+
+
+# Sign in (username field, password field, Sign in), start a patrol, record two arrests (the
+# Arrests field, Record outputs), end it: the README states this count.
+SHIFT_TAPS = 7
+RESPONSE_DEMO_CASE = "Drug dealing on the Lisson Green estate walkways"  # the README's height
+
+
 @pytest.mark.parametrize("context_options", VIEWPORTS, indirect=True)
 def test_an_officers_day(page: Page, journey: Callable[[str], Journey],
                          live_server: LiveServer) -> None:
     title = unique("Bike thefts on the Paddington Basin towpath")
+    hotspot = unique("Robberies by the Edgware Road underpass")
     with live_db(live_server) as db:
         ref = new_case(db, "pc.shah", title, ready=True)
+        patrol_ref = response_case(db, hotspot)
     day = journey("officer")
-    sign_in_step(day, "pc.shah")
-    day.step("cases", keyboard=True)
+
+    # My shift, from signing in to a patrol ended with its outputs, on one screen.
+    taps = Taps()
+    page.goto("/sign-in")
+    day.step("sign in page", keyboard=True)
+    taps.tap(page.get_by_label("Username"))
+    page.keyboard.type("pc.shah")
+    taps.tap(page.get_by_label("Password"))
+    page.keyboard.type("demo-password")
+    taps.tap(page.get_by_role("button", name="Sign in"))
+    page.wait_for_url(re.compile(r"/shift$"))
+    shift = page.locator("#shift-body")
+    expect(shift.locator(f"#shift-case-{ref}")).to_be_visible()
+    day.step("my shift", keyboard=True)
+    set_marker(page)  # from here on, no full page load: every tap swaps the shift in place
+    taps.tap(page.get_by_role("button", name=f"Start patrol on {patrol_ref}"))
+    expect(shift).to_contain_text(f"Patrol started on {patrol_ref}.")
+    expect(page.locator("#shift-patrol").get_by_role("link", name=re.compile(hotspot))
+           ).to_be_visible()
+    day.step("on patrol", keyboard=True)
+    taps.tap(page.get_by_label("Arrests"))
+    page.keyboard.type("2")
+    taps.tap(page.get_by_role("button", name="Record outputs"))
+    expect(shift).to_contain_text("Recorded 2 arrests.")
+    expect(page.locator("#shift-outputs")).to_contain_text(f"2 arrests on {patrol_ref}")
+    day.step("outputs recorded")
+    as_if_started_minutes_ago(live_server, 12)
+    taps.tap(page.get_by_role("button", name="End patrol"))
+    expect(shift).to_contain_text("Patrol ended.")
+    assert marker_survived(page)
+    assert taps.count == SHIFT_TAPS
+    day.step("patrol ended")
+
+    # A case in Response, from "My cases": its page fits in five phone screens.
+    page.locator("#shift-cases").get_by_role("link", name=RESPONSE_DEMO_CASE).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(RESPONSE_DEMO_CASE)
+    expect(page.locator("#patrol-panel")).to_be_visible()
+    height = page.evaluate("document.documentElement.scrollHeight")
+    if day.viewport == "phone":
+        assert height < 5 * PHONE["height"], f"{height}px: more than five phone screens"
+    day.step("a case in response")
 
     # My cases: the owner filter narrows the list to the officer's own.
+    page.goto("/cases")
+    day.step("cases", keyboard=True)
     page.get_by_text("Filters and sorting").click()
     page.get_by_label("Owner").select_option(label="PC Amira Shah")
     page.get_by_role("button", name="Apply filters").click()
@@ -164,10 +241,14 @@ def test_an_officers_day(page: Page, journey: Callable[[str], Journey],
     day.step("my cases")
     page.get_by_role("link", name=title).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(title)
+    # In Scanning: no patrol panel yet, and the later stages folded to a line each.
+    expect(page.locator("#patrol-panel")).to_have_count(0)
+    expect(page.locator("#stage-response .app-stage-group__line")).to_contain_text(
+        "no plan yet")
     day.step("the case", keyboard=True)
 
-    # A patrol recorded afterwards (its log is with the Response sections), then its outputs.
-    page.locator(".app-stage-group__summary", has_text="Response").click()
+    # A patrol recorded afterwards: its log is in the Response stage, opened in place.
+    page.locator("#stage-response .app-stage-group__open").click()
     patrols = page.locator("#section-patrols")
     patrols.get_by_text("Record a patrol afterwards").click()
     yesterday = (date.today() - timedelta(days=1)).isoformat()
@@ -178,15 +259,6 @@ def test_an_officers_day(page: Page, journey: Callable[[str], Journey],
     patrols.get_by_role("button", name="Record patrol").click()
     expect(page.locator("#section-patrols")).to_contain_text("14 min")
     day.step("patrol recorded")
-
-    panel = page.locator("#patrol-panel")
-    panel.locator("summary", has_text="Record outputs").click()
-    panel.get_by_label("Arrests").fill("1")
-    panel.get_by_label("Stop and searches").fill("3")
-    day.step("outputs form", keyboard=True)
-    panel.get_by_role("button", name="Record outputs").click()
-    expect(panel).to_contain_text("Recorded 1 arrest and 3 stop and searches.")
-    day.step("outputs recorded")
 
     # A note, typed and sent by keyboard alone.
     note = page.get_by_label("Add a note")

@@ -16,8 +16,9 @@ CASE_TITLE = "Drug dealing on the Lisson Green estate walkways"
 def open_case_then_sign_out(page: Page, sign_in: Callable[[str], None]) -> str:
     """Sign in, open a demo case, sign out; return a piece of the case's data."""
     sign_in("pc.shah")
-    page.get_by_role("link", name=CASE_TITLE).click()
+    page.get_by_role("link", name=CASE_TITLE).click()  # under "My cases" on the shift
     expect(page.get_by_role("heading", level=1)).to_have_text(CASE_TITLE)
+    page.locator("#stage-scanning .app-stage-group__open").click()  # a case in Response
     statement = page.locator("#section-problem .govuk-summary-list__row",
                              has_text="Problem statement").locator("dd").text_content() or ""
     statement = statement.strip()

@@ -349,7 +349,8 @@ def test_the_page_works_out_saves_and_shows_the_assessment(world: World) -> None
         saved = pages.post(f"/cases/{ref}/assessments", data=page_form(
             world, **PERIODS, categories=sorted(THEFTS_SLUGS)))
         assert saved.status_code == 303
-        assert saved.headers["location"] == f"/cases/{ref}?flash=assessed#section-impact"
+        assert saved.headers["location"] == (
+            f"/cases/{ref}?section=impact&flash=assessed#section-impact")
         page = pages.get(f"/cases/{ref}?section=impact").text
     api = world.send("GET", f"/api/v1/cases/{ref}/assessments/1")
     assert f'data-count="target-before">{api["target"]["before"]}<' in page

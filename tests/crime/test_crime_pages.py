@@ -719,7 +719,8 @@ def test_the_baseline_is_whole_months(pages: Pages, first: str, last: str, start
             "csrf_token": pages.sergeant.csrf, "version": str(version),
             "baseline_first": first, "baseline_last": last})
         assert response.status_code == 303, response.text[:300]
-        assert response.headers["location"] == f"/cases/{ref}?flash=baseline#section-picture"
+        assert response.headers["location"] == (
+            f"/cases/{ref}?section=picture&flash=baseline#section-picture")
         case = read_case(client, pages.sergeant, ref)
         assert "The baseline period is set." in text_of(
             client.get(response.headers["location"]).text)
@@ -754,7 +755,8 @@ def test_pinning_the_picture_appends_its_summary(pages: Pages) -> None:
             "csrf_token": pages.sergeant.csrf, "version": str(patched.json()["version"]),
             "first": "2024-01", "last": "2024-03"})
         assert response.status_code == 303, response.text[:300]
-        assert response.headers["location"] == f"/cases/{ref}?flash=pinned#section-analysis"
+        assert response.headers["location"] == (
+            f"/cases/{ref}?section=analysis&flash=pinned#section-analysis")
         after = read_case(client, pages.sergeant, ref)
     assert after["analysis_summary"] == f"Seen on the station's CCTV.\n\n{summary}"
     assert summary.startswith("Crime picture of Liverpool Street station (28.3 ha), theft from "

@@ -216,7 +216,7 @@ def test_saving_a_section_without_javascript_redirects_back(db: Session, cast: C
     response = officer.post(f"/cases/{ref}/sections/cheers",
                             data=cheers_form(cast.officer.csrf, 1))
     assert response.status_code == 303
-    assert response.headers["location"] == f"/cases/{ref}#section-cheers"
+    assert response.headers["location"] == f"/cases/{ref}?section=cheers#section-cheers"
     page = officer.get(f"/cases/{ref}")
     assert "Evidence for similarity" in page.text
     assert "CHEERS Community has not been assessed." not in page.text

@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.auth.roles import Role
 from app.cases import moves, service
+from app.cases.models import Case
 from app.cases.schemas import TransitionRequest
 from app.clock import today
 from app.community.models import Concern
@@ -32,6 +33,14 @@ def form(person_csrf: str, **fields: str) -> dict[str, str]:
     return {"csrf_token": person_csrf, **fields}
 
 
+def patrol_case(db: Session, person: Person) -> str:
+    """A case in Response: the patrol panel's first stage."""
+    ref = open_case(db, person)
+    db.execute(update(Case).where(Case.ref == ref).values(stage=Stage.RESPONSE))
+    db.commit()
+    return ref
+
+
 def running_patrol(db: Session, ref_case_patrols: int | None = None) -> Patrol:
     db.expire_all()
     patrol = db.scalar(select(Patrol).where(Patrol.ended_at.is_(None))
@@ -44,7 +53,7 @@ def running_patrol(db: Session, ref_case_patrols: int | None = None) -> Patrol:
 
 def test_start_and_end_a_patrol_with_plain_forms(pages: Pages, cast: Cast,
                                                  db: Session) -> None:
-    ref = open_case(db, cast.officer)
+    ref = patrol_case(db, cast.officer)
     officer = pages(cast.officer)
     page = officer.get(f"/cases/{ref}").text
     assert "Start patrol" in page and "End patrol" not in page
@@ -72,7 +81,7 @@ def test_start_and_end_a_patrol_with_plain_forms(pages: Pages, cast: Cast,
 
 def test_the_panel_answers_htmx_with_the_panel_and_fresh_sections(pages: Pages, cast: Cast,
                                                                   db: Session) -> None:
-    ref = open_case(db, cast.officer)
+    ref = patrol_case(db, cast.officer)
     officer = pages(cast.officer)
     response = officer.post(f"/cases/{ref}/patrols/start", data={"patrol-kind": "foot"},
                             headers=HTMX | {"X-CSRF-Token": cast.officer.csrf})
@@ -88,7 +97,7 @@ def test_the_panel_answers_htmx_with_the_panel_and_fresh_sections(pages: Pages, 
 
 def test_a_patrol_started_by_mistake_is_discarded(pages: Pages, cast: Cast,
                                                  db: Session) -> None:
-    ref = open_case(db, cast.officer)
+    ref = patrol_case(db, cast.officer)
     officer = pages(cast.officer)
     officer.post(f"/cases/{ref}/patrols/start", data=form(cast.officer.csrf))
     patrol = running_patrol(db)
@@ -101,7 +110,7 @@ def test_a_patrol_started_by_mistake_is_discarded(pages: Pages, cast: Cast,
 
 def test_outputs_form_refuses_bad_counts_beside_the_field_and_keeps_the_input(
         pages: Pages, cast: Cast, db: Session) -> None:
-    ref = open_case(db, cast.officer)
+    ref = patrol_case(db, cast.officer)
     officer = pages(cast.officer)
     response = officer.post(f"/cases/{ref}/outputs", data=form(
         cast.officer.csrf, **{"outputs-on": today().isoformat(), "outputs-counts-arrests": "-1",
@@ -119,7 +128,7 @@ def test_outputs_form_refuses_bad_counts_beside_the_field_and_keeps_the_input(
 
 def test_two_arrests_and_a_knife_show_in_the_totals(pages: Pages, cast: Cast,
                                                     db: Session) -> None:
-    ref = open_case(db, cast.officer)
+    ref = patrol_case(db, cast.officer)
     officer = pages(cast.officer)
     response = officer.post(f"/cases/{ref}/outputs", data=form(
         cast.officer.csrf, **{"outputs-on": today().isoformat(), "outputs-counts-arrests": "2",
@@ -132,7 +141,7 @@ def test_two_arrests_and_a_knife_show_in_the_totals(pages: Pages, cast: Cast,
 
 
 def test_an_output_corrected_from_the_page(pages: Pages, cast: Cast, db: Session) -> None:
-    ref = open_case(db, cast.officer)
+    ref = patrol_case(db, cast.officer)
     officer = pages(cast.officer)
     officer.post(f"/cases/{ref}/outputs", data=form(
         cast.officer.csrf, **{"outputs-on": today().isoformat(), "outputs-counts-arrests": "3"}))
@@ -154,7 +163,7 @@ def test_an_output_corrected_from_the_page(pages: Pages, cast: Cast, db: Session
 
 def test_a_patrol_entered_afterwards_and_corrected_from_the_page(pages: Pages, cast: Cast,
                                                                 db: Session) -> None:
-    ref = open_case(db, cast.officer)
+    ref = patrol_case(db, cast.officer)
     officer = pages(cast.officer)
     day = (today() - timedelta(days=1)).isoformat()
     bad = officer.post(f"/cases/{ref}/patrols", data=form(
@@ -190,7 +199,7 @@ def test_a_patrol_entered_afterwards_and_corrected_from_the_page(pages: Pages, c
 
 
 def test_planned_dosage_is_set_in_its_section(pages: Pages, cast: Cast, db: Session) -> None:
-    ref = open_case(db, cast.officer)
+    ref = patrol_case(db, cast.officer)
     officer = pages(cast.officer)
     from tests.web.test_pages import version_of
 
@@ -206,7 +215,7 @@ def test_planned_dosage_is_set_in_its_section(pages: Pages, cast: Cast, db: Sess
 
 def test_an_officer_of_another_borough_cannot_patrol_here(pages: Pages, cast: Cast,
                                                           db: Session) -> None:
-    ref = open_case(db, cast.officer)
+    ref = patrol_case(db, cast.officer)
     camden = pages(cast.camden_officer)
     response = camden.post(f"/cases/{ref}/patrols/start", data=form(cast.camden_officer.csrf))
     assert response.status_code == 404
@@ -248,7 +257,8 @@ def test_record_a_concern_and_triage_it_into_a_new_case(pages: Pages, cast: Cast
         category="public-order"))
     assert opened.status_code == 303
     location = opened.headers["location"]
-    assert re.match(r"^/cases/WM-\d{4}-\d{4}\?flash=opened-from-concern#section-community$",
+    assert re.match(r"^/cases/WM-\d{4}-\d{4}\?section=community&flash=opened-from-concern"
+                    r"#section-community$",
                     location)
     case_page = officer.get(location).text
     assert "You said:</strong> Fights at pack-up time." in case_page
@@ -257,7 +267,7 @@ def test_record_a_concern_and_triage_it_into_a_new_case(pages: Pages, cast: Cast
 
 def test_triage_link_then_you_said_we_did_on_the_case_page(pages: Pages, cast: Cast,
                                                           db: Session) -> None:
-    ref = open_case(db, cast.officer)
+    ref = patrol_case(db, cast.officer)
     officer = pages(cast.officer)
     officer.post("/concerns", data=form(cast.officer.csrf, **{
         **CONCERN_FORM, "raised_on": today().isoformat()}))
@@ -268,7 +278,8 @@ def test_triage_link_then_you_said_we_did_on_the_case_page(pages: Pages, cast: C
     assert field_error(unknown.text, "case").startswith("There is no case WM-1999-0042")
     linked = officer.post(f"/concerns/{concern_id}/triage", data=form(
         cast.officer.csrf, version="1", outcome="linked", case=ref))
-    assert linked.headers["location"] == f"/cases/{ref}?flash=concern-linked#section-community"
+    assert linked.headers["location"] == (
+        f"/cases/{ref}?section=community&flash=concern-linked#section-community")
     answered = officer.post(f"/cases/{ref}/concerns/{concern_id}/answer", data=form(
         cast.officer.csrf, version="2", **{f"concern{concern_id}-we_did":
                                            "Patrols at pack-up every Friday."}))
@@ -398,7 +409,7 @@ def test_set_up_an_operation_and_add_a_case_from_its_page(pages: Pages, cast: Ca
     assert created.status_code == 303
     location = created.headers["location"]
     operation = location.split("/")[2].split("?")[0]
-    ref = open_case(db, cast.officer)
+    ref = patrol_case(db, cast.officer)
     unknown = supervisor.post(f"/operations/{operation}/cases",
                               data=form(cast.supervisor.csrf, ref="WM-1999-0001"))
     assert unknown.status_code == 422
@@ -425,7 +436,7 @@ def test_the_queue_page_lists_an_override_and_reviews_it(
     assert moved.status_code == 303
     own = author.get("/queue").text
     assert 'data-queue="overrides_to_review">0<' in own
-    assert "1 of your own override waits for another supervisor's review" in own
+    assert "1 override of your own waits for another supervisor's review" in own
     second = make_person("sgt.adeyemi", Role.SUPERVISOR, WESTMINSTER, "Sgt Funmi Adeyemi")
     supervisor = pages(second)
     page = supervisor.get("/queue").text
@@ -456,7 +467,7 @@ def test_the_queue_page_lists_an_override_and_reviews_it(
 
 def test_closing_asks_for_a_summary_and_a_confirmation(pages: Pages, cast: Cast,
                                                        db: Session) -> None:
-    ref = open_case(db, cast.officer)
+    ref = patrol_case(db, cast.officer)
     for stage in ("analysis", "response", "assessment"):
         moves.move_case(db, cast.supervisor.actor, ref, TransitionRequest(
             to=stage, override=True, reason="Worked on paper before popcase"))

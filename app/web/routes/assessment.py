@@ -55,7 +55,7 @@ def run_assessment(request: Request, actor: PageActor, db: Db, form: Form,
             exc, ValidationFailed) else 409, block="section_impact" if is_htmx(request)
             else None)
     if not is_htmx(request):
-        return redirect(f"/cases/{ref.upper()}?flash=assessed#section-impact")
+        return redirect(f"/cases/{ref.upper()}?section=impact&flash=assessed#section-impact")
     case = case_for(db, actor, ref)
     context = page_context(db, actor, case, open_stage=Stage.ASSESSMENT,
                            **impact_context(db, case))
@@ -78,7 +78,8 @@ def add_process_record(request: Request, actor: PageActor, db: Db, form: Form,
     merged = "\n\n".join(p for p in (case.process_evaluation, text) if p)
     cases.update_case(db, actor, case.ref, CaseUpdate(version=case.version,
                                                       process_evaluation=merged))
-    return redirect(f"/cases/{case.ref}?flash=process#section-assessment")
+    return redirect(f"/cases/{case.ref}?section=assessment&flash=process"
+                    "#section-assessment")
 
 
 @router.get("/operations/{operation_id}/evaluation")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -16,6 +17,7 @@ from starlette.datastructures import FormData
 
 from app.auth.context import Actor
 from app.auth.permissions import Perm, has, home_area, require
+from app.auth.roles import Role
 from app.auth.service import eligible_owners
 from app.cases import content, moves, service
 from app.cases.access import case_for, ensure_open, ensure_version
@@ -62,6 +64,7 @@ from app.web.sections import (
     section_for_gate_item,
     section_values,
 )
+from app.web.stages import STAGE_GROUPS, is_open, stage_lines
 from app.web.templating import is_htmx, render
 from app.web.work import work_context, work_edit_values
 
@@ -103,6 +106,8 @@ def redirect(url: str) -> RedirectResponse:
 @router.get("/")
 def home(actor: PageActor) -> Response:
     user = actor.user
+    if user and user.role is Role.OFFICER:
+        return redirect("/shift")  # an officer's home: the patrol, outputs and own cases
     if user and has(user, Perm.CASE_READ):
         return redirect("/cases")
     return redirect("/admin/users" if user and has(user, Perm.USER_MANAGE) else "/docs")
@@ -242,7 +247,8 @@ def ward_options(request: Request, actor: PageActor, db: Db, borough: str = "",
 @router.get("/cases/{ref}")
 def case_page(request: Request, actor: PageActor, db: Db, ref: Ref, section: str = "",
               edit: str = "", flash: str = "", first: str = "", last: str = "",
-              snapshot: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
+              snapshot: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+              stage: str = "", fold: str = "", timeline: str = "") -> Response:
     case = service.view_case(db, actor, ref)
     if case.ref != ref:
         return redirect(f"/cases/{case.ref}")
@@ -250,16 +256,23 @@ def case_page(request: Request, actor: PageActor, db: Db, ref: Ref, section: str
     editing = None
     if section and edit and editable_sections(actor.user, case).get(section):  # type: ignore[arg-type]
         editing = section if edit == "1" else edit
-    overrides: dict[str, Any] = {"editing": editing, "open_stage": SECTIONS[section].stage
-                                 if section else None, "flash": _flash(flash, case)}
+    group = next((g for g in STAGE_GROUPS if g.value == stage), None)
+    open_stage = SECTIONS[section].stage if section else (None if fold else group)
+    overrides: dict[str, Any] = {"editing": editing, "open_stage": open_stage,
+                                 "flash": _flash(flash, case), "timeline_all": timeline == "all"}
     if editing:
         overrides.update(_edit_values(db, case, editing))
     overrides["panels"] = _panels(db, actor, case, section, first, last)
     if section == "impact" or case.stage in (Stage.ASSESSMENT, Stage.CLOSED) or snapshot:
         overrides |= impact_context(db, case, snapshot)
-    if is_htmx(request) and section:
+    if is_htmx(request) and timeline == "all":
         return render(request, "cases/detail.html", page_context(db, actor, case, **overrides),
-                      block=f"section_{section}")
+                      block="timeline")
+    if is_htmx(request) and (section or group):
+        # One section, or one stage opened or folded in place.
+        block = f"section_{section}" if section else f"stage_{stage}"
+        return render(request, "cases/detail.html", page_context(db, actor, case, **overrides),
+                      block=block)
     return render(request, "cases/detail.html", page_context(db, actor, case, **overrides))
 
 
@@ -281,6 +294,7 @@ def _flash(flash: str, case: Case) -> str:
 
 
 PANELS = ("picture", "comparison")
+TIMELINE_SHOWN = 3  # the latest entries; the rest one tap away
 
 
 def _panels(db: Session, actor: Actor, case: Case, section: str, first: str,
@@ -356,7 +370,8 @@ def page_context(db: Session, actor: Actor, case: Case, **overrides: Any) -> dic
         "editing": None, "values": {}, "errors": {}, "conflict": "", "form_version":
             case.version, "item_values": {}, "item_errors": {}, "gate_errors": {},
         "gate_conflict": "", "open_form": "", "form_values": {}, "note_value": "",
-        "note_errors": {}, "open_stage": None, "flash": "", "active_nav": "cases",
+        "note_errors": {}, "open_stage": None, "timeline_all": False,
+        "timeline_shown": TIMELINE_SHOWN, "flash": "", "active_nav": "cases",
         "panels": {}, "boundaries": [], "suggestion_options": [],
         "operation_options": [], "panel_errors": {}, "panel_values": {}, "panel_message": "",
         "proposal": None, "snapshot": None, "saved": [], "impact_errors": {},
@@ -391,6 +406,8 @@ def page_context(db: Session, actor: Actor, case: Case, **overrides: Any) -> dic
         context["operation_options"] = [(str(o.id), o.name) for o, _n in
                                         list_operations(db, actor)]
     context.update(overrides)
+    context["stage_lines"] = stage_lines(case, context)
+    context["stage_is_open"] = partial(is_open, case=case, open_stage=context["open_stage"])
     return context
 
 
@@ -414,7 +431,7 @@ def saved(request: Request, db: Session, actor: Actor, ref: str, section: str) -
     """After a successful save: htmx gets the section plus fresh gate, header and timeline;
     a plain form post is redirected back to the section (post/redirect/get)."""
     if not is_htmx(request):
-        return redirect(f"/cases/{ref}#section-{section}")
+        return redirect(f"/cases/{ref}?section={section}#section-{section}")
     case = case_for(db, actor, ref)
     return render(request, "cases/detail.html", page_context(db, actor, case),
                   blocks=[f"section_{section}", "refresh_partials"])
@@ -537,7 +554,7 @@ def set_baseline(request: Request, actor: PageActor, db: Db, form: Form, ref: Re
             "baseline_end": end.isoformat()}))
     except (StaleVersion, ValidationFailed) as exc:
         return _picture_failed(request, db, actor, ref, exc)
-    return redirect(f"/cases/{ref.upper()}?flash=baseline#section-picture")
+    return redirect(f"/cases/{ref.upper()}?section=picture&flash=baseline#section-picture")
 
 
 @router.post("/cases/{ref}/pin-picture")
@@ -557,7 +574,7 @@ def pin_picture(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref
             "version": case.version, "analysis_summary": summary}))
     except (StaleVersion, ValidationFailed, Conflict) as exc:
         return _picture_failed(request, db, actor, ref, exc)
-    return redirect(f"/cases/{ref.upper()}?flash=pinned#section-analysis")
+    return redirect(f"/cases/{ref.upper()}?section=analysis&flash=pinned#section-analysis")
 
 
 def _picture_failed(request: Request, db: Session, actor: Actor, ref: str,

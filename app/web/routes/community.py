@@ -147,7 +147,8 @@ def triage(request: Request, actor: PageActor, db: Db, form: Form,
                               status_code=409)
     if concern.case is not None:
         flash = "opened-from-concern" if outcome == "new_case" else "concern-linked"
-        return redirect(f"/cases/{concern.case.ref}?flash={flash}#section-community")
+        return redirect(f"/cases/{concern.case.ref}?section=community&flash={flash}"
+                        "#section-community")
     return redirect("/concerns?flash=closed")
 
 
