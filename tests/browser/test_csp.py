@@ -1,0 +1,129 @@
+"""The Content-Security-Policy in the browser: the listener that fails every browser test on a
+violation really sees one, and the htmx swaps of a case page (saving CHEERS, starting and ending
+a patrol, recording outputs) stay within the policy even when something else in the browser (a
+password manager, a grammar checker, Playwright hiding the caret) has styled the form controls.
+
+htmx "settles" a swap by copying the class and style attributes of each old element onto its
+new twin of the same id; a style attribute set from script is an inline style, which the policy
+refuses. popcase turns settling off (``defaultSettleDelay: 0`` in base.html's htmx-config).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import LiveServer, PageProblems, assert_fits_phone
+from tests.browser.test_case_flow import CHEERS, marker_survived, set_marker
+from tests.browser.test_journeys import live_db, new_case, unique
+from tests.browser.test_patrol_on_a_phone import as_if_started_minutes_ago
+
+pytestmark = pytest.mark.browser
+
+# What an extension's content script does to the page's form controls, here from the page's
+# own world: a style set through the CSSOM, which the policy allows, now and on every control
+# a swap brings in.
+STYLE_EVERY_CONTROL = """() => {
+  const paint = (root) => {
+    for (const el of root.querySelectorAll("input, textarea, select, button")) {
+      el.style.backgroundImage = "none";
+    }
+  };
+  paint(document);
+  new MutationObserver(() => paint(document)).observe(document.body,
+                                                      { childList: true, subtree: true });
+}"""
+
+
+def violate(page: Page, script: str, *, console: bool = True) -> None:
+    """Run ``script`` in the page and wait for the listener (and the console) to see the
+    violation it makes."""
+    before = page.evaluate("() => window.__cspViolations.length")
+    if console:
+        with page.expect_console_message(lambda m: "Content Security Policy" in m.text):
+            page.evaluate(script)
+    else:
+        page.evaluate(script)
+    page.wait_for_function("(n) => window.__cspViolations.length > n", arg=before)
+
+
+def test_the_listener_sees_every_kind_of_violation(page: Page,
+                                                   page_problems: PageProblems) -> None:
+    page.goto("/sign-in")
+    assert page_problems.csp_violations() == []
+    violate(page, "() => document.body.setAttribute('style', 'color: red')")
+    violate(page, "() => document.head.append(Object.assign(document.createElement('style'),"
+                  " {textContent: 'body { color: red }'}))")
+    violate(page, "() => document.body.append(Object.assign(document.createElement('script'),"
+                  " {textContent: 'window.ran = true'}))")
+    # Later, outside the evaluation: DevTools lets its own evaluations use eval.
+    # (Caught, a refused eval is an exception in the page, not a console message.)
+    violate(page, "() => { setTimeout(() => { try { window.eval('1') } catch (e) {} }) }",
+            console=False)
+    # A violation on a page the test has left still counts.
+    page.goto("/health")
+    found = page_problems.csp_violations()
+    for directive in ("style-src-attr", "style-src-elem", "script-src-elem"):
+        assert any(f"CSP violation: {directive} refused" in v for v in found), (directive, found)
+    assert any("script-src refused eval" in v for v in found), found
+    assert sum("Content Security Policy" in v for v in found) == 3, found
+    with pytest.raises(AssertionError, match="Content-Security-Policy violated on the test"):
+        page_problems.assert_no_csp_violations("the test")
+    # No allowance excuses one: the test would fail at its end.
+    page_problems.allow(".*")
+    assert len(page_problems.unexpected()) == 7
+    # Done with them: this test itself passes.
+    page_problems.csp.clear()
+    page_problems.errors.clear()
+
+
+def test_case_page_swaps_keep_the_policy_with_styled_controls(
+        page: Page, sign_in: Callable[[str], None], live_server: LiveServer,
+        page_problems: PageProblems) -> None:
+    title = unique("Cycle thefts by the canal footbridge")
+    with live_db(live_server) as db:
+        ref = new_case(db, "pc.shah", title, ready=False)
+    sign_in("pc.shah")
+    page.goto(f"/cases/{ref}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(title)
+    page.evaluate(STYLE_EVERY_CONTROL)
+    set_marker(page)  # every step below swaps part of the page: no full page load
+
+    # Saving CHEERS.
+    cheers = page.locator("#section-cheers")
+    cheers.get_by_role("link", name="Change").click()
+    for element in CHEERS:
+        group = cheers.get_by_role("group", name=re.compile(f"^{element}:"))
+        group.get_by_label("Met", exact=True).check()
+        cheers.get_by_label(f"Evidence for {element}").fill(f"{element}: seen at the racks.")
+    cheers.get_by_role("button", name="Save CHEERS").click()
+    expect(cheers.locator(".govuk-tag--green")).to_have_count(len(CHEERS))
+    page_problems.assert_no_csp_violations("saving CHEERS")
+
+    # Starting and ending a patrol.
+    panel = page.locator("#patrol-panel")
+    panel.get_by_role("button", name="Start patrol").click()
+    expect(panel).to_contain_text("Patrol started.")
+    page_problems.assert_no_csp_violations("starting a patrol")
+    as_if_started_minutes_ago(live_server, 11)
+    panel.get_by_role("button", name="End patrol").click()
+    expect(panel).to_contain_text("Patrol ended.")
+    page_problems.assert_no_csp_violations("ending a patrol")
+
+    # Recording outputs, once refused (a bad count) and once accepted.
+    page_problems.allow("status of 422")
+    panel.locator("summary", has_text="Record outputs").click()
+    panel.get_by_label("Arrests").fill("two")
+    panel.get_by_role("button", name="Record outputs").click()
+    expect(panel.locator(".govuk-error-message").first).to_be_visible()
+    page_problems.assert_no_csp_violations("refusing outputs")
+    panel.get_by_label("Arrests").fill("2")
+    panel.get_by_label("Stop and searches").fill("1")
+    panel.get_by_role("button", name="Record outputs").click()
+    expect(panel).to_contain_text("Recorded 2 arrests and 1 stop and search.")
+    page_problems.assert_no_csp_violations("recording outputs")
+    assert marker_survived(page)
+    assert_fits_phone(page)
