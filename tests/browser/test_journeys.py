@@ -1,7 +1,8 @@
 """The day's work of each kind of user, on a phone (375x812) and on a desktop (1280x800).
 
-* An officer: signs in, finds their cases, records a patrol and outputs, adds a note and moves a
-  case on through its gate, partly by keyboard alone.
+* An officer: signs in, finds their cases, saves CHEERS, starts and ends a patrol, records a
+  patrol afterwards and outputs, adds a note and moves a case on through its gate, partly by
+  keyboard alone.
 * A supervisor: reviews a gate override from the work queue, overrides a gate with a reason,
   and closes a case.
 * An analyst: imports a police.uk file, finds hotspots, and opens a case on the hottest cell.
@@ -9,8 +10,9 @@
 
 At every step the page is checked with axe-core (no serious or critical violation) and, on the
 main pages, by Tab alone (every control reached, focus visible); a phone page must not scroll
-sideways. Each step leaves a screenshot in build/screenshots/<database>/journeys/. Cases the
-journeys work on are made for each run through the service layer, so a run can repeat.
+sideways; and no Content-Security-Policy violation has happened so far, on any page or swap.
+Each step leaves a screenshot in build/screenshots/<database>/journeys/. Cases the journeys work
+on are made for each run through the service layer, so a run can repeat.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ from tests.browser.conftest import (
     PageProblems,
     assert_fits_phone,
 )
+from tests.browser.test_case_flow import CHEERS
+from tests.browser.test_patrol_on_a_phone import as_if_started_minutes_ago
 from tests.conftest import CHURCH_STREET, POLICE_UK_DATA, READY_CHEERS, WESTMINSTER
 
 pytestmark = pytest.mark.browser
@@ -59,6 +63,7 @@ class Journey:
     """Checks and photographs each step of one user's journey."""
 
     page: Page
+    problems: PageProblems
     name: str
     viewport: str
     steps: int = 0
@@ -67,6 +72,7 @@ class Journey:
         self.page.wait_for_load_state()
         settle(self.page)
         where = f"{self.name} ({self.viewport}), step {self.steps + 1}: {label}"
+        self.problems.assert_no_csp_violations(where)
         assert_accessible(self.page, where)
         if keyboard:
             assert_keyboard_reachable(self.page, where)
@@ -76,15 +82,13 @@ class Journey:
         folder = ARTIFACTS / "journeys" / self.viewport / self.name
         folder.mkdir(parents=True, exist_ok=True)
         slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
-        # caret="initial": hiding the caret sets style attributes that htmx would copy.
-        self.page.screenshot(path=str(folder / f"{self.steps:02d}-{slug}.png"),
-                             full_page=True, caret="initial")
+        self.page.screenshot(path=str(folder / f"{self.steps:02d}-{slug}.png"), full_page=True)
 
 
 @pytest.fixture
-def journey(page: Page) -> Callable[[str], Journey]:
+def journey(page: Page, page_problems: PageProblems) -> Callable[[str], Journey]:
     viewport = "phone" if page.viewport_size == PHONE else "desktop"
-    return lambda name: Journey(page, name, viewport)
+    return lambda name: Journey(page, page_problems, name, viewport)
 
 
 # --- cases made for the journeys, through the service layer ------------------------------------
@@ -151,7 +155,7 @@ def test_an_officers_day(page: Page, journey: Callable[[str], Journey],
                          live_server: LiveServer) -> None:
     title = unique("Bike thefts on the Paddington Basin towpath")
     with live_db(live_server) as db:
-        ref = new_case(db, "pc.shah", title, ready=True)
+        ref = new_case(db, "pc.shah", title, ready=False)
     day = journey("officer")
     sign_in_step(day, "pc.shah")
     day.step("cases", keyboard=True)
@@ -166,6 +170,29 @@ def test_an_officers_day(page: Page, journey: Callable[[str], Journey],
     expect(page.get_by_role("heading", level=1)).to_have_text(title)
     day.step("the case", keyboard=True)
 
+    # CHEERS: is it a problem? Every element met, with evidence.
+    cheers = page.locator("#section-cheers")
+    cheers.get_by_role("link", name="Change").click()
+    for element in CHEERS:
+        group = cheers.get_by_role("group", name=re.compile(f"^{element}:"))
+        group.get_by_label("Met", exact=True).check()
+        cheers.get_by_label(f"Evidence for {element}").fill(f"{element}: seen on the towpath.")
+    day.step("CHEERS form")
+    cheers.get_by_role("button", name="Save CHEERS").click()
+    expect(cheers.locator(".govuk-tag--green")).to_have_count(len(CHEERS))
+    day.step("CHEERS saved")
+
+    # A patrol started from the panel at the top, and ended (12 minutes later) on the spot.
+    panel = page.locator("#patrol-panel")
+    panel.get_by_role("button", name="Start patrol").click()
+    expect(panel).to_contain_text("Patrol started.")
+    day.step("on patrol")
+    as_if_started_minutes_ago(live_server, 12)
+    panel.get_by_role("button", name="End patrol").click()
+    expect(panel).to_contain_text("Patrol ended.")
+    expect(page.locator("#timeline")).to_contain_text("12 min (10 to 15 minutes)")
+    day.step("patrol ended")
+
     # A patrol recorded afterwards (its log is with the Response sections), then its outputs.
     page.locator(".app-stage-group__summary", has_text="Response").click()
     patrols = page.locator("#section-patrols")
@@ -179,7 +206,6 @@ def test_an_officers_day(page: Page, journey: Callable[[str], Journey],
     expect(page.locator("#section-patrols")).to_contain_text("14 min")
     day.step("patrol recorded")
 
-    panel = page.locator("#patrol-panel")
     panel.locator("summary", has_text="Record outputs").click()
     panel.get_by_label("Arrests").fill("1")
     panel.get_by_label("Stop and searches").fill("3")
