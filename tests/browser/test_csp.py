@@ -1,7 +1,8 @@
 """The Content-Security-Policy in the browser: the listener that fails every browser test on a
-violation really sees one, and the htmx swaps of a case page (saving CHEERS, starting and ending
-a patrol, recording outputs) stay within the policy even when something else in the browser (a
-password manager, a grammar checker, Playwright hiding the caret) has styled the form controls.
+violation really sees one; the htmx swaps of a case page (saving CHEERS, starting and ending a
+patrol, recording outputs) stay within the policy even when something else in the browser (a
+password manager, a grammar checker, Playwright hiding the caret) has styled the form controls;
+and the API docs (Swagger UI) work under the same policy as every other page.
 
 htmx "settles" a swap by copying the class and style attributes of each old element onto its
 new twin of the same id; a style attribute set from script is an inline style, which the policy
@@ -127,3 +128,21 @@ def test_case_page_swaps_keep_the_policy_with_styled_controls(
     page_problems.assert_no_csp_violations("recording outputs")
     assert marker_survived(page)
     assert_fits_phone(page)
+
+
+
+def test_the_api_docs_keep_the_same_policy(page: Page, sign_in: Callable[[str], None]) -> None:
+    """Swagger UI styles its elements through the CSSOM: /docs needs no 'unsafe-inline'."""
+    sign_in("sgt.okafor")
+    with page.expect_response(lambda r: r.url.endswith("/docs")) as docs:
+        page.goto("/docs")
+    assert "'unsafe-inline'" not in docs.value.headers["content-security-policy"]
+    expect(page.get_by_role("link", name="Back to popcase")).to_be_visible()
+    # An operation opened, tried out, and its response's schema shown: all of it within the
+    # policy (the fixture fails the test on any violation).
+    operation = page.locator(".opblock", has_text="/api/v1/cases").first
+    operation.locator(".opblock-summary").click()
+    operation.get_by_role("button", name="Try it out").click()
+    expect(operation.get_by_role("button", name="Execute")).to_be_visible()
+    operation.get_by_role("tab", name="Schema").first.click()
+    expect(operation.locator(".model-box").first).to_be_visible()
