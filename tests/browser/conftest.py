@@ -168,6 +168,7 @@ class PageProblems:
     allowed: list[re.Pattern[str]] = field(default_factory=list)
     csp: dict[str, str] = field(default_factory=dict)
     pages: list[Any] = field(default_factory=list)
+    forgotten: set[str] = field(default_factory=set)
 
     def allow(self, pattern: str) -> None:
         """Expect console errors matching ``pattern`` (e.g. a deliberate 422 answer). A
@@ -191,7 +192,16 @@ class PageProblems:
         page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
 
     def _csp(self, report: dict[str, str]) -> None:
-        self.csp.setdefault(report["key"], report["text"])
+        if report["key"] not in self.forgotten:
+            self.csp.setdefault(report["key"], report["text"])
+
+    def clear(self) -> None:
+        """Forget every problem seen so far: for the tests of this harness, which make some on
+        purpose."""
+        self.csp_violations()
+        self.forgotten.update(self.csp)
+        self.csp.clear()
+        self.errors.clear()
 
     def csp_violations(self) -> list[str]:
         """Every violation so far, those of the open documents included, and every console
