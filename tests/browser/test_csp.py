@@ -2,7 +2,8 @@
 violation really sees one; the htmx swaps of a case page (saving CHEERS, starting and ending a
 patrol, recording outputs) stay within the policy even when something else in the browser (a
 password manager, a grammar checker, Playwright hiding the caret) has styled the form controls;
-and the API docs (Swagger UI) work under the same policy as every other page.
+the pages each kind of user reaches, and every form a case page swaps in, hold to it; and the
+API docs (Swagger UI) work under the same policy as every other page.
 
 htmx "settles" a swap by copying the class and style attributes of each old element onto its
 new twin of the same id; a style attribute set from script is an inline style, which the policy
@@ -17,6 +18,8 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
+from app.demo import DEMO_PASSWORD
+from tests.browser.a11y import settle
 from tests.browser.conftest import LiveServer, PageProblems, assert_fits_phone
 from tests.browser.test_case_flow import CHEERS, marker_survived, set_marker
 from tests.browser.test_journeys import live_db, new_case, unique
@@ -146,3 +149,98 @@ def test_the_api_docs_keep_the_same_policy(page: Page, sign_in: Callable[[str], 
     expect(operation.get_by_role("button", name="Execute")).to_be_visible()
     operation.get_by_role("tab", name="Schema").first.click()
     expect(operation.locator(".model-box").first).to_be_visible()
+
+
+
+# Links a crawl must not follow: files to download, signing out, /docs (tested above).
+NOT_PAGES = re.compile(r"^/(static/|docs|sign-out|api/)|\.(csv|zip|json|geojson|html)(\?|$)"
+                       r"|[?&]format=|/export|/download")
+LINKS = """() => [...document.querySelectorAll("a[href^='/']")]
+  .map((a) => a.getAttribute("href"))"""
+
+
+def kind(path: str, seen: list[str]) -> str:
+    """Pages of one kind (every case, user, force or import batch) look alike: a crawl opens
+    two. A part with a digit names one item, and so does the last part below a listing."""
+    parts = path.split("?")[0].strip("/").split("/")
+    return "/".join(
+        "N" if re.search(r"\d", part) or (
+            i == len(parts) - 1 and i > 0 and part not in ("new", "edit")
+            and "/" + "/".join(parts[:i]) in seen) else part
+        for i, part in enumerate(parts))
+
+
+def crawl(page: Page, problems: PageProblems, start: str, limit: int) -> list[str]:
+    """Open ``start`` and the pages its links lead to, breadth first (two of each kind), each
+    with its lazy fragments loaded (htmx swaps), and check the policy on each."""
+    seen: list[str] = []
+    queue = [start]
+    while queue and len(seen) < limit:
+        path = queue.pop(0).split("#")[0]
+        if (path in seen or NOT_PAGES.search(path)
+                or sum(kind(p, seen) == kind(path, seen) for p in seen) >= 2):
+            continue
+        seen.append(path)
+        response = page.goto(path)
+        assert response is not None and response.status == 200, (path, response)
+        settle(page)
+        problems.assert_no_csp_violations(path)
+        queue += page.evaluate(LINKS)
+    return seen
+
+
+@pytest.mark.parametrize("username", ["pc.shah", "sgt.byrne", "analyst.lee", "admin"])
+def test_the_pages_a_user_reaches_keep_the_policy(
+        page: Page, page_problems: PageProblems, username: str) -> None:
+    page.goto("/sign-in")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/sign-in" not in url)
+    seen = crawl(page, page_problems, "/", limit=40)
+    assert len(seen) >= 8, seen
+
+
+# The next form to open: two of each section (its own form, or its items': patrols, actions...).
+NEXT_EDIT = """(done) => {
+  const section = (url) => new URL(url, location.href).searchParams.get("section");
+  return [...document.querySelectorAll("main a[hx-get*='edit=']")]
+    .map((a) => a.getAttribute("hx-get"))
+    .find((url) => !done.includes(url)
+          && done.filter((d) => section(d) === section(url)).length < 2) || null;
+}"""
+
+
+def open_every_part(page: Page) -> None:
+    """Open every closed <details> of the page (stages, and what they hold)."""
+    page.evaluate("""() => { for (const d of document.querySelectorAll("main details"))
+                               d.open = true; }""")
+    settle(page)
+
+
+def test_every_form_a_case_page_swaps_in_keeps_the_policy(
+        page: Page, sign_in: Callable[[str], None], page_problems: PageProblems) -> None:
+    """Every stage opened, then each section's and each item's form swapped in and out."""
+    sign_in("sgt.okafor")
+    page.get_by_label("Search").fill("Church Street market")
+    page.get_by_role("button", name="Apply filters").click()
+    page.get_by_role("link", name="Street violence around Church Street market").click()
+    open_every_part(page)
+    page_problems.assert_no_csp_violations("the case page, every part open")
+    done: list[str] = []
+    while (url := page.evaluate(NEXT_EDIT, done)) is not None:
+        done.append(url)
+        open_every_part(page)  # a swap may have brought a part back closed
+        link = page.locator(f"main a[hx-get='{url}']").first
+        target = link.get_attribute("hx-target")
+        with page.expect_response(lambda r, url=url: r.url.endswith(url)):
+            link.click()
+        settle(page)
+        page_problems.assert_no_csp_violations(f"the form of {url}")
+        cancel = page.locator(f"{target} a[hx-get]", has_text="Cancel")
+        if cancel.count():
+            with page.expect_response(lambda r: "edit=" not in r.url):
+                cancel.first.click()
+            settle(page)
+            page_problems.assert_no_csp_violations(f"cancelling {url}")
+    assert len({url.split("&")[0] for url in done}) >= 10, done  # sections
