@@ -176,10 +176,19 @@ class PageProblems:
         self.allowed.append(re.compile(pattern))
 
     def watch(self, page: Any) -> None:
-        """Record ``page``'s console errors, uncaught exceptions and CSP violations."""
+        """Record the problems of ``page`` and of every page its browser context opens later
+        (a new tab, a popup): console errors, uncaught exceptions and CSP violations."""
+        context = page.context
+        context.expose_binding("__popcaseCspViolation",
+                               lambda _source, report: self._csp(report))
+        context.add_init_script(CSP_LISTENER)
+        self._watch_page(page)
+        context.on("page", self._watch_page)
+
+    def _watch_page(self, page: Any) -> None:
+        if page in self.pages:
+            return
         self.pages.append(page)
-        page.expose_binding("__popcaseCspViolation", lambda _source, report: self._csp(report))
-        page.add_init_script(CSP_LISTENER)
 
         def on_console(message: Any) -> None:
             if message.type == "error":

@@ -67,18 +67,26 @@ def test_the_listener_sees_every_kind_of_violation(page: Page,
     # (Caught, a refused eval is an exception in the page, not a console message.)
     violate(page, "() => { setTimeout(() => { try { window.eval('1') } catch (e) {} }) }",
             console=False)
+    # So does one in a page it opened.
+    with page.expect_popup() as opened:
+        page.evaluate("() => { window.open('/sign-in') }")
+    popup = opened.value
+    popup.wait_for_load_state()
+    violate(popup, "() => document.body.setAttribute('style', 'color: blue')")
+    popup.close()
     # A violation on a page the test has left still counts.
     page.goto("/health")
     found = page_problems.csp_violations()
     for directive in ("style-src-attr", "style-src-elem", "script-src-elem"):
         assert any(f"CSP violation: {directive} refused" in v for v in found), (directive, found)
     assert any("script-src refused eval" in v for v in found), found
-    assert sum("Content Security Policy" in v for v in found) == 3, found
+    assert sum("style-src-attr refused" in v for v in found) == 2, found
+    assert sum("Content Security Policy" in v for v in found) == 4, found
     with pytest.raises(AssertionError, match="Content-Security-Policy violated on the test"):
         page_problems.assert_no_csp_violations("the test")
     # No allowance excuses one: the test would fail at its end.
     page_problems.allow(".*")
-    assert len(page_problems.unexpected()) == 7
+    assert len(page_problems.unexpected()) == 9
     # Done with them: this test itself passes.
     page_problems.clear()
     assert page_problems.unexpected() == []
