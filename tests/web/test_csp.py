@@ -26,6 +26,9 @@ INLINE = [
     ("an inline <script>", re.compile(r"<script(?![^>]*\ssrc=)[^>]*>", re.IGNORECASE)),
     ("an event handler attribute", re.compile(r"<[^>]*\son[a-z]+\s*=", re.IGNORECASE)),
     ("a javascript: URL", re.compile(r"javascript:", re.IGNORECASE)),
+    # htmx runs these through Function(), which needs 'unsafe-eval'.
+    ("htmx script (hx-on, js: values, a trigger filter)",
+     re.compile(r"hx-on[:-]|hx-(vals|headers)[^=]*=\s*['\"]\s*js:|hx-trigger=\"[^\"]*\[")),
 ]
 # What the app's own scripts must not do: inline styles through markup or setAttribute, eval.
 INLINE_FROM_SCRIPT = [
@@ -62,11 +65,14 @@ def test_our_scripts_set_no_inline_style_and_evaluate_no_strings(script: Path) -
 
 def test_the_scan_finds_what_it_looks_for() -> None:
     bad = ('<p style="color: red">x</p><style>p {}</style><script>alert(1)</script>'
-           '<a href="javascript:void(0)" onclick="go()">y</a><script src="/ok.js"></script>')
+           '<a href="javascript:void(0)" onclick="go()">y</a><script src="/ok.js"></script>'
+           '<button hx-on:click="go()" hx-trigger="click[ctrlKey]">z</button>')
     found = inline_parts(bad, INLINE)
     assert [part.split(" at ")[0] for part in found] == [
         "a style attribute", "a <style> element", "an inline <script>",
-        "an event handler attribute", "a javascript: URL"]
+        "an event handler attribute", "a javascript: URL",
+        "htmx script (hx-on, js: values, a trigger filter)",
+        "htmx script (hx-on, js: values, a trigger filter)"]
     assert len(inline_parts("el.setAttribute('style', s); x.style.cssText = s; eval(t)",
                             INLINE_FROM_SCRIPT)) == 3
 
