@@ -175,8 +175,9 @@ DOCS_PAGE = """<!DOCTYPE html>
 <html lang="en-GB"><head><meta charset="utf-8"><title>popcase API</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="/static/img/favicon.svg" type="image/svg+xml">
-<link rel="stylesheet" href="/static/vendor/swagger-ui/swagger-ui.css"></head>
-<body><p style="font-family:sans-serif;margin:1em"><a href="/">Back to popcase</a></p>
+<link rel="stylesheet" href="/static/vendor/swagger-ui/swagger-ui.css">
+<link rel="stylesheet" href="/static/css/docs.css"></head>
+<body><p class="docs-back"><a href="/">Back to popcase</a></p>
 <div id="swagger-ui"></div>
 <script src="/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
 <script src="/static/js/docs.js"></script></body></html>"""

@@ -8,8 +8,10 @@ migrations and the content from the demo loader, then uvicorn serves the app fro
 Chromium is Debian's ``/usr/bin/chromium`` (``POPCASE_CHROMIUM`` names another). Without it the
 browser tests are skipped, unless ``POPCASE_REQUIRE_BROWSER=1`` (CI) makes that a failure.
 
-Every page's console errors and uncaught exceptions fail the test: a Content-Security-Policy
-violation is a console error, so passing tests also show that the policy holds.
+Every page's console errors and uncaught exceptions fail the test, and so does any
+Content-Security-Policy violation, seen both as the console's "Refused to ..." message and as the
+page's ``securitypolicyviolation`` event; no ``allow`` excuses one. Passing tests therefore show
+that the policy holds on every page they open and after every htmx swap they make.
 """
 
 from __future__ import annotations
@@ -137,19 +139,99 @@ def _wait_for_health(url: str, thread: threading.Thread, timeout: float = 15) ->
 
 # --- the browser -------------------------------------------------------------------------------
 
+# Records every Content-Security-Policy violation of each document, in the page's own window
+# (read at the end of a test or step) and through a binding (so that the violations of a page
+# the test has since left are not lost). Playwright runs it before any script of the page.
+CSP_LISTENER = """(() => {
+  const seen = [];
+  const doc = Math.random().toString(36).slice(2);
+  Object.defineProperty(window, "__cspViolations", { value: seen });
+  window.addEventListener("securitypolicyviolation", (event) => {
+    const where = `${event.sourceFile || event.documentURI}:${event.lineNumber}`;
+    const what = event.blockedURI || "inline";
+    const sample = event.sample ? ` "${event.sample}"` : "";
+    const report = { key: `${doc}:${seen.length}`,
+      text: `${event.effectiveDirective} refused ${what}${sample} at ${where}` };
+    seen.push(report);
+    if (typeof window.__popcaseCspViolation === "function") window.__popcaseCspViolation(report);
+  }, true);
+})();"""
+CSP_CONSOLE = re.compile(r"Content Security Policy")
+
+
 @dataclass
 class PageProblems:
-    """Console errors and uncaught exceptions seen by a test's page."""
+    """Console errors, uncaught exceptions and Content-Security-Policy violations seen by a
+    test's page."""
 
     errors: list[str] = field(default_factory=list)
     allowed: list[re.Pattern[str]] = field(default_factory=list)
+    csp: dict[str, str] = field(default_factory=dict)
+    pages: list[Any] = field(default_factory=list)
+    forgotten: set[str] = field(default_factory=set)
 
     def allow(self, pattern: str) -> None:
-        """Expect console errors matching ``pattern`` (e.g. a deliberate 422 answer)."""
+        """Expect console errors matching ``pattern`` (e.g. a deliberate 422 answer). A
+        Content-Security-Policy violation is never expected: no pattern excuses one."""
         self.allowed.append(re.compile(pattern))
 
+    def watch(self, page: Any) -> None:
+        """Record the problems of ``page`` and of every page its browser context opens later
+        (a new tab, a popup): console errors, uncaught exceptions and CSP violations."""
+        context = page.context
+        context.expose_binding("__popcaseCspViolation",
+                               lambda _source, report: self._csp(report))
+        context.add_init_script(CSP_LISTENER)
+        self._watch_page(page)
+        context.on("page", self._watch_page)
+
+    def _watch_page(self, page: Any) -> None:
+        if page in self.pages:
+            return
+        self.pages.append(page)
+
+        def on_console(message: Any) -> None:
+            if message.type == "error":
+                location = message.location or {}
+                self.errors.append(f"console error: {message.text} "
+                                   f"({location.get('url', '')}:"
+                                   f"{location.get('lineNumber', '')})")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
+
+    def _csp(self, report: dict[str, str]) -> None:
+        if report["key"] not in self.forgotten:
+            self.csp.setdefault(report["key"], report["text"])
+
+    def clear(self) -> None:
+        """Forget every problem seen so far: for the tests of this harness, which make some on
+        purpose."""
+        self.csp_violations()
+        self.forgotten.update(self.csp)
+        self.csp.clear()
+        self.errors.clear()
+
+    def csp_violations(self) -> list[str]:
+        """Every violation so far, those of the open documents included, and every console
+        message about the policy."""
+        for page in self.pages:
+            # The page may be closed or between documents: its binding has the rest.
+            with contextlib.suppress(Exception):
+                for report in page.evaluate("() => window.__cspViolations || []"):
+                    self._csp(report)
+        console = [e for e in self.errors if CSP_CONSOLE.search(e)]
+        return [f"CSP violation: {text}" for text in self.csp.values()] + console
+
+    def assert_no_csp_violations(self, where: str) -> None:
+        violations = self.csp_violations()
+        assert not violations, f"Content-Security-Policy violated on {where}:\n  " + (
+            "\n  ".join(violations))
+
     def unexpected(self) -> list[str]:
-        return [e for e in self.errors if not any(p.search(e) for p in self.allowed)]
+        others = [e for e in self.errors if not CSP_CONSOLE.search(e)
+                  and not any(p.search(e) for p in self.allowed)]
+        return self.csp_violations() + others
 
 
 PROBLEMS = pytest.StashKey[PageProblems]()
@@ -179,17 +261,7 @@ def page(browser: Any, live_server: LiveServer, page_problems: PageProblems,
                                      **context_options})
     context.set_default_timeout(10_000)
     new_page = context.new_page()
-
-    def on_console(message: Any) -> None:
-        if message.type == "error":
-            location = message.location or {}
-            page_problems.errors.append(f"console error: {message.text} "
-                                        f"({location.get('url', '')}:"
-                                        f"{location.get('lineNumber', '')})")
-
-    new_page.on("console", on_console)
-    new_page.on("pageerror", lambda error: page_problems.errors.append(
-        f"page error: {error}"))
+    page_problems.watch(new_page)
     try:
         yield new_page
     finally:
@@ -204,7 +276,8 @@ def page(browser: Any, live_server: LiveServer, page_problems: PageProblems,
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
-    """Fail the test itself (so that xfail applies) on any console error or page error."""
+    """Fail the test itself (so that xfail applies) on any console error, page error or
+    Content-Security-Policy violation."""
     result = yield
     problems = item.stash.get(PROBLEMS, None)
     if problems is not None and problems.unexpected():

@@ -49,7 +49,7 @@ def test_assess_a_demo_hotspot_and_see_the_chart_and_the_figures(
     expect(page.locator("#timeline")).to_contain_text("Saved impact assessment 1")
     assert marker_survived(page)
     assert_fits_phone(page)
-    figures.screenshot(path=str(ARTIFACTS / "impact-assessment-phone.png"), caret="initial")
+    figures.screenshot(path=str(ARTIFACTS / "impact-assessment-phone.png"))
 
     page.goto("/operations")
     page.get_by_role("link", name="Operation Sentinel").click()

@@ -261,7 +261,7 @@ def test_console_errors_and_csp_violations_are_caught(
         page.wait_for_timeout(20)
     assert page.evaluate("window.__inlineRan === undefined"), "the CSP let an inline script run"
     assert refused, f"no CSP violation seen; errors: {page_problems.errors}"
-    page_problems.errors.clear()
+    page_problems.clear()
 
 
 def test_ward_and_owner_choices_follow_the_borough_filter(

@@ -1,8 +1,9 @@
 """The day's work of each kind of user, on a phone (375x812) and on a desktop (1280x800).
 
 * An officer: signs in to their shift, starts a patrol, records two arrests and ends it from
-  that one screen (the taps counted), finds their cases, records a patrol afterwards, adds a note
-  and moves a case on through its gate, partly by keyboard alone.
+  that one screen (the taps counted), opens a case in Response (under five phone screens), finds
+  their cases, saves CHEERS, records a patrol afterwards, adds a note and moves a case on through
+  its gate, partly by keyboard alone.
 * A supervisor: reviews a gate override from the work queue, overrides a gate with a reason,
   and closes a case.
 * An analyst: imports a police.uk file, finds hotspots, and opens a case on the hottest cell.
@@ -10,8 +11,9 @@
 
 At every step the page is checked with axe-core (no serious or critical violation) and, on the
 main pages, by Tab alone (every control reached, focus visible); a phone page must not scroll
-sideways. Each step leaves a screenshot in build/screenshots/<database>/journeys/. Cases the
-journeys work on are made for each run through the service layer, so a run can repeat.
+sideways; and no Content-Security-Policy violation has happened so far, on any page or swap.
+Each step leaves a screenshot in build/screenshots/<database>/journeys/. Cases the journeys work
+on are made for each run through the service layer, so a run can repeat.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from tests.browser.conftest import (
     PageProblems,
     assert_fits_phone,
 )
-from tests.browser.test_case_flow import marker_survived, set_marker
+from tests.browser.test_case_flow import CHEERS, marker_survived, set_marker
 from tests.browser.test_patrol_on_a_phone import as_if_started_minutes_ago
 from tests.conftest import CHURCH_STREET, POLICE_UK_DATA, READY_CHEERS, WESTMINSTER
 
@@ -63,6 +65,7 @@ class Journey:
     """Checks and photographs each step of one user's journey."""
 
     page: Page
+    problems: PageProblems
     name: str
     viewport: str
     steps: int = 0
@@ -71,6 +74,7 @@ class Journey:
         self.page.wait_for_load_state()
         settle(self.page)
         where = f"{self.name} ({self.viewport}), step {self.steps + 1}: {label}"
+        self.problems.assert_no_csp_violations(where)
         assert_accessible(self.page, where)
         if keyboard:
             assert_keyboard_reachable(self.page, where)
@@ -80,15 +84,13 @@ class Journey:
         folder = ARTIFACTS / "journeys" / self.viewport / self.name
         folder.mkdir(parents=True, exist_ok=True)
         slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
-        # caret="initial": hiding the caret sets style attributes that htmx would copy.
-        self.page.screenshot(path=str(folder / f"{self.steps:02d}-{slug}.png"),
-                             full_page=True, caret="initial")
+        self.page.screenshot(path=str(folder / f"{self.steps:02d}-{slug}.png"), full_page=True)
 
 
 @pytest.fixture
-def journey(page: Page) -> Callable[[str], Journey]:
+def journey(page: Page, page_problems: PageProblems) -> Callable[[str], Journey]:
     viewport = "phone" if page.viewport_size == PHONE else "desktop"
-    return lambda name: Journey(page, name, viewport)
+    return lambda name: Journey(page, page_problems, name, viewport)
 
 
 # --- cases made for the journeys, through the service layer ------------------------------------
@@ -186,7 +188,7 @@ def test_an_officers_day(page: Page, journey: Callable[[str], Journey],
     title = unique("Bike thefts on the Paddington Basin towpath")
     hotspot = unique("Robberies by the Edgware Road underpass")
     with live_db(live_server) as db:
-        ref = new_case(db, "pc.shah", title, ready=True)
+        ref = new_case(db, "pc.shah", title, ready=False)
         patrol_ref = response_case(db, hotspot)
     day = journey("officer")
 
@@ -246,6 +248,18 @@ def test_an_officers_day(page: Page, journey: Callable[[str], Journey],
     expect(page.locator("#stage-response .app-stage-group__line")).to_contain_text(
         "no plan yet")
     day.step("the case", keyboard=True)
+
+    # CHEERS: is it a problem? Every element met, with evidence.
+    cheers = page.locator("#section-cheers")
+    cheers.get_by_role("link", name="Change").click()
+    for element in CHEERS:
+        group = cheers.get_by_role("group", name=re.compile(f"^{element}:"))
+        group.get_by_label("Met", exact=True).check()
+        cheers.get_by_label(f"Evidence for {element}").fill(f"{element}: seen on the towpath.")
+    day.step("CHEERS form")
+    cheers.get_by_role("button", name="Save CHEERS").click()
+    expect(cheers.locator(".govuk-tag--green")).to_have_count(len(CHEERS))
+    day.step("CHEERS saved")
 
     # A patrol recorded afterwards: its log is in the Response stage, opened in place.
     page.locator("#stage-response .app-stage-group__open").click()

@@ -1,6 +1,6 @@
 """The map component (static/js/map.js with the vendored Leaflet) in headless Chromium, without the
 app: a small server of its own serves ``static/``, test pages and GeoJSON under the app's
-Content-Security-Policy, so a violation is a console error and fails the test."""
+Content-Security-Policy, and any violation of it fails the test (conftest's ``PageProblems``)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ HEAD = """<!DOCTYPE html>
   <title>map test</title>
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <link rel="icon" href="/static/img/favicon.svg" type="image/svg+xml">
-  <meta name="htmx-config" content='{"includeIndicatorCSS": false}'>
+  <meta name="htmx-config" content='{"includeIndicatorCSS": false, "defaultSettleDelay": 0}'>
   <link rel="stylesheet" href="/static/vendor/govuk-frontend/govuk-frontend.min.css">
   <link rel="stylesheet" href="/static/vendor/leaflet/leaflet.css">
   <link rel="stylesheet" href="/static/css/app.css">
@@ -226,20 +226,13 @@ def map_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def map_page(browser: Any, map_server: str, page_problems: PageProblems,
              context_options: dict[str, Any]) -> Iterator[Page]:
-    """Like conftest's ``page`` (phone viewport, console errors fail the test), on our server."""
+    """Like conftest's ``page`` (phone viewport; console errors and CSP violations fail the
+    test), on our server."""
     context = browser.new_context(**{"viewport": PHONE, "base_url": map_server,
                                      "locale": "en-GB", **context_options})
     context.set_default_timeout(10_000)
     page = context.new_page()
-
-    def on_console(message: Any) -> None:
-        if message.type == "error":
-            location = message.location or {}
-            page_problems.errors.append(f"console error: {message.text} "
-                                        f"({location.get('url', '')})")
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: page_problems.errors.append(f"page error: {error}"))
+    page_problems.watch(page)
     try:
         yield page
     finally:

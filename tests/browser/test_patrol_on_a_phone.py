@@ -59,13 +59,11 @@ def test_patrol_and_outputs_on_a_phone_reach_the_operation_totals(
     expect(panel).to_be_visible()
     assert_fits_phone(page)
     set_marker(page)  # from here, every tap swaps part of the page: no full page load
-    # (Screenshots keep the caret: hiding it sets style attributes on the inputs, which htmx
-    # then copies while it swaps, and the Content-Security-Policy rightly refuses.)
 
     panel.get_by_role("button", name="Start patrol").click()
     expect(panel).to_contain_text("Patrol started.")
     expect(panel.get_by_role("button", name="End patrol")).to_be_visible()
-    page.screenshot(path=str(ARTIFACTS / "patrol-running-phone.png"), caret="initial")
+    page.screenshot(path=str(ARTIFACTS / "patrol-running-phone.png"))
 
     as_if_started_minutes_ago(live_server, 12)
     panel.get_by_role("button", name="End patrol").click()
@@ -82,7 +80,7 @@ def test_patrol_and_outputs_on_a_phone_reach_the_operation_totals(
     expect(panel).to_contain_text("Recorded 2 arrests and 1 knife.")
     expect(page.locator("#timeline")).to_contain_text("Recorded 2 arrests and 1 knife on")
     assert marker_survived(page)
-    page.screenshot(path=str(ARTIFACTS / "outputs-recorded-phone.png"), caret="initial")
+    page.screenshot(path=str(ARTIFACTS / "outputs-recorded-phone.png"))
 
     # The supervisor's view: the operation's totals include them.
     page.goto("/operations")
