@@ -143,7 +143,8 @@ def _crime_rows(db: Session, case: Case) -> bytes:
                                        list(latest.categories)):
                 rows.append([role, name, f"{crime.month:%Y-%m}", crime.crime_id,
                              crime.category, crime.longitude, crime.latitude, crime.location,
-                             crime.lsoa_code, crime.last_outcome, crime.source])
+                             crime.lsoa_code, crime.lsoa_name, crime.last_outcome,
+                             crime.source])
     return files.csv_bytes(columns, rows)
 
 

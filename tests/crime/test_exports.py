@@ -207,6 +207,12 @@ def test_crimes_csv_lists_exactly_the_crimes_the_latest_assessment_counted(
             counted = sum(1 for r in rows if r["area"] == area and r["period"] == period)
             assert counted == latest["areas"][area][period], (area, period)
     assert all(r["import_source"].endswith("-city-of-london-street.csv") for r in rows)
+    # The LSOA's name beside its code, where a person reads the file.
+    located = [r for r in rows if r["lsoa_code"]]
+    assert located and all(re.fullmatch(r"[A-Z][A-Za-z ]+ \d{3}[A-Z]", r["lsoa_name"])
+                           for r in located)
+    assert {r["lsoa_name"] for r in located if r["lsoa_code"] == "E01000001"} <= {
+        "City of London 001A"}
 
 
 def csv_rows(content: bytes) -> Iterator[dict[str, str]]:
