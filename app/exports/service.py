@@ -185,7 +185,8 @@ def export_operation(db: Session, actor: Actor, operation: Operation, *, reason:
     members: dict[str, bytes] = {
         "operation.json": json.dumps({
             "name": operation.name, "unit": operation.unit,
-            "description": operation.description,
+            "force": operation.force_id, "borough": operation.borough_code,
+            "run_by": operation.owner_label, "description": operation.description,
             "start_date": operation.start_date.isoformat(),
             "end_date": operation.end_date.isoformat() if operation.end_date else None,
             "cases": [case.ref for case, _s in rows]}, indent=2).encode("utf-8"),

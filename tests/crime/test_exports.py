@@ -356,6 +356,9 @@ def test_the_operation_bundle_holds_every_case_file_and_the_evaluation(world: Wo
     assert [row["ref"] for row in evaluation["rows"]] == [world.ref]
     assert evaluation["rows"][0]["snapshot"] == 2
     assert bundle["evaluation.csv"].decode().startswith("ref,title,borough")
+    run = json.loads(bundle["operation.json"])  # who ran it, by name beside the codes
+    assert (run["force"], run["borough"], run["run_by"]) == (
+        "city-of-london", None, "City of London Police (force-wide)")
     with world.site.factory() as db:
         again = export_operation(db, Actor.cli(), find_operation(db, "sentinel"),
                                  reason="Command line")
