@@ -70,7 +70,7 @@ def ensure_lantern(db: Session, users: dict[str, User]) -> int:
     sgt, analyst = users["sgt.byrne"], users["analyst.lee"]
     operation = create_operation(db, _as(analyst), OperationCreate(
         name=LANTERN, unit="City of London Police, hotspot patrol trial (demo)",
-        force="city-of-london", start_date=PATROLS_FROM, end_date=PATROLS_TO,
+        force="city-of-london", borough=CITY, start_date=PATROLS_FROM, end_date=PATROLS_TO,
         description="A randomised trial of hotspot patrols: eight street corners with the "
                     "most violence, robbery and theft from the person, matched in pairs by "
                     "their crime in the year before and split at random between patrols and "

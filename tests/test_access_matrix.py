@@ -125,7 +125,32 @@ def concern_write(status: int) -> Rule:
 
 
 def operation_manage(status: int) -> Rule:
+    """Setting up an operation: supervisors (for their area) and analysts."""
     return by_role(403, status, 403, status, 403, 403)
+
+
+def operation_change(status: int) -> Rule:
+    """Changing the matrix operation, which Westminster runs: its supervisors and the force's
+    analysts; its other readers are refused; the Camden officer does not read it (not found)."""
+    return by_role(403, status, 404, status, 403, 403)
+
+
+# Reading the matrix operation: where Westminster's cases are read (not in Camden).
+OPERATION_READ = by_role(200, 200, 404, 200, 200, 403)
+# The City of London Police's operation (run by the City): unknown to everyone who reads only
+# Westminster or Camden; the analyst and the evaluator read every force.
+CITY_READ = by_role(404, 404, 404, 200, 200, 403)
+
+
+def city_change(status: int) -> Rule:
+    return by_role(404, 404, 404, status, 403, 403)
+
+
+# A force-wide operation of the Metropolitan Police: read by every reader of its cases,
+# changed by its analysts (and supervisors who work across the force) only; a Westminster
+# supervisor is refused.
+def force_wide_change(status: int) -> Rule:
+    return by_role(403, 403, 403, status, 403, 403)
 
 
 # Figures, operations, the work queue and concern lists: every case reader, each over what
@@ -143,6 +168,10 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
         "analysis_summary": by_role(200, 200, 404, 200, 403, 404),
         # Operations are chosen centrally: supervisors (of the borough) and analysts.
         "operation": by_role(403, 200, 404, 200, 403, 404),
+        # Joining the City's operation: unknown to the supervisor, another force's for the
+        # analyst; a force-wide one is not the Westminster supervisor's to add cases to.
+        "city of london operation": by_role(403, 422, 404, 422, 403, 404),
+        "force-wide operation": by_role(403, 403, 404, 200, 403, 404),
     },
     ("GET", "/api/v1/cases/{ref}/gate"): {"read": API_READ},
     ("POST", "/api/v1/cases/{ref}/transitions"): {
@@ -187,10 +216,19 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
         "correct": patrol_write_api(201)},
     # Operations and figures: every case reader, over the cases they may read.
     ("GET", "/api/v1/operations"): {"list": OVERSIGHT_READ},
-    ("POST", "/api/v1/operations"): {"create": operation_manage(201)},
-    ("GET", "/api/v1/operations/{operation_id}"): {"read": OVERSIGHT_READ},
-    ("PATCH", "/api/v1/operations/{operation_id}"): {"update": operation_manage(200)},
-    ("GET", "/api/v1/operations/{operation_id}/summary"): {"figures": OVERSIGHT_READ},
+    ("POST", "/api/v1/operations"): {
+        "create": operation_manage(201),
+        # Only for an owner one could change: not another force's area, not the whole force
+        # for a supervisor of one area.
+        "for the city of london": by_role(403, 422, 403, 201, 403, 403),
+        "force-wide": by_role(403, 422, 403, 201, 403, 403)},
+    ("GET", "/api/v1/operations/{operation_id}"): {"read": OPERATION_READ,
+        "city of london operation": CITY_READ},
+    ("PATCH", "/api/v1/operations/{operation_id}"): {
+        "update": operation_change(200), "city of london operation": city_change(200),
+        "force-wide operation": force_wide_change(200)},
+    ("GET", "/api/v1/operations/{operation_id}/summary"): {"figures": OPERATION_READ,
+        "city of london operation": CITY_READ},
     ("GET", "/api/v1/stats"): {"figures": OVERSIGHT_READ},
     ("GET", "/api/v1/queue"): {"westminster": OVERSIGHT_READ},
     # Reviewing a gate override: a supervisor of the case's borough.
@@ -211,14 +249,20 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("POST", "/api/v1/cases/{ref}/assessments"): {"run": by_role(201, 201, 404, 201, 403, 404)},
     ("GET", "/api/v1/cases/{ref}/assessments/{number}"): {"read": API_READ},
     ("GET", "/api/v1/cases/{ref}/process"): {"read": API_READ},
-    ("GET", "/api/v1/operations/{operation_id}/evaluation"): {"evaluation": OVERSIGHT_READ},
+    ("GET", "/api/v1/operations/{operation_id}/evaluation"): {"evaluation": OPERATION_READ,
+        "city of london operation": CITY_READ},
     # Randomising an operation's hotspots is for those who manage operations; every reader of
     # the operation reads the allocation (naming only the hotspots they may read).
-    ("GET", "/api/v1/operations/{operation_id}/allocation"): {"randomised": OVERSIGHT_READ},
+    ("GET", "/api/v1/operations/{operation_id}/allocation"): {"randomised": OPERATION_READ},
+    # (The City's operation cannot hold Westminster's hotspots: the analyst who may change it
+    # is told so, 422; everyone else does not read it.)
     ("POST", "/api/v1/operations/{operation_id}/allocation"): {
-        "four hotspots": operation_manage(201)},
+        "four hotspots": operation_change(201), "city of london operation": city_change(422),
+        "force-wide operation": force_wide_change(201)},
     ("POST", "/api/v1/operations/{operation_id}/allocation/cells"): {
-        "westminster's top cell": operation_manage(201)},
+        "westminster's top cell": operation_change(201),
+        "city of london operation": city_change(422),
+        "force-wide operation": force_wide_change(201)},
     # A force's harm weights are reference data for every signed-in reader; analysts and
     # administrators load them.
     ("GET", "/api/v1/forces/{force_id}/harm-weights"): {"metropolitan": everyone(200)},
@@ -227,7 +271,8 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     # Case files are disclosures: evaluators export them (the access matrix of issue 3).
     ("GET", "/api/v1/cases/{ref}/export"): {"case file": by_role(403, 403, 404, 403, 200, 404)},
     ("GET", "/api/v1/operations/{operation_id}/export"): {
-        "bundle": by_role(403, 403, 403, 403, 200, 403)},
+        "bundle": by_role(403, 403, 404, 403, 200, 403),
+        "city of london operation": by_role(404, 404, 404, 403, 200, 403)},
     ("GET", "/api/v1/schemas/case-file.json"): {"schema": everyone(200)},
     # --- pages, session cookie and CSRF token --------------------------------------------------
     ("GET", "/"): {"home": everyone(303)},
@@ -289,28 +334,47 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("GET", "/dashboard"): {"figures": OVERSIGHT_READ},
     ("GET", "/operations"): {"list": OVERSIGHT_READ},
     ("GET", "/operations/new"): {"form": operation_manage(200)},
-    ("POST", "/operations"): {"create": operation_manage(303)},
-    ("GET", "/operations/{operation_id}"): {"dashboard": OVERSIGHT_READ},
-    ("GET", "/operations/{operation_id}/edit"): {"form": operation_manage(200)},
-    ("POST", "/operations/{operation_id}"): {"update": operation_manage(303)},
-    ("POST", "/operations/{operation_id}/cases"): {"westminster case": operation_manage(303)},
+    ("POST", "/operations"): {
+        "create": operation_manage(303),
+        "for the city of london": by_role(403, 422, 403, 303, 403, 403),
+        "force-wide": by_role(403, 422, 403, 303, 403, 403)},
+    ("GET", "/operations/{operation_id}"): {"dashboard": OPERATION_READ,
+        "city of london operation": CITY_READ},
+    ("GET", "/operations/{operation_id}/edit"): {
+        "form": operation_change(200), "city of london operation": city_change(200),
+        "force-wide operation": force_wide_change(200)},
+    ("POST", "/operations/{operation_id}"): {
+        "update": operation_change(303), "city of london operation": city_change(303),
+        "force-wide operation": force_wide_change(303)},
+    # A Westminster case cannot join the City's operation: the analyst is told so (422).
+    ("POST", "/operations/{operation_id}/cases"): {
+        "westminster case": operation_change(303), "city of london operation": city_change(422),
+        "force-wide operation": force_wide_change(303)},
     ("GET", "/queue"): {"westminster": OVERSIGHT_READ},
     ("POST", "/queue/overrides/{event_id}/review"): {
         "review": by_role(403, 303, 404, 403, 403, 404)},
     ("POST", "/cases/{ref}/assessments"): {"run": ANALYSIS_WRITE},
     ("POST", "/cases/{ref}/process-evaluation"): {"add": by_role(303, 303, 404, 403, 403, 404)},
-    ("GET", "/operations/{operation_id}/evaluation"): {"page": OVERSIGHT_READ},
-    ("GET", "/operations/{operation_id}/evaluation.csv"): {"csv": OVERSIGHT_READ},
-    ("GET", "/operations/{operation_id}/allocation"): {"form or allocation": OVERSIGHT_READ},
-    ("POST", "/operations/{operation_id}/allocation"): {"four hotspots": operation_manage(303)},
+    ("GET", "/operations/{operation_id}/evaluation"): {"page": OPERATION_READ,
+        "city of london operation": CITY_READ},
+    ("GET", "/operations/{operation_id}/evaluation.csv"): {"csv": OPERATION_READ,
+        "city of london operation": CITY_READ},
+    ("GET", "/operations/{operation_id}/allocation"): {"form or allocation": OPERATION_READ,
+        "city of london operation": CITY_READ},
+    ("POST", "/operations/{operation_id}/allocation"): {
+        "four hotspots": operation_change(303), "city of london operation": city_change(422),
+        "force-wide operation": force_wide_change(303)},
     ("POST", "/operations/{operation_id}/allocation/cells"): {
-        "westminster's top cell": operation_manage(303)},
+        "westminster's top cell": operation_change(303),
+        "city of london operation": city_change(422),
+        "force-wide operation": force_wide_change(303)},
     ("GET", "/data/forces/{force_id}/harm-weights"): {"metropolitan": everyone(200)},
     ("POST", "/data/forces/{force_id}/harm-weights"): {
         "metropolitan": by_role(403, 403, 403, 303, 403, 303)},
     ("POST", "/cases/{ref}/export"): {"case file": by_role(403, 403, 404, 403, 200, 404)},
     ("POST", "/operations/{operation_id}/export"): {
-        "bundle": by_role(403, 403, 403, 403, 200, 403)},
+        "bundle": by_role(403, 403, 404, 403, 200, 403),
+        "city of london operation": by_role(404, 404, 404, 403, 200, 403)},
     ("GET", "/data"): {"imports": DATA_READ},
     ("POST", "/data/police-uk"): {"street csv": DATA_IMPORT},
     ("POST", "/data/boundaries"): {"wards": DATA_IMPORT},
@@ -382,6 +446,10 @@ class Req:
 
 
 WALK_IN, WALK_IN_PASSWORD = "walk.in", "correct horse battery staple"
+# Who runs the operations a request is made on: (force, owning area; None: force-wide).
+OPERATION_OWNERS: dict[str, tuple[str, str | None]] = {
+    "westminster": ("metropolitan", WESTMINSTER), "city": ("city-of-london", CITY),
+    "force": ("metropolitan", None)}
 OTHER_SUPERVISOR = "sgt.other"
 
 
@@ -391,6 +459,7 @@ class Ctx:
     def __init__(self, db: Session, people: dict[str, Person]) -> None:
         self.db = db
         self.people = people
+        self.operation_owner = "westminster"  # see OPERATION_OWNERS
 
     def user(self, role: str) -> User:
         user = self.db.get(User, self.people[role].user.id)
@@ -427,9 +496,12 @@ class Ctx:
              "due_date": "2031-06-30", "tactic": None})).id
 
     def new_operation(self) -> int:
+        """An operation run by Westminster (or as ``operation_owner`` says), set up by the
+        analyst."""
+        force, borough = OPERATION_OWNERS[self.operation_owner]
         return create_operation(self.db, self.actor("analyst"), OperationCreate(
             name=f"Matrix {secrets.token_hex(3)}", start_date=date(2026, 1, 1),
-            force="metropolitan")).id
+            force=force, borough=borough)).id
 
     def new_patrol(self, ref: str, *, running: bool = False) -> int:
         """A patrol on the case: running (started 20 minutes ago) or entered afterwards."""
@@ -500,7 +572,7 @@ class Ctx:
         self.crime()
         operation = self.new_operation()
         refs = [self.new_case() for _ in range(4)]
-        for ref in refs:
+        for ref in refs if self.operation_owner != "city" else ():  # not the City's cases
             service.update_case(self.db, self.actor("analyst"), ref, CaseUpdate.model_validate(
                 {"version": self.version(ref), "operation": operation}))
         return operation, refs
@@ -1659,6 +1731,51 @@ def _(ctx: Ctx) -> Req:
     return Req("signin", "POST", "/sign-in",
                form={"username": ctx.walk_in().username, "password": WALK_IN_PASSWORD,
                      "next": "/cases"})
+
+
+@request("POST", "/api/v1/operations", "for the city of london")
+def _(ctx: Ctx) -> Req:
+    return api("POST", "/api/v1/operations", {"name": "Lantern", "force": "city-of-london",
+                                               "borough": CITY, "start_date": "2026-04-01"})
+
+
+@request("POST", "/api/v1/operations", "force-wide")
+def _(ctx: Ctx) -> Req:
+    return api("POST", "/api/v1/operations", {"name": "Nightingale", "force": "metropolitan",
+                                               "borough": None, "start_date": "2026-04-01"})
+
+
+@request("POST", "/operations", "for the city of london")
+def _(ctx: Ctx) -> Req:
+    return page("POST", "/operations", {"name": "Lantern", "start_date": "2026-04-01",
+                                        "force": "city-of-london", "borough": CITY})
+
+
+@request("POST", "/operations", "force-wide")
+def _(ctx: Ctx) -> Req:
+    return page("POST", "/operations", {"name": "Nightingale", "start_date": "2026-04-01",
+                                        "force": "metropolitan", "borough": ""})
+
+
+# The same requests on an operation of another owner (see OPERATION_OWNERS).
+OTHER_OWNERS = {"city of london operation": "city", "force-wide operation": "force"}
+
+
+def _on_operation_of(owner: str, base: Builder) -> Builder:
+    def build(ctx: Ctx) -> Req:
+        ctx.operation_owner = owner
+        return base(ctx)
+    return build
+
+
+for (_method, _path), _rules in EXPECTED.items():
+    # The request on the matrix operation: the case update's is its "operation" variant.
+    _base = REQUESTS.get((_method, _path, "operation")) or next(
+        (b for (m, p, v), b in REQUESTS.items()
+         if (m, p) == (_method, _path) and v not in OTHER_OWNERS), None)
+    for _variant, _owner in OTHER_OWNERS.items():
+        if _variant in _rules and _base is not None:
+            REQUESTS[(_method, _path, _variant)] = _on_operation_of(_owner, _base)
 
 
 # --- sending -----------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ NEW_COLUMNS = {
     "users": {"force_id"},
     "areas": {"force_id", "name_welsh"},
     "import_batches": {"force_id", "months"},
-    "operations": {"force_id"},
+    "operations": {"force_id", "borough_code"},  # borough_code: 0008
 }
 USER_FORCES = {
     "pc.shah": "metropolitan", "sgt.okafor": "metropolitan", "sgt.adeyemi": "metropolitan",

@@ -11,6 +11,7 @@ from app.api.cases import CONFLICT
 from app.api.deps import ApiActor, Db
 from app.api.errors import ERROR_RESPONSES
 from app.assessment.schemas import AllocationRead
+from app.auth.context import Actor
 from app.errors import NotFound
 from app.operations import allocation, service
 from app.operations.models import Operation
@@ -19,6 +20,7 @@ from app.operations.schemas import (
     CellCandidatesCreate,
     CellCandidatesRead,
     OperationCreate,
+    OperationFilters,
     OperationRead,
     OperationUpdate,
 )
@@ -31,8 +33,8 @@ router = APIRouter(tags=["operations and oversight"], responses=ERROR_RESPONSES)
 OperationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 BoroughFilter = Annotated[str | None, Query(description="A local policing area's ONS code, "
                                                        "e.g. E09000033 or W06000002")]
-ForceFilter = Annotated[str | None, Query(description="Only the cases of this force's areas "
-                                                      "(police.uk id, e.g. north-wales)")]
+ForceFilter = Annotated[str | None, Query(description="Only this force's (police.uk id, e.g. "
+                                                      "north-wales)")]
 StageFilter = Annotated[list[Stage] | None, Query(description="Repeat for several stages")]
 From = Annotated[date | None, Query(alias="from", description="First day of the period "
                                     "(default: the operation's start, or 1 April)")]
@@ -40,18 +42,29 @@ To = Annotated[date | None, Query(alias="to", description="Last day of the perio
                                   "today)")]
 
 
-def operation_read(operation: Operation, cases: int) -> OperationRead:
+def operation_read(operation: Operation, cases: int, actor: Actor) -> OperationRead:
     return OperationRead(
         id=operation.id, name=operation.name, description=operation.description,
         unit=operation.unit, force=operation.force_id, force_name=operation.force.label,
+        borough=operation.borough_code,
+        borough_name=operation.borough.label if operation.borough else None,
+        can_change=service.may_change(actor.user, operation),
         start_date=operation.start_date, end_date=operation.end_date,
         cases=cases, created_at=operation.created_at, updated_at=operation.updated_at,
         version=operation.version)
 
 
 @router.get("/operations", response_model=list[OperationRead], summary="Operations")
-def list_operations(actor: ApiActor, db: Db) -> list[OperationRead]:
-    return [operation_read(o, n) for o, n in service.list_operations(db, actor)]
+def list_operations(actor: ApiActor, db: Db,
+                    borough: Annotated[str | None, Query(
+                        description="Only the operations this local policing area runs (ONS "
+                                    "code)")] = None,
+                    force: ForceFilter = None) -> list[OperationRead]:
+    """The operations the token's user may read: those of the areas whose cases they read,
+    and their force's force-wide ones."""
+    query = validate(OperationFilters, {"borough": borough, "force": force})
+    return [operation_read(o, n, actor) for o, n in service.list_operations(
+        db, actor, borough=query.borough, force=query.force)]
 
 
 @router.post("/operations", response_model=OperationRead, status_code=status.HTTP_201_CREATED,
@@ -61,14 +74,15 @@ def create_operation(actor: ApiActor, db: Db, data: OperationCreate,
     """Cases join it with `PATCH /api/v1/cases/{ref}` and `{"operation": ID}`."""
     operation = service.create_operation(db, actor, data)
     response.headers["Location"] = f"/api/v1/operations/{operation.id}"
-    return operation_read(operation, 0)
+    return operation_read(operation, 0, actor)
 
 
 @router.get("/operations/{operation_id}", response_model=OperationRead,
             summary="Read an operation")
 def read_operation(actor: ApiActor, db: Db, operation_id: OperationId) -> OperationRead:
     operation = service.get_operation(db, actor, operation_id)
-    return operation_read(operation, service.visible_case_count(db, actor, operation))
+    return operation_read(operation, service.visible_case_count(db, actor, operation),
+                          actor)
 
 
 @router.patch("/operations/{operation_id}", response_model=OperationRead, responses=CONFLICT,
@@ -76,7 +90,8 @@ def read_operation(actor: ApiActor, db: Db, operation_id: OperationId) -> Operat
 def update_operation(actor: ApiActor, db: Db, operation_id: OperationId,
                      data: OperationUpdate) -> OperationRead:
     operation = service.update_operation(db, actor, operation_id, data)
-    return operation_read(operation, service.visible_case_count(db, actor, operation))
+    return operation_read(operation, service.visible_case_count(db, actor, operation),
+                          actor)
 
 
 @router.get("/operations/{operation_id}/summary", response_model=Summary,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
 from app.auth.models import User
 from app.auth.roles import Role
@@ -128,6 +128,44 @@ def visible(user: User, perm: Perm, borough_column: ColumnElement[str]) -> Colum
     if user.force_id is not None:
         return borough_column.in_(select(Borough.code).where(Borough.force_id == user.force_id))
     return true()
+
+
+def can_read_operation(user: User, force_id: str, borough: Borough | None) -> bool:
+    """An operation owned by a local policing area is read where that area's cases are read;
+    a force-wide one (no owning area) by every case reader of its force."""
+    if not has(user, Perm.CASE_READ):
+        return False
+    if borough is None:
+        home = home_area(user)
+        return covers_force(user, force_id) and (home is None or user.force_id is not None)
+    return covers_borough(user, borough)
+
+
+def can_change_operation(user: User, force_id: str, borough: Borough | None) -> bool:
+    """Only the owner changes an operation: the owning area's supervisors, and the force's
+    analysts and supervisors who work across the force (a force-wide one is theirs alone)."""
+    if not has(user, Perm.OPERATION_MANAGE) or not covers_force(user, force_id):
+        return False
+    home = home_area(user)
+    if borough is None:
+        return home is None
+    return home is None or home == borough.code
+
+
+def visible_operations(user: User, force_column: ColumnElement[str],
+                       borough_column: ColumnElement[str | None]) -> ColumnElement[bool]:
+    """SQL condition for the operations a user may read (as ``can_read_operation``)."""
+    if not has(user, Perm.CASE_READ):
+        return false()
+    by_area = visible(user, Perm.CASE_READ, borough_column)  # type: ignore[arg-type]
+    if user.force_id is None and home_area(user) is not None:
+        force_wide: ColumnElement[bool] = false()  # a home area without a force: its own
+    elif user.force_id is None:
+        force_wide = true()
+    else:
+        force_wide = force_column == user.force_id
+    return or_(and_(borough_column.is_not(None), by_area),
+               and_(borough_column.is_(None), force_wide))
 
 
 def require_case(user: User, ref: str, borough: Borough, perm: Perm = Perm.CASE_READ) -> None:

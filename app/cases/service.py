@@ -26,8 +26,8 @@ from app.auth.models import User
 from app.auth.permissions import (
     CASE_OWNER_ROLES,
     Perm,
+    can_read_operation,
     covers_borough,
-    covers_force,
     require,
     visible_cases,
 )
@@ -53,6 +53,7 @@ from app.clock import today
 from app.db import utcnow
 from app.errors import FieldError, ValidationFailed
 from app.operations.models import AllocationUnit, Operation
+from app.operations.service import holds, require_change
 from app.reference.models import Borough, Force, Ward
 from app.reference.service import unknown_area
 from app.sara.cheers import CheersElement
@@ -319,11 +320,15 @@ def _update_place(db: Session, user: User, case: Case, data: CaseUpdate,
     if new_ward != case.ward_code:
         case.ward_code, case.ward = new_ward, ward
         changed.append("ward")
-    if case.operation and case.operation.force_id != borough.force_id \
-            and not ("operation" in fields and data.operation is None):
+    leaving = "operation" in fields and data.operation != case.operation_id
+    if case.operation and case.operation.force_id != borough.force_id and not leaving:
         raise ValidationFailed.one("borough", f"{borough.name} is an area of another force than "
                                    f"the case's operation ({case.operation.name}): take the "
                                    "case out of the operation first.")
+    if case.operation and holds(case.operation, borough) and not leaving:
+        raise ValidationFailed.one("borough", f"{case.operation.name} is run by "
+                                   f"{case.operation.owner_label}, which holds only its own "
+                                   "cases: take the case out of the operation first.")
     if case.owner and not covers_borough(case.owner, borough):
         raise ValidationFailed.one("borough", f"The owner, {case.owner.display_name}, works in "
                                    "another area: change the owner first.")
@@ -350,12 +355,14 @@ def _update_operation(db: Session, user: User, case: Case, data: CaseUpdate,
     require(user, Perm.OPERATION_MANAGE,
             "Only a supervisor or an analyst can put a case in an operation.")
     operation = db.get(Operation, data.operation) if data.operation else None
-    if data.operation and (operation is None or not covers_force(user, operation.force_id)):
+    if data.operation and (operation is None or not can_read_operation(
+            user, operation.force_id, operation.borough)):
         raise ValidationFailed.one("operation", f"There is no operation {data.operation}.")
-    if operation is not None and operation.force_id != case.borough.force_id:
-        raise ValidationFailed.one(
-            "operation", f"{operation.name} is run by {operation.force.label}: a case in "
-                         f"{case.borough.name} cannot join it.")
+    for touched in (operation, case.operation):  # the one joined and the one left
+        if touched is not None:
+            require_change(user, touched)
+    if operation is not None and (why := holds(operation, case.borough)):
+        raise ValidationFailed.one("operation", why)
     if case.operation is not None and db.scalar(
             select(AllocationUnit.id).where(AllocationUnit.case_id == case.id)):
         raise ValidationFailed.one(

@@ -348,6 +348,7 @@ class CrimeRow:
     latitude: float
     location: str
     lsoa_code: str
+    lsoa_name: str  # beside the code, for the person who reads the file
     last_outcome: str
     source: str  # the file it was imported from
 
@@ -359,7 +360,7 @@ def crime_rows_in(db: Session, force: str, area: BaseGeometry, period: Period,
         select(StreetCrime.crime_id, StreetCrime.month, StreetCrime.category,
                StreetCrime.longitude, StreetCrime.latitude, StreetCrime.easting,
                StreetCrime.northing, StreetCrime.location, StreetCrime.lsoa_code,
-               StreetCrime.last_outcome, ImportBatch.source)
+               StreetCrime.last_outcome, ImportBatch.source, StreetCrime.lsoa_name)
         .join(ImportBatch, ImportBatch.id == StreetCrime.batch_id)
         .where(*_street_filter(force, period, categories, bounds(area)))
         .order_by(StreetCrime.month, StreetCrime.id)).all()
@@ -367,5 +368,5 @@ def crime_rows_in(db: Session, force: str, area: BaseGeometry, period: Period,
         return []
     keep = inside(area, np.fromiter((r[5] for r in rows), dtype=np.float64, count=len(rows)),
                   np.fromiter((r[6] for r in rows), dtype=np.float64, count=len(rows)))
-    return [CrimeRow(r[0], r[1], r[2], r[3], r[4], r[7], r[8], r[9], r[10])
+    return [CrimeRow(r[0], r[1], r[2], r[3], r[4], r[7], r[8], r[11], r[9], r[10])
             for r, kept in zip(rows, keep, strict=True) if kept]

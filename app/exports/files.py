@@ -65,7 +65,8 @@ CSV_COLUMNS: dict[str, tuple[str, list[tuple[str, str]]]] = {
         ("category", "police.uk category slug"), ("longitude", "WGS84 (an anonymised snap "
                                                                "point)"),
         ("latitude", "WGS84"), ("location", "police.uk location text"),
-        ("lsoa_code", "LSOA (ONS code)"), ("last_outcome", "Last outcome category"),
+        ("lsoa_code", "LSOA (ONS code)"), ("lsoa_name", "LSOA name, as police.uk gives it"),
+        ("last_outcome", "Last outcome category"),
         ("import_source", "The file it was imported from")]),
 }
 

@@ -101,7 +101,8 @@ class _People:
 
 
 def _operation(db: Session, found: OperationRecord | None, borough: Borough) -> Operation | None:
-    """The operation of that name here, or a new one run by the area's force."""
+    """The operation of that name here, or a new one run by the area's force (force-wide: the
+    file does not say which unit ran it)."""
     if found is None:
         return None
     operation = db.scalar(select(Operation).where(Operation.name.ilike(found.name)))
@@ -114,6 +115,10 @@ def _operation(db: Session, found: OperationRecord | None, borough: Borough) -> 
     elif operation.force_id != borough.force_id:
         raise CaseFileError(f"Operation {operation.name} here is run by another force than "
                             f"{borough.name}'s: the case cannot join it.")
+    elif operation.borough is not None and operation.borough_code != borough.code:
+        raise CaseFileError(f"Operation {operation.name} here is run by "
+                            f"{operation.borough.label}, which holds only its own cases: the "
+                            f"case in {borough.name} cannot join it.")
     return operation
 
 

@@ -143,7 +143,8 @@ def _crime_rows(db: Session, case: Case) -> bytes:
                                        list(latest.categories)):
                 rows.append([role, name, f"{crime.month:%Y-%m}", crime.crime_id,
                              crime.category, crime.longitude, crime.latitude, crime.location,
-                             crime.lsoa_code, crime.last_outcome, crime.source])
+                             crime.lsoa_code, crime.lsoa_name, crime.last_outcome,
+                             crime.source])
     return files.csv_bytes(columns, rows)
 
 
@@ -184,7 +185,8 @@ def export_operation(db: Session, actor: Actor, operation: Operation, *, reason:
     members: dict[str, bytes] = {
         "operation.json": json.dumps({
             "name": operation.name, "unit": operation.unit,
-            "description": operation.description,
+            "force": operation.force_id, "borough": operation.borough_code,
+            "run_by": operation.owner_label, "description": operation.description,
             "start_date": operation.start_date.isoformat(),
             "end_date": operation.end_date.isoformat() if operation.end_date else None,
             "cases": [case.ref for case, _s in rows]}, indent=2).encode("utf-8"),

@@ -28,7 +28,7 @@ from app.assessment.schemas import (
 )
 from app.audit.service import AuditAction, record
 from app.auth.context import Actor
-from app.auth.permissions import Perm, covers_borough, require, visible_cases
+from app.auth.permissions import Perm, covers_borough, visible_cases
 from app.cases import service as cases
 from app.cases.access import acting_user, add_event, case_for
 from app.cases.models import Case, EventKind
@@ -39,7 +39,7 @@ from app.db import utcnow
 from app.errors import Conflict, FieldError, ValidationFailed
 from app.operations.models import Allocation, AllocationUnit, Operation
 from app.operations.schemas import AllocationCreate, CellCandidatesCreate
-from app.operations.service import get_operation
+from app.operations.service import get_operation, require_change
 from app.patrols.models import Patrol
 from app.patrols.views import Comparison
 from app.sara import allocation as rules
@@ -63,8 +63,7 @@ def make_allocation(db: Session, actor: Actor, operation_id: int, data: Allocati
     transaction). ``now`` is for the demo's history; an allocation is otherwise made today."""
     user = acting_user(actor)
     operation = get_operation(db, actor, operation_id)
-    require(user, Perm.OPERATION_MANAGE, "Only supervisors and analysts randomise an "
-                                         "operation's hotspots.")
+    require_change(user, operation)
     if allocation_of(db, operation) is not None:
         raise Conflict(f"{operation.name}'s hotspots were randomised already: an allocation "
                        "cannot be made again or changed.")
@@ -118,8 +117,7 @@ def open_cell_candidates(db: Session, actor: Actor, operation_id: int,
     cases of the operation already passed over. Returns the cases and how many were passed."""
     user = acting_user(actor)
     operation = get_operation(db, actor, operation_id)
-    require(user, Perm.OPERATION_MANAGE, "Only supervisors and analysts choose an operation's "
-                                         "candidate hotspots.")
+    require_change(user, operation)
     if allocation_of(db, operation) is not None:
         raise Conflict(f"{operation.name}'s hotspots were randomised already: no candidate can "
                        "be added.")
@@ -132,9 +130,19 @@ def open_cell_candidates(db: Session, actor: Actor, operation_id: int,
         raise ValidationFailed.one("borough", f"{study.area.name} is policed by "
                                               f"{study.force.label}; {operation.name} is "
                                               f"{operation.force.label}'s.")
+    if operation.borough is not None and data.borough not in (None, operation.borough_code):
+        raise ValidationFailed.one("borough", f"{operation.name} is run by "
+                                              f"{operation.borough.label}: search its cells "
+                                              "there.")
     taken = list(db.scalars(select(Case.target_geometry).where(
         Case.operation_id == operation.id, Case.target_geometry.is_not(None))))
     chosen = hotspots.top_cells(db, actor, query, study, data.top, taken)
+    outside = [code for _cell, code, _c in chosen.cells
+               if operation.borough_code not in (None, code)]
+    if outside and operation.borough is not None:
+        raise ValidationFailed.one("area", f"{len(outside)} of the cells lie outside "
+                                           f"{operation.borough.label}, which runs "
+                                           f"{operation.name}: search within it.")
     by_category: dict[str, hotspots.HotspotAnswer] = {}
     opened = []
     for cell, borough, category in chosen.cells:

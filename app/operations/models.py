@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 from app.auth.models import User
 from app.db import Base, utcnow
 from app.errors import Conflict
-from app.reference.models import Force
+from app.reference.models import Borough, Force
 from app.sara.allocation import Group, Method
 
 if TYPE_CHECKING:
@@ -35,6 +35,9 @@ class Operation(Base):
     unit: Mapped[str] = mapped_column(String(200), default="")  # the owning unit
     # The force that runs it: its cases lie in that force's areas.
     force_id: Mapped[str] = mapped_column(ForeignKey("forces.id"), index=True)
+    # The local policing area that owns it (its supervisors change it), or None: the force's,
+    # changed by those who work across the force. It holds only the cases of its owner.
+    borough_code: Mapped[str | None] = mapped_column(ForeignKey("boroughs.code"), index=True)
     start_date: Mapped[date]
     end_date: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -43,6 +46,12 @@ class Operation(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     force: Mapped[Force] = relationship()
+    borough: Mapped[Borough | None] = relationship(lazy="joined")
+
+    @property
+    def owner_label(self) -> str:
+        """Who runs it, in words: the area's name, or the force's."""
+        return self.borough.label if self.borough else f"{self.force.label} (force-wide)"
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (

@@ -22,6 +22,12 @@ class OperationCreate(Input):
     force: ForceId | None = Field(None, description="The police force that runs the "
                                   "operation: its cases lie in that force's areas (default: "
                                   "the caller's force)")
+    borough: BoroughCode | None = Field(None, description="The local policing area that runs "
+                                        "the operation: its supervisors change it, and only "
+                                        "its cases join it; null for a force-wide operation. "
+                                        "Default: the caller's home area, or force-wide for "
+                                        "one who works across the force. Only an owner the "
+                                        "caller could change is accepted.")
 
     model_config = ConfigDict(
         str_strip_whitespace=True, extra="forbid",
@@ -46,6 +52,9 @@ class OperationUpdate(Input):
     unit: ShortText | None = None
     start_date: WorkDate | None = None
     end_date: WorkDate | None = None
+    borough: BoroughCode | None = Field(None, description="Hand the operation to another "
+                                        "owner: an area that holds all its cases, or null for "
+                                        "the force")
 
 
 class OperationRead(BaseModel):
@@ -55,12 +64,24 @@ class OperationRead(BaseModel):
     unit: str
     force: str = Field(description="The police force that runs it (police.uk id)")
     force_name: str
+    borough: str | None = Field(description="The local policing area that runs it (ONS code); "
+                                "null: the force as a whole")
+    borough_name: str | None
+    can_change: bool = Field(description="Whether the caller may change it: the owning "
+                             "area's supervisors and the force's analysts may")
     start_date: date
     end_date: date | None
     cases: int = Field(description="The operation's cases that the caller may see")
     created_at: datetime
     updated_at: datetime
     version: int
+
+
+class OperationFilters(Input):
+    """Filters of the operation list (API and page)."""
+
+    borough: BoroughCode | None = None
+    force: ForceId | None = None
 
 
 class AllocationCreate(Input):

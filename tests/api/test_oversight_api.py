@@ -47,10 +47,14 @@ def test_supervisors_and_analysts_set_up_operations(client: TestClient, cast: Ca
     backwards = client.post("/api/v1/operations", headers=cast.supervisor.api, json={
         "name": "Backwards", "start_date": "2026-05-01", "end_date": "2026-04-01"})
     assert backwards.status_code == 422
-    changed = client.patch(f"/api/v1/operations/{operation['id']}", headers=cast.supervisor.api,
+    # The analyst's operation is the force's: a Westminster supervisor reads it, changes it not.
+    refused = client.patch(f"/api/v1/operations/{operation['id']}", headers=cast.supervisor.api,
+                           json={"version": 1, "description": "Hotspots worked locally"})
+    assert refused.status_code == 403
+    changed = client.patch(f"/api/v1/operations/{operation['id']}", headers=cast.analyst.api,
                            json={"version": 1, "description": "Hotspots worked locally"})
     assert changed.status_code == 200 and changed.json()["version"] == 2
-    stale = client.patch(f"/api/v1/operations/{operation['id']}", headers=cast.supervisor.api,
+    stale = client.patch(f"/api/v1/operations/{operation['id']}", headers=cast.analyst.api,
                          json={"version": 1, "unit": "Late"})
     assert stale.status_code == 409
 

@@ -130,8 +130,8 @@ def test_a_supervisor_randomises_hotspot_cells(
     page_problems.allow("status of 422")  # the refused number of cells, answered 422 on purpose
     name = unique("Lamplight")
     with live_db(live_server) as db:
-        create_operation(db, as_user(db, "analyst.lee"), OperationCreate(
-            name=name, force="city-of-london", start_date=date(2026, 1, 1)))
+        create_operation(db, as_user(db, "analyst.lee"), OperationCreate(  # the City runs it
+            name=name, force="city-of-london", borough=CITY, start_date=date(2026, 1, 1)))
     work = journey("trial-cells")
     sign_in_step(work, "sgt.byrne")
     page.goto("/operations")

@@ -54,7 +54,8 @@ class World:
 
     def operation(self, name: str) -> int:
         return int(self.send("POST", "/api/v1/operations", expected=201, json={
-            "name": name, "force": "city-of-london", "start_date": "2026-12-01"})["id"])
+            "name": name, "force": "city-of-london", "borough": CITY,
+            "start_date": "2026-12-01"})["id"])  # the City's: its sergeant runs it too
 
     def cases(self) -> int:
         with self.site.factory() as db:

@@ -207,6 +207,12 @@ def test_crimes_csv_lists_exactly_the_crimes_the_latest_assessment_counted(
             counted = sum(1 for r in rows if r["area"] == area and r["period"] == period)
             assert counted == latest["areas"][area][period], (area, period)
     assert all(r["import_source"].endswith("-city-of-london-street.csv") for r in rows)
+    # The LSOA's name beside its code, where a person reads the file.
+    located = [r for r in rows if r["lsoa_code"]]
+    assert located and all(re.fullmatch(r"[A-Z][A-Za-z ]+ \d{3}[A-Z]", r["lsoa_name"])
+                           for r in located)
+    assert {r["lsoa_name"] for r in located if r["lsoa_code"] == "E01000001"} <= {
+        "City of London 001A"}
 
 
 def csv_rows(content: bytes) -> Iterator[dict[str, str]]:
@@ -350,6 +356,9 @@ def test_the_operation_bundle_holds_every_case_file_and_the_evaluation(world: Wo
     assert [row["ref"] for row in evaluation["rows"]] == [world.ref]
     assert evaluation["rows"][0]["snapshot"] == 2
     assert bundle["evaluation.csv"].decode().startswith("ref,title,borough")
+    run = json.loads(bundle["operation.json"])  # who ran it, by name beside the codes
+    assert (run["force"], run["borough"], run["run_by"]) == (
+        "city-of-london", None, "City of London Police (force-wide)")
     with world.site.factory() as db:
         again = export_operation(db, Actor.cli(), find_operation(db, "sentinel"),
                                  reason="Command line")

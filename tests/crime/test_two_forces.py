@@ -673,7 +673,7 @@ def test_case_lists_hold_only_the_readers_force(world: World, who: str,
 
 
 @pytest.mark.parametrize(("who", "forces"), [
-    ("nw.analyst", {NORTH_WALES}), ("conwy.supervisor", {NORTH_WALES}),
+    ("nw.analyst", {NORTH_WALES}), ("conwy.supervisor", set()),
     ("city.supervisor", {CITY_POLICE}), ("city.evaluator", {CITY_POLICE}),
     ("all.analyst", {NORTH_WALES, CITY_POLICE})])
 def test_operation_lists_hold_only_the_readers_force(world: World, who: str,
@@ -715,12 +715,14 @@ def test_another_forces_crime_counts_are_not_found(world: World, who: str, force
 
 def test_within_a_force_the_home_area_still_scopes_cases(world: World) -> None:
     """The Conwy supervisor works in North Wales Police but not in Gwynedd: the Gwynedd case
-    is not found for them, while the force's operation is known to them."""
+    is not found for them, nor the operation Gwynedd's supervisor runs (the force's analyst
+    reads it)."""
     objects = world.objects[NORTH_WALES]
     response = world.request("GET", f"/api/v1/cases/{objects.case}", "conwy.supervisor")
     assert response.status_code == 404
-    operation = world.get(f"/api/v1/operations/{objects.operation}", "conwy.supervisor")
-    assert operation["cases"] == 0  # its case is not theirs to count
+    world.send("GET", f"/api/v1/operations/{objects.operation}", "conwy.supervisor", 404)
+    operation = world.get(f"/api/v1/operations/{objects.operation}", "nw.analyst")
+    assert operation["borough"] == GWYNEDD and operation["cases"] == 1
 
 
 # --- one force's data is changed by its own people only ----------------------------------------

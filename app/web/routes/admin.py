@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -29,6 +30,7 @@ from app.auth.service import (
 )
 from app.deps import get_db
 from app.errors import NotFound, StaleVersion, ValidationFailed
+from app.reference.models import Borough
 from app.reference.service import grouped_by_force, list_boroughs, list_forces
 from app.web import forms
 from app.web.deps import PageActor, csrf_protect
@@ -243,7 +245,14 @@ def audit_page(request: Request, actor: PageActor, db: Db) -> Response:
         "action_options": [(a.value, a.value) for a in audit.AuditAction],
         "page_url": lambda p: "/admin/audit?" + urlencode([*params, ("page", str(p))]),
         "csv_url": "/admin/audit.csv?" + urlencode(params),
+        "area_names": _area_names(db, {e.object_ref for e in entries if e.object_ref}),
     }, status_code=422 if errors else 200)
+
+
+def _area_names(db: Session, refs: set[str]) -> dict[str, str]:
+    """The names of the local policing areas among the records (views of an area's queue or
+    hotspots are logged under its code), so that the log reads "Westminster (E09000033)"."""
+    return {b.code: b.label for b in db.scalars(select(Borough).where(Borough.code.in_(refs)))}
 
 
 @router.get("/audit.csv")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.context import Actor
-from app.auth.permissions import Perm, covers_borough, has, visible_cases
+from app.auth.permissions import covers_borough, visible_cases
 from app.cases.models import Case
 from app.clock import today
 from app.crime import hotspots, picture
@@ -23,7 +23,7 @@ from app.harm import service as harm_tables
 from app.operations import allocation as service
 from app.operations.models import Operation
 from app.operations.schemas import AllocationCreate, CellCandidatesCreate
-from app.operations.service import get_operation
+from app.operations.service import get_operation, may_change, require_change
 from app.reference.service import list_boroughs
 from app.sara.allocation import MIN_HOTSPOTS, Method
 from app.sara.problem import CATEGORIES
@@ -54,6 +54,7 @@ def allocation_page(request: Request, actor: PageActor, db: Db, operation_id: Op
 def make_allocation(request: Request, actor: PageActor, db: Db, form: Form,
                     operation_id: OperationId) -> Response:
     operation = get_operation(db, actor, operation_id)
+    require_change(actor.user, operation)  # type: ignore[arg-type]
     payload: dict[str, Any] = {
         "cases": [str(v) for v in form.getlist("cases") if v],
         "method": forms.text(form, "method") or Method.PAIRS.value,
@@ -83,6 +84,7 @@ def open_cell_candidates(request: Request, actor: PageActor, db: Db, form: Form,
     """A hotspot search's top cells opened as the operation's cases, then shown (ticked) among
     the candidates."""
     operation = get_operation(db, actor, operation_id)
+    require_change(actor.user, operation)  # type: ignore[arg-type]
     category = forms.text(form, "category")
     payload: dict[str, Any] = {
         "borough": forms.optional(form, "borough"), "first": forms.text(form, "first"),
@@ -110,13 +112,15 @@ def open_cell_candidates(request: Request, actor: PageActor, db: Db, form: Form,
 
 def _cell_search(db: Session, actor: Actor, operation: Operation,
                  values: dict[str, Any]) -> dict[str, Any]:
-    """The choices of the cell search: the operation's force's areas the actor works in, the
+    """The choices of the cell search: the areas the actor works in of the operation's owner
+    (its area, or its force's), the
     months of its data (the last twelve by default), the sizes and the rankings."""
     user = actor.user
     assert user is not None
     bounded = set(db.scalars(select(Area.code).where(Area.kind == AreaKind.BOROUGH)))
     areas = [(b.code, b.label) for b in list_boroughs(db, operation.force_id)
-             if b.code in bounded and covers_borough(user, b)]
+             if b.code in bounded and covers_borough(user, b)
+             and operation.borough_code in (None, b.code)]
     span = data_months(db, operation.force_id)
     months = [(f"{m:%Y-%m}", f"{m:%b %Y}") for m in span.months()] if span else []
     table = harm_tables.in_use(db, operation.force_id)
@@ -140,7 +144,7 @@ def _page(request: Request, db: Session, actor: Actor, operation: Operation, *,
           cells: dict[str, Any] | None = None, status_code: int = 200) -> Response:
     made = service.allocation_read(db, actor, operation)
     candidates = _candidates(db, actor, operation) if made is None else []
-    may_allocate = actor.user is not None and has(actor.user, Perm.OPERATION_MANAGE)
+    may_allocate = may_change(actor.user, operation)
     query = request.query_params
     opened = (f"{_cells(query.get('opened'))} opened as cases of the operation, ticked below"
               + (f"; {_cells(query.get('skipped'))} passed over, already its cases"

@@ -41,7 +41,7 @@ from app.crime.models import Area, AreaKind
 from app.crime.queries import Period, cell_counts, data_months, month_value
 from app.deps import get_db
 from app.errors import Conflict, StaleVersion, ValidationFailed
-from app.operations.service import list_operations
+from app.operations.service import holds, list_operations, may_change
 from app.reference.service import get_ward, list_wards
 from app.sara.analysis import HypothesisStatus
 from app.sara.assessment import Outcome
@@ -403,8 +403,10 @@ def page_context(db: Session, actor: Actor, case: Case, **overrides: Any) -> dic
         borough = (overrides.get("values") or {}).get("borough") or case.borough_code
         context["wards"] = [(w.code, w.label) for w in list_wards(db, borough)]
         context["owners"] = eligible_owners(db, case.borough_code)
-        context["operation_options"] = [(str(o.id), o.name) for o, _n in
-                                        list_operations(db, actor)]
+        # The operations the case may join: its area's (or force's) that the user runs.
+        context["operation_options"] = [
+            (str(o.id), o.name) for o, _n in list_operations(db, actor)
+            if o.id == case.operation_id or (may_change(user, o) and not holds(o, case.borough))]
     context.update(overrides)
     context["stage_lines"] = stage_lines(case, context)
     context["stage_is_open"] = partial(is_open, case=case, open_stage=context["open_stage"])

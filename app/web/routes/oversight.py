@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import QueryParams
 
 from app.auth.context import Actor
-from app.auth.permissions import Perm, require
+from app.auth.permissions import Perm, home_area, require
 from app.cases import service as cases
 from app.cases.access import case_for
 from app.cases.schemas import CaseFilters, CaseUpdate
@@ -22,7 +22,7 @@ from app.errors import DomainError, StaleVersion, ValidationFailed
 from app.operations import service as operations
 from app.operations.allocation import allocation_of
 from app.operations.models import Operation
-from app.operations.schemas import OperationCreate, OperationUpdate
+from app.operations.schemas import OperationCreate, OperationFilters, OperationUpdate
 from app.oversight import service
 from app.oversight.schemas import OverrideReview, QueueQuery, StatsQuery, Summary
 from app.reference.service import forces_with_areas, scope_label
@@ -106,17 +106,32 @@ def dashboard(request: Request, actor: PageActor, db: Db) -> Response:
 
 @router.get("/operations")
 def operation_list(request: Request, actor: PageActor, db: Db) -> Response:
+    """The operations the user may read; those who read several areas filter by the one that
+    runs them (or the force, for force-wide ones)."""
+    chosen = request.query_params.get("borough") or ""
+    problems: list[str] = []
+    try:
+        query = validate(OperationFilters, {"borough": chosen or None})
+        rows = operations.list_operations(db, actor, borough=query.borough)
+    except ValidationFailed as exc:
+        db.rollback()
+        problems, chosen = [e.message for e in exc.errors], ""
+        rows = operations.list_operations(db, actor)
     return render(request, "operations/list.html", {
-        "active_nav": "operations", "rows": operations.list_operations(db, actor)})
+        "active_nav": "operations", "rows": rows, "chosen": chosen, "problems": problems,
+        "boroughs": _borough_options(db, actor),
+        "changeable": {o.id for o, _n in rows if operations.may_change(actor.user, o)}})
 
 
 @router.get("/operations/new")
 def new_operation(request: Request, actor: PageActor, db: Db) -> Response:
     require(actor.user, Perm.OPERATION_MANAGE,  # type: ignore[arg-type]
             "Only supervisors and analysts set up operations.")
+    user = actor.user
     return render(request, "operations/form.html", {
-        "active_nav": "operations", "operation": None, "values": {}, "errors": {},
-        "force_options": _force_options(db, actor)})
+        "active_nav": "operations", "operation": None, "errors": {},
+        "values": {"borough": (home_area(user) or "") if user else ""},
+        "force_options": _force_options(db, actor), **_owner_choices(db, actor)})
 
 
 def _force_options(db: Session, actor: Actor) -> forms.Options:
@@ -127,11 +142,23 @@ def _force_options(db: Session, actor: Actor) -> forms.Options:
     return [(force.id, force.label) for force, _n in forces_with_areas(db)]
 
 
+def _owner_choices(db: Session, actor: Actor) -> dict[str, Any]:
+    """Who may run the operation: the user's own area for one who works in an area; the
+    force as a whole (the blank choice) or any of its areas for one who works across it."""
+    user = actor.user
+    if user is None:
+        return {"owner_options": [], "owner_blank": None}
+    return {"owner_options": forms.area_options(db, user),
+            "owner_blank": None if home_area(user) else "The whole force (force-wide)"}
+
+
 @router.post("/operations")
 def create_operation(request: Request, actor: PageActor, db: Db, form: Form) -> Response:
     payload: dict[str, Any] = {name: forms.text(form, name) for name in OPERATION_FIELDS}
     payload["end_date"] = forms.optional(form, "end_date")
     payload["force"] = forms.optional(form, "force")
+    if "borough" in form:
+        payload["borough"] = forms.optional(form, "borough")
     try:
         operation = operations.create_operation(db, actor, validate(OperationCreate, payload))
     except ValidationFailed as exc:
@@ -139,7 +166,8 @@ def create_operation(request: Request, actor: PageActor, db: Db, form: Form) -> 
         return render(request, "operations/form.html", {
             "active_nav": "operations", "operation": None, "values": dict(form),
             "errors": forms.errors_by_field(exc.errors),
-            "force_options": _force_options(db, actor)}, status_code=422)
+            "force_options": _force_options(db, actor), **_owner_choices(db, actor)},
+            status_code=422)
     return redirect(f"/operations/{operation.id}?flash=created")
 
 
@@ -161,6 +189,7 @@ def _operation_page(request: Request, db: Session, actor: Actor, operation: Oper
         "active_nav": "operations", "operation": operation, "case_rows": rows,
         "case_total": total, "add_errors": add_errors or {}, "add_value": add_value,
         "allocated": allocation_of(db, operation) is not None,
+        "may_change": operations.may_change(actor.user, operation),
         "flash": {"created": f"Operation {operation.name} is set up: add its hotspot cases.",
                   "saved": "Saved.", "added": "The case is added to the operation."}.get(
             flash, "")}
@@ -170,14 +199,22 @@ def _operation_page(request: Request, db: Session, actor: Actor, operation: Oper
 @router.get("/operations/{operation_id}/edit")
 def edit_operation(request: Request, actor: PageActor, db: Db,
                    operation_id: OperationId) -> Response:
-    # Another force's operation is not found, whatever one's role (as a case is).
+    # Out of one's reading scope it is not found (as a case is); read but not one's own:
+    # forbidden.
     operation = operations.get_operation(db, actor, operation_id)
-    require(actor.user, Perm.OPERATION_MANAGE,  # type: ignore[arg-type]
-            "Only supervisors and analysts change operations.")
+    operations.require_change(actor.user, operation)  # type: ignore[arg-type]
     values = {name: getattr(operation, name) or "" for name in OPERATION_FIELDS}
+    values["borough"] = operation.borough_code or ""
+    return _edit_form(request, db, actor, operation, values)
+
+
+def _edit_form(request: Request, db: Session, actor: Actor, operation: Operation,
+               values: dict[str, Any], errors: dict[str, str] | None = None,
+               conflict: str = "", status_code: int = 200) -> Response:
     return render(request, "operations/form.html", {
-        "active_nav": "operations", "operation": operation, "values": values, "errors": {},
-        "form_version": operation.version})
+        "active_nav": "operations", "operation": operation, "values": values,
+        "errors": errors or {}, "conflict": conflict, "form_version": operation.version,
+        **_owner_choices(db, actor)}, status_code=status_code)
 
 
 @router.post("/operations/{operation_id}")
@@ -186,16 +223,17 @@ def update_operation(request: Request, actor: PageActor, db: Db, form: Form,
     payload: dict[str, Any] = {name: forms.text(form, name) for name in OPERATION_FIELDS}
     payload["end_date"] = forms.optional(form, "end_date")
     payload["version"] = forms.version(form)
+    if "borough" in form:
+        payload["borough"] = forms.optional(form, "borough")
     try:
         operations.update_operation(db, actor, operation_id, validate(OperationUpdate, payload))
     except (ValidationFailed, StaleVersion) as exc:
         db.rollback()
         operation = operations.get_operation(db, actor, operation_id)
         errors = forms.errors_by_field(exc.errors) if isinstance(exc, ValidationFailed) else {}
-        return render(request, "operations/form.html", {
-            "active_nav": "operations", "operation": operation, "values": dict(form),
-            "errors": errors, "conflict": exc.message if isinstance(exc, StaleVersion) else "",
-            "form_version": operation.version}, status_code=422 if errors else 409)
+        return _edit_form(request, db, actor, operation, dict(form), errors,
+                          exc.message if isinstance(exc, StaleVersion) else "",
+                          status_code=422 if errors else 409)
     return redirect(f"/operations/{operation_id}?flash=saved")
 
 
@@ -205,8 +243,7 @@ def add_case(request: Request, actor: PageActor, db: Db, form: Form,
     """Put a case (by its reference) into the operation: the case update, as on the case
     page, so it is on the case's timeline."""
     operation = operations.get_operation(db, actor, operation_id)
-    require(actor.user, Perm.OPERATION_MANAGE,  # type: ignore[arg-type]
-            "Only supervisors and analysts put cases into operations.")
+    operations.require_change(actor.user, operation)  # type: ignore[arg-type]
     ref = forms.text(form, "ref").upper()
     try:
         if not ref:
