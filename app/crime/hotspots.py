@@ -43,6 +43,7 @@ from app.crime.queries import (
     cell_counts,
     cell_counts_by_category,
     data_months,
+    locations_in_cells,
     months_with_data,
     points_in_cells,
     without_location,
@@ -107,6 +108,8 @@ class HotspotCell:
     p: float | None
     geometry: dict[str, Any]  # WGS84 polygon
     harm: float | None = None  # ranked by harm: the weighted sum of its crimes
+    # Named by its crimes' police.uk locations (``name_cells``): the cells people are shown.
+    place: str | None = None
 
     @property
     def significant(self) -> bool:
@@ -264,6 +267,7 @@ def compute(db: Session, query: HotspotQuery, study: Study) -> HotspotAnswer:
     harm = None
     if query.rank_by == "harm":
         cells, harm = _ranked_by_harm(db, study, query, shape, grid, interior, counts)
+    _name_cells(db, force, shape, query, cells[:max(TABLE_ROWS, query.top_k)])
     concentration = result.concentration
     # The top cells the concentration takes, empty ones as 0 (only cells with crime are listed).
     top = [cell.count for cell in result.cells[:concentration.cells]]
@@ -284,6 +288,36 @@ def compute(db: Session, query: HotspotQuery, study: Study) -> HotspotAnswer:
         warnings=list(small.warnings),
         harm=replace(harm, pai=None) if harm and small.pai_withheld else harm,
     )
+
+
+def _name_cells(db: Session, force: str, outline: BaseGeometry, query: HotspotQuery,
+                cells: list[HotspotCell]) -> None:
+    """Name the cells by the police.uk locations of the crimes counted in them (those inside
+    the area, of the query's categories), in one grouped query for them all; a cell whose
+    crimes carry no location text is named by its centre."""
+    unnamed = [cell for cell in cells if cell.place is None]
+    if not unnamed:
+        return
+    rows = locations_in_cells(db, force, [(c.col, c.row) for c in unnamed], query.cell_m,
+                              query.period, list(query.categories) or None)
+    keep = inside(outline, np.array([r[1] for r in rows], dtype=np.float64),
+                  np.array([r[2] for r in rows], dtype=np.float64)) if rows else []
+    size = query.cell_m
+    by_cell: dict[tuple[int, int], Counter[str]] = {}
+    for (text, easting, northing, crimes), kept in zip(rows, keep, strict=True):
+        if kept:
+            by_cell.setdefault((easting // size, northing // size), Counter())[text] += crimes
+    for cell in unnamed:
+        cell.place = (maths.place_name(by_cell.get((cell.col, cell.row), Counter()))
+                      or f"Near {cell_centre(cell.geometry)}")
+
+
+def cell_centre(geometry: dict[str, Any]) -> str:
+    """Latitude, longitude of a cell's centre (its ring's mean corner), to five places."""
+    ring = geometry["coordinates"][0][:-1]
+    lon = sum(p[0] for p in ring) / len(ring)
+    lat = sum(p[1] for p in ring) / len(ring)
+    return f"{lat:.5f}, {lon:.5f}"
 
 
 def _ranked_by_harm(db: Session, study: Study, query: HotspotQuery, outline: BaseGeometry,
@@ -449,6 +483,7 @@ def _choice(db: Session, actor: Actor, query: HotspotQuery, study: Study, col: i
     cell = answer.cell_at(col, row)
     if cell is None:
         raise ValidationFailed.one("cell", "That cell has no crime in the period chosen.")
+    _name_cells(db, study.force.id, area_shape(study.area.geometry), query, [cell])
     code = answer.borough_code or _local_area_at(db, study.force, cell)
     borough = db.get(Borough, code)
     if borough is None:
@@ -502,18 +537,37 @@ def cell_case(found: HotspotAnswer, cell: HotspotCell, counted: HotspotAnswer,
         f"{' ranked by harm' if found.harm else ''}, where this cell ranked {cell.rank} of "
         f"{len(found.cells)} with {_count(cell.count)}; the case is about {label}, chosen "
         "when it was opened. ")
+    where = f"({found.study_name}, cell {mine.rank} of {len(counted.cells)})"
+    search = (f"ranked {cell.rank} in {found.study_name} ({_kinds(query.categories)}"
+              f"{', by harm' if found.harm else ''})")
     return CaseCreate(
-        title=f"Hotspot in {found.study_name}: {label} (cell {mine.rank} of "
-              f"{len(counted.cells)})",
+        title=_named("Hotspot ", cell.place, f": {label} {where}",
+                     f"Hotspot in {found.study_name}: {label} (cell {mine.rank} of "
+                     f"{len(counted.cells)})"),
         problem_statement=(how or "Found by the hotspot finder. ") + figures,
         category=category, borough=borough, source="data",
-        target_area={"name": f"{query.cell_m} m grid cell ranked {cell.rank} in "
-                             f"{found.study_name} ({_kinds(query.categories)}"
-                             f"{', by harm' if found.harm else ''})",
+        target_area={"name": _named(f"{query.cell_m} m grid cell ", cell.place, f", {search}",
+                                    f"{query.cell_m} m grid cell {search}"),
                      "geometry": cell.geometry},
         cheers={"events": {"met": None, "evidence": figures},
                 "recurring": {"met": None, "evidence": _monthly_note(counted)}},
     )
+
+
+NAME_MAX = 200  # a case's title and its target area's name
+
+
+def _named(before: str, place: str | None, after: str, unnamed: str) -> str:
+    """The cell's place put in mid-sentence ("Hotspot on or near Cheapside, with Poultry: ..."),
+    shortened to its first location if the whole would be too long."""
+    if not place:
+        return unnamed
+    for name in (place, place.partition(", with ")[0]):
+        phrase = name[0].lower() + name[1:] if name.startswith(("On or near ", "Near ")) \
+            else f"at {name}"
+        if len(text := before + phrase + after) <= NAME_MAX:
+            return text
+    return unnamed[:NAME_MAX]
 
 
 @dataclass
@@ -552,6 +606,9 @@ def top_cells(db: Session, actor: Actor, query: HotspotQuery, study: Study, coun
             assert proposal.category is not None  # a listed cell holds crime
             category = proposal.category
         chosen.append((cell, code, category))
+    # Cells passed over may take the cases beyond the cells the search named.
+    _name_cells(db, study.force.id, area_shape(study.area.geometry), query,
+                [cell for cell, _code, _category in chosen])
     if len(chosen) < count:
         raise ValidationFailed.one(
             "top", f"Only {len(chosen)} more cells hold crime of {_kinds(query.categories)} in "

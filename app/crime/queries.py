@@ -37,6 +37,7 @@ from app.crime.models import ImportBatch, ImportKind, ImportStatus, StopSearch, 
 from app.crime.police_uk import parse_month
 from app.errors import ValidationFailed
 from app.reference.models import Borough, Force
+from app.sara.hotspots import NO_LOCATION
 
 
 @dataclass(frozen=True)
@@ -277,6 +278,43 @@ def category_points_in_cells(db: Session, force: str, cells: list[tuple[int, int
     return (np.fromiter((r[0] for r in rows), dtype=np.float64, count=len(rows)),
             np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows)),
             [r[2] for r in rows])
+
+
+def locations_in_cells(db: Session, force: str, cells: list[tuple[int, int]], cell_m: int,
+                       period: Period, categories: list[str] | None
+                       ) -> list[tuple[str, int, int, int]]:
+    """The police.uk location texts of some grid cells' crimes, as (location, easting,
+    northing, crimes) per snap point, counted by the database in one grouped query (a cell
+    holds a few dozen snap points, so the rows stay few whatever the crimes)."""
+    if not cells:
+        return []
+    key, keys = _cell_keys(cells, cell_m)
+    cols, rows = [c for c, _r in cells], [r for _c, r in cells]
+    box = Bounds(min(cols) * cell_m, min(rows) * cell_m, (max(cols) + 1) * cell_m,
+                 (max(rows) + 1) * cell_m)
+    found = db.execute(
+        select(StreetCrime.location, StreetCrime.easting, StreetCrime.northing, func.count())
+        .where(*_street_filter(force, period, categories, box), key.in_(keys))
+        .group_by(StreetCrime.location, StreetCrime.easting, StreetCrime.northing))
+    return [(str(text or ""), int(e), int(n), int(count)) for text, e, n, count in found]
+
+
+def street_labels(db: Session, force: str, box: Bounds, period: Period, bin_m: int,
+                  limit: int) -> list[tuple[str, float, float, int]]:
+    """The police.uk locations of a force's crimes in a box, as (location, mean longitude,
+    mean latitude, crimes), most crimes first: one row per location and ``bin_m`` square, so
+    that a street name used in two towns is placed in each, not half-way between them."""
+    size = literal(bin_m, Integer)
+    column, row = StreetCrime.easting // size, StreetCrime.northing // size
+    crimes = func.count().label("crimes")
+    found = db.execute(
+        select(StreetCrime.location, func.avg(StreetCrime.longitude),
+               func.avg(StreetCrime.latitude), crimes)
+        .where(*_street_filter(force, period, None, box), StreetCrime.location != "",
+               StreetCrime.location != NO_LOCATION)
+        .group_by(StreetCrime.location, column, row)
+        .order_by(crimes.desc(), StreetCrime.location).limit(limit))
+    return [(str(text), float(lon), float(lat), int(count)) for text, lon, lat, count in found]
 
 
 def points_in_cells(db: Session, force: str, cells: list[tuple[int, int]], cell_m: int,

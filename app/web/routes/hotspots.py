@@ -214,7 +214,8 @@ def _cell_label(cell: hotspots.HotspotCell) -> str:
     z = f", Gi* z {cell.z:.2f}" if cell.z is not None else ""
     share = f" ({cell.share:.1%})" if cell.share is not None else ""
     harm = f", harm {cell.harm:,.1f}" if cell.harm is not None else ""
-    return f"Rank {cell.rank}: {cell.count:,} crimes{share}{harm}{z}"
+    place = f" {cell.place}:" if cell.place else ""
+    return f"Rank {cell.rank}:{place} {cell.count:,} crimes{share}{harm}{z}"
 
 
 def _query_fields(answer: hotspots.HotspotAnswer) -> list[tuple[str, str]]:
