@@ -36,7 +36,7 @@ def test_find_a_hotspot_on_the_map_and_open_a_case(page: Page,
     # No tile server in the tests: the map says so, and shows the outline and street names.
     expect(page.locator(".app-map + .app-map__notice")).to_have_text(NOTICE)
     expect(page.locator(".app-map__feature--target")).to_have_count(1)
-    expect(page.locator(".app-map .app-map__street").first).to_be_visible()
+    expect(page.locator(".app-map .app-map__street span").first).to_be_visible()
     place = page.locator("#cell-1 [data-place]").inner_text().splitlines()[0]
     assert place.startswith("On or near "), place
 
@@ -103,7 +103,7 @@ def test_find_a_hotspot_on_the_map_and_open_a_case(page: Page,
     expect(area.locator(".app-map__feature--target")).to_have_count(1)
     # The case's map, without tiles: the City's outline, street names, and the notice.
     expect(area.locator(".app-map__feature--outline")).to_have_count(1)
-    expect(area.locator(".app-map__street").first).to_be_visible()
+    expect(area.locator(".app-map__street span").first).to_be_visible()
     expect(area.locator(".app-map + .app-map__notice")).to_have_text(NOTICE)
     assert_fits_phone(page)
     page.screenshot(path=str(ARTIFACTS / "hotspot-case-phone.png"), full_page=True)
