@@ -40,12 +40,11 @@ from app.crime.models import Area, AreaKind, StreetCrime
 from app.crime.queries import (
     Period,
     category_points_in_cells,
-    cell_counts,
     cell_counts_by_category,
     data_months,
-    locations_in_cells,
     months_with_data,
-    points_in_cells,
+    point_counts,
+    point_names,
     without_location,
 )
 from app.errors import FieldError, ValidationFailed
@@ -146,6 +145,8 @@ class HotspotAnswer:
     cells: list[HotspotCell] = field(default_factory=list)
     warnings: list[Caution] = field(default_factory=list)
     harm: HarmFigures | None = None  # ranked by harm
+    # The crimes counted, per stored point: what the cells are named from (``name_cells``).
+    points: CountedPoints | None = field(default=None, repr=False)
 
     @property
     def table(self) -> list[HotspotCell]:
@@ -162,6 +163,22 @@ class HotspotAnswer:
     @property
     def period(self) -> Period:
         return self.query.period
+
+
+@dataclass(frozen=True)
+class CountedPoints:
+    """Crimes counted per stored point (police.uk's snap points, to the metre)."""
+
+    eastings: np.ndarray  # int64
+    northings: np.ndarray
+    crimes: np.ndarray
+
+    def cells(self, cell_m: int) -> np.ndarray:
+        """(col, row, crimes) rows, one a point, in the grid's absolute cell ids."""
+        return np.column_stack([self.eastings // cell_m, self.northings // cell_m, self.crimes])
+
+    def take(self, mask: np.ndarray) -> CountedPoints:
+        return CountedPoints(self.eastings[mask], self.northings[mask], self.crimes[mask])
 
 
 @dataclass(frozen=True)
@@ -253,7 +270,8 @@ def compute(db: Session, query: HotspotQuery, study: Study) -> HotspotAnswer:
     interior = shapely.contains(shape, squares)
     grid = grid.with_study(touched)
     categories = list(query.categories) or None
-    counts = _grid_counts(db, force, shape, grid, interior, query, categories)
+    points = _counted_points(db, force, shape, grid, interior, query, categories)
+    counts = maths.counts_from_cells(grid, points.cells(query.cell_m))
     result = maths.find_hotspots(grid, counts, query.top_k, min_count=1,
                                  study_area_m2=float(shape.area))
     total = result.crimes_total
@@ -267,7 +285,7 @@ def compute(db: Session, query: HotspotQuery, study: Study) -> HotspotAnswer:
     harm = None
     if query.rank_by == "harm":
         cells, harm = _ranked_by_harm(db, study, query, shape, grid, interior, counts)
-    _name_cells(db, force, shape, query, cells[:max(TABLE_ROWS, query.top_k)])
+    name_cells(db, points, query.cell_m, cells[:max(TABLE_ROWS, query.top_k)])
     concentration = result.concentration
     # The top cells the concentration takes, empty ones as 0 (only cells with crime are listed).
     top = [cell.count for cell in result.cells[:concentration.cells]]
@@ -286,27 +304,27 @@ def compute(db: Session, query: HotspotQuery, study: Study) -> HotspotAnswer:
         concentration_share=concentration.share, top_area_share=concentration.area_share,
         pai=None if small.pai_withheld else concentration.pai, cells=cells,
         warnings=list(small.warnings),
-        harm=replace(harm, pai=None) if harm and small.pai_withheld else harm,
+        harm=replace(harm, pai=None) if harm and small.pai_withheld else harm, points=points,
     )
 
 
-def _name_cells(db: Session, force: str, outline: BaseGeometry, query: HotspotQuery,
-                cells: list[HotspotCell]) -> None:
-    """Name the cells by the police.uk locations of the crimes counted in them (those inside
-    the area, of the query's categories), in one grouped query for them all; a cell whose
-    crimes carry no location text is named by its centre."""
+def name_cells(db: Session, points: CountedPoints | None, cell_m: int,
+               cells: list[HotspotCell]) -> None:
+    """Name cells by the police.uk locations of the crimes counted in them (``points``), the
+    points' names read in one query for them all; a cell whose crimes carry no location text
+    is named by its centre."""
     unnamed = [cell for cell in cells if cell.place is None]
-    if not unnamed:
+    if not unnamed or points is None:
         return
-    rows = locations_in_cells(db, force, [(c.col, c.row) for c in unnamed], query.cell_m,
-                              query.period, list(query.categories) or None)
-    keep = inside(outline, np.array([r[1] for r in rows], dtype=np.float64),
-                  np.array([r[2] for r in rows], dtype=np.float64)) if rows else []
-    size = query.cell_m
+    rows = points.cells(cell_m)
+    wanted = {(cell.col, cell.row) for cell in unnamed}
+    mine = [i for i, (col, row, _n) in enumerate(rows.tolist()) if (col, row) in wanted]
+    names = point_names(db, [(int(points.eastings[i]), int(points.northings[i])) for i in mine])
     by_cell: dict[tuple[int, int], Counter[str]] = {}
-    for (text, easting, northing, crimes), kept in zip(rows, keep, strict=True):
-        if kept:
-            by_cell.setdefault((easting // size, northing // size), Counter())[text] += crimes
+    for i in mine:
+        col, row, crimes = rows[i].tolist()
+        text = names.get((int(points.eastings[i]), int(points.northings[i])), "")
+        by_cell.setdefault((col, row), Counter())[text] += crimes
     for cell in unnamed:
         cell.place = (maths.place_name(by_cell.get((cell.col, cell.row), Counter()))
                       or f"Near {cell_centre(cell.geometry)}")
@@ -350,7 +368,8 @@ def _ranked_by_harm(db: Session, study: Study, query: HotspotQuery, outline: Bas
 def _grid_counts_by_category(db: Session, force: str, outline: BaseGeometry, grid: maths.Grid,
                              interior: np.ndarray, query: HotspotQuery,
                              categories: list[str]) -> dict[str, np.ndarray]:
-    """``_grid_counts`` for each category, in one query over the cells and one over the edge
+    """The crimes of each category per cell, inside the area only (as ``_counted_points``
+    counts them), in one query over the cells and one over the edge
     cells' points (not one per category)."""
     if not categories:
         return {}
@@ -383,23 +402,25 @@ def cell_polygon(grid: maths.Grid, col: int, row: int) -> dict[str, Any]:
     return geojson_wgs84(bng_box(min_e - 0.5, min_n - 0.5, max_e - 0.5, max_n - 0.5))
 
 
-def _grid_counts(db: Session, force: str, outline: BaseGeometry, grid: maths.Grid,
-                 interior: np.ndarray, query: HotspotQuery,
-                 categories: list[str] | None) -> np.ndarray:
-    """The force's crimes of the categories in each cell, inside the area only: the database
-    counts the cells wholly inside, the points of the cells on the edge are tested."""
-    box = bounds(outline)
-    counts = maths.counts_from_cells(
-        grid, cell_counts(db, force, box, query.cell_m, query.period, categories))
-    counts[~interior] = 0
-    edge = grid.in_study & ~interior
-    if edge.any():
-        eastings, northings = points_in_cells(db, force, _absolute_cells(grid, edge),
-                                              query.cell_m, query.period, categories)
-        keep = inside(outline, eastings, northings)
-        counts += maths.counts_from_points(grid.with_study(edge), eastings[keep],
-                                           northings[keep])
-    return counts
+def _counted_points(db: Session, force: str, outline: BaseGeometry, grid: maths.Grid,
+                    interior: np.ndarray, query: HotspotQuery,
+                    categories: list[str] | None) -> CountedPoints:
+    """The force's crimes of the categories per point, inside the area only: the database
+    counts each point's crimes; a point in a cell wholly inside the area counts, a point in a
+    cell on its edge only if it lies inside."""
+    rows = np.array(point_counts(db, force, bounds(outline), query.period, categories),
+                    dtype=np.int64).reshape(-1, 3)
+    points = CountedPoints(rows[:, 0], rows[:, 1], rows[:, 2])
+    col = points.eastings // query.cell_m - grid.col0
+    row = points.northings // query.cell_m - grid.row0
+    on_grid = np.flatnonzero((col >= 0) & (col < grid.n_cols) & (row >= 0) & (row < grid.n_rows))
+    whole = interior[row[on_grid], col[on_grid]]
+    edge = on_grid[grid.in_study[row[on_grid], col[on_grid]] & ~whole]
+    keep = np.zeros(len(rows), dtype=bool)
+    keep[on_grid[whole]] = True
+    keep[edge] = inside(outline, points.eastings[edge].astype(np.float64),
+                        points.northings[edge].astype(np.float64))
+    return points.take(keep)
 
 
 def _cell_squares(grid: maths.Grid) -> np.ndarray:
@@ -483,7 +504,7 @@ def _choice(db: Session, actor: Actor, query: HotspotQuery, study: Study, col: i
     cell = answer.cell_at(col, row)
     if cell is None:
         raise ValidationFailed.one("cell", "That cell has no crime in the period chosen.")
-    _name_cells(db, study.force.id, area_shape(study.area.geometry), query, [cell])
+    name_cells(db, answer.points, query.cell_m, [cell])
     code = answer.borough_code or _local_area_at(db, study.force, cell)
     borough = db.get(Borough, code)
     if borough is None:
@@ -607,8 +628,7 @@ def top_cells(db: Session, actor: Actor, query: HotspotQuery, study: Study, coun
             category = proposal.category
         chosen.append((cell, code, category))
     # Cells passed over may take the cases beyond the cells the search named.
-    _name_cells(db, study.force.id, area_shape(study.area.geometry), query,
-                [cell for cell, _code, _category in chosen])
+    name_cells(db, answer.points, query.cell_m, [cell for cell, _code, _category in chosen])
     if len(chosen) < count:
         raise ValidationFailed.one(
             "top", f"Only {len(chosen)} more cells hold crime of {_kinds(query.categories)} in "

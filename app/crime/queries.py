@@ -27,6 +27,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -268,7 +269,8 @@ def _cell_keys(cells: list[tuple[int, int]], cell_m: int) -> tuple[Any, list[int
 def category_points_in_cells(db: Session, force: str, cells: list[tuple[int, int]],
                              cell_m: int, period: Period, categories: list[str]
                              ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """``points_in_cells`` with each point's category."""
+    """The located crimes of some grid cells (e.g. those an area's edge crosses), as points,
+    with each point's category."""
     if not cells:
         return np.empty(0), np.empty(0), []
     key, keys = _cell_keys(cells, cell_m)
@@ -280,23 +282,39 @@ def category_points_in_cells(db: Session, force: str, cells: list[tuple[int, int
             [r[2] for r in rows])
 
 
-def locations_in_cells(db: Session, force: str, cells: list[tuple[int, int]], cell_m: int,
-                       period: Period, categories: list[str] | None
-                       ) -> list[tuple[str, int, int, int]]:
-    """The police.uk location texts of some grid cells' crimes, as (location, easting,
-    northing, crimes) per snap point, counted by the database in one grouped query (a cell
-    holds a few dozen snap points, so the rows stay few whatever the crimes)."""
-    if not cells:
-        return []
-    key, keys = _cell_keys(cells, cell_m)
-    cols, rows = [c for c, _r in cells], [r for _c, r in cells]
-    box = Bounds(min(cols) * cell_m, min(rows) * cell_m, (max(cols) + 1) * cell_m,
-                 (max(rows) + 1) * cell_m)
-    found = db.execute(
-        select(StreetCrime.location, StreetCrime.easting, StreetCrime.northing, func.count())
-        .where(*_street_filter(force, period, categories, box), key.in_(keys))
-        .group_by(StreetCrime.location, StreetCrime.easting, StreetCrime.northing))
-    return [(str(text or ""), int(e), int(n), int(count)) for text, e, n, count in found]
+def point_counts(db: Session, force: str, box: Bounds, period: Period,
+                 categories: list[str] | None) -> list[tuple[int, int, int]]:
+    """Crimes per stored point (easting, northing) in a box, counted by the database. police.uk
+    publishes crimes at a few thousand snap points a borough, so these rows stay few; grouped
+    by plain columns they also count faster than by computed grid cells."""
+    result = db.execute(
+        select(StreetCrime.easting, StreetCrime.northing, func.count())
+        .where(*_street_filter(force, period, categories, box))
+        .group_by(StreetCrime.easting, StreetCrime.northing))
+    return [(int(e), int(n), int(count)) for e, n, count in result]
+
+
+_POINTS_PER_QUERY = 400  # SQLite's compound SELECT holds at most 500 parts
+
+
+def point_names(db: Session, points: list[tuple[int, int]]) -> dict[tuple[int, int], str]:
+    """The police.uk location text of each stored point ("On or near Cheapside"), read from one
+    row of it: a snap point carries one name (so it is in every police.uk file checked here:
+    the City's 74 months, North Wales's 4), so one row a point names all its crimes. One query
+    for up to 400 points, each a seek on the point index; points with no text are left out."""
+    names: dict[tuple[int, int], str] = {}
+    for start in range(0, len(points), _POINTS_PER_QUERY):
+        chunk = points[start:start + _POINTS_PER_QUERY]
+        wanted = union_all(*(select(literal(e, Integer).label("e"), literal(n, Integer).label("n"))
+                             for e, n in chunk)).subquery("wanted")
+        text = (select(StreetCrime.location)
+                .where(StreetCrime.easting == wanted.c.e, StreetCrime.northing == wanted.c.n,
+                       StreetCrime.location.not_in(("", NO_LOCATION)))
+                .limit(1).scalar_subquery())
+        for e, n, location in db.execute(select(wanted.c.e, wanted.c.n, text)):
+            if location:
+                names[int(e), int(n)] = str(location)
+    return names
 
 
 def street_labels(db: Session, force: str, box: Bounds, period: Period, bin_m: int,
@@ -315,20 +333,6 @@ def street_labels(db: Session, force: str, box: Bounds, period: Period, bin_m: i
         .group_by(StreetCrime.location, column, row)
         .order_by(crimes.desc(), StreetCrime.location).limit(limit))
     return [(str(text), float(lon), float(lat), int(count)) for text, lon, lat, count in found]
-
-
-def points_in_cells(db: Session, force: str, cells: list[tuple[int, int]], cell_m: int,
-                    period: Period,
-                    categories: list[str] | None) -> tuple[np.ndarray, np.ndarray]:
-    """The located crimes of some grid cells (e.g. those an area's edge crosses), as points."""
-    if not cells:
-        return np.empty(0), np.empty(0)
-    key, keys = _cell_keys(cells, cell_m)
-    rows = db.execute(select(StreetCrime.easting, StreetCrime.northing).where(
-        *_street_filter(force, period, categories, None), StreetCrime.easting.is_not(None),
-        key.in_(keys))).all()
-    return (np.fromiter((r[0] for r in rows), dtype=np.float64, count=len(rows)),
-            np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows)))
 
 
 @dataclass
