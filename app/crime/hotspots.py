@@ -39,11 +39,10 @@ from app.crime.importer import done_batches
 from app.crime.models import Area, AreaKind, StreetCrime
 from app.crime.queries import (
     Period,
-    category_points_in_cells,
-    cell_counts_by_category,
     data_months,
     months_with_data,
     point_counts,
+    point_counts_by_category,
     point_names,
     without_location,
 )
@@ -369,26 +368,16 @@ def _grid_counts_by_category(db: Session, force: str, outline: BaseGeometry, gri
                              interior: np.ndarray, query: HotspotQuery,
                              categories: list[str]) -> dict[str, np.ndarray]:
     """The crimes of each category per cell, inside the area only (as ``_counted_points``
-    counts them), in one query over the cells and one over the edge
-    cells' points (not one per category)."""
+    counts them), in one query over the points (not one per category)."""
     if not categories:
         return {}
-    rows = cell_counts_by_category(db, force, bounds(outline), query.cell_m, query.period,
-                                   categories)
-    counts = {c: maths.counts_from_cells(grid, rows[c]) for c in categories}
-    for grid_counts in counts.values():
-        grid_counts[~interior] = 0
-    edge = grid.in_study & ~interior
-    if edge.any():
-        eastings, northings, kinds = category_points_in_cells(
-            db, force, _absolute_cells(grid, edge), query.cell_m, query.period, categories)
-        keep = inside(outline, eastings, northings)
-        of_kind = np.asarray(kinds, dtype=object)
-        on_edge = grid.with_study(edge)
-        for category, grid_counts in counts.items():
-            chosen = keep & (of_kind == category)
-            grid_counts += maths.counts_from_points(on_edge, eastings[chosen], northings[chosen])
-    return counts
+    rows = point_counts_by_category(db, force, bounds(outline), query.period, categories)
+    table = np.array([row[1:] for row in rows], dtype=np.int64).reshape(-1, 3)
+    kinds = np.array([row[0] for row in rows], dtype=object)
+    keep = _inside_area(table[:, 0], table[:, 1], outline, grid, interior, query.cell_m)
+    cells = np.column_stack([table[:, 0] // query.cell_m, table[:, 1] // query.cell_m,
+                             table[:, 2]])
+    return {c: maths.counts_from_cells(grid, cells[keep & (kinds == c)]) for c in categories}
 
 
 def cell_polygon(grid: maths.Grid, col: int, row: int) -> dict[str, Any]:
@@ -405,22 +394,27 @@ def cell_polygon(grid: maths.Grid, col: int, row: int) -> dict[str, Any]:
 def _counted_points(db: Session, force: str, outline: BaseGeometry, grid: maths.Grid,
                     interior: np.ndarray, query: HotspotQuery,
                     categories: list[str] | None) -> CountedPoints:
-    """The force's crimes of the categories per point, inside the area only: the database
-    counts each point's crimes; a point in a cell wholly inside the area counts, a point in a
-    cell on its edge only if it lies inside."""
+    """The force's crimes of the categories per point, inside the area only."""
     rows = np.array(point_counts(db, force, bounds(outline), query.period, categories),
                     dtype=np.int64).reshape(-1, 3)
     points = CountedPoints(rows[:, 0], rows[:, 1], rows[:, 2])
-    col = points.eastings // query.cell_m - grid.col0
-    row = points.northings // query.cell_m - grid.row0
+    return points.take(_inside_area(points.eastings, points.northings, outline, grid, interior,
+                                    query.cell_m))
+
+
+def _inside_area(eastings: np.ndarray, northings: np.ndarray, outline: BaseGeometry,
+                 grid: maths.Grid, interior: np.ndarray, cell_m: int) -> np.ndarray:
+    """Which points count: those in a cell wholly inside the area, and those in a cell on its
+    edge that lie inside it (tested one by one)."""
+    col, row = eastings // cell_m - grid.col0, northings // cell_m - grid.row0
     on_grid = np.flatnonzero((col >= 0) & (col < grid.n_cols) & (row >= 0) & (row < grid.n_rows))
     whole = interior[row[on_grid], col[on_grid]]
     edge = on_grid[grid.in_study[row[on_grid], col[on_grid]] & ~whole]
-    keep = np.zeros(len(rows), dtype=bool)
+    keep = np.zeros(len(eastings), dtype=bool)
     keep[on_grid[whole]] = True
-    keep[edge] = inside(outline, points.eastings[edge].astype(np.float64),
-                        points.northings[edge].astype(np.float64))
-    return points.take(keep)
+    keep[edge] = inside(outline, eastings[edge].astype(np.float64),
+                        northings[edge].astype(np.float64))
+    return keep
 
 
 def _cell_squares(grid: maths.Grid) -> np.ndarray:
@@ -429,11 +423,6 @@ def _cell_squares(grid: maths.Grid) -> np.ndarray:
     west = grid.origin_e + cols * grid.cell_m
     south = grid.origin_n + rows * grid.cell_m
     return shapely.box(west, south, west + grid.cell_m, south + grid.cell_m)
-
-
-def _absolute_cells(grid: maths.Grid, mask: np.ndarray) -> list[tuple[int, int]]:
-    rows, cols = np.nonzero(mask)
-    return [(grid.col0 + int(c), grid.row0 + int(r)) for r, c in zip(rows, cols, strict=True)]
 
 
 def cell_categories(db: Session, study: Study, query: HotspotQuery, col: int,

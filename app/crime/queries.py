@@ -17,11 +17,9 @@ from typing import Any
 import numpy as np
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Integer,
     and_,
-    cast,
     func,
     literal,
     or_,
@@ -242,46 +240,6 @@ def cell_counts(db: Session, force: str, box: Bounds, cell_m: int, period: Perio
     return [(int(c), int(r), int(n)) for c, r, n in result]
 
 
-def cell_counts_by_category(db: Session, force: str, box: Bounds, cell_m: int, period: Period,
-                            categories: list[str]) -> dict[str, list[tuple[int, int, int]]]:
-    """``cell_counts`` for each category, in one pass over the crimes."""
-    size = literal(cell_m, Integer)
-    column = (StreetCrime.easting // size).label("col")
-    row = (StreetCrime.northing // size).label("row")
-    found: dict[str, list[tuple[int, int, int]]] = {c: [] for c in categories}
-    for category, c, r, n in db.execute(
-            select(StreetCrime.category, column, row, func.count())
-            .where(*_street_filter(force, period, categories, box))
-            .group_by(StreetCrime.category, column, row)):
-        found[category].append((int(c), int(r), int(n)))
-    return found
-
-
-def _cell_keys(cells: list[tuple[int, int]], cell_m: int) -> tuple[Any, list[int]]:
-    # One 64-bit number per cell (col * 10^6 + row; rows stay below 10^6 in Great Britain):
-    # PostgreSQL hashes a long IN list of plain values, not of (col, row) pairs.
-    size = literal(cell_m, BigInteger)
-    key = (cast(StreetCrime.easting, BigInteger) // size) * literal(1_000_000, BigInteger) \
-        + cast(StreetCrime.northing, BigInteger) // size
-    return key, sorted({col * 1_000_000 + row for col, row in cells})
-
-
-def category_points_in_cells(db: Session, force: str, cells: list[tuple[int, int]],
-                             cell_m: int, period: Period, categories: list[str]
-                             ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """The located crimes of some grid cells (e.g. those an area's edge crosses), as points,
-    with each point's category."""
-    if not cells:
-        return np.empty(0), np.empty(0), []
-    key, keys = _cell_keys(cells, cell_m)
-    rows = db.execute(select(StreetCrime.easting, StreetCrime.northing, StreetCrime.category)
-                      .where(*_street_filter(force, period, categories, None),
-                             StreetCrime.easting.is_not(None), key.in_(keys))).all()
-    return (np.fromiter((r[0] for r in rows), dtype=np.float64, count=len(rows)),
-            np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows)),
-            [r[2] for r in rows])
-
-
 def point_counts(db: Session, force: str, box: Bounds, period: Period,
                  categories: list[str] | None) -> list[tuple[int, int, int]]:
     """Crimes per stored point (easting, northing) in a box, counted by the database. police.uk
@@ -292,6 +250,16 @@ def point_counts(db: Session, force: str, box: Bounds, period: Period,
         .where(*_street_filter(force, period, categories, box))
         .group_by(StreetCrime.easting, StreetCrime.northing))
     return [(int(e), int(n), int(count)) for e, n, count in result]
+
+
+def point_counts_by_category(db: Session, force: str, box: Bounds, period: Period,
+                             categories: list[str]) -> list[tuple[str, int, int, int]]:
+    """``point_counts`` for each category: (category, easting, northing, crimes)."""
+    result = db.execute(
+        select(StreetCrime.category, StreetCrime.easting, StreetCrime.northing, func.count())
+        .where(*_street_filter(force, period, categories, box))
+        .group_by(StreetCrime.category, StreetCrime.easting, StreetCrime.northing))
+    return [(str(kind), int(e), int(n), int(count)) for kind, e, n, count in result]
 
 
 _POINTS_PER_QUERY = 400  # SQLite's compound SELECT holds at most 500 parts
