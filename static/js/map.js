@@ -63,7 +63,7 @@ const MAX_LABELS = 60;
 const LABEL_GAP = 4;
 const SAME_NAME_GAP = 160;
 const LABEL_FONT = "700 12px";
-const NO_TILES = "No street map: this server has no tile server set.";
+const NO_TILES = "No street map: no tile server is set.";
 
 // Hotspot cells: the Getis-Ord z thresholds for p < 0.05, 0.01 and 0.001.
 function cellColour(z) {
@@ -481,7 +481,7 @@ class MapInstance {
     if (!this.notice) return;
     const outline = features.some((f) => ["outline", "target"].includes(roleOf(f)));
     const shown = [outline ? "the area's outline" : "",
-                   this.streets.length ? "street names from police.uk crime locations" : ""]
+                   this.streets.length ? "street names from crime data" : ""]
       .filter(Boolean);
     this.notice.textContent = shown.length ? `${NO_TILES} Showing ${shown.join(" and ")}.`
                                            : NO_TILES;

@@ -108,8 +108,8 @@ PLAIN = collection(
     *(feature(point(LNG + dx, LAT + dy), role="street", label=name, count=n)
       for name, n, dx, dy in STREETS),
 )
-NOTICE = ("No street map: this server has no tile server set. Showing the area's outline and "
-          "street names from police.uk crime locations.")
+NOTICE = ("No street map: no tile server is set. Showing the area's outline and street names "
+          "from crime data.")
 PREFILLED = polygon([[LNG, LAT], [LNG + 0.002, LAT], [LNG + 0.001, LAT + 0.002], [LNG, LAT]])
 
 PAGES = {
