@@ -150,6 +150,12 @@ class HotspotCellRead(BaseModel):
     harm: float | None = Field(None, description="Ranked by harm: the cell's crimes weighed "
                                                  "by the table (sum of weight x crimes)")
     geometry: dict[str, Any]
+    place: str | None = Field(
+        None, description="The cell named by its crimes' police.uk locations: the most "
+                          "frequent, with the next two (ties alphabetical), e.g. 'On or near "
+                          "Cheapside, with Poultry and Bank'; 'Near LAT, LON' (its centre) when "
+                          "none has a location. Given for the first max(20, top_k) cells, null "
+                          "beyond them", examples=["On or near Cheapside, with Poultry and Bank"])
 
 
 class HarmTableUsed(BaseModel):

@@ -39,12 +39,11 @@ from app.crime.importer import done_batches
 from app.crime.models import Area, AreaKind, StreetCrime
 from app.crime.queries import (
     Period,
-    category_points_in_cells,
-    cell_counts,
-    cell_counts_by_category,
     data_months,
     months_with_data,
-    points_in_cells,
+    point_counts,
+    point_counts_by_category,
+    point_names,
     without_location,
 )
 from app.errors import FieldError, ValidationFailed
@@ -107,6 +106,8 @@ class HotspotCell:
     p: float | None
     geometry: dict[str, Any]  # WGS84 polygon
     harm: float | None = None  # ranked by harm: the weighted sum of its crimes
+    # Named by its crimes' police.uk locations (``name_cells``): the cells people are shown.
+    place: str | None = None
 
     @property
     def significant(self) -> bool:
@@ -143,6 +144,8 @@ class HotspotAnswer:
     cells: list[HotspotCell] = field(default_factory=list)
     warnings: list[Caution] = field(default_factory=list)
     harm: HarmFigures | None = None  # ranked by harm
+    # The crimes counted, per stored point: what the cells are named from (``name_cells``).
+    points: CountedPoints | None = field(default=None, repr=False)
 
     @property
     def table(self) -> list[HotspotCell]:
@@ -159,6 +162,22 @@ class HotspotAnswer:
     @property
     def period(self) -> Period:
         return self.query.period
+
+
+@dataclass(frozen=True)
+class CountedPoints:
+    """Crimes counted per stored point (police.uk's snap points, to the metre)."""
+
+    eastings: np.ndarray  # int64
+    northings: np.ndarray
+    crimes: np.ndarray
+
+    def cells(self, cell_m: int) -> np.ndarray:
+        """(col, row, crimes) rows, one a point, in the grid's absolute cell ids."""
+        return np.column_stack([self.eastings // cell_m, self.northings // cell_m, self.crimes])
+
+    def take(self, mask: np.ndarray) -> CountedPoints:
+        return CountedPoints(self.eastings[mask], self.northings[mask], self.crimes[mask])
 
 
 @dataclass(frozen=True)
@@ -250,7 +269,8 @@ def compute(db: Session, query: HotspotQuery, study: Study) -> HotspotAnswer:
     interior = shapely.contains(shape, squares)
     grid = grid.with_study(touched)
     categories = list(query.categories) or None
-    counts = _grid_counts(db, force, shape, grid, interior, query, categories)
+    points = _counted_points(db, force, shape, grid, interior, query, categories)
+    counts = maths.counts_from_cells(grid, points.cells(query.cell_m))
     result = maths.find_hotspots(grid, counts, query.top_k, min_count=1,
                                  study_area_m2=float(shape.area))
     total = result.crimes_total
@@ -264,6 +284,7 @@ def compute(db: Session, query: HotspotQuery, study: Study) -> HotspotAnswer:
     harm = None
     if query.rank_by == "harm":
         cells, harm = _ranked_by_harm(db, study, query, shape, grid, interior, counts)
+    name_cells(db, points, query.cell_m, cells[:max(TABLE_ROWS, query.top_k)])
     concentration = result.concentration
     # The top cells the concentration takes, empty ones as 0 (only cells with crime are listed).
     top = [cell.count for cell in result.cells[:concentration.cells]]
@@ -282,8 +303,38 @@ def compute(db: Session, query: HotspotQuery, study: Study) -> HotspotAnswer:
         concentration_share=concentration.share, top_area_share=concentration.area_share,
         pai=None if small.pai_withheld else concentration.pai, cells=cells,
         warnings=list(small.warnings),
-        harm=replace(harm, pai=None) if harm and small.pai_withheld else harm,
+        harm=replace(harm, pai=None) if harm and small.pai_withheld else harm, points=points,
     )
+
+
+def name_cells(db: Session, points: CountedPoints | None, cell_m: int,
+               cells: list[HotspotCell]) -> None:
+    """Name cells by the police.uk locations of the crimes counted in them (``points``), the
+    points' names read in one query for them all; a cell whose crimes carry no location text
+    is named by its centre."""
+    unnamed = [cell for cell in cells if cell.place is None]
+    if not unnamed or points is None:
+        return
+    rows = points.cells(cell_m)
+    wanted = {(cell.col, cell.row) for cell in unnamed}
+    mine = [i for i, (col, row, _n) in enumerate(rows.tolist()) if (col, row) in wanted]
+    names = point_names(db, [(int(points.eastings[i]), int(points.northings[i])) for i in mine])
+    by_cell: dict[tuple[int, int], Counter[str]] = {}
+    for i in mine:
+        col, row, crimes = rows[i].tolist()
+        text = names.get((int(points.eastings[i]), int(points.northings[i])), "")
+        by_cell.setdefault((col, row), Counter())[text] += crimes
+    for cell in unnamed:
+        cell.place = (maths.place_name(by_cell.get((cell.col, cell.row), Counter()))
+                      or f"Near {cell_centre(cell.geometry)}")
+
+
+def cell_centre(geometry: dict[str, Any]) -> str:
+    """Latitude, longitude of a cell's centre (its ring's mean corner), to five places."""
+    ring = geometry["coordinates"][0][:-1]
+    lon = sum(p[0] for p in ring) / len(ring)
+    lat = sum(p[1] for p in ring) / len(ring)
+    return f"{lat:.5f}, {lon:.5f}"
 
 
 def _ranked_by_harm(db: Session, study: Study, query: HotspotQuery, outline: BaseGeometry,
@@ -316,26 +367,17 @@ def _ranked_by_harm(db: Session, study: Study, query: HotspotQuery, outline: Bas
 def _grid_counts_by_category(db: Session, force: str, outline: BaseGeometry, grid: maths.Grid,
                              interior: np.ndarray, query: HotspotQuery,
                              categories: list[str]) -> dict[str, np.ndarray]:
-    """``_grid_counts`` for each category, in one query over the cells and one over the edge
-    cells' points (not one per category)."""
+    """The crimes of each category per cell, inside the area only (as ``_counted_points``
+    counts them), in one query over the points (not one per category)."""
     if not categories:
         return {}
-    rows = cell_counts_by_category(db, force, bounds(outline), query.cell_m, query.period,
-                                   categories)
-    counts = {c: maths.counts_from_cells(grid, rows[c]) for c in categories}
-    for grid_counts in counts.values():
-        grid_counts[~interior] = 0
-    edge = grid.in_study & ~interior
-    if edge.any():
-        eastings, northings, kinds = category_points_in_cells(
-            db, force, _absolute_cells(grid, edge), query.cell_m, query.period, categories)
-        keep = inside(outline, eastings, northings)
-        of_kind = np.asarray(kinds, dtype=object)
-        on_edge = grid.with_study(edge)
-        for category, grid_counts in counts.items():
-            chosen = keep & (of_kind == category)
-            grid_counts += maths.counts_from_points(on_edge, eastings[chosen], northings[chosen])
-    return counts
+    rows = point_counts_by_category(db, force, bounds(outline), query.period, categories)
+    table = np.array([row[1:] for row in rows], dtype=np.int64).reshape(-1, 3)
+    kinds = np.array([row[0] for row in rows], dtype=object)
+    keep = _inside_area(table[:, 0], table[:, 1], outline, grid, interior, query.cell_m)
+    cells = np.column_stack([table[:, 0] // query.cell_m, table[:, 1] // query.cell_m,
+                             table[:, 2]])
+    return {c: maths.counts_from_cells(grid, cells[keep & (kinds == c)]) for c in categories}
 
 
 def cell_polygon(grid: maths.Grid, col: int, row: int) -> dict[str, Any]:
@@ -349,23 +391,30 @@ def cell_polygon(grid: maths.Grid, col: int, row: int) -> dict[str, Any]:
     return geojson_wgs84(bng_box(min_e - 0.5, min_n - 0.5, max_e - 0.5, max_n - 0.5))
 
 
-def _grid_counts(db: Session, force: str, outline: BaseGeometry, grid: maths.Grid,
-                 interior: np.ndarray, query: HotspotQuery,
-                 categories: list[str] | None) -> np.ndarray:
-    """The force's crimes of the categories in each cell, inside the area only: the database
-    counts the cells wholly inside, the points of the cells on the edge are tested."""
-    box = bounds(outline)
-    counts = maths.counts_from_cells(
-        grid, cell_counts(db, force, box, query.cell_m, query.period, categories))
-    counts[~interior] = 0
-    edge = grid.in_study & ~interior
-    if edge.any():
-        eastings, northings = points_in_cells(db, force, _absolute_cells(grid, edge),
-                                              query.cell_m, query.period, categories)
-        keep = inside(outline, eastings, northings)
-        counts += maths.counts_from_points(grid.with_study(edge), eastings[keep],
-                                           northings[keep])
-    return counts
+def _counted_points(db: Session, force: str, outline: BaseGeometry, grid: maths.Grid,
+                    interior: np.ndarray, query: HotspotQuery,
+                    categories: list[str] | None) -> CountedPoints:
+    """The force's crimes of the categories per point, inside the area only."""
+    rows = np.array(point_counts(db, force, bounds(outline), query.period, categories),
+                    dtype=np.int64).reshape(-1, 3)
+    points = CountedPoints(rows[:, 0], rows[:, 1], rows[:, 2])
+    return points.take(_inside_area(points.eastings, points.northings, outline, grid, interior,
+                                    query.cell_m))
+
+
+def _inside_area(eastings: np.ndarray, northings: np.ndarray, outline: BaseGeometry,
+                 grid: maths.Grid, interior: np.ndarray, cell_m: int) -> np.ndarray:
+    """Which points count: those in a cell wholly inside the area, and those in a cell on its
+    edge that lie inside it (tested one by one)."""
+    col, row = eastings // cell_m - grid.col0, northings // cell_m - grid.row0
+    on_grid = np.flatnonzero((col >= 0) & (col < grid.n_cols) & (row >= 0) & (row < grid.n_rows))
+    whole = interior[row[on_grid], col[on_grid]]
+    edge = on_grid[grid.in_study[row[on_grid], col[on_grid]] & ~whole]
+    keep = np.zeros(len(eastings), dtype=bool)
+    keep[on_grid[whole]] = True
+    keep[edge] = inside(outline, eastings[edge].astype(np.float64),
+                        northings[edge].astype(np.float64))
+    return keep
 
 
 def _cell_squares(grid: maths.Grid) -> np.ndarray:
@@ -374,11 +423,6 @@ def _cell_squares(grid: maths.Grid) -> np.ndarray:
     west = grid.origin_e + cols * grid.cell_m
     south = grid.origin_n + rows * grid.cell_m
     return shapely.box(west, south, west + grid.cell_m, south + grid.cell_m)
-
-
-def _absolute_cells(grid: maths.Grid, mask: np.ndarray) -> list[tuple[int, int]]:
-    rows, cols = np.nonzero(mask)
-    return [(grid.col0 + int(c), grid.row0 + int(r)) for r, c in zip(rows, cols, strict=True)]
 
 
 def cell_categories(db: Session, study: Study, query: HotspotQuery, col: int,
@@ -449,6 +493,7 @@ def _choice(db: Session, actor: Actor, query: HotspotQuery, study: Study, col: i
     cell = answer.cell_at(col, row)
     if cell is None:
         raise ValidationFailed.one("cell", "That cell has no crime in the period chosen.")
+    name_cells(db, answer.points, query.cell_m, [cell])
     code = answer.borough_code or _local_area_at(db, study.force, cell)
     borough = db.get(Borough, code)
     if borough is None:
@@ -502,18 +547,37 @@ def cell_case(found: HotspotAnswer, cell: HotspotCell, counted: HotspotAnswer,
         f"{' ranked by harm' if found.harm else ''}, where this cell ranked {cell.rank} of "
         f"{len(found.cells)} with {_count(cell.count)}; the case is about {label}, chosen "
         "when it was opened. ")
+    where = f"({found.study_name}, cell {mine.rank} of {len(counted.cells)})"
+    search = (f"ranked {cell.rank} in {found.study_name} ({_kinds(query.categories)}"
+              f"{', by harm' if found.harm else ''})")
     return CaseCreate(
-        title=f"Hotspot in {found.study_name}: {label} (cell {mine.rank} of "
-              f"{len(counted.cells)})",
+        title=_named("Hotspot ", cell.place, f": {label} {where}",
+                     f"Hotspot in {found.study_name}: {label} (cell {mine.rank} of "
+                     f"{len(counted.cells)})"),
         problem_statement=(how or "Found by the hotspot finder. ") + figures,
         category=category, borough=borough, source="data",
-        target_area={"name": f"{query.cell_m} m grid cell ranked {cell.rank} in "
-                             f"{found.study_name} ({_kinds(query.categories)}"
-                             f"{', by harm' if found.harm else ''})",
+        target_area={"name": _named(f"{query.cell_m} m grid cell ", cell.place, f", {search}",
+                                    f"{query.cell_m} m grid cell {search}"),
                      "geometry": cell.geometry},
         cheers={"events": {"met": None, "evidence": figures},
                 "recurring": {"met": None, "evidence": _monthly_note(counted)}},
     )
+
+
+NAME_MAX = 200  # a case's title and its target area's name
+
+
+def _named(before: str, place: str | None, after: str, unnamed: str) -> str:
+    """The cell's place put in mid-sentence ("Hotspot on or near Cheapside, with Poultry: ..."),
+    shortened to its first location if the whole would be too long."""
+    if not place:
+        return unnamed
+    for name in (place, place.partition(", with ")[0]):
+        phrase = name[0].lower() + name[1:] if name.startswith(("On or near ", "Near ")) \
+            else f"at {name}"
+        if len(text := before + phrase + after) <= NAME_MAX:
+            return text
+    return unnamed[:NAME_MAX]
 
 
 @dataclass
@@ -552,6 +616,8 @@ def top_cells(db: Session, actor: Actor, query: HotspotQuery, study: Study, coun
             assert proposal.category is not None  # a listed cell holds crime
             category = proposal.category
         chosen.append((cell, code, category))
+    # Cells passed over may take the cases beyond the cells the search named.
+    name_cells(db, answer.points, query.cell_m, [cell for cell, _code, _category in chosen])
     if len(chosen) < count:
         raise ValidationFailed.one(
             "top", f"Only {len(chosen)} more cells hold crime of {_kinds(query.categories)} in "

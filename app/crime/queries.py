@@ -17,16 +17,15 @@ from typing import Any
 import numpy as np
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Integer,
     and_,
-    cast,
     func,
     literal,
     or_,
     select,
     true,
+    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -37,6 +36,7 @@ from app.crime.models import ImportBatch, ImportKind, ImportStatus, StopSearch, 
 from app.crime.police_uk import parse_month
 from app.errors import ValidationFailed
 from app.reference.models import Borough, Force
+from app.sara.hotspots import NO_LOCATION
 
 
 @dataclass(frozen=True)
@@ -240,57 +240,67 @@ def cell_counts(db: Session, force: str, box: Bounds, cell_m: int, period: Perio
     return [(int(c), int(r), int(n)) for c, r, n in result]
 
 
-def cell_counts_by_category(db: Session, force: str, box: Bounds, cell_m: int, period: Period,
-                            categories: list[str]) -> dict[str, list[tuple[int, int, int]]]:
-    """``cell_counts`` for each category, in one pass over the crimes."""
-    size = literal(cell_m, Integer)
-    column = (StreetCrime.easting // size).label("col")
-    row = (StreetCrime.northing // size).label("row")
-    found: dict[str, list[tuple[int, int, int]]] = {c: [] for c in categories}
-    for category, c, r, n in db.execute(
-            select(StreetCrime.category, column, row, func.count())
-            .where(*_street_filter(force, period, categories, box))
-            .group_by(StreetCrime.category, column, row)):
-        found[category].append((int(c), int(r), int(n)))
-    return found
+def point_counts(db: Session, force: str, box: Bounds, period: Period,
+                 categories: list[str] | None) -> list[tuple[int, int, int]]:
+    """Crimes per stored point (easting, northing) in a box, counted by the database. police.uk
+    publishes crimes at a few thousand snap points a borough, so these rows stay few; grouped
+    by plain columns they also count faster than by computed grid cells."""
+    result = db.execute(
+        select(StreetCrime.easting, StreetCrime.northing, func.count())
+        .where(*_street_filter(force, period, categories, box))
+        .group_by(StreetCrime.easting, StreetCrime.northing))
+    return [(int(e), int(n), int(count)) for e, n, count in result]
 
 
-def _cell_keys(cells: list[tuple[int, int]], cell_m: int) -> tuple[Any, list[int]]:
-    # One 64-bit number per cell (col * 10^6 + row; rows stay below 10^6 in Great Britain):
-    # PostgreSQL hashes a long IN list of plain values, not of (col, row) pairs.
-    size = literal(cell_m, BigInteger)
-    key = (cast(StreetCrime.easting, BigInteger) // size) * literal(1_000_000, BigInteger) \
-        + cast(StreetCrime.northing, BigInteger) // size
-    return key, sorted({col * 1_000_000 + row for col, row in cells})
+def point_counts_by_category(db: Session, force: str, box: Bounds, period: Period,
+                             categories: list[str]) -> list[tuple[str, int, int, int]]:
+    """``point_counts`` for each category: (category, easting, northing, crimes)."""
+    result = db.execute(
+        select(StreetCrime.category, StreetCrime.easting, StreetCrime.northing, func.count())
+        .where(*_street_filter(force, period, categories, box))
+        .group_by(StreetCrime.category, StreetCrime.easting, StreetCrime.northing))
+    return [(str(kind), int(e), int(n), int(count)) for kind, e, n, count in result]
 
 
-def category_points_in_cells(db: Session, force: str, cells: list[tuple[int, int]],
-                             cell_m: int, period: Period, categories: list[str]
-                             ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """``points_in_cells`` with each point's category."""
-    if not cells:
-        return np.empty(0), np.empty(0), []
-    key, keys = _cell_keys(cells, cell_m)
-    rows = db.execute(select(StreetCrime.easting, StreetCrime.northing, StreetCrime.category)
-                      .where(*_street_filter(force, period, categories, None),
-                             StreetCrime.easting.is_not(None), key.in_(keys))).all()
-    return (np.fromiter((r[0] for r in rows), dtype=np.float64, count=len(rows)),
-            np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows)),
-            [r[2] for r in rows])
+_POINTS_PER_QUERY = 400  # SQLite's compound SELECT holds at most 500 parts
 
 
-def points_in_cells(db: Session, force: str, cells: list[tuple[int, int]], cell_m: int,
-                    period: Period,
-                    categories: list[str] | None) -> tuple[np.ndarray, np.ndarray]:
-    """The located crimes of some grid cells (e.g. those an area's edge crosses), as points."""
-    if not cells:
-        return np.empty(0), np.empty(0)
-    key, keys = _cell_keys(cells, cell_m)
-    rows = db.execute(select(StreetCrime.easting, StreetCrime.northing).where(
-        *_street_filter(force, period, categories, None), StreetCrime.easting.is_not(None),
-        key.in_(keys))).all()
-    return (np.fromiter((r[0] for r in rows), dtype=np.float64, count=len(rows)),
-            np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows)))
+def point_names(db: Session, points: list[tuple[int, int]]) -> dict[tuple[int, int], str]:
+    """The police.uk location text of each stored point ("On or near Cheapside"), read from one
+    row of it: a snap point carries one name (so it is in every police.uk file checked here:
+    the City's 74 months, North Wales's 4), so one row a point names all its crimes. One query
+    for up to 400 points, each a seek on the point index; points with no text are left out."""
+    names: dict[tuple[int, int], str] = {}
+    for start in range(0, len(points), _POINTS_PER_QUERY):
+        chunk = points[start:start + _POINTS_PER_QUERY]
+        wanted = union_all(*(select(literal(e, Integer).label("e"), literal(n, Integer).label("n"))
+                             for e, n in chunk)).subquery("wanted")
+        text = (select(StreetCrime.location)
+                .where(StreetCrime.easting == wanted.c.e, StreetCrime.northing == wanted.c.n,
+                       StreetCrime.location.not_in(("", NO_LOCATION)))
+                .limit(1).scalar_subquery())
+        for e, n, location in db.execute(select(wanted.c.e, wanted.c.n, text)):
+            if location:
+                names[int(e), int(n)] = str(location)
+    return names
+
+
+def street_labels(db: Session, force: str, box: Bounds, period: Period, bin_m: int,
+                  limit: int) -> list[tuple[str, float, float, int]]:
+    """The police.uk locations of a force's crimes in a box, as (location, mean longitude,
+    mean latitude, crimes), most crimes first: one row per location and ``bin_m`` square, so
+    that a street name used in two towns is placed in each, not half-way between them."""
+    size = literal(bin_m, Integer)
+    column, row = StreetCrime.easting // size, StreetCrime.northing // size
+    crimes = func.count().label("crimes")
+    found = db.execute(
+        select(StreetCrime.location, func.avg(StreetCrime.longitude),
+               func.avg(StreetCrime.latitude), crimes)
+        .where(*_street_filter(force, period, None, box), StreetCrime.location != "",
+               StreetCrime.location != NO_LOCATION)
+        .group_by(StreetCrime.location, column, row)
+        .order_by(crimes.desc(), StreetCrime.location).limit(limit))
+    return [(str(text), float(lon), float(lat), int(count)) for text, lon, lat, count in found]
 
 
 @dataclass

@@ -748,6 +748,31 @@ def _and(items: Sequence[str]) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# A cell's name
+# --------------------------------------------------------------------------------------------
+
+ON_OR_NEAR = "On or near "
+# police.uk's text for a crime published without a location: it names no place.
+NO_LOCATION = "No Location"
+
+
+def place_name(locations: Mapping[str, int]) -> str | None:
+    """A cell named by the police.uk locations of its crimes: the most frequent, with the next
+    two ("On or near Cheapside, with Poultry and Bank"). Ties go to the alphabetically first
+    text, so the same crimes always give the same name. None when no crime has a location."""
+    counts: dict[str, int] = {}
+    for text, count in locations.items():
+        name = " ".join(text.split())
+        if name and name != NO_LOCATION and count > 0:
+            counts[name] = counts.get(name, 0) + count
+    ranked = sorted(counts, key=lambda name: (-counts[name], name))[:3]
+    if not ranked:
+        return None
+    others = [name.removeprefix(ON_OR_NEAR) for name in ranked[1:]]
+    return ranked[0] + (f", with {_and(others)}" if others else "")
+
+
+# --------------------------------------------------------------------------------------------
 # Checks
 # --------------------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from app import __version__
 from app.auth.permissions import Perm, has
 from app.clock import local
+from app.crime.hotspots import cell_centre
 from app.crime.queries import month_ranges
 from app.sara.analysis import HypothesisStatus
 from app.sara.assessment import Outcome
@@ -74,21 +75,13 @@ def _months_text(months: set[date]) -> str:
     return f"{runs} ({len(months)} month{'s' if len(months) != 1 else ''})"
 
 
-def _centre(geometry: dict[str, Any]) -> str:
-    """Latitude, longitude of a polygon's centre (its ring's mean corner)."""
-    ring = geometry["coordinates"][0][:-1]
-    lon = sum(p[0] for p in ring) / len(ring)
-    lat = sum(p[1] for p in ring) / len(ring)
-    return f"{lat:.5f}, {lon:.5f}"
-
-
 def _category_label(slug: str) -> str:
     return CATEGORIES.get(slug, slug)
 
 
 env.filters.update(when=_when, hm=_hm, day=_day, iso=_iso, percent=_percent, number=_number,
                    pvalue=_pvalue, month_label=_month_label, months_text=_months_text,
-                   centre=_centre,
+                   centre=cell_centre,
                    category_label=_category_label)
 env.globals.update(
     app_version=__version__, STAGES=STAGES, Stage=Stage, CATEGORIES=CATEGORIES,

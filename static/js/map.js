@@ -14,9 +14,14 @@
 // Each URL answers a GeoJSON FeatureCollection (a Feature or a bare geometry also works). A
 // feature's properties.role picks its style: target, buffer, control, candidate (tooltip: label),
 // cell (hotspot grid cell: colour by z, opacity by count, popup: label + "Details" link to href),
-// bin (grey-to-dark by count, popup when it has a label or href), point (small circle marker).
+// bin (grey-to-dark by count, popup when it has a label or href), point (small circle marker),
+// outline (the local policing area's boundary: a line, never framed), street (a Point whose label
+// is a street name, drawn as text: the most frequent first, see placeLabels).
 // A Point with properties.radius_m is drawn as a circle of that radius in metres. Server text
 // (label, attribution) is only ever used as text, never as HTML.
+//
+// Without tiles the map says so in one line under it (.app-map__notice), and what it shows
+// instead: the area's outline and street names from the crime data, when the server sent them.
 
 const LEAFLET_JS = new URL("../vendor/leaflet/leaflet.js", import.meta.url).href;
 const LEAFLET_CSS = new URL("../vendor/leaflet/leaflet.css", import.meta.url).href;
@@ -27,7 +32,8 @@ const MAP_MAX_ZOOM = 18;
 const FIT_PADDING = { paddingTopLeft: [20, 20], paddingBottomRight: [20, 40] };
 const FIT_ROLES = new Set(["target", "buffer", "control", "cell"]);
 // Drawn bottom to top: area data underneath, the case's own areas and points on top.
-const ROLE_ORDER = ["bin", "cell", "candidate", "buffer", "control", "target", "point"];
+const ROLE_ORDER = ["outline", "bin", "cell", "candidate", "buffer", "control", "target",
+                    "point"];
 const DEFAULT_VIEW = { center: [54.0, -2.5], zoom: 5 };  // Great Britain, when there is nothing
 
 const ROLE_STYLES = {
@@ -39,6 +45,7 @@ const ROLE_STYLES = {
   cell: { weight: 1, opacity: 0.7 },
   bin: { weight: 0.5, color: "#b1b4b6", opacity: 0.6, fillOpacity: 0.65 },
   point: { radius: 5, color: "#0b0c0c", weight: 2, fillColor: "#ffdd00", fillOpacity: 1 },
+  outline: { color: "#505a5f", weight: 2, dashArray: "12 4 2 4", fill: false },
   other: { color: "#1d70b8", weight: 2, fillOpacity: 0.1 },
 };
 const DRAWN_STYLE = { color: "#4c2c92", weight: 3, fillColor: "#4c2c92", fillOpacity: 0.12,
@@ -49,6 +56,14 @@ const VERTEX_STYLE = { radius: 5, color: "#0b0c0c", weight: 2, fillColor: "#ffff
                        fillOpacity: 1, interactive: false, className: "app-map__vertex" };
 const POINT_AREA_STYLE = { color: "#003078", weight: 3, fillColor: "#1d70b8", fillOpacity: 0.15,
                            interactive: false, className: "app-map__point-area" };
+
+// Street names: at most this many on a map, none within LABEL_GAP pixels of another, and the
+// same name not again within SAME_NAME_GAP pixels (a long street has several points).
+const MAX_LABELS = 60;
+const LABEL_GAP = 4;
+const SAME_NAME_GAP = 160;
+const LABEL_FONT = "700 12px";
+const NO_TILES = "No street map: no tile server is set.";
 
 // Hotspot cells: the Getis-Ord z thresholds for p < 0.05, 0.01 and 0.001.
 function cellColour(z) {
@@ -207,6 +222,11 @@ function extendBounds(L, bounds, layer) {
   }
 }
 
+function overlaps(a, b) {
+  return a.left < b.right + LABEL_GAP && b.left < a.right + LABEL_GAP
+    && a.top < b.bottom + LABEL_GAP && b.top < a.bottom + LABEL_GAP;
+}
+
 function fireInput(element) {
   element.dispatchEvent(new Event("input", { bubbles: true }));
 }
@@ -223,6 +243,8 @@ class MapInstance {
     this.container = container;
     this.controller = new AbortController();
     this.features = null;
+    this.streets = [];
+    this.labels = null;
     this.drawn = null;
     this.pointArea = null;
     this.fitPending = false;
@@ -252,6 +274,7 @@ class MapInstance {
     container.addEventListener("focus", () => this.map.scrollWheelZoom.enable(), { signal });
     container.addEventListener("blur", () => this.map.scrollWheelZoom.disable(), { signal });
     this.map.on("click", (event) => this.onClick(event));
+    this.map.on("moveend", () => this.placeLabels());
 
     if (typeof ResizeObserver === "function") {
       this.resizer = new ResizeObserver(() => this.onResize());
@@ -260,12 +283,14 @@ class MapInstance {
 
     this.setUpPoint();
     this.setUpDraw();
+    if (!tiles) this.setUpNotice();
   }
 
   destroy() {
     this.controller.abort();
     this.resizer?.disconnect();
     this.toolbar?.remove();
+    this.notice?.remove();
     // Leaflet ends a zoom animation from a timer (250 ms) and the next animation frame; removing
     // the map before then makes those throw. A map that is off the page can wait a little.
     const map = this.map;
@@ -291,6 +316,7 @@ class MapInstance {
     const unreadable = this.addFeatures(sources);
     if (unreadable && !failed) this.showMessage("Some of the map data could not be shown.");
     this.fit();
+    this.placeLabels();
   }
 
   async fetchFeatures(url) {
@@ -317,6 +343,10 @@ class MapInstance {
         if (!feature || typeof feature !== "object") continue;
         feature.properties = feature.properties && typeof feature.properties === "object"
           ? feature.properties : {};
+        if (feature.properties.role === "street") {
+          this.addStreet(feature);
+          continue;
+        }
         scale.set(feature, most[roleOf(feature)] || 0);
         all.push(feature);
       }
@@ -344,6 +374,8 @@ class MapInstance {
         unreadable += 1;  // one bad feature does not cost the others their place on the map
       }
     }
+    this.streets.sort((a, b) => b.count - a.count || a.text.localeCompare(b.text));
+    this.updateNotice(all);
     // Keep the area being edited on top of what came from the server (once all are drawn).
     this.map.whenReady(() => {
       this.drawn?.bringToFront();
@@ -373,7 +405,7 @@ class MapInstance {
   isInteractive(role, props) {
     if (role === "cell") return true;
     if (role === "candidate") return props.label != null && props.label !== "";
-    if (role === "target" || role === "buffer" || role === "control") return false;
+    if (["target", "buffer", "control", "outline"].includes(role)) return false;
     return (props.label != null && props.label !== "") || safeHref(props.href) !== null;
   }
 
@@ -431,6 +463,78 @@ class MapInstance {
     }
     this.message.textContent = text;
     this.message.hidden = !text;
+  }
+
+  // --- without tiles: the notice and the street names --------------------------------------------
+
+  setUpNotice() {
+    // A notice left behind by an earlier copy of this markup goes, as the toolbar does.
+    const next = this.container.nextElementSibling;
+    if (next?.classList.contains("app-map__notice")) next.remove();
+    this.notice = document.createElement("p");
+    this.notice.className = "govuk-body-s app-map__notice";
+    this.notice.textContent = NO_TILES;
+    this.container.after(this.notice);
+  }
+
+  updateNotice(features) {
+    if (!this.notice) return;
+    const outline = features.some((f) => ["outline", "target"].includes(roleOf(f)));
+    const shown = [outline ? "the area's outline" : "",
+                   this.streets.length ? "street names from crime data" : ""]
+      .filter(Boolean);
+    this.notice.textContent = shown.length ? `${NO_TILES} Showing ${shown.join(" and ")}.`
+                                           : NO_TILES;
+  }
+
+  addStreet(feature) {
+    const coordinates = feature.geometry?.coordinates;
+    const text = String(feature.properties.label ?? "").trim();
+    if (feature.geometry?.type !== "Point" || !Array.isArray(coordinates) || !text) return;
+    const [lng, lat] = coordinates.map(Number);
+    if (!Number.isFinite(lat) || !Number.isFinite(lng)) return;
+    this.streets.push({ latlng: this.L.latLng(lat, lng), text,
+                        count: Number(feature.properties.count) || 0 });
+  }
+
+  // The street names in view, the most frequent first, each where it overlaps no other.
+  placeLabels() {
+    if (!this.streets.length || !this.map._loaded) return;
+    const L = this.L;
+    if (!this.labels) this.labels = L.layerGroup().addTo(this.map);
+    this.labels.clearLayers();
+    const size = this.map.getSize();
+    const view = this.map.getBounds();
+    const placed = [];
+    for (const street of this.streets) {
+      if (placed.length >= MAX_LABELS) break;
+      if (!view.contains(street.latlng)) continue;
+      const at = this.map.latLngToContainerPoint(street.latlng);
+      const width = this.textWidth(street.text) + 8;
+      const box = { left: at.x - width / 2, right: at.x + width / 2, top: at.y - 9,
+                    bottom: at.y + 9, at, text: street.text };
+      if (box.left < 0 || box.top < 0 || box.right > size.x || box.bottom > size.y) continue;
+      if (placed.some((other) => overlaps(box, other)
+                      || (other.text === box.text && other.at.distanceTo(at) < SAME_NAME_GAP))) {
+        continue;
+      }
+      placed.push(box);
+      const label = document.createElement("span");
+      label.textContent = street.text;
+      L.marker(street.latlng, {
+        icon: L.divIcon({ className: "app-map__street", html: label, iconSize: null }),
+        interactive: false, keyboard: false,
+      }).addTo(this.labels);
+    }
+  }
+
+  textWidth(text) {
+    if (!this.measure) {
+      const family = getComputedStyle(this.container).fontFamily || "sans-serif";
+      this.measure = document.createElement("canvas").getContext("2d");
+      this.measure.font = `${LABEL_FONT} ${family}`;
+    }
+    return this.measure ? this.measure.measureText(text).width : text.length * 7.5;
   }
 
   // --- view ------------------------------------------------------------------------------------

@@ -93,13 +93,20 @@ def test_a_welsh_force_in_welsh_and_english(page: Page, journey: Callable[[str],
     results = page.locator("#results")
     expect(results).to_contain_text("Gwynedd, ")
     expect(results).to_contain_text("from North Wales Police's data")
+    # Cells named by their (Welsh) streets; no street map here, and the map says so.
+    place = page.locator("#cell-1 [data-place]").inner_text().splitlines()[0]
+    assert place.startswith("On or near ")
+    expect(page.locator(".app-map + .app-map__notice")).to_contain_text("No street map")
+    expect(page.locator(".app-map .app-map__street span").first).to_be_visible()
     walk.step("hotspots in gwynedd")
     page.locator("#cell-1").get_by_role("button", name=re.compile("Open a case here")).click()
     # The category proposed from the cell's crime, said and chosen before the case is made.
     expect(page.locator("#proposal")).to_contain_text("proposed as the case's category")
     page.get_by_role("button", name="Open the case").click()
     expect(page).to_have_url(re.compile(r"/cases/GW-\d{4}-\d{4}\?flash=opened$"))
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Hotspot in Gwynedd")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(
+        f"Hotspot on or near {place.removeprefix('On or near ')}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("(Gwynedd, cell ")
     expect(page.locator("#case-header")).to_contain_text("Gwynedd")
     expect(page.locator("#case-header")).to_contain_text(REF)
     walk.step("a case opened in gwynedd")

@@ -14,6 +14,8 @@ from tests.browser.a11y import assert_accessible, assert_keyboard_reachable
 from tests.browser.conftest import ARTIFACTS, DESKTOP, PageProblems, assert_fits_phone
 
 pytestmark = pytest.mark.browser
+NOTICE = ("No street map: no tile server is set. Showing the area's outline and street names "
+          "from crime data.")
 
 
 def test_find_a_hotspot_on_the_map_and_open_a_case(page: Page,
@@ -31,6 +33,12 @@ def test_find_a_hotspot_on_the_map_and_open_a_case(page: Page,
     expect(cells.first).to_be_visible()
     assert cells.count() > 20
     assert_fits_phone(page)
+    # No tile server in the tests: the map says so, and shows the outline and street names.
+    expect(page.locator(".app-map + .app-map__notice")).to_have_text(NOTICE)
+    expect(page.locator(".app-map__feature--target")).to_have_count(1)
+    expect(page.locator(".app-map .app-map__street span").first).to_be_visible()
+    place = page.locator("#cell-1 [data-place]").inner_text().splitlines()[0]
+    assert place.startswith("On or near "), place
 
     # The hottest cell's popup links to its row in the table.
     top_count = page.locator("#cell-1 td").nth(1).inner_text()
@@ -43,6 +51,9 @@ def test_find_a_hotspot_on_the_map_and_open_a_case(page: Page,
     else:
         pytest.fail("no cell's popup says Rank 1")
     expect(page.locator(".leaflet-popup-content")).to_contain_text(top_count)
+    expect(page.locator(".leaflet-popup-content")).to_contain_text(f"Rank 1: {place}:")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.locator(".app-map").screenshot(path=str(ARTIFACTS / "hotspot-map-plain-phone.png"))
     # The popup's link, activated as a click does (a pointer click can land while Leaflet
     # is still panning the popup into view, and miss it on a loaded machine).
     page.locator(".leaflet-popup-content").get_by_role("link", name="Details").dispatch_event(
@@ -55,6 +66,7 @@ def test_find_a_hotspot_on_the_map_and_open_a_case(page: Page,
     expect(page).to_have_url(re.compile(r"/hotspots/cases/new\?.*col=\d+&row=\d+$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Open a case on cell 1")
     expect(page.locator("#cell-summary")).to_contain_text(f"all crime: {top_count} crimes")
+    expect(page.locator("#cell-summary [data-place]")).to_have_text(place)
     proposal = page.locator("#proposal")
     expect(proposal).to_contain_text(re.compile(
         r"Most of this cell's crime is .+ \(\d+ of " + re.escape(top_count) + r"\), so it is "
@@ -76,16 +88,23 @@ def test_find_a_hotspot_on_the_map_and_open_a_case(page: Page,
     page.get_by_role("button", name="Open the case").click()
 
     expect(page).to_have_url(re.compile(r"/cases/CL-\d{4}-\d{4}\?flash=opened$"))
+    named = "on or near " + place.removeprefix("On or near ")
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(
-        r"Hotspot in City of London: " + re.escape(label.lower()) + r" \(cell \d+ of \d+\)"))
+        "Hotspot " + re.escape(named) + ": " + re.escape(label.lower())
+        + r" \(City of London, cell \d+ of \d+\)"))
     expect(page.locator("#case-header .app-stage-tag")).to_have_text("Scanning")
     area = page.locator("#section-area")
-    expect(area).to_contain_text("150 m grid cell ranked 1 in City of London (all crime)")
+    expect(area).to_contain_text(f"150 m grid cell {named}, ranked 1 in City of London (all "
+                                 "crime)")
     expect(area).to_contain_text("Polygon")
     events = page.locator("#section-cheers")
     expect(events).to_contain_text(f"{crimes} crimes ({label.lower()}) in ")
     expect(events).not_to_contain_text("(all crime)")
     expect(area.locator(".app-map__feature--target")).to_have_count(1)
+    # The case's map, without tiles: the City's outline, street names, and the notice.
+    expect(area.locator(".app-map__feature--outline")).to_have_count(1)
+    expect(area.locator(".app-map__street span").first).to_be_visible()
+    expect(area.locator(".app-map + .app-map__notice")).to_have_text(NOTICE)
     assert_fits_phone(page)
     page.screenshot(path=str(ARTIFACTS / "hotspot-case-phone.png"), full_page=True)
 
@@ -123,8 +142,8 @@ def test_a_hotspot_case_without_javascript_asks_again_for_a_category_with_crime(
     page.locator("#case_category").check()
     page.get_by_role("button", name="Open the case").click()
     expect(page).to_have_url(re.compile(r"/cases/CL-\d{4}-\d{4}\?flash=opened$"))
-    expect(page.locator("#section-area")).to_contain_text(
-        "100 m grid cell ranked 2 in City of London (all crime)")
+    expect(page.locator("#section-area")).to_contain_text(re.compile(
+        r"100 m grid cell on or near .+, ranked 2 in City of London \(all crime\)"))
 
 
 def test_an_analyst_sees_the_crime_picture_in_analysis(page: Page,

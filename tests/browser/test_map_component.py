@@ -18,7 +18,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app.middleware import CSP
-from tests.browser.conftest import PHONE, PageProblems, assert_fits_phone
+from tests.browser.a11y import assert_accessible
+from tests.browser.conftest import DESKTOP, PHONE, PageProblems, assert_fits_phone
 
 pytestmark = pytest.mark.browser
 
@@ -94,6 +95,21 @@ EXTRA = collection(
     feature(point(LNG + 0.001, LAT + 0.006), role="point"),
     feature(point(LNG + 0.002, LAT + 0.006), role="point", label="Crime: burglary"),
 )
+# A map without tiles: the local policing area's outline around the target, and street names
+# (the server sends the most frequent first; the map orders them again). "Busy Street" and
+# "Hidden Lane" share a point: only the more frequent is drawn. "Long Road" comes twice, close.
+STREETS = [("Quiet Mews", 2, 0.0006, 0.0003), ("Busy Street", 40, 0.001, 0.001),
+           ("Hidden Lane", 3, 0.001, 0.001), ("Long Road", 12, 0.0012, 0.0018),
+           ("Long Road", 11, 0.0016, 0.0019), ("Far Away Close", 50, 0.5, 0.5)]
+PLAIN = collection(
+    feature(polygon(square(LNG - 0.006, LAT - 0.004, 0.012)), role="outline",
+            label="Westminster"),
+    feature(polygon(square(LNG, LAT, 0.002)), role="target"),
+    *(feature(point(LNG + dx, LAT + dy), role="street", label=name, count=n)
+      for name, n, dx, dy in STREETS),
+)
+NOTICE = ("No street map: no tile server is set. Showing the area's outline and street names "
+          "from crime data.")
 PREFILLED = polygon([[LNG, LAT], [LNG + 0.002, LAT], [LNG + 0.001, LAT + 0.002], [LNG, LAT]])
 
 PAGES = {
@@ -103,6 +119,15 @@ PAGES = {
      data-attribution="Crime data: police.uk" aria-label="Map of the area">
   <p>The map needs JavaScript.</p>
 </div>""",
+    "plain.html": """
+<div class="app-map" id="map" data-map data-geojson="/plain.geojson" data-tiles=""
+     aria-label="Map of the case's areas"><p>The map needs JavaScript.</p></div>
+<p class="govuk-body" id="after">After the map.</p>""",
+    "plain-tiles.html": """
+<div class="app-map" id="map" data-map data-geojson="/area.geojson"
+     data-tiles="/tiles/{z}/{x}/{y}.png" aria-label="Map with tiles">
+  <p>The map needs JavaScript.</p></div>
+<p class="govuk-body" id="after">After the map.</p>""",
     "tiles.html": """
 <div class="app-map" id="map" data-map data-geojson="/area.geojson"
      data-tiles="/tiles/{z}/{x}/{y}.png" data-attribution="Tiles <b>test</b> & co"
@@ -210,6 +235,7 @@ def map_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         (pages / name).write_text(text, encoding="utf-8")
     (pages / "area.geojson").write_text(json.dumps(AREA), encoding="utf-8")
     (pages / "extra.geojson").write_text(json.dumps(EXTRA), encoding="utf-8")
+    (pages / "plain.geojson").write_text(json.dumps(PLAIN), encoding="utf-8")
     server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(Handler, pages=pages))
     thread = threading.Thread(target=server.serve_forever, name="map-test-server", daemon=True)
@@ -350,6 +376,75 @@ def test_popup_text_is_text_not_html(map_page: Page) -> None:
     assert box
     map_page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     expect(map_page.locator("#map .leaflet-tooltip")).to_have_text("Candidate A: Bell Street")
+
+
+def label_boxes(page: Page) -> dict[str, dict[str, float]]:
+    boxes = {}
+    labels = page.locator("#map .app-map__street span")
+    for i in range(labels.count()):
+        box = labels.nth(i).bounding_box()
+        assert box
+        boxes[labels.nth(i).inner_text()] = box
+    return boxes
+
+
+def apart(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
+            or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
+
+
+@pytest.mark.parametrize("context_options", [{"viewport": PHONE}, {"viewport": DESKTOP}],
+                         ids=["phone", "desktop"], indirect=True)
+def test_without_tiles_the_map_says_so_and_draws_the_outline_and_street_names(
+        map_page: Page, context_options: dict[str, Any]) -> None:
+    open_map(map_page, "plain.html")
+    notice = map_page.locator("#map + .app-map__notice")
+    expect(notice).to_have_text(NOTICE)
+    expect(map_page.locator(".app-map__notice")).to_have_count(1)
+    outline = map_page.locator("#map path.app-map__feature--outline")
+    expect(outline).to_have_count(1)
+    assert outline.get_attribute("fill") == "none"
+    assert "leaflet-interactive" not in (outline.get_attribute("class") or "")
+    # The map frames the target, not the whole outline (which runs off every side).
+    target = map_page.locator("#map path.app-map__feature--target").bounding_box()
+    assert target and target["width"] > 100
+
+    # The names in view, each once, none over another; the more frequent of two at one point.
+    expect(map_page.locator("#map .app-map__street span").first).to_be_visible()
+    boxes = label_boxes(map_page)
+    assert {"Busy Street", "Quiet Mews", "Long Road"} <= set(boxes)
+    assert "Hidden Lane" not in boxes and "Far Away Close" not in boxes
+    assert map_page.locator("#map .app-map__street").count() == len(boxes)
+    names = list(boxes.values())
+    assert all(apart(a, b) for i, a in enumerate(names) for b in names[i + 1:])
+    frame = map_page.locator("#map").bounding_box()
+    assert frame
+    for name, box in boxes.items():
+        assert frame["x"] <= box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"]
+        assert frame["y"] <= box["y"] and box["y"] + box["height"] <= frame["y"] + frame["height"]
+        assert 10 <= box["height"] <= 24, name
+    # Labels never take a click: the target beneath a label is still the map's.
+    assert map_page.locator("#map .app-map__street").first.evaluate(
+        "(el) => getComputedStyle(el).pointerEvents") == "none"
+
+    # Zoomed out, the names are placed again for the new view, still none over another.
+    map_page.locator("#map .leaflet-control-zoom-out").click()
+    map_page.wait_for_timeout(400)
+    names = list(label_boxes(map_page).values())
+    assert names and all(apart(a, b) for i, a in enumerate(names) for b in names[i + 1:])
+    assert_accessible(map_page, "a map without tiles")
+    if context_options["viewport"] == PHONE:
+        assert_fits_phone(map_page)
+
+
+@pytest.mark.parametrize("context_options", [{"viewport": PHONE}, {"viewport": DESKTOP}],
+                         ids=["phone", "desktop"], indirect=True)
+def test_with_tiles_no_notice(map_page: Page) -> None:
+    open_map(map_page, "plain-tiles.html")
+    expect(map_page.locator("#map img.leaflet-tile-loaded").first).to_be_visible()
+    expect(map_page.locator("#map path.app-map__feature--target")).to_have_count(1)
+    assert count(map_page, ".app-map__notice") == 0
+    assert map_page.locator("#map + *").get_attribute("id") == "after"
 
 
 def test_tiles_when_configured(map_page: Page) -> None:

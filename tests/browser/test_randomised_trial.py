@@ -153,8 +153,8 @@ def test_a_supervisor_randomises_hotspot_cells(
         "6 cells opened as cases of the operation, ticked below.")
     ticked = page.locator('#cases input[type="checkbox"]:checked')
     expect(ticked).to_have_count(6)
-    expect(page.locator("#cases")).to_contain_text("Hotspot in City of London: theft from the "
-                                                   "person (cell 1 of")
+    expect(page.locator("#cases")).to_contain_text(re.compile(
+        r"Hotspot on or near [^:]+: theft from the person \(City of London, cell 1 of"))
     work.step("six cells, now cases")
     page.get_by_role("button", name="Randomise the hotspots").click()
     expect(page.locator(".govuk-notification-banner")).to_contain_text("This allocation is final")

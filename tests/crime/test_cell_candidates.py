@@ -29,6 +29,7 @@ from tests.crime.support import (
     api_call,
     load_boundaries,
     load_months,
+    mid,
     site,
 )
 
@@ -102,8 +103,8 @@ def test_the_top_cells_become_the_operations_cases_then_are_randomised(world: Wo
         assert case["operation"] == operation and case["category"] == THEFT
         assert case["stage"] == "scanning" and case["borough"] == CITY
         assert case["target_area"]["geometry"] == cell["geometry"]
-        assert case["title"] == (f"Hotspot in City of London: theft from the person (cell {rank} "
-                                 f"of {len(cells)})")
+        assert case["title"] == (f"Hotspot {mid(cell['place'])}: theft from the person (City "
+                                 f"of London, cell {rank} of {len(cells)})")
         crimes = f"{cell['count']:,} crime" + ("" if cell["count"] == 1 else "s")
         assert crimes in case["cheers"]["events"]["evidence"]
     # Asked again, the cells already in the operation are passed over: the next two come.

@@ -38,8 +38,10 @@ from tests.crime.support import (
     centre,
     count_in,
     crimes_of,
+    expected_place,
     load_boundaries,
     load_months,
+    locations_by_cell,
     migrated_engine,
     project,
     rounding_matters,
@@ -120,6 +122,29 @@ def test_hotspot_figures_equal_the_pages(api: Api, query: str) -> None:
     assert [cells[1:4] for cells in shown] == [
         [f"{c['count']:,}", f"{c['share']:.1%}",
          "not defined" if c["z"] is None else f"{c['z']:,.2f}"] for c in answer["cells"][:20]]
+
+
+@pytest.mark.parametrize(("query", "labels"), [
+    (f"borough={CITY}&{PERIOD}&cell_m=250&top_k=5", None),
+    (f"borough={CITY}&{PERIOD}&cell_m=100&top_k=30&category=theft-from-the-person", {THEFT}),
+])
+def test_hotspot_cells_are_named_by_their_streets(api: Api, query: str,
+                                                  labels: set[str] | None) -> None:
+    """Each shown cell's place is its most frequent police.uk location with the next two, as
+    counted here from the CSV files; cells beyond those shown are not named."""
+    answer = api.get(f"/api/v1/hotspots?{query}")
+    cell_m = answer["cell_m"]
+    counted = locations_by_cell([street_file(m) for m in MONTHS],
+                                project(borough_features(CITY)[0]["geometry"]), cell_m, labels)
+    shown = answer["cells"][:max(20, answer["top_k"])]
+    assert len(shown) >= 20
+    for cell in shown:
+        locations = counted[cell["col"], cell["row"]]
+        assert sum(locations.values()) == cell["count"], cell["rank"]
+        assert cell["place"] == expected_place(locations), (cell["rank"], locations)
+    assert all(cell["place"] is None for cell in answer["cells"][len(shown):])
+    assert answer["cells"][0]["place"].startswith("On or near ")
+    assert any(", with " in c["place"] and " and " in c["place"] for c in shown)
 
 
 def no_constants(raw: str) -> Any:

@@ -11,6 +11,7 @@ csv module, pyproj and shapely, never taken from the app.
 
 from __future__ import annotations
 
+import csv
 import gc
 import html
 import io
@@ -28,13 +29,17 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 from httpx import Response
+from pyproj import Transformer
 from sqlalchemy import func, select
 
 from app.auth.roles import Role
 from app.cases.models import Case
 from app.crime.importer import STALE_AFTER
 from app.crime.models import Area, AreaKind, ImportBatch, ImportKind, ImportStatus
+from app.main import create_app
 from app.sara.problem import CATEGORIES
+from app.settings import Settings
+from app.web.deps import SESSION_COOKIE
 from tests.conftest import Person, create_person, needs_data
 from tests.crime.support import (
     CITY,
@@ -51,6 +56,7 @@ from tests.crime.support import (
     geojson,
     load_boundaries,
     load_months,
+    mid,
     project,
     rounding_matters,
     site,
@@ -60,6 +66,7 @@ from tests.crime.support import (
 
 pytestmark = needs_data
 FINDER = f"borough={CITY}&{PERIOD}&cell_m=250&top_k=5"
+TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
 
 
 
@@ -88,6 +95,14 @@ def pages(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pag
 
 def text_of(fragment: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+
+
+PLAIN_MAP = ("outline", "street")  # what a map layer adds when no tile server is set
+
+
+def drawn(layer: dict[str, Any]) -> list[dict[str, Any]]:
+    """A map layer's features but the outline and street names it adds without tiles."""
+    return [f for f in layer["features"] if f["properties"]["role"] not in PLAIN_MAP]
 
 
 def element(page: str, start: str) -> str:
@@ -510,6 +525,10 @@ def test_the_finder_shows_the_total_the_pai_and_the_top_cell(pages: Pages) -> No
     cells = cells_of_row(results, first_row.group(0))
     assert cells[:5] == ["1 top", f"{top['count']:,}", f"{top['share']:.1%}",
                          f"{top['z']:,.2f}", f"{top['p']:.3f}"]
+    # Named by its streets, its centre beneath.
+    centre_text = re.search(r"\d+\.\d{5}, -?\d+\.\d{5}$", cells[5])
+    assert top["place"].startswith("On or near ") and centre_text
+    assert cells[5] == f"{top['place']} {centre_text[0]}"
     # The top cell's count, from the files: crimes whose point lies in its 250 m square.
     square = shapely.box(top["col"] * 250, top["row"] * 250, (top["col"] + 1) * 250,
                          (top["row"] + 1) * 250)
@@ -584,7 +603,7 @@ def test_the_map_layer_has_the_cells_and_the_study_outline(pages: Pages) -> None
     assert response.status_code == 200
     layer = response.json()
     assert layer["type"] == "FeatureCollection"
-    outline, *cells = layer["features"]
+    outline, *cells = drawn(layer)
     assert outline["properties"] == {"role": "target", "label": "City of London"}
     assert outline["geometry"] == area_geometry(pages, area_id(pages, "City of London",
                                                                AreaKind.BOROUGH))
@@ -592,8 +611,78 @@ def test_the_map_layer_has_the_cells_and_the_study_outline(pages: Pages) -> None
     assert [(c["properties"]["rank"], c["properties"]["count"], c["geometry"]) for c in cells] \
         == [(c["rank"], c["count"], c["geometry"]) for c in answer["cells"]]
     assert cells[0]["properties"]["href"] == "#cell-1"
+    top = answer["cells"][0]
+    assert top["place"].startswith("On or near ")
     assert cells[0]["properties"]["label"].startswith(
-        f"Rank 1: {answer['cells'][0]['count']:,} crimes")
+        f"Rank 1: {top['place']}: {top['count']:,} crimes")
+
+
+def street_rows(location: str) -> list[tuple[float, float, int, int]]:
+    """The City's located rows of the period at a police.uk location: (longitude, latitude,
+    easting, northing), the point rounded to the metre as stored; read with csv and pyproj."""
+    found = []
+    for month in MONTHS:
+        with street_file(month).open(encoding="utf-8-sig", newline="") as stream:
+            for row in csv.DictReader(stream):
+                if row["Location"] == location and row["Longitude"].strip():
+                    lon, lat = float(row["Longitude"]), float(row["Latitude"])
+                    easting, northing = (round(v) for v in TO_BNG.transform(lon, lat))
+                    found.append((lon, lat, easting, northing))
+    return found
+
+
+def test_without_tiles_the_finder_map_names_the_streets(pages: Pages) -> None:
+    """No tile server is set: the layer adds street names, each a police.uk location placed at
+    the mean of its crimes' points in a 500 m square, the most frequent first."""
+    with pages.client(pages.analyst) as client:
+        layer = client.get(f"/hotspots/map.geojson?{FINDER}").json()
+    streets = [f for f in layer["features"] if f["properties"]["role"] == "street"]
+    assert len(streets) > 50
+    counts = [f["properties"]["count"] for f in streets]
+    assert counts == sorted(counts, reverse=True)
+    for street in streets[:5]:
+        label, (lng, lat) = street["properties"]["label"], street["geometry"]["coordinates"]
+        assert not label.startswith("On or near") and label
+        easting, northing = TO_BNG.transform(lng, lat)
+        # The rows of that location in the label's 500 m square, counted from the files.
+        rows = [r for r in street_rows(f"On or near {label}")
+                if (r[2] // 500, r[3] // 500) == (int(easting // 500), int(northing // 500))]
+        assert len(rows) == street["properties"]["count"], label
+        assert lng == pytest.approx(sum(r[0] for r in rows) / len(rows), abs=2e-6)
+        assert lat == pytest.approx(sum(r[1] for r in rows) / len(rows), abs=2e-6)
+
+
+def test_without_tiles_the_case_map_has_its_areas_outline_and_street_names(
+        pages: Pages) -> None:
+    with pages.client(pages.sergeant) as client:
+        ref = new_case(client, pages.sergeant)
+        layer = client.get(f"/cases/{ref}/map.geojson").json()
+    outline = [f for f in layer["features"] if f["properties"]["role"] == "outline"]
+    assert [f["properties"] for f in outline] == [{"role": "outline", "label": "City of London"}]
+    assert outline[0]["geometry"] == area_geometry(pages, area_id(pages, "City of London",
+                                                                  AreaKind.BOROUGH))
+    streets = [f for f in layer["features"] if f["properties"]["role"] == "street"]
+    assert len(streets) > 20
+    middle = shapely.Point(*centre(LIVERPOOL_STREET["geometry"]))
+    for street in streets:
+        point = shapely.Point(*TO_BNG.transform(*street["geometry"]["coordinates"]))
+        assert point.distance(middle) < 300 + 2_000 + 500 * 1.5  # around the target area
+
+
+def test_with_a_tile_server_the_maps_add_nothing(pages: Pages) -> None:
+    tiled = create_app(Settings(database_url=pages.site.url, environment="test",
+                                map_tiles_url="https://tiles.example/{z}/{x}/{y}.png",
+                                map_attribution="© Example contributors"), pages.site.factory)
+    with pages.client(pages.sergeant) as client:
+        ref = new_case(client, pages.sergeant)
+    with TestClient(tiled, base_url="http://testserver") as client:
+        client.cookies.set(SESSION_COOKIE, pages.sergeant.session_secret)
+        finder = client.get(f"/hotspots/map.geojson?{FINDER}").json()
+        case = client.get(f"/cases/{ref}/map.geojson").json()
+        page = client.get(f"/hotspots?{FINDER}").text
+    assert {f["properties"]["role"] for f in finder["features"]} == {"target", "cell"}
+    assert [f["properties"]["role"] for f in case["features"]] == ["target"]
+    assert 'data-tiles="https://tiles.example/{z}/{x}/{y}.png"' in page
 
 
 @pytest.mark.parametrize("query", [
@@ -638,8 +727,11 @@ def test_opening_a_case_on_the_top_cell(pages: Pages) -> None:
     assert f"Case {ref} is open in Scanning." in opened
     assert (case["stage"], case["borough"], case["category"]) == ("scanning", CITY, category)
     assert case["target_area"] == {
-        "name": "250 m grid cell ranked 1 in City of London (all crime)",
+        "name": f"250 m grid cell {mid(top['place'])}, ranked 1 in City of London (all crime)",
         "geometry": top["geometry"], "radius_m": None}
+    assert case["title"] == (f"Hotspot {mid(top['place'])}: {CATEGORIES[category].lower()} "
+                             f"(City of London, cell {mine['rank']} of {len(kind['cells'])})")
+    assert f"Hotspot {mid(top['place'])}" in opened
     assert case["target_area"]["geometry"]["type"] == "Polygon"
     # The category's crimes in the cell, from the files.
     square = shapely.box(top["col"] * 250, top["row"] * 250, (top["col"] + 1) * 250,
@@ -861,9 +953,9 @@ def test_a_buffer_width_draws_a_ring_on_the_map(pages: Pages) -> None:
             "buffer_width_m": "200", "control_area-kind": "none"})
         assert response.status_code == 303, response.text[:300]
         layer = client.get(f"/cases/{ref}/map.geojson").json()
-    roles = [f["properties"]["role"] for f in layer["features"]]
+    roles = [f["properties"]["role"] for f in drawn(layer)]
     assert roles == ["target", "buffer"]
-    target, buffer = layer["features"]
+    target, buffer = drawn(layer)
     assert target["properties"] == {"role": "target", "label": "Liverpool Street station",
                                     "radius_m": 300}
     assert buffer["properties"] == {"role": "buffer", "label": "200 m buffer"}
@@ -930,7 +1022,7 @@ def test_the_comparison_suggests_controls_clear_of_the_target_and_buffer(pages: 
     assert case["control_area"] == {"name": f"{control_name} (Ward)",
                                     "geometry": area_geometry(pages, control), "radius_m": None}
     assert f"Control: {control_name} (Ward) {offered[0][1]} " in table
-    assert [f["properties"]["role"] for f in layer["features"]] == ["target", "control", "buffer"]
+    assert [f["properties"]["role"] for f in drawn(layer)] == ["target", "control", "buffer"]
 
 
 def crime_bins(pages: Pages) -> tuple[int, list[tuple[int, int, dict[str, Any]]]]:
@@ -941,15 +1033,15 @@ def crime_bins(pages: Pages) -> tuple[int, list[tuple[int, int, dict[str, Any]]]
                            headers=pages.sergeant.api).json()["total"]
         layer = client.get(f"/cases/{ref}/map.geojson?bins=1&{PERIOD}").json()
         plain = client.get(f"/cases/{ref}/map.geojson").json()
-    assert [f["properties"]["role"] for f in plain["features"]] == ["target"]
-    assert layer["features"][0]["properties"]["role"] == "target"
+    assert [f["properties"]["role"] for f in drawn(plain)] == ["target"]
+    assert drawn(layer)[0]["properties"]["role"] == "target"
     bins = []
-    for feature in layer["features"][1:]:
+    for feature in drawn(layer)[1:]:
         assert feature["properties"]["role"] == "bin"
-        drawn = project(feature["geometry"])
-        col, row = int(drawn.centroid.x // 50), int(drawn.centroid.y // 50)
+        square_drawn = project(feature["geometry"])
+        col, row = int(square_drawn.centroid.x // 50), int(square_drawn.centroid.y // 50)
         square = shapely.box(col * 50, row * 50, (col + 1) * 50, (row + 1) * 50)
-        assert shapely.hausdorff_distance(drawn, square) < 0.2  # a 50 m grid square
+        assert shapely.hausdorff_distance(square_drawn, square) < 0.2  # a 50 m grid square
         bins.append((col, row, feature["properties"]))
     return total, bins
 

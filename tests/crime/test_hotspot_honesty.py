@@ -34,6 +34,7 @@ from tests.crime.support import (
     count_in,
     load_boundaries,
     load_months,
+    mid,
     project,
     rounding_matters,
     site,
@@ -281,8 +282,9 @@ def test_a_case_of_another_category_counts_that_category(world: World) -> None:
     case = read_case(world, response.headers["location"])
     assert world.cases() == before + 1
     assert case["category"] == chosen
-    assert case["title"] == (f"Hotspot in City of London: {label} (cell {mine['rank']} of "
-                             f"{len(same_kind['cells'])})")
+    # Named by the cell found (all crime), where the person opened it.
+    assert case["title"] == (f"Hotspot {mid(top['place'])}: {label} (City of London, cell "
+                             f"{mine['rank']} of {len(same_kind['cells'])})")
     figures = (f"{counts[chosen]} crime{'' if counts[chosen] == 1 else 's'} ({label}) in "
                f"{LABEL} in this 250 m cell, ranked {mine['rank']} of "
                f"{len(same_kind['cells'])} cells with such crime in City of London; "
@@ -297,7 +299,8 @@ def test_a_case_of_another_category_counts_that_category(world: World) -> None:
         f"chosen when it was opened. {events}")
     assert case["cheers"]["recurring"]["evidence"].startswith(f"{label.capitalize()} recorded "
                                                               "here across 1 months")
-    assert case["target_area"]["name"] == "250 m grid cell ranked 1 in City of London (all crime)"
+    assert case["target_area"]["name"] == (f"250 m grid cell {mid(top['place'])}, ranked 1 in "
+                                           "City of London (all crime)")
     assert case["target_area"]["geometry"] == top["geometry"]
     assert (case["stage"], case["borough"], case["source"]) == ("scanning", CITY, "data")
 
@@ -319,7 +322,8 @@ def test_a_search_for_one_type_proposes_it_and_its_case_says_so_once(world: Worl
     assert case["problem_statement"].startswith(
         f"Found by the hotspot finder. {top['count']} crimes ({label}) in {LABEL} in this "
         f"250 m cell, ranked 1 of {len(answer['cells'])} cells with such crime")
-    assert case["target_area"]["name"] == f"250 m grid cell ranked 1 in City of London ({label})"
+    assert case["target_area"]["name"] == (f"250 m grid cell {mid(top['place'])}, ranked 1 in "
+                                           f"City of London ({label})")
 
 
 def test_a_cell_with_few_crimes_of_the_category_says_so_in_the_evidence(world: World) -> None:

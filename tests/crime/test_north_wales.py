@@ -40,7 +40,7 @@ from app.crime.models import Area, AreaKind
 from app.sara.problem import CATEGORIES
 from app.settings import get_settings
 from tests.conftest import POLICE_UK_DATA, needs_data
-from tests.crime.support import Site, site
+from tests.crime.support import Site, expected_place, locations_by_cell, mid, site
 
 pytestmark = needs_data
 
@@ -330,12 +330,28 @@ def test_the_gwynedd_hotspots_count_the_files(wales: Wales) -> None:
     assert "3,176 located crimes" in words and "North Wales Police's data" in words
 
 
+def test_the_gwynedd_cells_are_named_by_their_welsh_streets(wales: Wales) -> None:
+    """Each shown cell's place against the files' Location column, counted here per cell of
+    the Gwynedd rows (Welsh street names, as police.uk publishes them)."""
+    answer = wales.api("GET", f"/api/v1/hotspots?borough={GWYNEDD}&{PERIOD}&cell_m=250",
+                       "pc.jones")
+    counted = locations_by_cell([street_file(m) for m in MONTHS], local_areas()[GWYNEDD], 250)
+    shown = answer["cells"][:20]
+    for cell in shown:
+        locations = counted[cell["col"], cell["row"]]
+        assert sum(locations.values()) == cell["count"], cell["rank"]
+        assert cell["place"] == expected_place(locations), (cell["rank"], locations)
+    welsh = re.compile(r"\b(Ffordd|Stryd|Heol|Lon|Lôn|Y Maes|Pen|Bryn|Llys|Cae|Tan)\b")
+    assert any(welsh.search(cell["place"]) for cell in shown), [c["place"] for c in shown]
+
+
 def test_a_case_opened_on_a_gwynedd_cell(wales: Wales, gwynedd_case: dict[str, Any]) -> None:
     ref = gwynedd_case["ref"]
     case = wales.api("GET", f"/api/v1/cases/{ref}", "pc.jones")
     assert (case["borough"], case["borough_name"], case["force"], case["stage"]) == (
         GWYNEDD, "Gwynedd", "north-wales", "scanning")
-    assert case["title"].startswith("Hotspot in Gwynedd:")
+    assert case["title"].startswith(f"Hotspot {mid(gwynedd_case['cell']['place'])}: ")
+    assert "(Gwynedd, cell " in case["title"]
     assert "Source: police.uk open data (North Wales Police)." in \
         case["cheers"]["events"]["evidence"]
     # The category proposed is the cell's commonest, and the evidence counts it, from the files.

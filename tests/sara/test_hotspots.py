@@ -40,6 +40,7 @@ from app.sara.hotspots import (
     gi_star,
     grid_for_bounds,
     harm_grid,
+    place_name,
     propose_category,
     rank_by_harm,
     rank_cells,
@@ -1286,3 +1287,26 @@ def test_negative_or_infinite_harm_is_refused(bad: float) -> None:
     harm[1, 1] = bad
     with pytest.raises(ValueError, match="finite values, 0 or more"):
         rank_by_harm(harm, np.ones((3, 3), dtype=int), ALL_IN, 1, 100.0, 900.0)
+
+
+# --- a cell's name -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("locations", "name"), [
+    ({"On or near Cheapside": 9, "On or near Poultry": 4, "On or near Bank": 2,
+      "On or near Mansion House Street": 1},
+     "On or near Cheapside, with Poultry and Bank"),
+    ({"On or near Cheapside": 3, "On or near Poultry": 1}, "On or near Cheapside, with Poultry"),
+    ({"On or near Stryd Fawr": 5}, "On or near Stryd Fawr"),
+    # Ties go to the alphabetically first, whatever order the counts came in.
+    ({"On or near Wood Street": 2, "On or near Bread Street": 2, "On or near Milk Street": 2,
+      "On or near Aldermanbury": 1}, "On or near Bread Street, with Milk Street and Wood Street"),
+    # No location text, or police.uk's "No Location", names nothing; spaces are tidied.
+    ({"": 7, "No Location": 3, "  On or near  Lime Street ": 1}, "On or near Lime Street"),
+    ({"": 4, "No Location": 2}, None),
+    ({}, None),
+    ({"On or near Cheapside": 0}, None),
+])
+def test_a_cell_is_named_by_its_most_frequent_locations(locations: dict[str, int],
+                                                        name: str | None) -> None:
+    assert place_name(locations) == name
+    assert place_name(dict(reversed(list(locations.items())))) == name

@@ -35,8 +35,8 @@ from app.cases.schemas import (
 )
 from app.cases.views import action_read, current_gate, overridden_stages
 from app.clock import today
-from app.crime import picture
-from app.crime.geometry import bounds, geojson_wgs84
+from app.crime import picture, streets
+from app.crime.geometry import area_shape, bounds, geojson_wgs84
 from app.crime.models import Area, AreaKind
 from app.crime.queries import Period, cell_counts, data_months, month_value
 from app.deps import get_db
@@ -496,10 +496,12 @@ BIN_M = 50  # crimes binned in 50 m squares on the case's map: many points, one 
 
 
 @router.get("/cases/{ref}/map.geojson")
-def case_map(actor: PageActor, db: Db, ref: Ref, suggestions: int = 0, bins: int = 0,
-             first: str = "", last: str = "") -> JSONResponse:
+def case_map(request: Request, actor: PageActor, db: Db, ref: Ref, suggestions: int = 0,
+             bins: int = 0, first: str = "", last: str = "") -> JSONResponse:
     """The case's areas as a map layer: target, buffer ring, control (and suggested controls),
-    and where its crimes fall (counted in squares, as police.uk points are snapped anyway)."""
+    and where its crimes fall (counted in squares, as police.uk points are snapped anyway).
+    Without a street map (no tile server set), its local policing area's outline and the street
+    names of the crime data around the target area come too."""
     case = case_for(db, actor, ref)
     features = []
     for role, name, geometry, radius in (
@@ -522,7 +524,25 @@ def case_map(actor: PageActor, db: Db, ref: Ref, suggestions: int = 0, bins: int
                 "label": f"{candidate.name}: {candidate.count} crimes"}})
     if bins and case.target_geometry:
         features += _crime_bins(db, case, first, last)
+    if not request.app.state.settings.map_tiles_url:
+        features += _plain_map_features(db, case)
     return JSONResponse({"type": "FeatureCollection", "features": features})
+
+
+def _plain_map_features(db: Session, case: Case) -> list[dict[str, Any]]:
+    """The case's local policing area outline, and street names around its target area (over
+    the whole area while it has no target area: that is what its map shows then)."""
+    outline = streets.outline_feature(db, case.borough_code)
+    if case.target_geometry:
+        around, margin = picture.target_shape(case), streets.AROUND_M
+    elif outline:
+        around, margin = area_shape(outline["geometry"]), 0
+    else:
+        return []
+    force = picture.case_force(case)
+    labels = streets.street_features(db, force, around, picture.default_period(db, force),
+                                     around_m=margin)
+    return ([outline] if outline else []) + labels
 
 
 def _crime_bins(db: Session, case: Case, first: str, last: str) -> list[dict[str, Any]]:

@@ -17,7 +17,8 @@ from starlette.datastructures import FormData, QueryParams
 from app.auth.context import Actor
 from app.auth.models import User
 from app.auth.permissions import Perm, covers_borough, covers_force, has, home_area, require
-from app.crime import hotspots
+from app.crime import hotspots, streets
+from app.crime.geometry import area_shape
 from app.crime.models import Area, AreaKind
 from app.crime.queries import Period, data_months, month_value
 from app.deps import get_db
@@ -207,6 +208,9 @@ def finder_map(request: Request, actor: PageActor, db: Db) -> JSONResponse:
                        "label": _cell_label(cell), "href": f"#cell-{cell.rank}"
                        if cell.rank <= hotspots.TABLE_ROWS else None}}
         for cell in answer.cells]
+    if not request.app.state.settings.map_tiles_url:  # no street map: street names instead
+        features += streets.street_features(db, study.force.id, area_shape(study.area.geometry),
+                                            query.period)
     return JSONResponse({"type": "FeatureCollection", "features": features})
 
 
@@ -214,7 +218,8 @@ def _cell_label(cell: hotspots.HotspotCell) -> str:
     z = f", Gi* z {cell.z:.2f}" if cell.z is not None else ""
     share = f" ({cell.share:.1%})" if cell.share is not None else ""
     harm = f", harm {cell.harm:,.1f}" if cell.harm is not None else ""
-    return f"Rank {cell.rank}: {cell.count:,} crimes{share}{harm}{z}"
+    place = f" {cell.place}:" if cell.place else ""
+    return f"Rank {cell.rank}:{place} {cell.count:,} crimes{share}{harm}{z}"
 
 
 def _query_fields(answer: hotspots.HotspotAnswer) -> list[tuple[str, str]]:
