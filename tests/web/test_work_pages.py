@@ -107,8 +107,10 @@ def test_outputs_form_refuses_bad_counts_beside_the_field_and_keeps_the_input(
         cast.officer.csrf, **{"outputs-on": today().isoformat(), "outputs-counts-arrests": "-1",
                               "outputs-counts-knives": "1.5", "outputs-counts-firearms": "1"}))
     assert response.status_code == 422
-    assert field_error(response.text, "outputs-counts-arrests") == "Enter 0 or more."
-    assert field_error(response.text, "outputs-counts-knives") == "Enter a whole number."
+    assert field_error(response.text, "outputs-counts-arrests") == (
+        "The number of arrests must be 0 or more.")
+    assert field_error(response.text, "outputs-counts-knives") == (
+        "Enter the number of knives as a whole number.")
     assert 'value="1.5"' in response.text  # what was typed stays in the form
     assert db.scalar(select(func.count()).select_from(OutputEntry)) == 0
 
@@ -142,7 +144,8 @@ def test_an_output_corrected_from_the_page(pages: Pages, cast: Cast, db: Session
     no_reason = officer.post(f"/cases/{ref}/outputs/{entry}/correct", data=form(
         cast.officer.csrf, **{f"output{entry}-count": "2"}))
     assert no_reason.status_code == 422
-    assert field_error(no_reason.text, f"output{entry}-reason") == "Enter at least 3 characters."
+    assert field_error(no_reason.text, f"output{entry}-reason") == (
+        "Enter a reason of at least 3 characters.")
     corrected = officer.post(f"/cases/{ref}/outputs/{entry}/correct", data=form(
         cast.officer.csrf, **{f"output{entry}-count": "2",
                               f"output{entry}-reason": "Counted twice"}))
@@ -197,7 +200,8 @@ def test_planned_dosage_is_set_in_its_section(pages: Pages, cast: Cast, db: Sess
     bad = officer.post(f"/cases/{ref}/sections/patrols", data=form(
         cast.officer.csrf, version=str(version_of(db, ref)), planned_patrol_minutes="-5"))
     assert bad.status_code == 422
-    assert field_error(bad.text, "planned_patrol_minutes") == "Enter 0 or more."
+    assert field_error(bad.text, "planned_patrol_minutes") == (
+        "The planned patrol minutes a week must be 0 or more.")
     saved = officer.post(f"/cases/{ref}/sections/patrols", data=form(
         cast.officer.csrf, version=str(version_of(db, ref)), planned_patrol_minutes="90"))
     assert saved.status_code == 303
@@ -225,10 +229,11 @@ def test_record_a_concern_and_triage_it_into_a_new_case(pages: Pages, cast: Cast
                                                        db: Session) -> None:
     officer = pages(cast.officer)
     bad = officer.post("/concerns", data=form(cast.officer.csrf, **{
-        **CONCERN_FORM, "description": "", "raised_on": "31/11/2026"}))
+        **CONCERN_FORM, "description": "", "raised_on-day": "31", "raised_on-month": "11",
+        "raised_on-year": "2026"}))
     assert bad.status_code == 422
-    assert field_error(bad.text, "description") == "Enter at least 3 characters."
-    assert field_error(bad.text, "raised_on") == "Enter a date as YYYY-MM-DD."
+    assert field_error(bad.text, "description") == "Enter a description of at least 3 characters."
+    assert field_error(bad.text, "raised_on") == "31 November 2026 is not a real date."
     assert 'value="Penfold Street"' in bad.text
 
     recorded = officer.post("/concerns", data=form(cast.officer.csrf, **{
@@ -379,7 +384,8 @@ def test_bad_dashboard_filters_are_ignored_and_named(pages: Pages, cast: Cast) -
     page = pages(cast.analyst).get("/dashboard?from=2026-13-01&borough=E09000099")
     assert page.status_code == 200
     assert "Some filters were ignored" in page.text
-    assert "from: Enter a date as YYYY-MM-DD." in page.text
+    assert "from: 1 Month 2026" not in page.text
+    assert "from: The first day must be a real date: a month is from 1 to 12." in page.text
     assert "E09000099 is not a local policing area here" in page.text
 
 
@@ -391,7 +397,7 @@ def test_set_up_an_operation_and_add_a_case_from_its_page(pages: Pages, cast: Ca
     bad = supervisor.post("/operations", data=form(cast.supervisor.csrf, name="N",
                                                    start_date=""))
     assert bad.status_code == 422
-    assert field_error(bad.text, "name") == "Enter at least 3 characters."
+    assert field_error(bad.text, "name") == "Enter a name of at least 3 characters."
     created = supervisor.post("/operations", data=form(
         cast.supervisor.csrf, name="Nightingale", unit="VSU",
         start_date=(today() - timedelta(days=30)).isoformat()))
