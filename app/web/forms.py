@@ -114,49 +114,48 @@ def date_field(form: Form, name: str, problems: Problems, *, field: str | None =
                required: bool = False, label: str | None = None,
                hides: Iterable[str] = ()) -> str | None:
     """A GOV.UK date input (``<name>-day``, ``-month``, ``-year``) as the ISO date the schema
-    takes. One message for the date goes to ``problems``, on the box to fix (a date that does
-    not exist: on the whole date). Without the three boxes, a single ISO ``<name>`` value
-    (scripts, older pages) goes to the schema as it is."""
+    takes; what is wrong with it goes to ``problems``. Without the three boxes, a single ISO
+    ``<name>`` value (scripts, older pages) goes to the schema as it is."""
     field = field or name
-    label = label or field_label(field)
     if not any(f"{name}-{part}" in form for part in DATE_PARTS):
         return optional(form, name)
     parts = {part: text(form, f"{name}-{part}") for part in DATE_PARTS}
+    label = label or field_label(field)
     hides = [field, *hides]
-    missing = [part for part in DATE_PARTS if not parts[part]]
-    if len(missing) == 3:
+    if not any(parts.values()):
         if required:
             problems.add(field, f"Enter {label}.", hides=hides)
         return None
+    found = read_date(parts, label)
+    if isinstance(found, date):
+        return found.isoformat()
+    part, message = found
+    problems.add(f"{field}.{part}" if part else field, message, hides=hides)
+    return None
+
+
+def read_date(parts: Mapping[str, str], label: str) -> date | tuple[str, str]:
+    """The date typed in the three boxes, or the box to fix ("": the whole date) and one
+    message for the date, as GOV.UK words them."""
+    whole = subject(label)
+    missing = [part for part in DATE_PARTS if not parts[part]]
     if missing:
-        problems.add(f"{field}.{missing[0]}",
-                     f"{subject(label)} must include a {' and '.join(missing)}.", hides=hides)
-        return None
+        return missing[0], f"{whole} must include a {' and '.join(missing)}."
     wrong = [part for part in DATE_PARTS if not parts[part].isdigit()]
     if wrong:
-        problems.add(f"{field}.{wrong[0]}", f"{subject(label)} must be a real date, "
-                     "in numbers, e.g. 27 3 2026.", hides=hides)
-        return None
-    day, month, year = (int(parts[part]) for part in DATE_PARTS)
+        return wrong[0], f"{whole} must be a real date, in numbers, e.g. 27 3 2026."
     if len(parts["year"]) != 4:
-        problems.add(f"{field}.year", f"{subject(label)} must include a year of 4 numbers, "
-                     "e.g. 2026.", hides=hides)
-        return None
+        return "year", f"{whole} must include a year of 4 numbers, e.g. 2026."
+    day, month, year = (int(parts[part]) for part in DATE_PARTS)
     if not 1 <= month <= 12:
-        problems.add(f"{field}.month", f"{subject(label)} must be a real date: a month is "
-                     "from 1 to 12.", hides=hides)
-        return None
+        return "month", f"{whole} must be a real date: a month is from 1 to 12."
     try:
         value = date(year, month, day)
     except ValueError:
-        problems.add(field, f"{day} {calendar.month_name[month]} {year} is not a real date.",
-                     hides=hides)
-        return None
+        return "", f"{day} {calendar.month_name[month]} {year} is not a real date."
     if not FIRST_DAY <= value <= LAST_DAY:
-        problems.add(f"{field}.year", f"{subject(label)} must be between {FIRST_DAY.year} and "
-                     f"{LAST_DAY.year}.", hides=hides)
-        return None
-    return value.isoformat()
+        return "year", f"{whole} must be between {FIRST_DAY.year} and {LAST_DAY.year}."
+    return value
 
 
 # --- case sections: form -> CaseUpdate payload -------------------------------------------------
