@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -53,11 +54,13 @@ class NewUser:
     force_id: str | None = None
 
 
-def create_user(db: Session, actor: Actor, new: NewUser) -> User:
+def create_user(db: Session, actor: Actor, new: NewUser,
+                earlier: Iterable[FieldError] = ()) -> User:
+    """``earlier``: what the caller's form already found wrong, reported with these checks'."""
     if actor.user is not None:  # the CLI acts as the machine's operator, with no user
         require(actor.user, Perm.USER_MANAGE)
     username = normalise_username(new.username)
-    errors = _user_errors(db, username, new)
+    errors = [*earlier, *_user_errors(db, username, new)]
     scope = _scope(db, new.borough_code, new.force_id, errors)
     _administrators_everywhere(new.role, scope, errors)
     if errors:
@@ -83,7 +86,8 @@ def _user_errors(db: Session, username: str, new: NewUser) -> list[FieldError]:
     errors = []
     if not USERNAME_PATTERN.match(username):
         errors.append(FieldError(
-            "username", "Use 3 to 64 lower-case letters, digits, dots, hyphens or underscores, "
+            "username", "Enter a username of 3 to 64 lower-case letters, digits, dots, hyphens "
+                        "or underscores, "
                         "starting and ending with a letter or digit."))
     elif db.scalar(select(User.id).where(User.username == username)) is not None:
         errors.append(FieldError("username", f"The username {username} is already taken."))

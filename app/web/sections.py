@@ -13,6 +13,7 @@ from app.cases.models import Action, Case, Hypothesis
 from app.sara.cheers import CheersElement
 from app.sara.stages import Stage
 from app.sara.triangle import TriangleSide
+from app.validation import Problems
 from app.web import forms
 
 
@@ -22,7 +23,8 @@ class Section:
     title: str
     stage: Stage
     perm: Perm
-    payload: Callable[[forms.Form], dict[str, Any]] | None  # None: a collection, not one form
+    # None: a collection, not one form; the form's own problems go to Problems
+    payload: Callable[[forms.Form, Problems], dict[str, Any]] | None
 
 
 SECTIONS: dict[str, Section] = {s.key: s for s in [

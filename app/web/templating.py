@@ -22,6 +22,7 @@ from app.sara.problem import CATEGORIES, Priority, ProblemSource
 from app.sara.responses import TACTICS, ActionStatus, Partner, tactic_groups
 from app.sara.stages import STAGES, Stage
 from app.sara.triangle import TriangleSide
+from app.web import forms
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 templates = Jinja2Blocks(directory=TEMPLATES_DIR)
@@ -88,6 +89,7 @@ env.globals.update(
     Priority=Priority, ProblemSource=ProblemSource, CheersElement=CheersElement,
     TriangleSide=TriangleSide, HypothesisStatus=HypothesisStatus, ActionStatus=ActionStatus,
     Partner=Partner, Outcome=Outcome, TACTICS=TACTICS, tactic_groups=tactic_groups(), Perm=Perm,
+    date_anchor=forms.date_anchor, date_parts=forms.date_parts,
 )
 
 

@@ -85,7 +85,7 @@ def test_bad_input_is_422_with_a_message_per_field(client: TestClient, cast: Cas
     body = response.json()
     assert body["error"] == "validation_error"
     fields = {e["field"]: e["message"] for e in body["errors"]}
-    assert fields["title"] == "Enter at least 3 characters."
+    assert fields["title"] == "Enter a title of at least 3 characters."
     assert fields["category"] == "Choose a crime category."
     assert fields["borough"] == ("Use the ONS code of a local policing area, such as E09000033 "
                                  "(Westminster) or W06000002 (Gwynedd).")
@@ -224,7 +224,7 @@ def test_patch_without_version_is_422(client: TestClient, cast: Cast) -> None:
                             headers=cast.officer.api)
     assert response.status_code == 422
     assert response.json()["errors"] == [{"field": "version",
-                                          "message": "This field is required."}]
+                                          "message": "Enter the version last read."}]
 
 
 def test_gate_failure_is_409_listing_the_exact_unmet_items(client: TestClient, cast: Cast) -> None:

@@ -219,11 +219,11 @@ def test_outputs_are_recorded_one_entry_per_kind(client: TestClient, cast: Cast)
 
 
 @pytest.mark.parametrize(("counts", "message"), [
-    ({"arrests": -1}, "Enter 0 or more."),
-    ({"arrests": 2.5}, "Enter a whole number."),
-    ({"arrests": "2"}, "Enter a whole number."),
-    ({"arrests": True}, "Enter a whole number."),
-    ({"arrests": 1001}, "Enter 1000 or less."),
+    ({"arrests": -1}, "The number of arrests must be 0 or more."),
+    ({"arrests": 2.5}, "Enter the number of arrests as a whole number."),
+    ({"arrests": "2"}, "Enter the number of arrests as a whole number."),
+    ({"arrests": True}, "Enter the number of arrests as a whole number."),
+    ({"arrests": 1001}, "The number of arrests must be 1000 or less."),
 ])
 def test_negative_or_non_integer_counts_are_refused_with_a_clear_message(
         client: TestClient, cast: Cast, counts: dict[str, Any], message: str) -> None:

@@ -42,6 +42,9 @@ from app.settings import Settings
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: F401  (the browser: tests/conftest.py)
 
 PHONE = {"width": 375, "height": 812}
+# A whole county's hotspot search (cells, Gi*, street names) takes under a second on a quiet
+# machine; the suite's workers share two cores with their browsers, so it is given longer.
+SEARCH_MS = 30_000
 DESKTOP = {"width": 1280, "height": 800}
 # Screenshots (CI keeps build/ as its artefacts), apart for each database the suite runs on.
 ARTIFACTS = (Path(__file__).resolve().parents[2] / "build" / "screenshots"

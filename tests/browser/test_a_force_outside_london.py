@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import SEARCH_MS
 from tests.browser.test_journeys import VIEWPORTS, Journey
 from tests.browser.test_journeys import journey as journey  # the fixture
 from tests.conftest import POLICE_UK_DATA
@@ -91,7 +92,9 @@ def test_a_welsh_force_in_welsh_and_english(page: Page, journey: Callable[[str],
     expect(page.get_by_label("Area", exact=True)).to_have_value("W06000002")
     page.get_by_role("button", name="Find hotspots").click()
     results = page.locator("#results")
-    expect(results).to_contain_text("Gwynedd, ")
+    # A whole county's search (cells, Gi*, street names): under a second on a quiet machine,
+    # given longer when the suite's workers share two cores with the browsers.
+    expect(results).to_contain_text("Gwynedd, ", timeout=SEARCH_MS)
     expect(results).to_contain_text("from North Wales Police's data")
     # Cells named by their (Welsh) streets; no street map here, and the map says so.
     place = page.locator("#cell-1 [data-place]").inner_text().splitlines()[0]
@@ -123,5 +126,6 @@ def test_a_welsh_force_in_welsh_and_english(page: Page, journey: Callable[[str],
     expect(page.get_by_label("From", exact=True)).to_have_value("2024-01")
     expect(page.get_by_label("To", exact=True).locator("option")).to_have_count(4)
     page.get_by_role("button", name="Find hotspots").click()
-    expect(page.locator("#results")).to_contain_text("Isle of Anglesey / Ynys Môn, ")
+    expect(page.locator("#results")).to_contain_text("Isle of Anglesey / Ynys Môn, ",
+                                                     timeout=SEARCH_MS)
     walk.step("the analyst finds ynys mon")

@@ -167,7 +167,7 @@ def test_validation_error_beside_the_field_keeps_what_was_typed(
     # The message sits in the title's own form group, tied to the input for screen readers.
     title = page.get_by_label("Title")
     message = page.locator("#title-error")
-    expect(message).to_have_text("Error: Enter at least 3 characters.")
+    expect(message).to_have_text("Error: Enter a title of at least 3 characters.")
     expect(title).to_have_attribute("aria-describedby", re.compile(r"\btitle-error\b"))
     group = page.locator(".govuk-form-group--error")
     expect(group).to_have_count(1)
@@ -181,7 +181,7 @@ def test_validation_error_beside_the_field_keeps_what_was_typed(
     expect(page.get_by_role("radio", name="High")).to_be_checked()
     assert_fits_phone(page)
     # The summary's link takes you to the field.
-    summary.get_by_role("link", name="Enter at least 3 characters.").click()
+    summary.get_by_role("link", name="Enter a title of at least 3 characters.").click()
     expect(title).to_be_focused()
 
     # Fixing the title opens the case.

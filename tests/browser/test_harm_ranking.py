@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import SEARCH_MS
 from tests.browser.test_a_force_outside_london import sign_in
 from tests.browser.test_journeys import VIEWPORTS, Journey
 from tests.browser.test_journeys import journey as journey  # the fixture
@@ -50,7 +51,7 @@ def test_an_analyst_ranks_hotspots_by_harm(page: Page,
     page.get_by_label(re.compile(r"^Harm \(")).check()
     page.get_by_role("button", name="Find hotspots").click()
     results = page.locator("#results")
-    expect(results).to_contain_text("Conwy, ")
+    expect(results).to_contain_text("Conwy, ", timeout=SEARCH_MS)
     expect(results.locator("caption")).to_contain_text("Cells ranked by harm")
     expect(results.locator('[data-figure="harm"]')).to_contain_text(
         f"weighed by Made-up index ({version})")

@@ -122,7 +122,7 @@ def test_new_case_form_shows_errors_beside_fields_and_keeps_input(cast: Cast,
     assert response.status_code == 422
     html = response.text
     assert "There is a problem" in html
-    assert field_error(html, "title") == "Enter at least 3 characters."
+    assert field_error(html, "title") == "Enter a title of at least 3 characters."
     assert field_error(html, "category") == "Choose a crime category."
     assert 'value="ab"' in html and "Kept text</textarea>" in html
     assert 'value="high" checked' in html
@@ -244,7 +244,8 @@ def test_section_errors_come_back_in_the_form(db: Session, cast: Cast, officer: 
     fragment = officer.post(f"/cases/{ref}/sections/cheers", headers=HTMX, data=data)
     assert fragment.status_code == 422
     assert fragment.text.lstrip().startswith('<section id="section-cheers"')
-    assert field_error(fragment.text, "cheers-harm-evidence") == "Use at most 20000 characters."
+    assert field_error(fragment.text, "cheers-harm-evidence") == (
+        "The evidence for Harm must be 20000 characters or fewer.")
     assert "Evidence for recurring" in fragment.text  # what was typed is kept
     full = officer.post(f"/cases/{ref}/sections/cheers", data=data)
     assert full.status_code == 422 and "There is a problem" in full.text
@@ -335,7 +336,7 @@ def test_notes_hypotheses_and_actions(db: Session, cast: Cast, officer: TestClie
     empty = officer.post(f"/cases/{ref}/notes", headers=HTMX,
                          data={"csrf_token": cast.officer.csrf, "note-body": ""})
     assert empty.status_code == 422
-    assert field_error(empty.text, "note-body") == "Enter at least 1 characters."
+    assert field_error(empty.text, "note-body") == "Enter a note."
 
     added = officer.post(f"/cases/{ref}/hypotheses", data={
         "csrf_token": cast.officer.csrf, "hypothesis-statement": "Cash draws robbers",
@@ -346,7 +347,8 @@ def test_notes_hypotheses_and_actions(db: Session, cast: Cast, officer: TestClie
         "action-tactic": "magic", "action-partner": "council", "action-owner": "",
         "action-due_date": "31/01/2026", "action-status": "planned", "action-notes": ""})
     assert bad.status_code == 422
-    assert field_error(bad.text, "action-due_date") == "Enter a date as YYYY-MM-DD."
+    assert field_error(bad.text, "action-due_date") == (
+        "Enter the due date as YYYY-MM-DD, e.g. 2026-03-27.")  # one ISO value, from a script
     assert 'value="Fix lights"' in bad.text
     good = officer.post(f"/cases/{ref}/actions", headers=HTMX, data={
         "csrf_token": cast.officer.csrf, "action-title": "Fix lights",

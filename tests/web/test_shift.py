@@ -116,7 +116,8 @@ def test_bad_outputs_come_back_beside_their_field_with_what_was_typed(
     refused = officer.post("/shift/outputs", data=form(
         cast.officer.csrf, **{"outputs-counts-arrests": "two", "outputs-counts-knives": "1"}))
     assert refused.status_code == 422
-    assert field_error(refused.text, "outputs-counts-arrests")
+    assert field_error(refused.text, "outputs-counts-arrests") == (
+        "Enter the number of arrests as a whole number.")
     assert 'value="two"' in refused.text and 'value="1"' in refused.text
     assert 'href="#outputs-counts-arrests"' in refused.text  # the error summary links to it
     assert db.scalar(select(OutputEntry.id)) is None  # nothing half-written

@@ -116,8 +116,10 @@ def test_outputs_form_refuses_bad_counts_beside_the_field_and_keeps_the_input(
         cast.officer.csrf, **{"outputs-on": today().isoformat(), "outputs-counts-arrests": "-1",
                               "outputs-counts-knives": "1.5", "outputs-counts-firearms": "1"}))
     assert response.status_code == 422
-    assert field_error(response.text, "outputs-counts-arrests") == "Enter 0 or more."
-    assert field_error(response.text, "outputs-counts-knives") == "Enter a whole number."
+    assert field_error(response.text, "outputs-counts-arrests") == (
+        "The number of arrests must be 0 or more.")
+    assert field_error(response.text, "outputs-counts-knives") == (
+        "Enter the number of knives as a whole number.")
     assert 'value="1.5"' in response.text  # what was typed stays in the form
     assert db.scalar(select(func.count()).select_from(OutputEntry)) == 0
 
@@ -151,7 +153,8 @@ def test_an_output_corrected_from_the_page(pages: Pages, cast: Cast, db: Session
     no_reason = officer.post(f"/cases/{ref}/outputs/{entry}/correct", data=form(
         cast.officer.csrf, **{f"output{entry}-count": "2"}))
     assert no_reason.status_code == 422
-    assert field_error(no_reason.text, f"output{entry}-reason") == "Enter at least 3 characters."
+    assert field_error(no_reason.text, f"output{entry}-reason") == (
+        "Enter a reason of at least 3 characters.")
     corrected = officer.post(f"/cases/{ref}/outputs/{entry}/correct", data=form(
         cast.officer.csrf, **{f"output{entry}-count": "2",
                               f"output{entry}-reason": "Counted twice"}))
@@ -206,7 +209,8 @@ def test_planned_dosage_is_set_in_its_section(pages: Pages, cast: Cast, db: Sess
     bad = officer.post(f"/cases/{ref}/sections/patrols", data=form(
         cast.officer.csrf, version=str(version_of(db, ref)), planned_patrol_minutes="-5"))
     assert bad.status_code == 422
-    assert field_error(bad.text, "planned_patrol_minutes") == "Enter 0 or more."
+    assert field_error(bad.text, "planned_patrol_minutes") == (
+        "The planned patrol minutes a week must be 0 or more.")
     saved = officer.post(f"/cases/{ref}/sections/patrols", data=form(
         cast.officer.csrf, version=str(version_of(db, ref)), planned_patrol_minutes="90"))
     assert saved.status_code == 303
@@ -234,10 +238,11 @@ def test_record_a_concern_and_triage_it_into_a_new_case(pages: Pages, cast: Cast
                                                        db: Session) -> None:
     officer = pages(cast.officer)
     bad = officer.post("/concerns", data=form(cast.officer.csrf, **{
-        **CONCERN_FORM, "description": "", "raised_on": "31/11/2026"}))
+        **CONCERN_FORM, "description": "", "raised_on-day": "31", "raised_on-month": "11",
+        "raised_on-year": "2026"}))
     assert bad.status_code == 422
-    assert field_error(bad.text, "description") == "Enter at least 3 characters."
-    assert field_error(bad.text, "raised_on") == "Enter a date as YYYY-MM-DD."
+    assert field_error(bad.text, "description") == "Enter a description of at least 3 characters."
+    assert field_error(bad.text, "raised_on") == "31 November 2026 is not a real date."
     assert 'value="Penfold Street"' in bad.text
 
     recorded = officer.post("/concerns", data=form(cast.officer.csrf, **{
@@ -390,7 +395,8 @@ def test_bad_dashboard_filters_are_ignored_and_named(pages: Pages, cast: Cast) -
     page = pages(cast.analyst).get("/dashboard?from=2026-13-01&borough=E09000099")
     assert page.status_code == 200
     assert "Some filters were ignored" in page.text
-    assert "from: Enter a date as YYYY-MM-DD." in page.text
+    assert "from: 1 Month 2026" not in page.text
+    assert "from: The first day must be a real date: a month is from 1 to 12." in page.text
     assert "E09000099 is not a local policing area here" in page.text
 
 
@@ -402,7 +408,7 @@ def test_set_up_an_operation_and_add_a_case_from_its_page(pages: Pages, cast: Ca
     bad = supervisor.post("/operations", data=form(cast.supervisor.csrf, name="N",
                                                    start_date=""))
     assert bad.status_code == 422
-    assert field_error(bad.text, "name") == "Enter at least 3 characters."
+    assert field_error(bad.text, "name") == "Enter a name of at least 3 characters."
     created = supervisor.post("/operations", data=form(
         cast.supervisor.csrf, name="Nightingale", unit="VSU",
         start_date=(today() - timedelta(days=30)).isoformat()))
@@ -515,3 +521,37 @@ def test_closing_asks_for_a_summary_and_a_confirmation(pages: Pages, cast: Cast,
     assert reopened.status_code == 303
     db.expire_all()
     assert service.view_case(db, cast.officer.actor, ref).stage is Stage.ASSESSMENT
+
+
+def test_closing_over_an_unmet_gate_asks_for_a_summary_and_a_confirmation(
+        pages: Pages, cast: Cast, db: Session) -> None:
+    ref = patrol_case(db, cast.officer)
+    moves.move_case(db, cast.supervisor.actor, ref, TransitionRequest(
+        to="assessment", override=True, reason="Worked on paper before popcase"))
+    supervisor = pages(cast.supervisor)
+    page = supervisor.get(f"/cases/{ref}").text
+    assert "Closing summary, and why the gate is unmet" in page
+    assert 'name="override-confirm"' in page
+    refused = supervisor.post(f"/cases/{ref}/transitions", data=form(
+        cast.supervisor.csrf, **{"form": "override", "to": "closed", "override": "true",
+                                 "override-reason": "Stop"}))
+    assert refused.status_code == 422
+    assert field_error(refused.text, "override-reason").startswith(
+        "Enter a closing summary of at least 10 characters")
+    assert field_error(refused.text, "override-confirm") == (
+        "Confirm that the case is finished before closing it")
+    db.expire_all()
+    assert service.view_case(db, cast.officer.actor, ref).stage is Stage.ASSESSMENT
+    summary = "Closed over the gate: the estate was demolished, so the problem went with it."
+    closed = supervisor.post(f"/cases/{ref}/transitions", data=form(
+        cast.supervisor.csrf, **{"form": "override", "to": "closed", "override": "true",
+                                 "override-reason": summary, "override-confirm": "yes"}))
+    assert closed.status_code == 303
+    page = html_lib.unescape(supervisor.get(f"/cases/{ref}").text)
+    assert f"Closing summary: {summary}" in " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    # Moving on over an earlier gate needs no confirmation: only closing does.
+    other = patrol_case(db, cast.officer)
+    moved = supervisor.post(f"/cases/{other}/transitions", data=form(
+        cast.supervisor.csrf, **{"form": "override", "to": "assessment", "override": "true",
+                                 "override-reason": "Patrols reported on paper"}))
+    assert moved.status_code == 303

@@ -29,7 +29,7 @@ from app.auth.service import (
     update_user,
 )
 from app.deps import get_db
-from app.errors import NotFound, StaleVersion, ValidationFailed
+from app.errors import FieldError, NotFound, StaleVersion, ValidationFailed
 from app.reference.models import Borough
 from app.reference.service import grouped_by_force, list_boroughs, list_forces
 from app.web import forms
@@ -100,22 +100,23 @@ def create_user_submit(request: Request, actor: PageActor, db: Db, form: Form) -
     require(actor.user, Perm.USER_MANAGE)  # type: ignore[arg-type]
     values = dict(form)
     role = forms.text(form, "role")
-    errors: dict[str, str] = {}
+    earlier = []  # reported with the account's own checks: every wrong field at once
     if role not in Role._value2member_map_:
-        errors["role"] = "Choose a role."
+        earlier.append(FieldError("role", "Choose a role."))
     password = str(form.get("password") or "")
     if not password:
-        errors["password"] = "Set a first password (the user can be given a new one later)."
-    if errors:
-        return _users_page(request, db, actor, values, errors, status_code=422)
+        earlier.append(FieldError(
+            "password", "Set a first password (the user can be given a new one later)."))
     try:
         user = create_user(db, actor, NewUser(
-            username=forms.text(form, "username"), role=Role(role),
-            display_name=forms.text(form, "display_name"), password=password,
-            **_scope_changes(form)))
+            username=forms.text(form, "username"),
+            role=Role(role) if role in Role._value2member_map_ else Role.OFFICER,
+            display_name=forms.text(form, "display_name"), password=password or None,
+            **_scope_changes(form)), earlier)
     except ValidationFailed as exc:
         db.rollback()
-        return _users_page(request, db, actor, values, forms.errors_by_field(exc.errors),
+        return _users_page(request, db, actor, values,
+                           forms.errors_by_field(exc.errors, order=list(form)),
                            status_code=422)
     return RedirectResponse(f"/admin/users?saved={user.username}", status_code=303)
 
@@ -217,12 +218,12 @@ def _audit_query(request: Request) -> tuple[audit.AuditQuery, dict[str, str]]:
     params = request.query_params
     errors: dict[str, str] = {}
     dates: dict[str, date | None] = {}
-    for name in ("date_from", "date_to"):
+    for name, label in (("date_from", "from"), ("date_to", "to")):
         raw = (params.get(name) or "").strip()
         try:
             dates[name] = date.fromisoformat(raw) if raw else None
         except ValueError:
-            errors[name] = "Enter a date as YYYY-MM-DD."
+            errors[name] = f"Enter the '{label}' date as a real date, YYYY-MM-DD."
             dates[name] = None
     query = audit.AuditQuery(
         actor=(params.get("user") or "").strip()[:64] or None,

@@ -50,7 +50,7 @@ from app.sara.problem import Priority, ProblemSource
 from app.sara.responses import ActionStatus, Partner, tactic_groups
 from app.sara.stages import STAGES, GateUnmet, MoveRefused, Stage
 from app.sara.triangle import TriangleSide
-from app.validation import pydantic_errors, validate
+from app.validation import Problems, pydantic_errors, validate
 from app.web import forms
 from app.web.charts import monthly_bars
 from app.web.deps import PageActor, csrf_protect
@@ -213,8 +213,8 @@ def create_case(request: Request, actor: PageActor, db: Db, form: Form) -> Respo
         case = service.create_case(db, actor, validate(CaseCreate, payload))
     except ValidationFailed as exc:
         db.rollback()
-        return _new_case_page(request, db, actor, dict(form), forms.errors_by_field(exc.errors),
-                              status_code=422)
+        return _new_case_page(request, db, actor, dict(form),
+                              forms.errors_by_field(exc.errors, list(form)), status_code=422)
     return redirect(f"/cases/{case.ref}?flash=opened")
 
 
@@ -460,11 +460,13 @@ def save_section(request: Request, actor: PageActor, db: Db, form: Form, ref: Re
     values = dict(form)
     values["crime_types"] = form.getlist("crime_types")
     try:
-        payload = _with_boundaries(db, spec.payload(form)) | {"version": forms.version(form)}
-        service.update_case(db, actor, ref, validate(CaseUpdate, payload))
+        problems = Problems()
+        payload = _with_boundaries(db, spec.payload(form, problems)) | {
+            "version": forms.version(form)}
+        service.update_case(db, actor, ref, validate(CaseUpdate, payload, problems))
     except ValidationFailed as exc:
         return form_failed(request, db, actor, ref, section, 422, editing=section,
-                            values=values, errors=forms.errors_by_field(exc.errors),
+                            values=values, errors=forms.errors_by_field(exc.errors, list(form)),
                             form_version=forms.version(form))
     except StaleVersion as exc:
         return form_failed(request, db, actor, ref, section, 409, editing=section,
@@ -626,7 +628,9 @@ def move(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref) -> Re
     target = forms.text(form, f"{kind}-to") or forms.text(form, "to")
     reason = forms.text(form, f"{kind}-reason")
     values = dict(form)
-    if kind in ("close", "reopen") and (problems := _confirmation_problems(
+    # Closing, through the gate or over it, and reopening ask for a summary and a confirmation.
+    confirming = kind in ("close", "reopen") or (kind == "override" and target == "closed")
+    if confirming and (problems := _confirmation_problems(
             kind, reason, forms.text(form, f"{kind}-confirm"))):
         return _move_failed(request, db, actor, ref, 422, open_form=kind, form_values=values,
                             gate_errors=problems)
@@ -655,13 +659,13 @@ def _confirmation_problems(kind: str, text: str, confirmed: str) -> dict[str, st
     """Closing asks for a summary and reopening for a reason, each with a confirmation: every
     problem at once."""
     problems = {}
-    if kind == "close":
+    if kind in ("close", "override"):
         if len(text) < CLOSING_SUMMARY_MIN:
-            problems["close-reason"] = (f"Enter a closing summary of at least "
-                                        f"{CLOSING_SUMMARY_MIN} characters: what was done and "
-                                        "what came of it")
+            problems[f"{kind}-reason"] = (f"Enter a closing summary of at least "
+                                          f"{CLOSING_SUMMARY_MIN} characters: what was done and "
+                                          "what came of it")
         if confirmed != "yes":
-            problems["close-confirm"] = "Confirm that the case is finished before closing it"
+            problems[f"{kind}-confirm"] = "Confirm that the case is finished before closing it"
     else:
         if not text:
             problems["reopen-reason"] = "Enter why the case is reopened"
@@ -717,19 +721,20 @@ def update_hypothesis(request: Request, actor: PageActor, db: Db, form: Form, re
 
 @router.post("/cases/{ref}/actions")
 def add_action(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref) -> Response:
+    problems = Problems()
     return save_item(request, db, actor, ref, "actions", "action", form, lambda: (
         content.add_action(db, actor, ref, validate(
-            ActionCreate, forms.action_payload(form, "action")))))
+            ActionCreate, forms.action_payload(form, "action", problems), problems))))
 
 
 @router.post("/cases/{ref}/actions/{item_id}")
 def update_action(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref,
                   item_id: ItemId) -> Response:
-    prefix = f"action{item_id}"
+    prefix, problems = f"action{item_id}", Problems()
     return save_item(request, db, actor, ref, "actions", prefix, form, lambda: (
         content.update_action(db, actor, ref, item_id, validate(
-            ActionUpdate,
-            forms.action_payload(form, prefix) | {"version": forms.version(form)}))))
+            ActionUpdate, forms.action_payload(form, prefix, problems)
+            | {"version": forms.version(form)}, problems))))
 
 
 def save_item(request: Request, db: Session, actor: Actor, ref: str, section: str,
@@ -738,7 +743,8 @@ def save_item(request: Request, db: Session, actor: Actor, ref: str, section: st
         save()
     except ValidationFailed as exc:
         return form_failed(request, db, actor, ref, section, 422, editing=prefix,
-                            item_values=dict(form), item_errors=forms.prefixed(exc.errors, prefix),
+                            item_values=dict(form),
+                            item_errors=forms.prefixed(exc.errors, prefix, list(form)),
                             form_version=forms.version(form))
     except StaleVersion as exc:
         return form_failed(request, db, actor, ref, section, 409, editing=prefix,

@@ -18,7 +18,7 @@ from app.community.schemas import ConcernAnswer, ConcernCreate, ConcernFilters, 
 from app.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 from app.reference.service import list_wards
 from app.sara.community import Channel, RaisedBy, TriageOutcome
-from app.validation import pydantic_errors, validate
+from app.validation import Problems, pydantic_errors, validate
 from app.web import forms
 from app.web.deps import PageActor, csrf_protect
 from app.web.routes.cases import Db, Form, ItemId, Ref, redirect, save_item
@@ -94,12 +94,14 @@ def _form_page(request: Request, db: Session, actor: Actor, values: dict[str, An
 def record_concern(request: Request, actor: PageActor, db: Db, form: Form) -> Response:
     payload: dict[str, Any] = {name: forms.text(form, name) for name in FIELDS}
     payload["ward"] = forms.optional(form, "ward")
+    problems = Problems()
+    payload["raised_on"] = forms.date_field(form, "raised_on", problems, required=True)
     try:
-        concern = service.record_concern(db, actor, validate(ConcernCreate, payload))
+        concern = service.record_concern(db, actor, validate(ConcernCreate, payload, problems))
     except ValidationFailed as exc:
         db.rollback()
-        return _form_page(request, db, actor, dict(form), forms.errors_by_field(exc.errors),
-                          status_code=422)
+        return _form_page(request, db, actor, dict(form),
+                          forms.errors_by_field(exc.errors, list(form)), status_code=422)
     return redirect(f"/concerns/{concern.id}?flash=recorded")
 
 
@@ -141,7 +143,7 @@ def triage(request: Request, actor: PageActor, db: Db, form: Form,
         concern = service.triage_concern(db, actor, concern_id, validate(ConcernTriage, payload))
     except ValidationFailed as exc:
         return _triage_failed(request, db, actor, concern_id, form,
-                              errors=forms.errors_by_field(exc.errors), status_code=422)
+                              errors=forms.errors_by_field(exc.errors, list(form)), status_code=422)
     except (StaleVersion, Conflict) as exc:
         return _triage_failed(request, db, actor, concern_id, form, conflict=exc.message,
                               status_code=409)

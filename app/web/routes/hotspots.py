@@ -22,7 +22,7 @@ from app.crime.geometry import area_shape
 from app.crime.models import Area, AreaKind
 from app.crime.queries import Period, data_months, month_value
 from app.deps import get_db
-from app.errors import ValidationFailed
+from app.errors import FieldError, ValidationFailed
 from app.harm import service as harm_tables
 from app.harm.models import HarmTable
 from app.reference.models import Borough
@@ -48,17 +48,32 @@ def _query(db: Session, params: QueryParams | FormData,
     search over the whole force."""
     last_default = span.last if span else date.today().replace(day=1)
     months = span.months()[-12:] if span else [last_default]
-    first_text, last_text = params.get("first"), params.get("last")
-    try:
-        cell_m, top_k = int(str(params.get("cell_m") or 250)), int(str(params.get("top_k") or 10))
-    except ValueError:
-        raise ValidationFailed.one("cell_m", "Choose a cell size from the list.") from None
+    problems: list[FieldError] = []  # every wrong field at once
+
+    def number(name: str, default: int, message: str) -> int:
+        try:
+            return int(str(params.get(name) or default))
+        except ValueError:
+            problems.append(FieldError(name, message))
+            return default
+
+    def month(name: str, default: date) -> date:
+        try:
+            return month_value(str(params.get(name)), name) if params.get(name) else default
+        except ValidationFailed as exc:
+            problems.extend(exc.errors)
+            return default
+
+    cell_m = number("cell_m", 250, "Choose a cell size from the list.")
+    top_k = number("top_k", 10, "Choose how many top cells from the list.")
+    first, last = month("first", months[0]), month("last", months[-1])
+    if problems:
+        raise ValidationFailed(problems)
     chosen = str(params.get("borough") or "").strip().upper() or None
     whole_force = db.scalar(select(Area.id).where(Area.kind == AreaKind.FORCE,
                                                   Area.code == chosen)) if chosen else None
     return hotspots.HotspotQuery(
-        first=month_value(str(first_text), "first") if first_text else months[0],
-        last=month_value(str(last_text), "last") if last_text else months[-1],
+        first=first, last=last,
         borough=None if whole_force else chosen, area_id=whole_force,
         categories=tuple(sorted({str(c) for c in params.getlist("category") if c})),
         cell_m=cell_m, top_k=top_k, rank_by=str(params.get("rank_by") or "crimes"))

@@ -28,7 +28,7 @@ from app.oversight.schemas import OverrideReview, QueueQuery, StatsQuery, Summar
 from app.reference.service import forces_with_areas, scope_label
 from app.sara.patrols import OutputKind
 from app.sara.stages import STAGES
-from app.validation import pydantic_errors, validate
+from app.validation import Problems, pydantic_errors, validate
 from app.web import forms
 from app.web.charts import monthly_bars
 from app.web.deps import PageActor, csrf_protect
@@ -152,20 +152,33 @@ def _owner_choices(db: Session, actor: Actor) -> dict[str, Any]:
             "owner_blank": None if home_area(user) else "The whole force (force-wide)"}
 
 
+def _operation_dates(form: forms.Form, problems: Problems) -> dict[str, Any]:
+    start = forms.date_field(form, "start_date", problems, required=True,
+                             label="the date the operation starts")
+    end = forms.date_field(form, "end_date", problems, label="the date the operation ends")
+    if start and end and end < start:  # ISO dates compare as dates
+        # Beside the end date (the schema says it of the whole form, which has no field).
+        problems.add("end_date", "The operation must end on or after the day it starts.",
+                     hides=["body"])
+    return {"start_date": start, "end_date": end}
+
+
 @router.post("/operations")
 def create_operation(request: Request, actor: PageActor, db: Db, form: Form) -> Response:
     payload: dict[str, Any] = {name: forms.text(form, name) for name in OPERATION_FIELDS}
-    payload["end_date"] = forms.optional(form, "end_date")
+    problems = Problems()
+    payload |= _operation_dates(form, problems)
     payload["force"] = forms.optional(form, "force")
     if "borough" in form:
         payload["borough"] = forms.optional(form, "borough")
     try:
-        operation = operations.create_operation(db, actor, validate(OperationCreate, payload))
+        operation = operations.create_operation(db, actor, validate(OperationCreate, payload,
+                                                                    problems))
     except ValidationFailed as exc:
         db.rollback()
         return render(request, "operations/form.html", {
             "active_nav": "operations", "operation": None, "values": dict(form),
-            "errors": forms.errors_by_field(exc.errors),
+            "errors": forms.errors_by_field(exc.errors, list(form)),
             "force_options": _force_options(db, actor), **_owner_choices(db, actor)},
             status_code=422)
     return redirect(f"/operations/{operation.id}?flash=created")
@@ -221,16 +234,19 @@ def _edit_form(request: Request, db: Session, actor: Actor, operation: Operation
 def update_operation(request: Request, actor: PageActor, db: Db, form: Form,
                      operation_id: OperationId) -> Response:
     payload: dict[str, Any] = {name: forms.text(form, name) for name in OPERATION_FIELDS}
-    payload["end_date"] = forms.optional(form, "end_date")
+    problems = Problems()
+    payload |= _operation_dates(form, problems)
     payload["version"] = forms.version(form)
     if "borough" in form:
         payload["borough"] = forms.optional(form, "borough")
     try:
-        operations.update_operation(db, actor, operation_id, validate(OperationUpdate, payload))
+        operations.update_operation(db, actor, operation_id, validate(OperationUpdate, payload,
+                                                                      problems))
     except (ValidationFailed, StaleVersion) as exc:
         db.rollback()
         operation = operations.get_operation(db, actor, operation_id)
-        errors = forms.errors_by_field(exc.errors) if isinstance(exc, ValidationFailed) else {}
+        errors = forms.errors_by_field(exc.errors, list(form)) \
+            if isinstance(exc, ValidationFailed) else {}
         return _edit_form(request, db, actor, operation, dict(form), errors,
                           exc.message if isinstance(exc, StaleVersion) else "",
                           status_code=422 if errors else 409)

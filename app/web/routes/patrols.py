@@ -21,7 +21,7 @@ from app.patrols.schemas import (
     PatrolUpdate,
 )
 from app.sara.patrols import describe_counts
-from app.validation import validate
+from app.validation import Problems, validate
 from app.web import forms
 from app.web.deps import PageActor, csrf_protect
 from app.web.routes.cases import Db, Form, ItemId, Ref, page_context, redirect, save_item
@@ -57,7 +57,7 @@ def _panel_failed(request: Request, db: Any, actor: Actor, ref: str, exc: Domain
     overrides: dict[str, Any] = {"panel_values": values or {}}
     status_code = 422 if isinstance(exc, ValidationFailed) else 409
     if isinstance(exc, ValidationFailed) and values is not None:
-        overrides["panel_errors"] = forms.prefixed(exc.errors, "outputs")
+        overrides["panel_errors"] = forms.prefixed(exc.errors, "outputs", list(values))
     elif isinstance(exc, ValidationFailed):
         overrides["panel_conflict"] = " ".join(e.message for e in exc.errors)
     else:
@@ -101,8 +101,10 @@ def discard_patrol(request: Request, actor: PageActor, db: Db, ref: Ref,
 def record_outputs(request: Request, actor: PageActor, db: Db, form: Form,
                    ref: Ref) -> Response:
     try:
+        problems = Problems()
         entries = service.record_outputs(db, actor, ref, validate(
-            OutputsCreate, forms.outputs_payload(form, "outputs", OUTPUT_NAMES)))
+            OutputsCreate, forms.outputs_payload(form, "outputs", OUTPUT_NAMES, problems),
+            problems))
     except (ValidationFailed, Conflict) as exc:
         return _panel_failed(request, db, actor, ref, exc, dict(form))
     recorded = describe_counts([(e.kind, e.count) for e in entries])
@@ -111,10 +113,11 @@ def record_outputs(request: Request, actor: PageActor, db: Db, form: Form,
 
 @router.post("/cases/{ref}/patrols")
 def add_patrol(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref) -> Response:
-    prefix = "newpatrol"
+    prefix, problems = "newpatrol", Problems()
     return save_item(request, db, actor, ref, "patrols", prefix, form, lambda: (
         service.add_patrol(db, actor, ref, validate(
-            PatrolCreate, forms.patrol_times(form, prefix) | forms.patrol_details(form, prefix)))))
+            PatrolCreate, forms.patrol_times(form, prefix, problems)
+            | forms.patrol_details(form, prefix), problems))))
 
 
 @router.post("/cases/{ref}/patrols/{item_id}")
@@ -123,12 +126,13 @@ def correct_patrol(request: Request, actor: PageActor, db: Db, form: Form, ref: 
     prefix = f"patrol{item_id}"
 
     def save() -> None:
-        times = forms.patrol_times(form, prefix, end_required=False)
-        if times["ended_at"] is None:
+        problems = Problems()
+        times = forms.patrol_times(form, prefix, problems, end_required=False)
+        if times.get("ended_at", "") is None:
             del times["ended_at"]  # a running patrol stays running
         service.correct_patrol(db, actor, ref, item_id, validate(PatrolUpdate, {
             **times, **forms.patrol_details(form, prefix), "version": forms.version(form),
-            "reason": forms.text(form, f"{prefix}-reason")}))
+            "reason": forms.text(form, f"{prefix}-reason")}, problems))
 
     return save_item(request, db, actor, ref, "patrols", prefix, form, save)
 

@@ -117,8 +117,10 @@ def record_outputs(request: Request, actor: PageActor, db: Db, form: Form) -> Re
     try:
         if running is None:
             raise Conflict("You have no patrol running: record outputs on the case page.")
-        payload = forms.outputs_payload(form, "outputs", OUTPUT_NAMES)
-        payload |= {"on": today().isoformat(), "patrol_id": running[0].id}
+        counts = {kind: forms.signed_number(form, f"outputs-counts-{kind}")
+                  for kind in OUTPUT_NAMES}
+        payload = {"on": today().isoformat(), "patrol_id": running[0].id,
+                   "counts": {kind: n for kind, n in counts.items() if n is not None}}
         entries = service.record_outputs(db, actor, running[1], validate(OutputsCreate, payload))
     except Conflict as exc:
         return _failed(request, db, actor, exc)
