@@ -100,7 +100,8 @@ def test_a_welsh_force_in_welsh_and_english(page: Page, journey: Callable[[str],
     place = page.locator("#cell-1 [data-place]").inner_text().splitlines()[0]
     assert place.startswith("On or near ")
     expect(page.locator(".app-map + .app-map__notice")).to_contain_text("No street map")
-    expect(page.locator(".app-map .app-map__street span").first).to_be_visible()
+    expect(page.locator(".app-map .app-map__street span").first).to_be_visible(
+        timeout=SEARCH_MS)  # the map's layers are a second request of the same size
     walk.step("hotspots in gwynedd")
     page.locator("#cell-1").get_by_role("button", name=re.compile("Open a case here")).click()
     # The category proposed from the cell's crime, said and chosen before the case is made.
