@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Page, Response, expect
+from playwright.sync_api import Locator, Page, Response, expect
 
 from tests.browser.conftest import ARTIFACTS, PageProblems, assert_fits_phone
 
@@ -15,6 +15,14 @@ pytestmark = pytest.mark.browser
 
 CHEERS = ["Community", "Harm", "Expectation", "Events", "Recurring", "Similarity"]
 MARKER = "window.__popcaseNoReload"
+
+
+def fill_cheers(cheers: Locator, where: str) -> None:
+    """Every CHEERS element met, with evidence, in the open CHEERS form."""
+    for element in CHEERS:
+        group = cheers.get_by_role("group", name=re.compile(f"^{element}:"))
+        group.get_by_label("Met", exact=True).check()
+        cheers.get_by_label(f"Evidence for {element}").fill(f"{element}: {where}.")
 
 
 def set_marker(page: Page) -> None:
@@ -96,10 +104,7 @@ def test_open_a_case_fill_scanning_and_move_to_analysis(page: Page,
     with page.expect_response(lambda r: "section=cheers" in r.url) as opened:
         cheers.get_by_role("link", name="Change").click()
     assert is_htmx(opened.value)
-    for element in CHEERS:
-        group = cheers.get_by_role("group", name=re.compile(f"^{element}:"))
-        group.get_by_label("Met", exact=True).check()
-        cheers.get_by_label(f"Evidence for {element}").fill(f"{element}: seen in the data.")
+    fill_cheers(cheers, "seen in the data")
     assert_fits_phone(page)
     with page.expect_response(lambda r: r.url.endswith(f"/cases/{ref}/sections/cheers")) as saved:
         cheers.get_by_role("button", name="Save CHEERS").click()

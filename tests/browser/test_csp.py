@@ -21,7 +21,7 @@ from playwright.sync_api import Page, expect
 from app.demo import DEMO_PASSWORD
 from tests.browser.a11y import settle
 from tests.browser.conftest import LiveServer, PageProblems, assert_fits_phone
-from tests.browser.test_case_flow import CHEERS, marker_survived, set_marker
+from tests.browser.test_case_flow import CHEERS, fill_cheers, marker_survived, set_marker
 from tests.browser.test_journeys import live_db, response_case, unique
 from tests.browser.test_patrol_on_a_phone import as_if_started_minutes_ago
 
@@ -109,10 +109,7 @@ def test_case_page_swaps_keep_the_policy_with_styled_controls(
     page.evaluate(STYLE_EVERY_CONTROL)
     cheers = page.locator("#section-cheers")
     cheers.get_by_role("link", name="Change").click()
-    for element in CHEERS:
-        group = cheers.get_by_role("group", name=re.compile(f"^{element}:"))
-        group.get_by_label("Met", exact=True).check()
-        cheers.get_by_label(f"Evidence for {element}").fill(f"{element}: seen at the racks.")
+    fill_cheers(cheers, "seen at the racks")
     cheers.get_by_role("button", name="Save CHEERS").click()
     expect(cheers.locator(".govuk-tag--green")).to_have_count(len(CHEERS))
     page_problems.assert_no_csp_violations("saving CHEERS")

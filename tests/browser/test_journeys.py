@@ -49,7 +49,7 @@ from tests.browser.conftest import (
     PageProblems,
     assert_fits_phone,
 )
-from tests.browser.test_case_flow import CHEERS, marker_survived, set_marker
+from tests.browser.test_case_flow import CHEERS, fill_cheers, marker_survived, set_marker
 from tests.browser.test_patrol_on_a_phone import as_if_started_minutes_ago
 from tests.conftest import CHURCH_STREET, POLICE_UK_DATA, READY_CHEERS, WESTMINSTER
 
@@ -252,10 +252,7 @@ def test_an_officers_day(page: Page, journey: Callable[[str], Journey],
     # CHEERS: is it a problem? Every element met, with evidence.
     cheers = page.locator("#section-cheers")
     cheers.get_by_role("link", name="Change").click()
-    for element in CHEERS:
-        group = cheers.get_by_role("group", name=re.compile(f"^{element}:"))
-        group.get_by_label("Met", exact=True).check()
-        cheers.get_by_label(f"Evidence for {element}").fill(f"{element}: seen on the towpath.")
+    fill_cheers(cheers, "seen on the towpath")
     day.step("CHEERS form")
     cheers.get_by_role("button", name="Save CHEERS").click()
     expect(cheers.locator(".govuk-tag--green")).to_have_count(len(CHEERS))
