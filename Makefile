@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-DEMO_ENV := POPCASE_ENVIRONMENT=demo
+DEMO_ENV := POPCASE_ENVIRONMENT=demo POPCASE_NOTIFY_EVERY_MINUTES=10
 
 .PHONY: install run test lint test-pg bench clean
 

@@ -1,4 +1,5 @@
-"""The ``popcase`` command: serve, migrate, demo data, users, tokens and the access log."""
+"""The ``popcase`` command: serve, migrate, demo data, users, tokens, the access log and
+notifications."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from alembic import command
@@ -17,6 +18,14 @@ from rich.console import Console
 
 from app.auth.context import Actor
 from app.settings import get_settings
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from app.audit.keys import SigningKey
+    from app.audit.service import ChainReport
 
 cli = typer.Typer(help="popcase: a case manager for problem-oriented policing.",
                   no_args_is_help=True, add_completion=False,
@@ -34,7 +43,10 @@ cli.add_typer(audit_cli, name="audit")
 cli.add_typer(import_cli, name="import")
 cli.add_typer(export_cli, name="export")
 
-err = Console(stderr=True)
+# Never hard-wrapped at the terminal's width (80 columns when there is none): a message that
+# names a file must keep its path whole, and scripts read these lines.
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -47,20 +59,37 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 @contextmanager
-def _session() -> Iterator[Any]:
+def _session(*, logging_: bool = True) -> Iterator[Any]:
     """A session on the configured database; its engine (and every pooled connection) is
-    closed after, so a command leaves no connection behind."""
+    closed after, so a command leaves no connection behind. ``logging_`` False: a command
+    that writes nothing to the access log (so needs no checkpoint hooks)."""
     from app.db import make_engine, make_session_factory
 
     engine = make_engine(get_settings().database_url)
     try:
-        with make_session_factory(engine)() as db:
+        factory = _factory(engine) if logging_ else make_session_factory(engine)
+        with factory() as db:
             yield db
     finally:
         engine.dispose()
 
 
-def _fail(message: str, code: int = 1) -> None:
+def _factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for a command; with checkpoints on, its access-log entries count towards
+    the checkpoint every N entries as a server's do."""
+    from app.audit.autocheckpoint import install
+    from app.audit.keys import KeyProblem
+    from app.db import make_session_factory
+
+    factory = make_session_factory(engine)
+    try:
+        install(factory, get_settings())
+    except KeyProblem as exc:
+        _fail(f"{exc} (POPCASE_AUDIT_KEY_FILE or POPCASE_AUDIT_KEY)", 2)
+    return factory
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
     err.print(f"[red]Error:[/red] {message}")
     raise typer.Exit(code)
 
@@ -78,7 +107,8 @@ def serve(
 
     err.print(f"popcase on http://{host}:{port}  (database: {_safe_url()})")
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
-                reload=reload, proxy_headers=True, log_level="info")
+                reload=reload, proxy_headers=True,
+                forwarded_allow_ips=get_settings().forwarded_allow_ips, log_level="info")
 
 
 def _safe_url() -> str:
@@ -97,16 +127,21 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] 
 @cli.command()
 def demo() -> None:
     """Load demo users and cases (running it again adds nothing) and print the demo sign-ins."""
+    from app.db import utcnow
     from app.demo import DEMO_PASSWORD, load_demo
+    from app.notifications.produce import produce
 
     with _session() as db:
         report = load_demo(db)
-    console = Console()
+    with _session() as db:
+        # What the demo people would be told today, so their lists and header counts are alive.
+        notified = produce(db, now=utcnow()).total
+    console = out
     console.print(f"Demo data: {report.users_added} users and {report.cases_added} cases added "
                   f"({report.users_present} users and {report.cases_present} cases already "
                   f"present); {report.files_imported} data files imported "
                   f"({report.crimes_added:,} crimes); "
-                  f"{report.operations_added} operations added.")
+                  f"{report.operations_added} operations added; {notified} notifications.")
     console.print(f"\nDemo sign-ins (password for every one: [bold]{DEMO_PASSWORD}[/bold]):")
     from app.reference.service import scope_name
 
@@ -181,18 +216,162 @@ def token_create(
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
-    """Check the access log's hash chain; exit non-zero naming the first broken entry."""
+def audit_verify(
+    checkpoints: Annotated[Path | None, typer.Option(
+        "--checkpoints", help="A file of signed checkpoints: the log must hold each one's "
+                              "entry with its hash")] = None,
+    public_key: Annotated[list[Path] | None, typer.Option(
+        "--public-key", help="The public key (PEM) the checkpoints are signed with; repeat it "
+                             "for older keys. Default: POPCASE_AUDIT_PUBLIC_KEY_FILE, else the "
+                             "signing key's")] = None,
+) -> None:
+    """Check the access log's hash chain; exit non-zero naming the first broken entry. With
+    --checkpoints, also fail when the log is shorter than, or differs from, any checkpoint,
+    or when a checkpoint's signature does not verify."""
     from app.audit.service import verify_chain
 
-    with _session() as db:
+    keys = _verify_keys(public_key or []) if checkpoints is not None else []
+    with _session(logging_=False) as db:
         report = verify_chain(db)
-    if report.intact:
-        err.print(f"The access log is intact: {report.checked} entries checked.")
-        return
-    typer.echo(f"BROKEN at entry {report.broken_seq}: {report.problem} "
-               f"({report.checked} entries before it are intact).")
-    raise typer.Exit(1)
+        if not report.intact:
+            typer.echo(f"BROKEN at entry {report.broken_seq}: {report.problem} "
+                       f"({report.checked} entries before it are intact).")
+            raise typer.Exit(1)
+        if checkpoints is None:
+            err.print(f"The access log is intact: {report.checked} entries checked.")
+            return
+        _verify_checkpoints(db, report, checkpoints, keys)
+
+
+def _verify_keys(paths: list[Path]) -> list[Ed25519PublicKey]:
+    from app.audit.keys import KeyProblem, load_public, signing_key
+
+    settings = get_settings()
+    try:
+        if not paths and settings.audit_public_key_file:
+            paths = [Path(settings.audit_public_key_file)]
+        if paths:
+            return [load_public(path) for path in paths]
+        key = signing_key(settings)
+    except KeyProblem as exc:
+        _fail(str(exc), 2)
+    if key is None:
+        _fail("no public key to check the checkpoints with: pass --public-key FILE or set "
+              "POPCASE_AUDIT_PUBLIC_KEY_FILE.", 2)
+    return [key.public]
+
+
+def _verify_checkpoints(db: Session, chain: ChainReport, path: Path,
+                        keys: list[Ed25519PublicKey]) -> None:
+    from app.audit.checkpoint_verify import CheckpointFileError, compare, signed_checkpoints
+    from app.audit.checkpoints import read
+
+    if not path.is_file():
+        _fail(f"{path} is not a file.", 2)
+    try:
+        found = signed_checkpoints(read(path), keys)
+    except CheckpointFileError as exc:
+        typer.echo(f"CHECKPOINT REFUSED in {path}: {exc}.")
+        raise typer.Exit(1) from None
+    if not found:
+        typer.echo(f"CHECKPOINT REFUSED in {path}: the file holds no checkpoint.")
+        raise typer.Exit(1)
+    result = compare(db, chain, found)
+    if not result.ok:
+        typer.echo(f"TRUNCATED OR REWRITTEN: {result.problem}.")
+        raise typer.Exit(1)
+    assert result.newest is not None  # there is at least one
+    newest = result.newest.checkpoint
+    err.print(f"The access log is intact: {chain.checked} entries checked, and it holds all "
+              f"{result.checked} checkpoints of {path} (the newest: entry {newest.seq}, made "
+              f"{newest.at}; {chain.checked - newest.seq} entries since).")
+
+
+@audit_cli.command("checkpoint")
+def audit_checkpoint(
+    file: Annotated[Path | None, typer.Option(
+        "--file", help="Also append it to this file (default: POPCASE_AUDIT_CHECKPOINT_FILE "
+                       "when that is a file)")] = None,
+) -> None:
+    """Print a signed checkpoint of the access log (its newest entry's position and hash) on
+    standard output, for an external witness, and append it to the checkpoint file."""
+    from app.audit.checkpoints import NothingToCheckpoint, Witness, checkpoint_now
+
+    key = _signing_key()
+    with _session(logging_=False) as db:
+        try:
+            checkpoint = checkpoint_now(db, key)
+        except NothingToCheckpoint as exc:
+            _fail(str(exc), 1)
+    destination = str(file) if file else get_settings().audit_checkpoint_file.strip()
+    witness = Witness.parse(destination) if destination else None
+    if witness is not None and witness.path is not None:
+        witness.write(checkpoint)
+        err.print(f"Checkpoint of entry {checkpoint.seq} appended to {witness.path}.")
+    typer.echo(checkpoint.to_line())
+
+
+def _signing_key() -> SigningKey:
+    from app.audit.keys import KeyProblem, signing_key
+
+    try:
+        key = signing_key(get_settings())
+    except KeyProblem as exc:
+        _fail(str(exc), 2)
+    if key is None:
+        _fail("no signing key: set POPCASE_AUDIT_KEY_FILE (make one with `popcase audit "
+              "keygen --out FILE`) or POPCASE_AUDIT_KEY.", 2)
+    return key
+
+
+@audit_cli.command("keygen")
+def audit_keygen(
+    out: Annotated[Path, typer.Option("--out", help="The private key file to create (the "
+                                                    "public key goes beside it as .pub)")],
+) -> None:
+    """Make an Ed25519 key pair for signing checkpoints. Keep the private key off the database
+    server and out of its backups; give the public key to whoever verifies."""
+    from app.audit.keys import KeyProblem, generate
+
+    try:
+        key, public_path = generate(out)
+    except KeyProblem as exc:
+        _fail(str(exc), 2)
+    err.print(f"Private key: {out} (readable by its owner only; set POPCASE_AUDIT_KEY_FILE to "
+              f"it)\nPublic key:  {public_path}\nKey id:      {key.id}")
+    typer.echo(key.id)
+
+
+@cli.command()
+def notify(as_json: Annotated[bool, typer.Option("--json", help="Print the counts as one JSON "
+                                                                "object")] = False) -> None:
+    """Produce the notifications now due, then send the e-mail people opted into (at once, and
+    the daily digest from POPCASE_DIGEST_HOUR). Safe to run from cron every few minutes, and in
+    several places at once: nothing is produced or sent twice. Exits 1 when the SMTP server
+    could not be reached while mail was waiting."""
+    from app.db import make_engine
+    from app.notifications.runner import run_once
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        report = run_once(_factory(engine), settings)
+    finally:
+        engine.dispose()
+    mail = report.mail
+    if as_json:
+        typer.echo(json.dumps(report.as_dict()))
+    else:
+        typer.echo(f"{report.produced.total} notifications produced")
+        if mail.enabled:
+            typer.echo(f"{mail.emails_sent} e-mails sent, {mail.digests_sent} daily digests "
+                       f"sent, {mail.failures} failed")
+        else:
+            typer.echo("E-mail is off (POPCASE_SMTP_HOST is not set)")
+    if mail.unreachable:
+        err.print(f"[red]Error:[/red] the SMTP server {settings.smtp_host}:{settings.smtp_port} "
+                  "could not be reached; the waiting mail will be sent by a later run.")
+        raise typer.Exit(1)
 
 
 @import_cli.command("police-uk")
@@ -210,7 +389,7 @@ def import_police_uk(
     their line number; a file with a wrong header is refused whole. Each file's rows belong to
     the force that published it."""
     from app.crime.importer import SourceError, expand, import_sources
-    from app.db import make_engine, make_session_factory
+    from app.db import make_engine
 
     try:
         sources = expand(files)
@@ -222,7 +401,7 @@ def import_police_uk(
     engine = make_engine(get_settings().database_url)
     try:
         with _import_progress(sources) as progress:
-            reports = import_sources(make_session_factory(engine), _cli_actor(), sources,
+            reports = import_sources(_factory(engine), _cli_actor(), sources,
                                      progress, force_id=force.strip().lower() if force else None)
     finally:
         engine.dispose()
@@ -313,12 +492,12 @@ def import_harm_weights(
     if as_json:
         typer.echo(read.model_dump_json())
     else:
-        Console().print(f"{read.name} ({read.version}) loaded for {read.force}: "
+        out.print(f"{read.name} ({read.version}) loaded for {read.force}: "
                         f"{len(read.weights)} categories weighted; in use from now on.")
 
 
 def _print_boundary_report(report: Any) -> None:
-    console = Console()
+    console = out
     if report.status != "done":
         console.print(f"{report.source}: refused. {report.message}")
         return
@@ -369,7 +548,7 @@ def _print_import_reports(reports: list[Any], totals: dict[str, int]) -> None:
         table.add_row(r.source, r.kind or "?", f"{r.rows_read:,}", f"{r.added:,}",
                       f"{r.already_present:,}", f"{r.without_location:,}", f"{r.rejected:,}",
                       r.status if not r.message else f"{r.status}: {r.message}")
-    console = Console()
+    console = out
     console.print(table)
     console.print(f"{len(reports)} files, {totals['rows_read']:,} rows read, "
                   f"{totals['added']:,} added, {totals['already_present']:,} already present, "
@@ -395,14 +574,20 @@ REASON = Annotated[str, typer.Option(help="Why the file is disclosed, and to who
 def export_case(ref: Annotated[str, typer.Argument(help="The case reference, e.g. "
                                                         "WM-2026-0001")],
                 out: OUT, redact: REDACT = False,
+                photos: Annotated[bool, typer.Option(
+                    "--photos", help="With --redact: carry the photos too (they are not "
+                                     "redacted, so a redacted file leaves them out unless "
+                                     "asked)")] = False,
                 reason: REASON = "Exported on the command line") -> None:
-    """Write a case's case file (manifest, case.json, CSVs, report.html) as a zip."""
+    """Write a case's case file (manifest, case.json, CSVs, report.html, attachments) as a
+    zip."""
     from app.errors import DomainError
     from app.exports.service import export_case as export
 
     with _session() as db:
         try:
-            result = export(db, _cli_actor(), ref, reason=reason, redacted=redact)
+            result = export(db, _cli_actor(), ref, reason=reason, redacted=redact,
+                            photos=photos)
         except DomainError as exc:
             _fail(exc.message, 2)
             return

@@ -55,6 +55,9 @@ PG_CONNECT_TIMEOUT_S = 5
 # connection, so this is multiplied by up to 15 per process: 64 MB made a worker grow to 650 MB
 # under load, with no faster imports or queries than 8 MB (the OS caches the file anyway).
 SQLITE_CACHE_KB = 8192
+# Reads straight from the OS's cache of the file instead of copying pages through read():
+# a search joins thousands of matches to their cases, two to three times faster mapped.
+SQLITE_MMAP_BYTES = 256 * 1024 * 1024
 
 
 def is_sqlite(url: str) -> bool:
@@ -87,6 +90,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout = 15000")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
+        cursor.execute(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -40,9 +40,13 @@ from app.crime.boundaries import import_boundaries
 from app.crime.importer import expand, import_sources
 from app.crime.models import AreaKind, ImportBatch, ImportStatus
 from app.db import utcnow
+from app.demo_attachments import ensure_attachments
 from app.demo_operation import ensure_operation, ensure_sentinel
+from app.demo_partners import ensure_partners
+from app.demo_reviews import ensure_reviews
 from app.demo_trial import ensure_lantern
 from app.sara.responses import ActionStatus
+from app.settings import Settings, get_settings
 
 DEMO_PASSWORD = "demo-password"
 WESTMINSTER, CAMDEN, CITY = "E09000033", "E09000007", "E09000001"
@@ -56,6 +60,8 @@ DEMO_USERS = [
     NewUser("sgt.adeyemi", Role.SUPERVISOR, "Sgt Funmi Adeyemi", WESTMINSTER, DEMO_PASSWORD),
     NewUser("pc.clarke", Role.OFFICER, "PC Tom Clarke", CAMDEN, DEMO_PASSWORD),
     NewUser("sgt.byrne", Role.SUPERVISOR, "Sgt Niamh Byrne", CITY, DEMO_PASSWORD),
+    # The City's other sergeant: Sgt Byrne owns the City's cases, so Sgt Quinn reviews them.
+    NewUser("sgt.quinn", Role.SUPERVISOR, "Sgt Ola Quinn", CITY, DEMO_PASSWORD),
     NewUser("analyst.lee", Role.ANALYST, "Grace Lee (crime analyst)", None, DEMO_PASSWORD),
     NewUser("eval.morgan", Role.EVALUATOR, "Dr Rhys Morgan (evaluator)", None, DEMO_PASSWORD),
     NewUser("admin", Role.ADMIN, "System administrator", None, DEMO_PASSWORD),
@@ -86,6 +92,9 @@ class DemoReport:
     files_imported: int = 0
     crimes_added: int = 0
     operations_added: int = 0
+    reviews_added: int = 0
+    partners_added: int = 0  # agencies (with their contacts), case partners, led actions
+    attachments_added: int = 0
     users: list[User] = field(default_factory=list)
 
 
@@ -110,9 +119,14 @@ CHEERS_CHURCH_STREET = {
 }
 
 
-def load_demo(db: Session, *, north_wales: bool = True, trial: bool = True) -> DemoReport:
-    """London's demo, North Wales Police's set up beside it (``north_wales``), and the City's
-    randomised hotspot trial, Operation Lantern (``trial``)."""
+def load_demo(db: Session, *, north_wales: bool = True, trial: bool = True,
+              reviews: bool = True, partners: bool = True, attachments: bool = True,
+              settings: Settings | None = None) -> DemoReport:
+    """London's demo, North Wales Police's set up beside it (``north_wales``), the City's
+    randomised hotspot trial, Operation Lantern (``trial``), supervisory reviews
+    (``reviews``; without them, every open case is still due one cadence after it opened), the
+    forces' partner agencies on a few cases (``partners``), and the Church Street photos
+    (``attachments``, kept where ``settings`` say)."""
     report = DemoReport()
     _ensure_data(db, report, BOUNDARIES, CRIME_FILES)
     if north_wales:
@@ -122,7 +136,7 @@ def load_demo(db: Session, *, north_wales: bool = True, trial: bool = True) -> D
               "camden": users["pc.clarke"], "city": users["sgt.byrne"],
               "analyst": users["analyst.lee"]}
     builds = [_church_street, _lisson_green, _edgware_road, _marylebone, _camden_town,
-              _liverpool_street, _broadgate]
+              _camden_street_drinking, _liverpool_street, _broadgate]
     if north_wales:
         people |= {"gwynedd": users["pc.jones"], "conwy": users["sgt.evans"]}
         builds += [_bangor, _llandudno]
@@ -143,12 +157,20 @@ def load_demo(db: Session, *, north_wales: bool = True, trial: bool = True) -> D
         opened = ensure_lantern(db, users)
         report.operations_added += int(bool(opened))
         report.cases_added += opened
+    report.reviews_added = ensure_reviews(db, users, make=reviews)
+    report.partners_added = ensure_partners(db, users) if partners else 0
+    if attachments:
+        report.attachments_added = ensure_attachments(db, users, settings or get_settings())
     if report.users_added or report.cases_added or report.files_imported \
-            or report.operations_added:
+            or report.operations_added or report.reviews_added or report.partners_added \
+            or report.attachments_added:
         record(db, Actor.cli(), AuditAction.DEMO_LOAD,
                details={"users": report.users_added, "cases": report.cases_added,
                         "files": report.files_imported,
-                        "operations": report.operations_added})
+                        "operations": report.operations_added,
+                        "reviews": report.reviews_added,
+                        "partners": report.partners_added,
+                        "attachments": report.attachments_added})
         db.commit()
     return report
 
@@ -462,6 +484,23 @@ def _camden_town() -> tuple[str, str, Any]:
             target_area=point(51.5392, -0.1426, 300, "Camden Town station and Buck Street "
                               "market")))
         _backdate(db, case.ref, 5)
+
+    return title, CAMDEN, make
+
+
+def _camden_street_drinking() -> tuple[str, str, Any]:
+    title = "Street drinking on Inverness Street"
+
+    def make(db: Session, u: dict[str, User]) -> None:
+        # Opened from the shipped template: its hypotheses, first actions and review date.
+        case = service.create_case(db, _as(u["camden"]), CaseCreate(
+            title=title, template="street-drinking", borough=CAMDEN, ward="E05013655",
+            source="community", team="Camden Town Safer Neighbourhood Team",
+            problem_statement="A group drinking on the benches of Inverness Street from late "
+            "morning, with arguments, urination in doorways and begging; traders say "
+            "shoppers avoid the street.",
+            target_area=point(51.5395, -0.1438, 120, "Inverness Street")))
+        _backdate(db, case.ref, 2)
 
     return title, CAMDEN, make
 

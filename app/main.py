@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -20,16 +22,21 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import __version__
 from app.api import admin as api_admin
 from app.api import assessment as api_assessment
+from app.api import attachments as api_attachments
 from app.api import cases as api_cases
 from app.api import community as api_community
 from app.api import crime as api_crime
 from app.api import exports as api_exports
 from app.api import forces as api_forces
+from app.api import handover as api_handover
 from app.api import harm as api_harm
+from app.api import notifications as api_notifications
 from app.api import operations as api_operations
 from app.api import oversight as api_oversight
+from app.api import partners as api_partners
 from app.api import patrols as api_patrols
 from app.api import reference as api_reference
+from app.api import templates as api_templates
 from app.api.errors import (
     domain_error_response,
     error_json,
@@ -37,28 +44,41 @@ from app.api.errors import (
     is_api,
     request_validation_response,
 )
+from app.audit.autocheckpoint import install as install_checkpoints
+from app.audit.autocheckpoint import start_loop as start_checkpoint_loop
+from app.auth.ratelimit import ApiRateLimiter
 from app.auth.service import resolve_session, resolve_token
+from app.body_limit import BodyLimitMiddleware
+from app.bounds import BodyTooLarge
 from app.db import is_busy, is_conflict, make_engine, make_session_factory
 from app.deps import get_db
 from app.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from app.middleware import RequestContextMiddleware, content_security_policy
+from app.notifications.runner import NotifyLoop
 from app.sara.stages import GateUnmet, MoveRefused
-from app.settings import Settings, get_settings
+from app.settings import Settings, get_settings, oidc_enabled
 from app.web.deps import SESSION_COOKIE, CsrfRejected, SignInRequired
 from app.web.routes import admin as web_admin
 from app.web.routes import allocation as web_allocation
 from app.web.routes import assessment as web_assessment
+from app.web.routes import attachments as web_attachments
 from app.web.routes import auth as web_auth
 from app.web.routes import cases as web_cases
 from app.web.routes import community as web_community
 from app.web.routes import data as web_data
 from app.web.routes import exports as web_exports
 from app.web.routes import forces as web_forces
+from app.web.routes import handover as web_handover
 from app.web.routes import harm as web_harm
 from app.web.routes import hotspots as web_hotspots
+from app.web.routes import notifications as web_notifications
+from app.web.routes import oidc as web_oidc
 from app.web.routes import oversight as web_oversight
+from app.web.routes import partners as web_partners
 from app.web.routes import patrols as web_patrols
 from app.web.routes import shift as web_shift
+from app.web.routes import signin_groups as web_signin_groups
+from app.web.routes import templates as web_templates
 from app.web.templating import is_htmx, render
 
 log = logging.getLogger("popcase")
@@ -103,13 +123,19 @@ def create_app(settings: Settings | None = None,
     settings = settings or get_settings()
     app = FastAPI(
         title="popcase API", version=__version__, description=API_DESCRIPTION,
-        docs_url=None, redoc_url=None, openapi_url=None,
+        docs_url=None, redoc_url=None, openapi_url=None, lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.session_factory = session_factory or make_session_factory(
         make_engine(settings.database_url, echo=settings.sql_echo))
+    # Signed checkpoints of the access log; a key that is set but unreadable stops the start.
+    app.state.auto_checkpoints = install_checkpoints(app.state.session_factory, settings)
+    app.state.rate_limiter = ApiRateLimiter.from_settings(settings, app.state.session_factory)
+    app.add_middleware(BodyLimitMiddleware, settings=settings)
     app.add_middleware(RequestContextMiddleware,
-                       csp=content_security_policy(settings.map_tiles_url))
+                       csp=content_security_policy(
+                           settings.map_tiles_url,
+                           settings.oidc_issuer if oidc_enabled(settings) else ""))
     app.mount("/static", StaticFiles(directory=resource_dir("static")), name="static")
 
     app.include_router(api_cases.router, prefix="/api/v1")
@@ -124,10 +150,18 @@ def create_app(settings: Settings | None = None,
     app.include_router(api_community.router, prefix="/api/v1")
     app.include_router(api_assessment.router, prefix="/api/v1")
     app.include_router(api_exports.router, prefix="/api/v1")
+    app.include_router(api_handover.router, prefix="/api/v1")
+    app.include_router(api_notifications.router, prefix="/api/v1")
+    app.include_router(api_templates.router, prefix="/api/v1")
+    app.include_router(api_partners.router, prefix="/api/v1")
+    app.include_router(api_partners.case_router, prefix="/api/v1")
+    app.include_router(api_attachments.router, prefix="/api/v1")
     app.include_router(web_auth.router)
+    app.include_router(web_oidc.router)
     app.include_router(web_cases.router)
     app.include_router(web_shift.router)
     app.include_router(web_admin.router)
+    app.include_router(web_signin_groups.router)
     app.include_router(web_forces.router)
     app.include_router(web_data.router)
     app.include_router(web_harm.router)
@@ -138,9 +172,36 @@ def create_app(settings: Settings | None = None,
     app.include_router(web_allocation.router)
     app.include_router(web_assessment.router)
     app.include_router(web_exports.router)
+    app.include_router(web_attachments.router)
+    app.include_router(web_handover.router)
+    app.include_router(web_notifications.router)
+    app.include_router(web_templates.router)
+    app.include_router(web_partners.router)
     _add_meta_routes(app)
     _add_error_handlers(app)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """With POPCASE_NOTIFY_EVERY_MINUTES set, each server process also produces and sends
+    notifications (safe in several processes: every step is claimed in the database); with
+    checkpoints on, it writes one every POPCASE_AUDIT_CHECKPOINT_EVERY_MINUTES."""
+    settings: Settings = app.state.settings
+    loop = None
+    if settings.notify_every_minutes > 0:
+        loop = NotifyLoop(app.state.session_factory, settings)
+        loop.start()
+    app.state.notify_loop = loop
+    app.state.checkpoint_loop = start_checkpoint_loop(app.state.session_factory,
+                                                      app.state.auto_checkpoints)
+    try:
+        yield
+    finally:
+        if loop is not None:
+            loop.stop()
+        if app.state.checkpoint_loop is not None:
+            app.state.checkpoint_loop.stop()
 
 
 def _add_meta_routes(app: FastAPI) -> None:
@@ -219,6 +280,12 @@ def _add_error_handlers(app: FastAPI) -> None:
             return _page_error(request, 422, "Something was not valid",
                                " ".join(e.message for e in exc.errors))
         return _page_error(request, 409, "That could not be done", str(exc))
+
+    @app.exception_handler(BodyTooLarge)
+    def _too_large(request: Request, exc: BodyTooLarge) -> Response:
+        if is_api(request):
+            return http_error_response(exc)
+        return _page_error(request, 413, "What you sent is too large", str(exc.detail))
 
     @app.exception_handler(StarletteHTTPException)
     def _http(request: Request, exc: StarletteHTTPException) -> Response:

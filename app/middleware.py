@@ -28,13 +28,20 @@ CSP = "; ".join([
 # the policy allows), never through inline style attributes or <style> elements.
 
 
-def content_security_policy(tile_url: str = "") -> str:
-    """The policy, with the map tile server's origin added to img-src when one is set."""
+def content_security_policy(tile_url: str = "", provider_url: str = "") -> str:
+    """The policy, with the map tile server's origin added to img-src when one is set, and the
+    identity provider's to form-action (signing out redirects the form's POST there)."""
+    policy = CSP
     origin = urlsplit(tile_url)
     if origin.scheme in ("http", "https") and origin.netloc:
         host = origin.netloc.replace("{s}", "*")
-        return CSP.replace("img-src 'self' data:", f"img-src 'self' data: {origin.scheme}://{host}")
-    return CSP
+        policy = policy.replace("img-src 'self' data:",
+                                f"img-src 'self' data: {origin.scheme}://{host}")
+    provider = urlsplit(provider_url)
+    if provider.scheme in ("http", "https") and provider.netloc:
+        policy = policy.replace("form-action 'self'",
+                                f"form-action 'self' {provider.scheme}://{provider.netloc}")
+    return policy
 
 
 class RequestContextMiddleware:
@@ -55,7 +62,8 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = request_id
-                headers["Content-Security-Policy"] = self.csp
+                # A response may bring its own, stricter in what matters (attachment files).
+                headers.setdefault("Content-Security-Policy", self.csp)
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers["X-Frame-Options"] = "DENY"
                 headers["Referrer-Policy"] = "same-origin"

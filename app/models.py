@@ -2,8 +2,9 @@
 (Alembic's autogenerate and the models-versus-migrations test rely on it)."""
 
 from app.assessment.models import AssessmentSnapshot
+from app.attachments.models import Attachment
 from app.audit.models import AuditEntry, AuditHead
-from app.auth.models import ApiToken, SigninThrottle, User, UserSession
+from app.auth.models import ApiToken, RateCounter, SigninThrottle, User, UserSession
 from app.cases.models import (
     Action,
     Case,
@@ -17,9 +18,13 @@ from app.community.models import Concern
 from app.crime.models import Area, CrimeOutcome, ImportBatch, StopSearch, StreetCrime
 from app.db import Base
 from app.harm.models import HarmTable, HarmWeight
+from app.notifications.models import Notification, NotificationDigest, NotificationPreference
 from app.operations.models import Allocation, AllocationUnit, Operation
+from app.partners.models import CasePartner, PartnerAgency, PartnerContact
 from app.patrols.models import OutputEntry, Patrol
+from app.problem_templates.models import CaseTemplate, CaseTemplateVersion
 from app.reference.models import Borough, Force, Ward
+from app.reviews.models import CaseReview, ReviewCadence
 
 __all__ = [
     "Action",
@@ -28,6 +33,7 @@ __all__ = [
     "ApiToken",
     "Area",
     "AssessmentSnapshot",
+    "Attachment",
     "AuditEntry",
     "AuditHead",
     "Base",
@@ -35,6 +41,10 @@ __all__ = [
     "Case",
     "CaseCheers",
     "CaseEvent",
+    "CasePartner",
+    "CaseReview",
+    "CaseTemplate",
+    "CaseTemplateVersion",
     "CaseTriangleSide",
     "Concern",
     "CrimeOutcome",
@@ -43,10 +53,17 @@ __all__ = [
     "HarmWeight",
     "Hypothesis",
     "ImportBatch",
+    "Notification",
+    "NotificationDigest",
+    "NotificationPreference",
     "Operation",
     "OutputEntry",
+    "PartnerAgency",
+    "PartnerContact",
     "Patrol",
+    "RateCounter",
     "RefCounter",
+    "ReviewCadence",
     "SigninThrottle",
     "StopSearch",
     "StreetCrime",

@@ -54,12 +54,24 @@ FIELD_LABELS: dict[str, str] = {
     "first": "the first month", "last": "the last month", "idle_days": "the days with no activity",
     "stuck_days": "the days in one stage", "from": "the first day", "to": "the last day",
     "limit": "the limit", "offset": "the offset",
+    # Problem templates
+    "slug": "a short name", "summary": "a summary", "hypotheses": "at least one hypothesis",
+    "hypotheses.*": "a hypothesis", "technique": "a technique", "why": "a reason it fits",
+    "due_in_days": "the days from opening until it is due",
+    "review_every_days": "the days between supervisory reviews",
+    "change_note": "what changed", "template": "a template",
+    "decision": "a decision", "next_review_on": "the date of the next review",
+    "reason_for_later": "why the next review can wait that long",
+    "high": "the days between reviews of high priority cases",
+    "medium": "the days between reviews of medium priority cases",
+    "low": "the days between reviews of low priority cases",
 }
 for _kind in OutputKind:
     FIELD_LABELS[f"counts.{_kind.value}"] = f"the number of {_kind.counted(2).split(' ', 1)[1]}"
 for _element in CheersElement:
     FIELD_LABELS[f"cheers.{_element.value}.met"] = f"whether {_element.label} is met"
     FIELD_LABELS[f"cheers.{_element.value}.evidence"] = f"the evidence for {_element.label}"
+    FIELD_LABELS[f"cheers_prompts.{_element.value}"] = f"a prompt for {_element.label}"
 for _side in TriangleSide:
     FIELD_LABELS[f"triangle.{_side.value}.who"] = f"who or what for {_side.label}"
     FIELD_LABELS[f"triangle.{_side.value}.known"] = f"what is known for {_side.label}"
@@ -142,6 +154,8 @@ _MESSAGES: dict[str, _Message] = {
     "model_type": lambda f, e: "Send a JSON object.",
     "dict_type": lambda f, e: "Send a JSON object.",
     "list_type": lambda f, e: f"Send {f} as a list.",
+    "too_short": lambda f, e: f"Enter {f}.",
+    "too_long": lambda f, e: f"{subject(f)}: {e['ctx']['max_length']} at most.",
 }
 
 
@@ -155,10 +169,11 @@ _CHOICE_MESSAGES = {
     "status": "Choose a status.",
     "outcome": "Choose an outcome.",
     "to": "Choose a stage: scanning, analysis, response, assessment or closed.",
-    "kind": "Choose the kind of patrol.",
     "channel": "Choose how the concern reached us.",
     "raised_by_kind": "Choose who raised the concern.",
     "role": "Choose a role.",
+    "technique": "Choose a technique or tactic from the catalogue.",
+    "decision": "Choose a decision.",
 }
 
 

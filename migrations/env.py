@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from app.db import UTCDateTime, is_sqlite, make_engine
 from app.models import Base
+from app.search.index import include_name
 from app.settings import get_settings
 
 config = context.config
@@ -31,6 +32,8 @@ def _configure(connection: Connection) -> None:
         # Server defaults compare falsely on SQLite only.
         compare_server_default=not sqlite,
         render_item=_render_item,
+        # The search index is no model (SQLite's is an FTS5 table): autogenerate leaves it be.
+        include_name=include_name,
     )
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,21 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def attachments_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every test app keeps attachment files in one temporary folder, never beside the checkout
+    or the test database (files are kept by content hash, so sharing it is harmless). A test
+    that counts files gives its app a folder of its own."""
+    folder = tmp_path_factory.mktemp("attachments")
+    previous = os.environ.get("POPCASE_ATTACHMENTS_DIR")
+    os.environ["POPCASE_ATTACHMENTS_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("POPCASE_ATTACHMENTS_DIR", None)
+    else:
+        os.environ["POPCASE_ATTACHMENTS_DIR"] = previous
+
+
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     return Settings(database_url=db_url, environment="test")
@@ -174,10 +190,45 @@ def empty_database(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         yield url
 
 
+@pytest.fixture(scope="session")
+def migrated_template(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database migrated to head once per test session (per worker), for ``fresh_factory``
+    to copy: running every migration for each test that needs its own database took seconds."""
+    with fresh_database(db_url, tmp_path_factory, "template") as url:
+        command.upgrade(alembic_config(url), "head")
+        yield url
+
+
+def copy_database(template: str, url: str) -> None:
+    """Make ``url`` (a database nobody has connected to yet) a copy of ``template``."""
+    if is_sqlite(url):
+        with closing(sqlite3.connect(make_url(template).database)) as source, \
+                closing(sqlite3.connect(make_url(url).database)) as target:
+            source.backup(target)
+        return
+    # Connected to neither: a database being copied or dropped must have no one in it.
+    maintenance = make_url(url).set(database="postgres")
+    admin = make_engine(maintenance.render_as_string(hide_password=False)).execution_options(
+        isolation_level="AUTOCOMMIT")
+    name, source_name = make_url(url).database, make_url(template).database
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{source_name}"'))
+    finally:
+        admin.dispose()
+
+
 @pytest.fixture
-def fresh_factory(empty_database: str) -> Iterator[sessionmaker[Session]]:
-    with migrated(empty_database) as factory:
-        yield factory
+def fresh_factory(empty_database: str, migrated_template: str
+                  ) -> Iterator[sessionmaker[Session]]:
+    """Sessions on ``empty_database``, now a copy of the migrated template."""
+    copy_database(migrated_template, empty_database)
+    engine = make_engine(empty_database)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
 
 
 # --- people ------------------------------------------------------------------------------------

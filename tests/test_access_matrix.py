@@ -35,12 +35,17 @@ from httpx import Response
 from pyproj import Transformer
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import flag_modified
 
 import app as app_package
 from app.assessment.schemas import AssessmentRequest
 from app.assessment.service import run_assessment
+from app.attachments import service as attachments
+from app.attachments.content import Limits
+from app.attachments.schemas import AttachmentCreate
+from app.attachments.storage import Store
 from app.auth.context import Actor, Channel
-from app.auth.models import User
+from app.auth.models import SignInGroup, User
 from app.auth.roles import Role
 from app.auth.service import NewUser, create_token, create_user
 from app.cases import content, moves, service
@@ -59,13 +64,22 @@ from app.crime.boundaries import import_boundaries
 from app.crime.models import Area, AreaKind, ImportBatch, ImportKind, ImportStatus, StreetCrime
 from app.db import utcnow
 from app.main import create_app
+from app.notifications.models import Notification, NotificationKind
+from app.notifications.service import notify
 from app.operations.allocation import make_allocation
 from app.operations.schemas import AllocationCreate, OperationCreate
 from app.operations.service import create_operation
+from app.partners import directory, on_cases
+from app.partners.models import PartnerContact
+from app.partners.schemas import AgencyCreate, CasePartnerCreate, ContactCreate
 from app.patrols import service as patrols
 from app.patrols.schemas import OutputsCreate, PatrolCreate, PatrolStart
+from app.problem_templates import service as templates
+from app.problem_templates.schemas import TemplateCreate
 from app.settings import Settings
 from app.web.deps import SESSION_COOKIE, SIGNIN_CSRF_COOKIE
+from tests.api.test_templates_api import template_body
+from tests.attachments_kit import MINIMAL_PDF, png
 from tests.conftest import (
     CAMDEN,
     CHURCH_STREET,
@@ -77,6 +91,7 @@ from tests.conftest import (
     create_person,
     new_case_body,
 )
+from tests.web.test_template_pages import template_form
 
 ROLES = ("officer", "supervisor", "camden_officer", "analyst", "evaluator", "admin")
 Rule = dict[str, int]
@@ -108,6 +123,8 @@ DATA_READ = by_role(200, 200, 200, 200, 200, 403)
 DATA_IMPORT = by_role(403, 403, 403, 303, 403, 403)
 # Analysis on a case in scope: officers, supervisors and analysts; the evaluator only reads.
 ANALYSIS_WRITE = by_role(303, 303, 404, 303, 403, 404)
+# Photos and documents on a Westminster case: its officers and supervisors add them.
+ATTACH_API = by_role(201, 201, 404, 403, 403, 404)
 # Patrols and outputs on a Westminster case: its borough's officers and supervisors.
 PATROL_WRITE_PAGE = by_role(303, 303, 404, 403, 403, 404)
 # My shift acts on the officer's own running patrol (the request's fresh data starts one).
@@ -157,11 +174,29 @@ def force_wide_change(status: int) -> Rule:
 # they may read; the administrator reads no case data.
 OVERSIGHT_READ = by_role(200, 200, 200, 200, 200, 403)
 
+# Templates are read where cases are read (a record the administrator may not read: 404).
+TEMPLATE_READ = by_role(200, 200, 200, 200, 200, 404)
+
+
+def template_manage(status: int, owner: str) -> Rule:
+    """Changing a template: a national one is the forceless analyst's; the Metropolitan
+    Police's is its supervisor's (officers and evaluators manage none)."""
+    if owner == "national":
+        return by_role(403, 403, 403, status, 403, 404)
+    return by_role(403, status, 403, 403, 403, 404)
+
+
+def partner_manage(status: int) -> Rule:
+    """The partner directory is managed by supervisors, analysts and admins."""
+    return by_role(403, status, 403, status, 403, status)
+
+
 # (METHOD, path template) -> {variant: {role: expected status}}
 EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     # --- JSON API, Bearer token ----------------------------------------------------------------
     ("GET", "/api/v1/cases"): {"list": by_role(200, 200, 200, 200, 200, 403)},
-    ("POST", "/api/v1/cases"): {"westminster case": by_role(201, 201, 422, 403, 403, 403)},
+    ("POST", "/api/v1/cases"): {"westminster case": by_role(201, 201, 422, 403, 403, 403),
+                                "from a template": by_role(201, 201, 422, 403, 403, 403)},
     ("GET", "/api/v1/cases/{ref}"): {"read": API_READ},
     ("PATCH", "/api/v1/cases/{ref}"): {
         "title": by_role(200, 200, 404, 403, 403, 404),
@@ -177,6 +212,20 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("POST", "/api/v1/cases/{ref}/transitions"): {
         "back to scanning": by_role(200, 200, 404, 403, 403, 404)},
     ("GET", "/api/v1/cases/{ref}/timeline"): {"read": API_READ},
+    # Supervisory reviews: the area's supervisors record them (the case is the officer's, so
+    # not the supervisor's own); every reader of the case reads them.
+    ("POST", "/api/v1/cases/{ref}/reviews"): {"record": by_role(403, 201, 404, 403, 403, 404)},
+    ("GET", "/api/v1/cases/{ref}/reviews"): {"read": API_READ},
+    # Attachments: the case's officers and supervisors add them and download originals (with
+    # their camera metadata and location); every reader of the case sees the shown copies.
+    ("GET", "/api/v1/cases/{ref}/attachments"): {"read": API_READ},
+    ("POST", "/api/v1/cases/{ref}/attachments"): {"photo": ATTACH_API},
+    ("GET", "/api/v1/cases/{ref}/attachments/{attachment_id}"): {"read": API_READ},
+    ("POST", "/api/v1/cases/{ref}/attachments/{attachment_id}/supersede"): {
+        "photo": ATTACH_API},
+    ("GET", "/api/v1/cases/{ref}/attachments/{attachment_id}/{variant}"): {
+        "file": API_READ, "thumbnail": API_READ,
+        "original": by_role(200, 200, 404, 403, 403, 404)},
     ("POST", "/api/v1/cases/{ref}/notes"): {"add": by_role(201, 201, 404, 403, 403, 404)},
     ("POST", "/api/v1/cases/{ref}/hypotheses"): {"add": by_role(201, 201, 404, 201, 403, 404)},
     ("PATCH", "/api/v1/cases/{ref}/hypotheses/{hypothesis_id}"): {
@@ -191,10 +240,17 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("GET", "/api/v1/forces"): {"list": everyone(200)},
     ("GET", "/api/v1/forces/{force_id}"): {"metropolitan": everyone(200)},
     ("GET", "/api/v1/forces/{force_id}/crime-counts"): {"metropolitan": DATA_READ},
+    # The review cadence is force reference data; setting it is the admin's.
+    ("GET", "/api/v1/forces/{force_id}/review-cadence"): {"metropolitan": everyone(200)},
+    ("PUT", "/api/v1/forces/{force_id}/review-cadence"): {"metropolitan": admin_only(200)},
     ("GET", "/api/v1/vocabularies"): {"read": everyone(200)},
     ("GET", "/api/v1/audit"): {"search": admin_only(200)},
     ("GET", "/api/v1/audit.csv"): {"export": admin_only(200)},
+    ("GET", "/api/v1/signin-throttling"): {"read": admin_only(200)},
     ("GET", "/api/v1/users"): {"list": admin_only(200)},
+    ("GET", "/api/v1/sign-in-groups"): {"list": admin_only(200)},
+    ("POST", "/api/v1/sign-in-groups"): {"westminster officers": admin_only(201)},
+    ("DELETE", "/api/v1/sign-in-groups/{group_id}"): {"remove": admin_only(204)},
     ("GET", "/api/v1/imports"): {"list": DATA_READ},
     ("GET", "/api/v1/imports/{batch_id}"): {"read": DATA_READ},
     ("GET", "/api/v1/areas"): {"westminster wards": DATA_READ},
@@ -236,7 +292,19 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
         "review": by_role(403, 200, 404, 403, 403, 404)},
     # Community concerns: recorded and triaged by the borough's officers and supervisors,
     # read by every case reader in scope; a concern elsewhere does not exist.
+    # A person's open work: every case reader, over the cases they may read. Handing it over
+    # is a supervisor's, of every area the work is in (the Camden officer: a role refusal).
+    ("GET", "/api/v1/users/{username}/open-work"): {"westminster officer": OVERSIGHT_READ},
+    ("POST", "/api/v1/users/{username}/handover"): {
+        "to a sergeant": by_role(403, 200, 403, 403, 403, 403)},
     ("GET", "/api/v1/concerns"): {"queue": OVERSIGHT_READ},
+    ("GET", "/api/v1/notifications"): {"own list": everyone(200)},
+    ("POST", "/api/v1/notifications/{notification_id}/read"): {
+        "the officer's": by_role(200, 404, 404, 404, 404, 404)},
+    ("POST", "/api/v1/notifications/read-all"): {"own": everyone(200)},
+    ("GET", "/api/v1/me/notification-preferences"): {"own": everyone(200)},
+    ("PUT", "/api/v1/me/notification-preferences"): {"current version": everyone(200),
+                                                     "stale version": everyone(409)},
     ("POST", "/api/v1/concerns"): {"westminster": by_role(201, 201, 422, 403, 403, 403)},
     ("GET", "/api/v1/concerns/{concern_id}"): {"read": by_role(200, 200, 404, 200, 200, 404)},
     ("POST", "/api/v1/concerns/{concern_id}/triage"): {
@@ -274,12 +342,50 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
         "bundle": by_role(403, 403, 404, 403, 200, 403),
         "city of london operation": by_role(404, 404, 404, 403, 200, 403)},
     ("GET", "/api/v1/schemas/case-file.json"): {"schema": everyone(200)},
+    # Problem templates: read by every case reader (national ones and their force's); the
+    # administrator reads no case data. Supervisors and analysts manage those of their own
+    # force; national templates are managed by accounts without a force (the analyst here),
+    # and anyone who manages templates and has a force may copy one to it.
+    ("GET", "/api/v1/templates"): {"list": OVERSIGHT_READ},
+    ("POST", "/api/v1/templates"): {"create": by_role(403, 201, 403, 201, 403, 403)},
+    ("GET", "/api/v1/templates/{slug}"): {"national": TEMPLATE_READ,
+                                          "metropolitan": TEMPLATE_READ},
+    ("PATCH", "/api/v1/templates/{slug}"): {"national": template_manage(200, "national"),
+                                            "metropolitan": template_manage(200, "met")},
+    ("GET", "/api/v1/templates/{slug}/versions/{number}"): {"national": TEMPLATE_READ},
+    ("POST", "/api/v1/templates/{slug}/retirement"): {
+        "national": template_manage(200, "national"),
+        "metropolitan": template_manage(200, "met")},
+    ("POST", "/api/v1/templates/{slug}/copies"): {
+        "national to my force": by_role(403, 201, 403, 422, 403, 404)},
+    # Partner agencies: every case reader of the force reads its directory (admins too, who
+    # manage it with its supervisors and analysts); contacts are not the evaluator's to see.
+    # Another force's agency does not exist for the Metropolitan Police's people.
+    ("GET", "/api/v1/partners"): {"list": everyone(200)},
+    ("POST", "/api/v1/partners"): {"metropolitan": partner_manage(201)},
+    ("GET", "/api/v1/partners/{agency_id}"): {
+        "metropolitan": everyone(200),
+        "city of london": by_role(404, 404, 404, 200, 200, 200)},
+    ("PATCH", "/api/v1/partners/{agency_id}"): {"notes": partner_manage(200)},
+    ("GET", "/api/v1/partners/{agency_id}/contacts"): {
+        "list": by_role(200, 200, 200, 200, 403, 200)},
+    ("POST", "/api/v1/partners/{agency_id}/contacts"): {"add": partner_manage(201)},
+    ("PATCH", "/api/v1/partners/{agency_id}/contacts/{contact_id}"): {
+        "job title": partner_manage(200)},
+    # A case's partners: read with the case, changed by those who change it.
+    ("GET", "/api/v1/cases/{ref}/partners"): {"read": API_READ},
+    ("POST", "/api/v1/cases/{ref}/partners"): {"add": by_role(201, 201, 404, 403, 403, 404)},
+    ("PATCH", "/api/v1/cases/{ref}/partners/{partner_id}"): {
+        "role": by_role(200, 200, 404, 403, 403, 404)},
+    ("DELETE", "/api/v1/cases/{ref}/partners/{partner_id}"): {
+        "remove": by_role(204, 204, 404, 403, 403, 404)},
     # --- pages, session cookie and CSRF token --------------------------------------------------
     ("GET", "/"): {"home": everyone(303)},
     ("GET", "/cases"): {"list": by_role(200, 200, 200, 200, 200, 403)},
     # Any officer or supervisor gets the form; it offers only the boroughs they may open in.
     ("GET", "/cases/new"): {"form": by_role(200, 200, 200, 403, 403, 403)},
-    ("POST", "/cases"): {"westminster case": by_role(303, 303, 422, 403, 403, 403)},
+    ("POST", "/cases"): {"westminster case": by_role(303, 303, 422, 403, 403, 403),
+                         "from a template": by_role(303, 303, 422, 403, 403, 403)},
     ("GET", "/wards"): {"westminster": everyone(200)},
     ("GET", "/cases/{ref}"): {
         "read": PAGE_READ,
@@ -306,6 +412,14 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("POST", "/cases/{ref}/transitions"): {
         "back to scanning": by_role(303, 303, 404, 403, 403, 404)},
     ("POST", "/cases/{ref}/notes"): {"add": by_role(303, 303, 404, 403, 403, 404)},
+    ("POST", "/cases/{ref}/attachments"): {"photo": by_role(303, 303, 404, 403, 403, 404),
+                                          "document": by_role(303, 303, 404, 403, 403, 404)},
+    ("POST", "/cases/{ref}/attachments/{attachment_id}/supersede"): {
+        "photo": by_role(303, 303, 404, 403, 403, 404)},
+    ("GET", "/cases/{ref}/attachments/{attachment_id}/{variant}"): {
+        "file": PAGE_READ, "thumbnail": PAGE_READ,
+        "original": by_role(200, 200, 404, 403, 403, 404)},
+    ("POST", "/cases/{ref}/reviews"): {"record": by_role(403, 303, 404, 403, 403, 404)},
     ("POST", "/cases/{ref}/hypotheses"): {"add": by_role(303, 303, 404, 303, 403, 404)},
     ("POST", "/cases/{ref}/hypotheses/{item_id}"): {
         "status": by_role(303, 303, 404, 303, 403, 404)},
@@ -327,6 +441,9 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("POST", "/cases/{ref}/outputs/{item_id}/correct"): {"correct": PATROL_WRITE_PAGE},
     ("POST", "/cases/{ref}/concerns/{item_id}/answer"): {"we did": concern_write(303)},
     ("GET", "/concerns"): {"queue": OVERSIGHT_READ},
+    ("GET", "/people/{username}/handover"): {"westminster officer": OVERSIGHT_READ},
+    ("POST", "/people/{username}/handover"): {
+        "confirmed": by_role(403, 200, 403, 403, 403, 403)},
     ("GET", "/concerns/new"): {"form": by_role(200, 200, 200, 403, 403, 403)},
     ("POST", "/concerns"): {"westminster": by_role(303, 303, 422, 403, 403, 403)},
     ("GET", "/concerns/{concern_id}"): {"read": by_role(200, 200, 404, 200, 200, 404)},
@@ -375,6 +492,40 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("POST", "/operations/{operation_id}/export"): {
         "bundle": by_role(403, 403, 404, 403, 200, 403),
         "city of london operation": by_role(404, 404, 404, 403, 200, 403)},
+    # Problem templates, as in the API.
+    ("GET", "/templates"): {"list": OVERSIGHT_READ},
+    ("GET", "/templates/new"): {"form": by_role(403, 200, 403, 200, 403, 403)},
+    ("POST", "/templates"): {"create": by_role(403, 303, 403, 303, 403, 403)},
+    ("GET", "/templates/{slug}"): {"national": TEMPLATE_READ, "metropolitan": TEMPLATE_READ},
+    ("GET", "/templates/{slug}/edit"): {"national": template_manage(200, "national"),
+                                        "metropolitan": template_manage(200, "met")},
+    ("POST", "/templates/{slug}"): {"national": template_manage(303, "national"),
+                                    "metropolitan": template_manage(303, "met")},
+    ("GET", "/templates/{slug}/retire"): {"national": template_manage(200, "national"),
+                                          "metropolitan": template_manage(200, "met")},
+    ("POST", "/templates/{slug}/retirement"): {
+        "national": template_manage(303, "national"),
+        "metropolitan": template_manage(303, "met")},
+    ("POST", "/templates/{slug}/copies"): {
+        "national to my force": by_role(403, 303, 403, 422, 403, 404)},
+    # Partner pages, as in the API.
+    ("GET", "/partners"): {"list": everyone(200)},
+    ("GET", "/partners/new"): {"form": partner_manage(200)},
+    ("POST", "/partners"): {"metropolitan": partner_manage(303)},
+    ("GET", "/partners/{agency_id}"): {"metropolitan": everyone(200),
+                                       "city of london": by_role(404, 404, 404, 200, 200,
+                                                                 200)},
+    ("GET", "/partners/{agency_id}/edit"): {"form": partner_manage(200)},
+    ("POST", "/partners/{agency_id}"): {"notes": partner_manage(303)},
+    ("POST", "/partners/{agency_id}/retirement"): {"retire": partner_manage(303)},
+    ("POST", "/partners/{agency_id}/contacts"): {"add": partner_manage(303)},
+    ("GET", "/partners/{agency_id}/contacts/{contact_id}/edit"): {"form": partner_manage(200)},
+    ("POST", "/partners/{agency_id}/contacts/{contact_id}"): {"job title": partner_manage(303)},
+    ("POST", "/cases/{ref}/partners"): {"add": by_role(303, 303, 404, 403, 403, 404)},
+    ("POST", "/cases/{ref}/partners/{partner_id}"): {
+        "role": by_role(303, 303, 404, 403, 403, 404)},
+    ("POST", "/cases/{ref}/partners/{partner_id}/removal"): {
+        "remove": by_role(303, 303, 404, 403, 403, 404)},
     ("GET", "/data"): {"imports": DATA_READ},
     ("POST", "/data/police-uk"): {"street csv": DATA_IMPORT},
     ("POST", "/data/boundaries"): {"wards": DATA_IMPORT},
@@ -396,15 +547,29 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("GET", "/admin/forces/{force_id}"): {"metropolitan": admin_only(200)},
     ("POST", "/admin/forces/{force_id}/boundaries"): {"westminster": admin_only(303)},
     ("POST", "/admin/forces/{force_id}/areas/{code}/prefix"): {"westminster": admin_only(303)},
+    ("POST", "/admin/forces/{force_id}/review-cadence"): {"metropolitan": admin_only(303)},
     ("GET", "/admin/users"): {"list": admin_only(200)},
     ("POST", "/admin/users"): {"create": admin_only(303)},
     ("GET", "/admin/users/{username}"): {"edit form": admin_only(200)},
     ("POST", "/admin/users/{username}"): {"update": admin_only(303)},
+    ("GET", "/admin/sign-in-groups"): {"list": admin_only(200)},
+    ("POST", "/admin/sign-in-groups"): {"westminster officers": admin_only(303)},
+    ("POST", "/admin/sign-in-groups/{group_id}/delete"): {"remove": admin_only(303)},
     ("GET", "/admin/tokens"): {"list": admin_only(200)},
     ("POST", "/admin/tokens"): {"issue": admin_only(200)},
     ("POST", "/admin/tokens/{token_id}/revoke"): {"revoke": admin_only(303)},
     ("GET", "/admin/audit"): {"search": admin_only(200)},
     ("GET", "/admin/audit.csv"): {"export": admin_only(200)},
+    ("GET", "/admin/sign-in-throttling"): {"read": admin_only(200)},
+    # Notifications and e-mail settings: everyone's own; anyone else's does not exist. A
+    # settings change sent with a stale version reaches each person's own row (409).
+    ("GET", "/notifications"): {"own list": everyone(200)},
+    ("POST", "/notifications/{notification_id}/read"): {
+        "the officer's": by_role(303, 404, 404, 404, 404, 404)},
+    ("POST", "/notifications/read-all"): {"own": everyone(303)},
+    ("GET", "/notifications/settings"): {"form": everyone(200)},
+    ("POST", "/notifications/settings"): {"current version": everyone(303),
+                                          "stale version": everyone(409)},
     ("POST", "/sign-out"): {"sign out": everyone(303)},
     ("GET", "/docs"): {"swagger ui": everyone(200)},
     ("GET", "/openapi.json"): {"session cookie": everyone(200), "bearer token": everyone(200)},
@@ -412,6 +577,10 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("GET", "/health"): {"no credentials": everyone(200)},
     ("GET", "/sign-in"): {"form": everyone(200)},
     ("POST", "/sign-in"): {"valid password": everyone(303)},
+    # No identity provider is configured here: both answer 404 (tests/security/test_oidc.py
+    # signs in through a real one).
+    ("GET", "/sign-in/oidc"): {"no provider set up": everyone(404)},
+    ("GET", "/sign-in/oidc/callback"): {"no provider set up": everyone(404)},
 }
 
 # (method, path, variant, role) -> why the app disagrees with the specification (strict xfail).
@@ -445,6 +614,7 @@ class Req:
     files: dict[str, tuple[str, bytes, str]] | None = None  # a multipart upload, with ``form``
 
 
+MATRIX_PNG = png(8, 6)
 WALK_IN, WALK_IN_PASSWORD = "walk.in", "correct horse battery staple"
 # Who runs the operations a request is made on: (force, owning area; None: force-wide).
 OPERATION_OWNERS: dict[str, tuple[str, str | None]] = {
@@ -494,6 +664,16 @@ class Ctx:
         return content.add_action(self.db, self.actor(role), ref, ActionCreate.model_validate(
             {"title": "Move the stalls to open sight lines", "owner": "Market manager",
              "due_date": "2031-06-30", "tactic": None})).id
+
+    def new_attachment(self, ref: str) -> int:
+        """A photo on the case, added by the officer into the folder the test apps use."""
+        store = Store.from_settings(Settings())
+        incoming = store.incoming(1024 * 1024)
+        incoming.write(MATRIX_PNG)
+        return attachments.add_attachment(
+            self.db, self.actor(), ref, AttachmentCreate(caption="Stairwell door"),
+            incoming.finish(), store, original_name="door.png",
+            limits=Limits(max_pixels=10**6, max_side=1000)).id
 
     def new_operation(self) -> int:
         """An operation run by Westminster (or as ``operation_owner`` says), set up by the
@@ -552,6 +732,12 @@ class Ctx:
         return run_assessment(self.db, self.actor(), ref, AssessmentRequest(
             **ASSESSMENT_PERIODS)).number
 
+    def met_template(self) -> str:
+        """A problem template of the Metropolitan Police, made by the Westminster supervisor."""
+        body = template_body(slug=f"met-{secrets.token_hex(3)}")
+        return templates.create_template(self.db, self.actor("supervisor"),
+                                         TemplateCreate.model_validate(body)).slug
+
     def walk_in(self) -> User:
         """A user for the administration pages to work on (created on first use)."""
         user = self.db.scalar(select(User).where(User.username == WALK_IN))
@@ -559,6 +745,12 @@ class Ctx:
             user = create_user(self.db, Actor.cli(), NewUser(
                 WALK_IN, Role.OFFICER, "Walk In", WESTMINSTER, WALK_IN_PASSWORD))
         return user
+
+    def new_signin_group(self) -> int:
+        group = SignInGroup(group=f"group-{secrets.token_hex(4)}", role=Role.ANALYST)
+        self.db.add(group)
+        self.db.flush()
+        return group.id
 
     def new_token(self) -> int:
         return create_token(self.db, Actor.cli(), self.walk_in(), "to be revoked")[0].id
@@ -683,6 +875,12 @@ def ensure_crime_data(db: Session) -> CrimeData:
                       if kind is AreaKind.WARD})
 
 
+def upload(kind: str, url: str, form: dict[str, str], content: bytes = b"") -> Req:
+    """A multipart upload of a small PNG (named .jpg: the type comes from the content)."""
+    return Req(kind, "POST", url, form=form, files={
+        "file": ("door.jpg", content or MATRIX_PNG, "image/jpeg")})
+
+
 Builder = Callable[[Ctx], Req]
 REQUESTS: dict[tuple[str, str, str], Builder] = {}
 
@@ -752,6 +950,46 @@ def _(ctx: Ctx) -> Req:
     return api("GET", f"/api/v1/cases/{ctx.new_case()}/timeline")
 
 
+@request("GET", "/api/v1/cases/{ref}/attachments", "read")
+def _(ctx: Ctx) -> Req:
+    ref = ctx.new_case()
+    ctx.new_attachment(ref)
+    return api("GET", f"/api/v1/cases/{ref}/attachments")
+
+
+@request("POST", "/api/v1/cases/{ref}/attachments", "photo")
+def _(ctx: Ctx) -> Req:
+    return upload("api", f"/api/v1/cases/{ctx.new_case()}/attachments",
+                  {"caption": "Broken light", "phase": "before"})
+
+
+@request("GET", "/api/v1/cases/{ref}/attachments/{attachment_id}", "read")
+def _(ctx: Ctx) -> Req:
+    ref = ctx.new_case()
+    return api("GET", f"/api/v1/cases/{ref}/attachments/{ctx.new_attachment(ref)}")
+
+
+@request("POST", "/api/v1/cases/{ref}/attachments/{attachment_id}/supersede", "photo")
+def _(ctx: Ctx) -> Req:
+    ref = ctx.new_case()
+    return upload("api", f"/api/v1/cases/{ref}/attachments/{ctx.new_attachment(ref)}"
+                         "/supersede", {"caption": "The right door"}, png(6, 8))
+
+
+def _attachment_file(ctx: Ctx, kind: str, variant: str) -> Req:
+    ref = ctx.new_case()
+    prefix = "/api/v1" if kind == "api" else ""
+    return Req(kind, "GET", f"{prefix}/cases/{ref}/attachments/{ctx.new_attachment(ref)}"
+                            f"/{variant}")
+
+
+for _variant in ("file", "thumbnail", "original"):
+    request("GET", "/api/v1/cases/{ref}/attachments/{attachment_id}/{variant}", _variant)(
+        lambda ctx, v=_variant: _attachment_file(ctx, "api", v))
+    request("GET", "/cases/{ref}/attachments/{attachment_id}/{variant}", _variant)(
+        lambda ctx, v=_variant: _attachment_file(ctx, "page", v))
+
+
 @request("POST", "/api/v1/cases/{ref}/notes", "add")
 def _(ctx: Ctx) -> Req:
     return api("POST", f"/api/v1/cases/{ctx.new_case()}/notes",
@@ -802,6 +1040,28 @@ def _(ctx: Ctx) -> Req:
     return api("PATCH", f"/api/v1/boroughs/{WESTMINSTER}", {"ref_prefix": "WSM"})
 
 
+@request("POST", "/api/v1/cases/{ref}/reviews", "record")
+def _(ctx: Ctx) -> Req:
+    return api("POST", f"/api/v1/cases/{ctx.new_case()}/reviews",
+               {"note": "Plan on track.", "decision": "continue"})
+
+
+@request("GET", "/api/v1/cases/{ref}/reviews", "read")
+def _(ctx: Ctx) -> Req:
+    return api("GET", f"/api/v1/cases/{ctx.new_case()}/reviews")
+
+
+@request("GET", "/api/v1/forces/{force_id}/review-cadence", "metropolitan")
+def _(ctx: Ctx) -> Req:
+    return api("GET", "/api/v1/forces/metropolitan/review-cadence")
+
+
+@request("PUT", "/api/v1/forces/{force_id}/review-cadence", "metropolitan")
+def _(ctx: Ctx) -> Req:
+    return api("PUT", "/api/v1/forces/metropolitan/review-cadence",
+               {"high": 10, "medium": 21, "low": 42})
+
+
 @request("GET", "/api/v1/forces", "list")
 def _(ctx: Ctx) -> Req:
     return api("GET", "/api/v1/forces")
@@ -831,6 +1091,11 @@ def _(ctx: Ctx) -> Req:
 @request("GET", "/api/v1/audit.csv", "export")
 def _(ctx: Ctx) -> Req:
     return api("GET", "/api/v1/audit.csv?action=token")
+
+
+@request("GET", "/api/v1/signin-throttling", "read")
+def _(ctx: Ctx) -> Req:
+    return api("GET", "/api/v1/signin-throttling")
 
 
 @request("GET", "/api/v1/users", "list")
@@ -1037,6 +1302,82 @@ def _(ctx: Ctx) -> Req:
     return api("POST", f"/api/v1/overrides/{ctx.new_override()}/review", {"note": "Agreed"})
 
 
+@request("GET", "/api/v1/users/{username}/open-work", "westminster officer")
+def _(ctx: Ctx) -> Req:
+    ctx.new_action(ctx.new_case())
+    return api("GET", "/api/v1/users/pc.shah/open-work")
+
+
+@request("POST", "/api/v1/users/{username}/handover", "to a sergeant")
+def _(ctx: Ctx) -> Req:
+    ctx.new_case()
+    return api("POST", "/api/v1/users/pc.shah/handover", {"to": "sgt.okafor"})
+
+
+@request("POST", "/api/v1/cases", "from a template")
+def _(ctx: Ctx) -> Req:
+    return api("POST", "/api/v1/cases",
+               new_case_body(template="street-drug-market", category=None))
+
+
+@request("GET", "/api/v1/templates", "list")
+def _(ctx: Ctx) -> Req:
+    return api("GET", "/api/v1/templates?include_retired=true")
+
+
+@request("POST", "/api/v1/templates", "create")
+def _(ctx: Ctx) -> Req:
+    return api("POST", "/api/v1/templates", template_body())
+
+
+@request("GET", "/api/v1/templates/{slug}", "national")
+def _(ctx: Ctx) -> Req:
+    return api("GET", "/api/v1/templates/street-drug-market")
+
+
+@request("GET", "/api/v1/templates/{slug}", "metropolitan")
+def _(ctx: Ctx) -> Req:
+    return api("GET", f"/api/v1/templates/{ctx.met_template()}")
+
+
+def _template_version(slug: str) -> dict[str, Any]:
+    body = {k: v for k, v in template_body().items() if k != "slug"}
+    return {**body, "version": 1, "change_note": "Review every fortnight"}
+
+
+@request("PATCH", "/api/v1/templates/{slug}", "national")
+def _(ctx: Ctx) -> Req:
+    return api("PATCH", "/api/v1/templates/street-drinking", _template_version("street-drinking"))
+
+
+@request("PATCH", "/api/v1/templates/{slug}", "metropolitan")
+def _(ctx: Ctx) -> Req:
+    slug = ctx.met_template()
+    return api("PATCH", f"/api/v1/templates/{slug}", _template_version(slug))
+
+
+@request("GET", "/api/v1/templates/{slug}/versions/{number}", "national")
+def _(ctx: Ctx) -> Req:
+    return api("GET", "/api/v1/templates/street-drinking/versions/1")
+
+
+@request("POST", "/api/v1/templates/{slug}/retirement", "national")
+def _(ctx: Ctx) -> Req:
+    return api("POST", "/api/v1/templates/street-drinking/retirement", {"retired": True})
+
+
+@request("POST", "/api/v1/templates/{slug}/retirement", "metropolitan")
+def _(ctx: Ctx) -> Req:
+    return api("POST", f"/api/v1/templates/{ctx.met_template()}/retirement",
+               {"retired": True})
+
+
+@request("POST", "/api/v1/templates/{slug}/copies", "national to my force")
+def _(ctx: Ctx) -> Req:
+    return api("POST", "/api/v1/templates/street-drug-market/copies",
+               {"slug": "our-drug-market"})
+
+
 @request("GET", "/api/v1/concerns", "queue")
 def _(ctx: Ctx) -> Req:
     ctx.new_concern()
@@ -1097,6 +1438,96 @@ def case_form() -> dict[str, str]:
 @request("POST", "/cases", "westminster case")
 def _(ctx: Ctx) -> Req:
     return page("POST", "/cases", case_form())
+
+
+@request("POST", "/cases", "from a template")
+def _(ctx: Ctx) -> Req:
+    return page("POST", "/cases", {"title": "Dealing on the estate", "template":
+                                   "street-drug-market", "category": "", "priority": "",
+                                   "borough": WESTMINSTER, "source": "officer"})
+
+
+def _template_form(**fields: str) -> dict[str, str]:
+    form = template_form("", **fields)
+    form.pop("csrf_token")
+    return form
+
+
+@request("GET", "/templates", "list")
+def _(ctx: Ctx) -> Req:
+    return page("GET", "/templates?retired=yes")
+
+
+@request("GET", "/templates/new", "form")
+def _(ctx: Ctx) -> Req:
+    return page("GET", "/templates/new")
+
+
+@request("POST", "/templates", "create")
+def _(ctx: Ctx) -> Req:
+    return page("POST", "/templates", _template_form())
+
+
+@request("GET", "/templates/{slug}", "national")
+def _(ctx: Ctx) -> Req:
+    return page("GET", "/templates/street-drug-market?version=1")
+
+
+@request("GET", "/templates/{slug}", "metropolitan")
+def _(ctx: Ctx) -> Req:
+    return page("GET", f"/templates/{ctx.met_template()}")
+
+
+@request("GET", "/templates/{slug}/edit", "national")
+def _(ctx: Ctx) -> Req:
+    return page("GET", "/templates/street-drinking/edit")
+
+
+@request("GET", "/templates/{slug}/edit", "metropolitan")
+def _(ctx: Ctx) -> Req:
+    return page("GET", f"/templates/{ctx.met_template()}/edit")
+
+
+def _version_form() -> dict[str, str]:
+    form = _template_form(version="1", change_note="Review every fortnight")
+    form.pop("slug")
+    return form
+
+
+@request("POST", "/templates/{slug}", "national")
+def _(ctx: Ctx) -> Req:
+    return page("POST", "/templates/street-drinking", _version_form())
+
+
+@request("POST", "/templates/{slug}", "metropolitan")
+def _(ctx: Ctx) -> Req:
+    return page("POST", f"/templates/{ctx.met_template()}", _version_form())
+
+
+@request("GET", "/templates/{slug}/retire", "national")
+def _(ctx: Ctx) -> Req:
+    return page("GET", "/templates/street-drinking/retire")
+
+
+@request("GET", "/templates/{slug}/retire", "metropolitan")
+def _(ctx: Ctx) -> Req:
+    return page("GET", f"/templates/{ctx.met_template()}/retire")
+
+
+@request("POST", "/templates/{slug}/retirement", "national")
+def _(ctx: Ctx) -> Req:
+    return page("POST", "/templates/street-drinking/retirement", {"retired": "yes"})
+
+
+@request("POST", "/templates/{slug}/retirement", "metropolitan")
+def _(ctx: Ctx) -> Req:
+    return page("POST", f"/templates/{ctx.met_template()}/retirement", {"retired": "yes"})
+
+
+@request("POST", "/templates/{slug}/copies", "national to my force")
+def _(ctx: Ctx) -> Req:
+    return page("POST", "/templates/street-drug-market/copies",
+                {"copy_slug": "our-drug-market"})
 
 
 @request("GET", "/wards", "westminster")
@@ -1215,6 +1646,33 @@ def _(ctx: Ctx) -> Req:
     return page("POST", f"/cases/{ref}/transitions",
                 {"form": "back", "back-to": "scanning",
                  "back-reason": "The target area was drawn too wide."})
+
+
+@request("POST", "/cases/{ref}/reviews", "record")
+def _(ctx: Ctx) -> Req:
+    return page("POST", f"/cases/{ctx.new_case()}/reviews",
+                {"review-note": "Plan on track.", "review-decision": "continue"})
+
+
+@request("POST", "/cases/{ref}/attachments", "photo")
+def _(ctx: Ctx) -> Req:
+    # The CSRF token goes first (``send`` adds it to the form, sent before the file).
+    return upload("page", f"/cases/{ctx.new_case()}/attachments", {
+        "form": "photo", "photo-caption": "Broken light", "photo-phase": "after"})
+
+
+@request("POST", "/cases/{ref}/attachments", "document")
+def _(ctx: Ctx) -> Req:
+    return upload("page", f"/cases/{ctx.new_case()}/attachments", {
+        "form": "document", "document-caption": "Council letter"}, MINIMAL_PDF)
+
+
+@request("POST", "/cases/{ref}/attachments/{attachment_id}/supersede", "photo")
+def _(ctx: Ctx) -> Req:
+    ref = ctx.new_case()
+    number = ctx.new_attachment(ref)
+    return upload("page", f"/cases/{ref}/attachments/{number}/supersede", {
+        "form": f"correct-{number}", f"correct-{number}-caption": "The right door"}, png(6, 8))
 
 
 @request("POST", "/cases/{ref}/notes", "add")
@@ -1433,6 +1891,18 @@ def _(ctx: Ctx) -> Req:
     return page("POST", f"/operations/{ctx.new_operation()}/cases", {"ref": ctx.new_case()})
 
 
+@request("GET", "/people/{username}/handover", "westminster officer")
+def _(ctx: Ctx) -> Req:
+    ctx.new_case()
+    return page("GET", "/people/pc.shah/handover")
+
+
+@request("POST", "/people/{username}/handover", "confirmed")
+def _(ctx: Ctx) -> Req:
+    ctx.new_case()
+    return page("POST", "/people/pc.shah/handover", {"to": "sgt.okafor", "confirm": "yes"})
+
+
 @request("GET", "/queue", "westminster")
 def _(ctx: Ctx) -> Req:
     ctx.new_override()
@@ -1645,6 +2115,12 @@ def _(ctx: Ctx) -> Req:
                 {"ref_prefix": "WSM"})
 
 
+@request("POST", "/admin/forces/{force_id}/review-cadence", "metropolitan")
+def _(ctx: Ctx) -> Req:
+    return page("POST", "/admin/forces/metropolitan/review-cadence",
+                {"cadence-high": "10", "cadence-medium": "21", "cadence-low": "42"})
+
+
 @request("GET", "/admin/users", "list")
 def _(ctx: Ctx) -> Req:
     return page("GET", "/admin/users")
@@ -1668,6 +2144,48 @@ def _(ctx: Ctx) -> Req:
     return page("POST", f"/admin/users/{user.username}", {
         "display_name": "PC Walk In", "role": "officer", "borough": CAMDEN, "active": "yes",
         "password": "", "version": str(user.version)})
+
+
+@request("GET", "/admin/sign-in-groups", "list")
+def _(ctx: Ctx) -> Req:
+    return page("GET", "/admin/sign-in-groups")
+
+
+@request("POST", "/admin/sign-in-groups", "westminster officers")
+def _(ctx: Ctx) -> Req:
+    return page("POST", "/admin/sign-in-groups", {
+        "group": "westminster-officers", "role": "officer", "borough": WESTMINSTER})
+
+
+@request("POST", "/admin/sign-in-groups/{group_id}/delete", "remove")
+def _(ctx: Ctx) -> Req:
+    return page("POST", f"/admin/sign-in-groups/{ctx.new_signin_group()}/delete")
+
+
+@request("GET", "/api/v1/sign-in-groups", "list")
+def _(ctx: Ctx) -> Req:
+    return api("GET", "/api/v1/sign-in-groups")
+
+
+@request("POST", "/api/v1/sign-in-groups", "westminster officers")
+def _(ctx: Ctx) -> Req:
+    return api("POST", "/api/v1/sign-in-groups", {
+        "group": "westminster-officers", "role": "officer", "borough": WESTMINSTER})
+
+
+@request("DELETE", "/api/v1/sign-in-groups/{group_id}", "remove")
+def _(ctx: Ctx) -> Req:
+    return api("DELETE", f"/api/v1/sign-in-groups/{ctx.new_signin_group()}")
+
+
+@request("GET", "/sign-in/oidc", "no provider set up")
+def _(ctx: Ctx) -> Req:
+    return Req("public", "GET", "/sign-in/oidc?next=/cases")
+
+
+@request("GET", "/sign-in/oidc/callback", "no provider set up")
+def _(ctx: Ctx) -> Req:
+    return Req("public", "GET", "/sign-in/oidc/callback?state=abc&code=def")
 
 
 @request("GET", "/admin/tokens", "list")
@@ -1694,6 +2212,108 @@ def _(ctx: Ctx) -> Req:
 @request("GET", "/admin/audit.csv", "export")
 def _(ctx: Ctx) -> Req:
     return page("GET", "/admin/audit.csv?action=token")
+
+
+@request("GET", "/admin/sign-in-throttling", "read")
+def _(ctx: Ctx) -> Req:
+    return page("GET", "/admin/sign-in-throttling")
+
+
+def officers_notification(ctx: Ctx) -> int:
+    """A notification of the Westminster officer's, about a case they read."""
+    ref = ctx.new_case()
+    case_id = ctx.db.scalar(select(Case.id).where(Case.ref == ref))
+    key = f"action_assigned:matrix-{secrets.token_hex(4)}"
+    assert notify(ctx.db, user=ctx.user("officer"), kind=NotificationKind.ACTION_ASSIGNED,
+                  key=key, summary=f"{ref}: an action", link=f"/cases/{ref}", case_id=case_id)
+    ctx.db.commit()
+    notification_id = ctx.db.scalar(select(Notification.id).where(Notification.key == key))
+    assert notification_id is not None
+    return notification_id
+
+
+@request("GET", "/api/v1/notifications", "own list")
+def _(ctx: Ctx) -> Req:
+    officers_notification(ctx)
+    return api("GET", "/api/v1/notifications?unread=true")
+
+
+@request("POST", "/api/v1/notifications/{notification_id}/read", "the officer's")
+def _(ctx: Ctx) -> Req:
+    return api("POST", f"/api/v1/notifications/{officers_notification(ctx)}/read")
+
+
+@request("POST", "/api/v1/notifications/read-all", "own")
+def _(ctx: Ctx) -> Req:
+    officers_notification(ctx)
+    return api("POST", "/api/v1/notifications/read-all")
+
+
+@request("GET", "/api/v1/me/notification-preferences", "own")
+def _(ctx: Ctx) -> Req:
+    return api("GET", "/api/v1/me/notification-preferences")
+
+
+def same_version_for_everyone(ctx: Ctx) -> int:
+    """Every person's row at one version, so that one settings request is current for whoever
+    sends it (the version is that of the person's own account)."""
+    users = [ctx.user(role) for role in ROLES]
+    top = max(user.version for user in users)
+    for user in users:
+        while user.version < top:
+            flag_modified(user, "email")
+            ctx.db.commit()
+    return top
+
+
+@request("PUT", "/api/v1/me/notification-preferences", "current version")
+def _(ctx: Ctx) -> Req:
+    return api("PUT", "/api/v1/me/notification-preferences", {
+        "version": same_version_for_everyone(ctx), "email": "someone@example.police.uk",
+        "delivery": {"review_due": "daily"}})
+
+
+@request("POST", "/notifications/settings", "current version")
+def _(ctx: Ctx) -> Req:
+    return page("POST", "/notifications/settings", {
+        "version": str(same_version_for_everyone(ctx)), "email": "someone@example.police.uk",
+        "delivery-review_due": "daily"})
+
+
+@request("PUT", "/api/v1/me/notification-preferences", "stale version")
+def _(ctx: Ctx) -> Req:
+    return api("PUT", "/api/v1/me/notification-preferences", {
+        "version": 999_999, "email": "someone@example.police.uk",
+        "delivery": {"review_due": "daily"}})
+
+
+@request("GET", "/notifications", "own list")
+def _(ctx: Ctx) -> Req:
+    officers_notification(ctx)
+    return page("GET", "/notifications")
+
+
+@request("POST", "/notifications/{notification_id}/read", "the officer's")
+def _(ctx: Ctx) -> Req:
+    return page("POST", f"/notifications/{officers_notification(ctx)}/read")
+
+
+@request("POST", "/notifications/read-all", "own")
+def _(ctx: Ctx) -> Req:
+    officers_notification(ctx)
+    return page("POST", "/notifications/read-all")
+
+
+@request("GET", "/notifications/settings", "form")
+def _(ctx: Ctx) -> Req:
+    return page("GET", "/notifications/settings")
+
+
+@request("POST", "/notifications/settings", "stale version")
+def _(ctx: Ctx) -> Req:
+    return page("POST", "/notifications/settings", {
+        "version": "999999", "email": "someone@example.police.uk",
+        "delivery-review_due": "daily"})
 
 
 @request("POST", "/sign-out", "sign out")
@@ -1791,6 +2411,9 @@ def send(client: TestClient, person: Person, req: Req, *, csrf: str | None = "fo
     headers = dict(headers or {})
     if req.kind == "api":
         headers.update(person.api)
+        if req.files is not None:  # a multipart upload
+            return client.request(req.method, req.url, data=req.form, files=req.files,
+                                  headers=headers)
         return client.request(req.method, req.url, json=req.json, headers=headers)
     if req.kind == "public":
         return client.request(req.method, req.url, headers=headers)
@@ -1872,9 +2495,10 @@ def ctx(world: World) -> Iterator[Ctx]:
         savepoint.rollback()
 
 
-# API answers that are not JSON: a CSV and zips.
+# API answers that are not JSON: a CSV, zips and attachment files.
 JSONLESS = {"/api/v1/audit.csv", "/api/v1/cases/{ref}/export",
-            "/api/v1/operations/{operation_id}/export"}
+            "/api/v1/operations/{operation_id}/export",
+            "/api/v1/cases/{ref}/attachments/{attachment_id}/{variant}"}
 
 
 def client_for(world: World, role: str, req: Req) -> TestClient:
@@ -1882,6 +2506,196 @@ def client_for(world: World, role: str, req: Req) -> TestClient:
 
 
 # --- tests -------------------------------------------------------------------------------------
+
+# Partner agencies ------------------------------------------------------------------------------
+
+def met_agency(ctx: Ctx) -> int:
+    """A Metropolitan Police agency with one contact, made by the Westminster supervisor."""
+    agency = directory.create_agency(ctx.db, ctx.actor("supervisor"), AgencyCreate(
+        name=f"Matrix council {secrets.token_hex(3)}", kind="council", borough=WESTMINSTER))
+    directory.add_contact(ctx.db, ctx.actor("supervisor"), agency.id, ContactCreate(
+        name="Priya Natarajan", job_title="ASB caseworker"))
+    return agency.id
+
+
+def met_contact(ctx: Ctx, agency_id: int) -> int:
+    contact = ctx.db.scalar(select(PartnerContact.id).where(
+        PartnerContact.agency_id == agency_id))
+    assert contact is not None
+    return contact
+
+
+def city_agency(ctx: Ctx) -> int:
+    """The City of London Police's agency, made by the analyst (who works across forces)."""
+    return directory.create_agency(ctx.db, ctx.actor("analyst"), AgencyCreate(
+        name=f"City corporation {secrets.token_hex(3)}", kind="council",
+        force="city-of-london")).id
+
+
+def case_partner(ctx: Ctx) -> tuple[str, int]:
+    ref = ctx.new_case()
+    agency = met_agency(ctx)
+    partner = on_cases.add_case_partner(ctx.db, ctx.actor(), ref, CasePartnerCreate(
+        agency=agency, contact=met_contact(ctx, agency), role="lead"))
+    return ref, partner.id
+
+
+@request("GET", "/api/v1/partners", "list")
+def _(ctx: Ctx) -> Req:
+    met_agency(ctx)
+    return api("GET", "/api/v1/partners?kind=council")
+
+
+@request("POST", "/api/v1/partners", "metropolitan")
+def _(ctx: Ctx) -> Req:
+    return api("POST", "/api/v1/partners", {"name": "Matrix housing", "kind": "housing",
+                                            "force": "metropolitan"})
+
+
+@request("GET", "/api/v1/partners/{agency_id}", "metropolitan")
+def _(ctx: Ctx) -> Req:
+    return api("GET", f"/api/v1/partners/{met_agency(ctx)}")
+
+
+@request("GET", "/api/v1/partners/{agency_id}", "city of london")
+def _(ctx: Ctx) -> Req:
+    return api("GET", f"/api/v1/partners/{city_agency(ctx)}")
+
+
+@request("PATCH", "/api/v1/partners/{agency_id}", "notes")
+def _(ctx: Ctx) -> Req:
+    return api("PATCH", f"/api/v1/partners/{met_agency(ctx)}",
+               {"version": 1, "notes": "Meets on Tuesdays"})
+
+
+@request("GET", "/api/v1/partners/{agency_id}/contacts", "list")
+def _(ctx: Ctx) -> Req:
+    return api("GET", f"/api/v1/partners/{met_agency(ctx)}/contacts")
+
+
+@request("POST", "/api/v1/partners/{agency_id}/contacts", "add")
+def _(ctx: Ctx) -> Req:
+    return api("POST", f"/api/v1/partners/{met_agency(ctx)}/contacts",
+               {"name": "Tom Hale", "email": "t.hale@westminster.example"})
+
+
+@request("PATCH", "/api/v1/partners/{agency_id}/contacts/{contact_id}", "job title")
+def _(ctx: Ctx) -> Req:
+    agency = met_agency(ctx)
+    return api("PATCH", f"/api/v1/partners/{agency}/contacts/{met_contact(ctx, agency)}",
+               {"version": 1, "job_title": "Community safety lead"})
+
+
+@request("GET", "/api/v1/cases/{ref}/partners", "read")
+def _(ctx: Ctx) -> Req:
+    ref, _partner = case_partner(ctx)
+    return api("GET", f"/api/v1/cases/{ref}/partners")
+
+
+@request("POST", "/api/v1/cases/{ref}/partners", "add")
+def _(ctx: Ctx) -> Req:
+    return api("POST", f"/api/v1/cases/{ctx.new_case()}/partners",
+               {"agency": met_agency(ctx), "role": "member"})
+
+
+@request("PATCH", "/api/v1/cases/{ref}/partners/{partner_id}", "role")
+def _(ctx: Ctx) -> Req:
+    ref, partner = case_partner(ctx)
+    return api("PATCH", f"/api/v1/cases/{ref}/partners/{partner}",
+               {"version": 1, "role": "informed"})
+
+
+@request("DELETE", "/api/v1/cases/{ref}/partners/{partner_id}", "remove")
+def _(ctx: Ctx) -> Req:
+    ref, partner = case_partner(ctx)
+    return api("DELETE", f"/api/v1/cases/{ref}/partners/{partner}")
+
+
+@request("GET", "/partners", "list")
+def _(ctx: Ctx) -> Req:
+    met_agency(ctx)
+    return page("GET", "/partners")
+
+
+@request("GET", "/partners/new", "form")
+def _(ctx: Ctx) -> Req:
+    return page("GET", "/partners/new")
+
+
+@request("POST", "/partners", "metropolitan")
+def _(ctx: Ctx) -> Req:
+    return page("POST", "/partners", {"name": "Matrix housing", "kind": "housing",
+                                      "force": "metropolitan", "borough": "", "notes": ""})
+
+
+@request("GET", "/partners/{agency_id}", "metropolitan")
+def _(ctx: Ctx) -> Req:
+    return page("GET", f"/partners/{met_agency(ctx)}")
+
+
+@request("GET", "/partners/{agency_id}", "city of london")
+def _(ctx: Ctx) -> Req:
+    return page("GET", f"/partners/{city_agency(ctx)}")
+
+
+@request("GET", "/partners/{agency_id}/edit", "form")
+def _(ctx: Ctx) -> Req:
+    return page("GET", f"/partners/{met_agency(ctx)}/edit")
+
+
+@request("POST", "/partners/{agency_id}", "notes")
+def _(ctx: Ctx) -> Req:
+    return page("POST", f"/partners/{met_agency(ctx)}", {
+        "version": "1", "name": "Matrix borough council", "kind": "council",
+        "borough": WESTMINSTER, "notes": "Meets on Tuesdays"})
+
+
+@request("POST", "/partners/{agency_id}/retirement", "retire")
+def _(ctx: Ctx) -> Req:
+    return page("POST", f"/partners/{met_agency(ctx)}/retirement",
+                {"version": "1", "retired": "yes"})
+
+
+@request("POST", "/partners/{agency_id}/contacts", "add")
+def _(ctx: Ctx) -> Req:
+    return page("POST", f"/partners/{met_agency(ctx)}/contacts", {
+        "contact-name": "Tom Hale", "contact-job_title": "", "contact-phone": "",
+        "contact-email": ""})
+
+
+@request("GET", "/partners/{agency_id}/contacts/{contact_id}/edit", "form")
+def _(ctx: Ctx) -> Req:
+    agency = met_agency(ctx)
+    return page("GET", f"/partners/{agency}/contacts/{met_contact(ctx, agency)}/edit")
+
+
+@request("POST", "/partners/{agency_id}/contacts/{contact_id}", "job title")
+def _(ctx: Ctx) -> Req:
+    agency = met_agency(ctx)
+    return page("POST", f"/partners/{agency}/contacts/{met_contact(ctx, agency)}", {
+        "version": "1", "contact-name": "Priya Natarajan",
+        "contact-job_title": "Community safety lead", "contact-phone": "",
+        "contact-email": ""})
+
+
+@request("POST", "/cases/{ref}/partners", "add")
+def _(ctx: Ctx) -> Req:
+    return page("POST", f"/cases/{ctx.new_case()}/partners",
+                {"partner-agency": str(met_agency(ctx)), "partner-role": "member"})
+
+
+@request("POST", "/cases/{ref}/partners/{partner_id}", "role")
+def _(ctx: Ctx) -> Req:
+    ref, partner = case_partner(ctx)
+    return page("POST", f"/cases/{ref}/partners/{partner}",
+                {"version": "1", f"partner{partner}-role": "informed"})
+
+
+@request("POST", "/cases/{ref}/partners/{partner_id}/removal", "remove")
+def _(ctx: Ctx) -> Req:
+    ref, partner = case_partner(ctx)
+    return page("POST", f"/cases/{ref}/partners/{partner}/removal")
+
 
 def test_every_route_has_a_rule(world: World) -> None:
     routes = app_routes(world.app)

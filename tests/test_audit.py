@@ -128,8 +128,9 @@ def test_a_throttled_sign_in_is_logged_as_refused(client: TestClient, db: Sessio
         sign_in(client, walker, "not the password")
     refused = sign_in(client, walker, PASSWORD)
     assert refused.status_code == 429
-    entry = the_entry(db, refused, "signin.refused", actor=walker, object_ref=walker)
-    assert entry.details["reason"] == "throttled"
+    entry = the_entry(db, refused, "signin.throttled", actor=walker, object_ref=walker)
+    assert entry.details["retry_after"] == int(refused.headers["Retry-After"])
+    assert entry.details["failures"] == 3 and entry.client_addr == "testclient"
 
 
 def test_the_request_id_sent_by_a_proxy_is_kept(client: TestClient, db: Session,

@@ -50,14 +50,14 @@ def test_db_upgrade_is_idempotent(cli_db: str) -> None:
 def test_demo_loads_once_and_prints_sign_ins(cli_db: str) -> None:
     code, out, _err = run("demo")
     assert code == 0
-    assert "10 users and 20 cases added" in out
+    assert "11 users and 21 cases added" in out
     assert "34 data files imported (42,161 crimes)" in " ".join(out.split())
     assert "pc.shah" in out and "demo-password" in out
     users, cases = count(cli_db, User), count(cli_db, Case)
     code, out, _err = run("demo")
     assert code == 0 and "0 users and 0 cases added" in out
     assert "0 data files imported" in " ".join(out.split())
-    assert (count(cli_db, User), count(cli_db, Case)) == (users, cases) == (10, 20)
+    assert (count(cli_db, User), count(cli_db, Case)) == (users, cases) == (11, 21)
     assert "0 operations added" in " ".join(out.split())
     code, _out, err = run("audit", "verify")
     assert code == 0 and "intact" in err

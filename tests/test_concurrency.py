@@ -11,18 +11,21 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.service import verify_chain
+from app.auth import throttle
 from app.auth.context import Actor, Channel
-from app.auth.models import User
+from app.auth.models import ANY_USERNAME, SigninThrottle, User
 from app.auth.roles import Role
 from app.cases import service
 from app.cases.models import Case, CaseEvent
 from app.cases.schemas import CaseCreate, CaseUpdate
 from app.clock import today
+from app.db import utcnow
 from app.errors import Conflict, StaleVersion
 from app.patrols import service as patrols
 from app.patrols.models import Patrol
 from app.patrols.schemas import OutputCorrection, OutputsCreate, PatrolCreate, PatrolStart
 from app.sara.patrols import OutputKind
+from app.settings import Settings
 from tests.conftest import WESTMINSTER, new_case_body
 
 
@@ -238,3 +241,34 @@ def test_two_people_saving_the_same_case_at_once_lose_no_edit(
     with factory() as db:
         case = db.scalar(select(Case).where(Case.ref == ref))
         assert case is not None and case.title == saved and case.version == 2
+
+
+def test_two_first_failed_sign_ins_at_once_both_count(factory: sessionmaker[Session]) -> None:
+    """Both find no count for the username and address; both must count, neither fail on the
+    row the other inserted. (SQLite takes its write lock at BEGIN, so sign-ins never overlap
+    there: the interleaving below would wait on itself.)"""
+    if factory.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: no two sign-ins overlap")
+    settings = Settings(database_url="sqlite://")
+    both_read = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def fail_once() -> None:
+        try:
+            with factory() as db:
+                found = throttle.counts(db, "pc.shah", "192.0.2.7")
+                both_read.wait(timeout=10)
+                throttle.count_failure(db, found, utcnow(), settings)
+                db.commit()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=fail_once) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    with factory() as db:
+        counts = {(row.username, row.failures) for row in db.scalars(select(SigninThrottle))}
+    assert counts == {("pc.shah", 2), (ANY_USERNAME, 2)}

@@ -39,9 +39,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.assessment.models import AssessmentSnapshot
 from app.cases.models import Action, Case, CaseEvent, EventKind
-from app.clock import london_day
+from app.clock import london_day, today
 from app.db import utcnow
 from app.demo import load_demo
+from app.reviews.models import CaseReview
 from app.sara.assessment import Outcome
 from app.sara.stages import Stage
 from tests.conftest import fresh_database, migrated, needs_data
@@ -55,6 +56,7 @@ class DemoCase:
     events: list[CaseEvent]  # in the order they were made
     actions: list[Action]
     snapshots: list[AssessmentSnapshot]  # oldest first
+    reviews: list[CaseReview]  # oldest first
 
     @property
     def name(self) -> str:
@@ -92,7 +94,9 @@ def read_cases(factory: sessionmaker[Session]) -> list[DemoCase]:
                                         .order_by(Action.id))),
                 snapshots=list(db.scalars(select(AssessmentSnapshot).where(
                     AssessmentSnapshot.case_id == case.id)
-                    .order_by(AssessmentSnapshot.number)).unique())))
+                    .order_by(AssessmentSnapshot.number)).unique()),
+                reviews=list(db.scalars(select(CaseReview).where(CaseReview.case_id == case.id)
+                                        .order_by(CaseReview.reviewed_at)).unique())))
         db.expunge_all()
         return found
 
@@ -248,3 +252,44 @@ def test_every_closed_demo_case_outcome_agrees_with_its_figures(demo: list[DemoC
             problems.append(f"{item.name}: its impact evaluation does not quote the target's "
                             f"counts (from {before} to {after}): {case.impact_evaluation!r}")
     assert not problems, "\n".join(problems)
+
+
+def test_every_demo_case_has_its_review_date_and_its_reviews_hold_together(
+        demo: list[DemoCase]) -> None:
+    """An open case has a next review date, a closed one none; each review was made while the
+    case was open, after the one before, on the day its timeline entry says, and set the date
+    the next review was due (the last one, the case's date). The Westminster queue has an
+    overdue review to show, and some case has more reviews than the page shows unfolded."""
+    problems = []
+    for item in demo:
+        case = item.case
+        if (case.stage is Stage.CLOSED) != (case.next_review_on is None):
+            problems.append(f"{item.name}: {case.stage.value} with next review "
+                            f"{case.next_review_on}")
+        entries = [e for e in item.events if e.kind is EventKind.SUPERVISORY_REVIEW]
+        if len(entries) != len(item.reviews):
+            problems.append(f"{item.name}: {len(item.reviews)} reviews, {len(entries)} on the "
+                            "timeline")
+            continue
+        for before, after in pairwise(item.reviews):
+            if after.due_on != before.next_review_on:
+                problems.append(f"{item.name}: a review due {after.due_on}, but the one "
+                                f"before set {before.next_review_on}")
+        for review, entry in zip(item.reviews, entries, strict=True):
+            if not same_moment(review.reviewed_at, entry.at):
+                problems.append(f"{item.name}: reviewed {review.reviewed_at}, its timeline "
+                                f"says {entry.at}")
+            if not item.case.created_at < review.reviewed_at <= utcnow():
+                problems.append(f"{item.name}: reviewed {review.reviewed_at}, outside the "
+                                "case's life")
+            if review.next_review_on <= london_day(review.reviewed_at):
+                problems.append(f"{item.name}: a review set its next date on or before its "
+                                "own day")
+        if item.reviews and item.reviews[-1].next_review_on != case.next_review_on:
+            problems.append(f"{item.name}: its last review set {item.reviews[-1].next_review_on}"
+                            f", the case says {case.next_review_on}")
+    assert problems == []
+    overdue = [c.case.ref for c in demo if c.case.borough_code == "E09000033"
+               and c.case.next_review_on and c.case.next_review_on < today()]
+    assert overdue, "no Westminster demo case's review is overdue"
+    assert any(len(c.reviews) > 2 for c in demo), "no demo case has folded reviews"

@@ -40,20 +40,27 @@ from app.crime.queries import Period
 from app.db import is_sqlite, make_engine, make_session_factory
 from app.demo import load_demo
 from app.models import Base
+from app.search.index import SEARCH_TABLES, include_name
 
 # What 0006 adds to the tables 0005 had (beside the new table ``forces``).
 NEW_COLUMNS = {
     "boroughs": {"force_id", "name_welsh"},
     "wards": {"name_welsh"},
-    "users": {"force_id"},
+    "users": {"force_id", "email", "oidc_issuer", "oidc_subject"},  # email: 0009; oidc: 0017
+    "signin_throttle": {"client_addr"},  # 0016
+    # next_review_on: 0009, filled again by 0011 from the opening day; template: 0010
+    "cases": {"next_review_on", "template_version_id"},
+    "actions": {"assignee_id", "partner_agency_id"},  # 0009; partner_agency_id: 0014
     "areas": {"force_id", "name_welsh"},
     "import_batches": {"force_id", "months"},
     "operations": {"force_id", "borough_code"},  # borough_code: 0008
+    "user_sessions": {"id_token"},  # 0017
 }
 USER_FORCES = {
     "pc.shah": "metropolitan", "sgt.okafor": "metropolitan", "sgt.adeyemi": "metropolitan",
     "pc.clarke": "metropolitan",
-    "sgt.byrne": "city-of-london", "analyst.lee": None, "eval.morgan": None, "admin": None,
+    "sgt.byrne": "city-of-london", "sgt.quinn": "city-of-london", "analyst.lee": None,
+    "eval.morgan": None, "admin": None,
 }
 OPERATION_FORCES = {"Nightingale": "metropolitan", "Sentinel": "city-of-london"}
 ROW_TABLES = {"street": "street_crimes", "stop-and-search": "stop_searches",
@@ -124,14 +131,35 @@ def decoded(row: tuple[Any, ...], json_at: list[int]) -> tuple[Any, ...]:
     return tuple(values)
 
 
-LATER_TABLES = {"forces", "harm_tables", "harm_weights", "allocations", "allocation_units"}
+LATER_TABLES = {"forces", "harm_tables", "harm_weights", "allocations", "allocation_units",
+                "notifications", "review_cadences", "case_reviews", "case_templates",
+                "case_template_versions", "notification_preferences", "notification_digests",
+                "attachments",  # 0013
+                "partner_agencies", "partner_contacts", "case_partners",  # 0014
+                *SEARCH_TABLES,  # 0015: the search index (SQLite: an FTS5 table and its shadows)
+                "rate_counters",  # 0016
+                "signin_groups", "oidc_logins"}  # 0017
 
 
 def as_at_0005(tables: Snapshot) -> Snapshot:
     """The tables and columns revision 0005 has (the forces came in 0006, harm weights and
-    allocations in 0007)."""
+    allocations in 0007, notifications and review dates in 0009, templates in 0010, reviews in
+    0011, e-mail preferences in 0012)."""
     return {name: table.only([c for c in table.columns if c not in NEW_COLUMNS.get(name, ())])
             for name, table in tables.items() if name not in LATER_TABLES}
+
+
+def without_template_links(tables: Snapshot) -> Snapshot:
+    cases = tables["cases"]
+    return {**tables, "cases": cases.only([c for c in cases.columns
+                                           if c != "template_version_id"])}
+
+
+def without_index_storage(tables: Snapshot) -> Snapshot:
+    """SQLite's FTS5 keeps its index in shadow tables whose layout depends on how it was
+    written (row by row, or in bulk by a migration): the documents themselves are compared."""
+    return {name: table for name, table in tables.items()
+            if name not in SEARCH_TABLES - {"case_search", "case_search_text"}}
 
 
 def differences(expected: Snapshot, actual: Snapshot) -> list[str]:
@@ -195,7 +223,8 @@ def assert_intact(url: str) -> None:
     (SQLite does not check while migrating), and an unbroken access log."""
     with connected(url) as conn:
         context = MigrationContext.configure(conn, opts={
-            "compare_type": True, "compare_server_default": not is_sqlite(url)})
+            "compare_type": True, "compare_server_default": not is_sqlite(url),
+            "include_name": include_name})
         assert compare_metadata(context, Base.metadata) == []
         if is_sqlite(url):
             assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
@@ -262,7 +291,10 @@ def test_a_london_database_migrates_to_forces_with_everything_unchanged(
     url, config = empty_database, alembic_config(empty_database)
     command.upgrade(config, "head")
     with session(url) as db:
-        load_demo(db, north_wales=False, trial=False)  # a randomised trial needs 0007
+        # A randomised trial needs 0007, supervisory reviews 0011, attachments 0013 and partners
+        # 0014 (going down past them deletes their timeline entries).
+        load_demo(db, north_wales=False, trial=False, reviews=False, attachments=False,
+                  partners=False)
         add_other_area(db)
     figures_at_head = figures(url)
     assert figures_at_head["hotspot_crimes"] > 0 and figures_at_head["hotspot_cells"]
@@ -272,13 +304,16 @@ def test_a_london_database_migrates_to_forces_with_everything_unchanged(
     command.downgrade(config, "0005")
     assert_schema_is_0005(url)
     london = snapshot(url)
-    assert len(london["cases"].rows) == 10 and len(london["street_crimes"].rows) > 20_000
+    assert len(london["cases"].rows) == 11 and len(london["street_crimes"].rows) > 20_000
     assert differences(as_at_0005(at_head), london) == []  # going down lost nothing
 
     command.upgrade(config, "head")
     migrated = snapshot(url)
     assert differences(london, as_at_0005(migrated)) == []  # every 0005 row unchanged
-    assert differences(at_head, migrated) == []  # and just as the app had written it
+    # And just as the app had written it, but for the link to the template a case was opened
+    # from: going down past 0010 drops the templates, so the way back up cannot restore it.
+    assert differences(without_index_storage(without_template_links(at_head)),
+                       without_index_storage(without_template_links(migrated))) == []
     assert_intact(url)
     assert_forces_filled(url)
     assert figures(url) == figures_at_head

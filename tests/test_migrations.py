@@ -12,12 +12,14 @@ from sqlalchemy import CheckConstraint, Engine, Enum, inspect, text
 from app.cli import alembic_config
 from app.db import make_engine
 from app.models import Base
+from app.search.index import include_name
 
 
 def differences(engine: Engine) -> list[object]:
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={
-            "compare_type": True, "compare_server_default": conn.dialect.name != "sqlite"})
+            "compare_type": True, "compare_server_default": conn.dialect.name != "sqlite",
+            "include_name": include_name})
         return compare_metadata(context, Base.metadata)
 
 

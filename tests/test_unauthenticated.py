@@ -22,13 +22,17 @@ from app.settings import Settings
 from app.web.deps import SESSION_COOKIE
 from tests.conftest import Cast
 
-PUBLIC = {("GET", "/health"), ("GET", "/sign-in"), ("POST", "/sign-in")}
+PUBLIC = {("GET", "/health"), ("GET", "/sign-in"), ("POST", "/sign-in"),
+          ("GET", "/sign-in/oidc"), ("GET", "/sign-in/oidc/callback")}
 # A plausible value for each path parameter, so that the request reaches authentication.
 SAMPLE_PATH_VALUES = {
     "ref": "WM-2026-0001", "section": "problem", "item_id": "1", "hypothesis_id": "1",
     "action_id": "1", "token_id": "1", "username": "pc.shah", "code": "E09000033",
     "batch_id": "1", "area_id": "1", "patrol_id": "1", "output_id": "1", "concern_id": "1",
     "operation_id": "1", "event_id": "1", "number": "1", "force_id": "north-wales",
+    "notification_id": "1", "agency_id": "1", "contact_id": "1", "partner_id": "1",
+    "attachment_id": "1", "variant": "file",
+    "slug": "street-drinking", "group_id": "1",
 }
 
 

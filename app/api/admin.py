@@ -1,23 +1,26 @@
-"""Administration over JSON: the access log (search and CSV export) and the user list."""
+"""Administration over JSON: the access log (search and CSV export), sign-in throttling and
+the user list."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, field_validator
 
+from app import csvfile
 from app.api.deps import ApiActor, Db
 from app.api.errors import ERROR_RESPONSES
 from app.audit import service as audit
 from app.auth.permissions import Perm, require
 from app.auth.roles import Role
 from app.auth.service import list_users
+from app.auth.signin_groups import NewSignInGroup, add_group, list_groups, remove_group
+from app.auth.throttle import throttling_report
+from app.validation import refuse_nul
 
 router = APIRouter(tags=["administration"], responses=ERROR_RESPONSES)
 
@@ -42,6 +45,20 @@ class AuditPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class SlowedRead(BaseModel):
+    username: str = Field(description="Empty for an address's failures over every username")
+    client_addr: str
+    failures: int
+    last_failure_at: datetime | None
+    wait_until: datetime | None
+
+
+class ThrottlingRead(BaseModel):
+    slowed: list[SlowedRead] = Field(description="Who must wait now, the latest failure first")
+    attempts: list[AuditEntryRead] = Field(description="Throttled sign-ins from the access "
+                                                       "log (signin.throttled), newest first")
 
 
 class UserRead(BaseModel):
@@ -96,21 +113,30 @@ def csv_response(request: Request, query: audit.AuditQuery) -> StreamingResponse
     factory = request.app.state.session_factory
 
     def rows() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(audit.CSV_COLUMNS)
+        pending = [csvfile.line(audit.CSV_COLUMNS)]
         with factory() as session:
             for entry in audit.iter_matching(session, query):
-                writer.writerow(audit.csv_row(entry))
-                if buffer.tell() > 65536:
-                    yield buffer.getvalue()
-                    buffer.seek(0)
-                    buffer.truncate()
-        yield buffer.getvalue()
+                pending.append(csvfile.line(audit.csv_row(entry)))
+                if len(pending) >= 500:
+                    yield "".join(pending)
+                    pending.clear()
+        yield "".join(pending)
 
     stamp = date.today().isoformat()
     return StreamingResponse(rows(), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="popcase-access-log-{stamp}.csv"'})
+
+
+@router.get("/signin-throttling", response_model=ThrottlingRead,
+            summary="Sign-ins slowed down now, and the latest throttled attempts (admin)")
+def signin_throttling(actor: ApiActor, db: Db) -> ThrottlingRead:
+    """Failures count per username and client address; a wait grows with each failure and
+    holds only that address. Viewing this is written to the access log."""
+    report = throttling_report(db, actor)
+    return ThrottlingRead(
+        slowed=[SlowedRead.model_validate(s, from_attributes=True) for s in report.slowed],
+        attempts=[AuditEntryRead.model_validate(e, from_attributes=True)
+                  for e in report.attempts])
 
 
 @router.get("/users", response_model=list[UserRead], summary="List users (admin)")
@@ -119,3 +145,55 @@ def users(actor: ApiActor, db: Db) -> list[UserRead]:
     return [UserRead(username=u.username, display_name=u.display_name, role=u.role,
                      borough=u.borough_code, active=u.active, created_at=u.created_at)
             for u in list_users(db, actor)]
+
+
+class SignInGroupCreate(BaseModel):
+    @field_validator("group", "borough", "force", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return refuse_nul(value)
+
+    group: str = Field(min_length=1, max_length=255,
+                       description="As the identity provider sends it in the groups claim "
+                                   "(Entra ID: a group's object ID or an app role's value)")
+    role: Role
+    borough: str | None = Field(default=None, max_length=9,
+                                description="Home local policing area (ONS code)")
+    force: str | None = Field(default=None, max_length=40,
+                              description="police.uk force id; none with no home area: every "
+                                          "force")
+
+
+class SignInGroupRead(BaseModel):
+    id: int
+    group: str
+    role: Role
+    borough: str | None
+    force: str | None
+    created_at: datetime
+
+
+def _group_read(row: Any) -> SignInGroupRead:
+    return SignInGroupRead(id=row.id, group=row.group, role=row.role, borough=row.borough_code,
+                           force=row.force_id, created_at=row.created_at)
+
+
+@router.get("/sign-in-groups", response_model=list[SignInGroupRead],
+            summary="Identity-provider groups and the access they give (admin)")
+def signin_groups(actor: ApiActor, db: Db) -> list[SignInGroupRead]:
+    return [_group_read(row) for row in list_groups(db, actor)]
+
+
+@router.post("/sign-in-groups", response_model=SignInGroupRead, status_code=201,
+             summary="Give an identity-provider group a role and scope (admin)")
+def add_signin_group(actor: ApiActor, db: Db, data: SignInGroupCreate) -> SignInGroupRead:
+    return _group_read(add_group(db, actor, NewSignInGroup(
+        group=data.group, role=data.role, borough_code=data.borough, force_id=data.force)))
+
+
+@router.delete("/sign-in-groups/{group_id}", status_code=204,
+               summary="Remove an identity-provider group's access (admin)")
+def remove_signin_group(actor: ApiActor, db: Db,
+                        group_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> Response:
+    remove_group(db, actor, group_id)
+    return Response(status_code=204)

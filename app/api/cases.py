@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response, status
 
 from app.api.deps import ApiActor, Db
 from app.api.errors import ERROR_RESPONSES, ConflictBody, GateUnmetBody
 from app.cases import content, moves, service
+from app.cases.access import normalise_ref
 from app.cases.schemas import (
     ActionCreate,
     ActionRead,
@@ -32,6 +33,9 @@ from app.cases.schemas import (
 from app.cases.service import CaseRow
 from app.cases.views import action_read, case_read, gate_read, timeline_entry
 from app.clock import today
+from app.reviews import service as reviews
+from app.reviews.schemas import ReviewCreate, ReviewRead
+from app.sara.reviews import is_review_overdue
 from app.sara.stages import Stage
 from app.validation import validate
 
@@ -55,8 +59,11 @@ def summary(row: CaseRow) -> CaseSummary:
         operation_name=case.operation.name if case.operation else None,
         owner=case.owner.username if case.owner else None,
         owner_name=case.owner.display_name if case.owner else None,
-        overdue_actions=row.overdue_actions, created_at=case.created_at,
+        overdue_actions=row.overdue_actions, next_review_on=case.next_review_on,
+        review_overdue=is_review_overdue(case.next_review_on, today()),
+        created_at=case.created_at,
         updated_at=case.updated_at, version=case.version,
+        match=str(row.match) if row.match is not None else None,
     )
 
 
@@ -74,13 +81,22 @@ def list_cases(
                         Query(description="police.uk category slug")] = None,
     overdue: Annotated[bool | None, Query(description="Only cases with (true) or without "
                                                       "(false) overdue actions")] = None,
+    review: Annotated[Literal["overdue", "due"] | None,
+                      Query(description="overdue: cases whose supervisory review is overdue; "
+                                        "due: due within the next 7 days")] = None,
     operation: Annotated[int | None, Query(ge=1, le=2**31 - 1,
                                            description="Only the cases of this operation "
                                                        "(its id)")] = None,
-    q: Annotated[str | None, Query(description="Words in the reference, title or problem "
-                                               "statement")] = None,
-    sort: Annotated[SortKey, Query(description="updated, created, ref, priority, stage or "
-                                               "title; prefix '-' for descending")] = "-updated",
+    q: Annotated[str | None, Query(description="Words to find in a case's title, problem "
+                                               "statement, notes, hypotheses, actions, CHEERS "
+                                               "evidence, analysis triangle and concerns "
+                                               "answered, or its reference (full-text: "
+                                               "stemmed English words, all of them must "
+                                               "match)")] = None,
+    sort: Annotated[SortKey | None, Query(
+        description="relevance (the best match first; the default with q), updated (the "
+                    "default without q), created, ref, priority, stage or title; prefix '-' "
+                    "for descending")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> CaseList:
@@ -88,9 +104,8 @@ def list_cases(
     sort key are broken by creation order."""
     filters = validate(CaseFilters, {
         "stage": stage or [], "borough": borough, "force": force, "ward": ward, "owner": owner,
-        "category": category, "overdue": overdue, "operation": operation, "q": q,
-        "sort": sort, "limit": limit,
-        "offset": offset,
+        "category": category, "overdue": overdue, "review": review, "operation": operation,
+        "q": q, "sort": sort, "limit": limit, "offset": offset,
     })
     rows, total = service.list_cases(db, actor, filters)
     return CaseList(items=[summary(r) for r in rows], total=total, limit=limit, offset=offset)
@@ -175,3 +190,22 @@ def add_action(actor: ApiActor, db: Db, ref: Ref, data: ActionCreate) -> ActionR
 def update_action(actor: ApiActor, db: Db, ref: Ref, action_id: ItemId,
                   data: ActionUpdate) -> ActionRead:
     return action_read(content.update_action(db, actor, ref, action_id, data), today())
+
+
+@router.post("/{ref}/reviews", response_model=ReviewRead, status_code=201,
+             summary="Record a supervisory review of the case",
+             responses={409: {"model": ConflictBody, "description": "The case is closed"}})
+def record_review(actor: ApiActor, db: Db, ref: Ref, data: ReviewCreate) -> ReviewRead:
+    """A supervisor of the case's area (not its owner) records what they found, their
+    decision and the next review date (default: today plus the cadence of the case's
+    priority; after today; more than twice the cadence ahead only with
+    `reason_for_later`)."""
+    review = reviews.record_review(db, actor, ref, data)
+    return reviews.review_read(review, normalise_ref(ref))
+
+
+@router.get("/{ref}/reviews", response_model=list[ReviewRead],
+            summary="The case's supervisory reviews, newest first")
+def list_reviews(actor: ApiActor, db: Db, ref: Ref) -> list[ReviewRead]:
+    case, found = reviews.view_reviews(db, actor, ref)
+    return [reviews.review_read(r, case.ref) for r in found]

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from app.api.cases import Ref
 from app.api.deps import ApiActor, Db
 from app.api.errors import ERROR_RESPONSES
+from app.audit.service import AuditAction, record_read
 from app.auth.permissions import Perm, require
 from app.cases.access import acting_user
 from app.crime import hotspots, picture
@@ -110,6 +111,8 @@ def list_areas(actor: ApiActor, db: Db, kind: AreaKind | None = None,
                q: Annotated[str | None, Query(max_length=100)] = None,
                limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[AreaSummary]:
     require(acting_user(actor), Perm.CASE_READ)
+    record_read(db, actor, AuditAction.AREA_LIST, object_type="area", details={
+        "kind": kind.value if kind else None, "borough": borough, "force": force, "q": q})
     query = select(Area)
     if kind:
         query = query.where(Area.kind == kind)
@@ -129,6 +132,7 @@ def read_area(actor: ApiActor, db: Db,
     area = db.get(Area, area_id)
     if area is None:
         raise NotFound(f"There is no area {area_id}.")
+    record_read(db, actor, AuditAction.AREA_VIEW, object_type="area", object_ref=area.code)
     return AreaRead(**_area_summary(area).model_dump(), geometry=area.geometry)
 
 

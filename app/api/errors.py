@@ -82,7 +82,8 @@ def request_validation_response(exc: RequestValidationError) -> JSONResponse:
 
 def http_error_response(exc: StarletteHTTPException) -> JSONResponse:
     codes = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-             405: "method_not_allowed", 409: "conflict"}
+             405: "method_not_allowed", 409: "conflict", 413: "too_large",
+             429: "rate_limited"}
     message = str(exc.detail)
     if exc.status_code == 400 and "parsing the body" in message:
         message = "The request body could not be read: send JSON encoded as UTF-8."
@@ -101,7 +102,14 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "No token, or an unknown or revoked token"},
     403: {"model": ErrorBody, "description": "The token's role does not allow this"},
     404: {"model": ErrorBody, "description": "No such case, or not within the token's scope"},
+    413: {"model": ErrorBody, "description": "The request body is larger than the limit "
+          "(`too_large`), refused before it is read whole"},
     422: {"model": ValidationErrorBody, "description": "Input not valid: a message per field"},
+    429: {"model": ErrorBody, "description": "The token has made more requests than "
+          "`POPCASE_API_RATE_LIMIT` allows (`rate_limited`); nothing was done. Retry after "
+          "`Retry-After` seconds",
+          "headers": {"Retry-After": {"description": "Seconds until the token may ask again",
+                                      "schema": {"type": "integer"}}}},
     503: {"model": ErrorBody, "description": "The database cannot be reached, or is too busy, "
           "for a moment (`database_unavailable`); nothing was changed. Retry after "
           "`Retry-After` seconds"},

@@ -26,6 +26,8 @@ from app.errors import NotFound
 from app.reference import service
 from app.reference.codes import LOCAL_AUTHORITY_PATTERN
 from app.reference.models import Borough, Force
+from app.reviews import service as reviews
+from app.reviews.schemas import CadenceChange, CadenceRead
 
 router = APIRouter(tags=["forces and areas"], responses=ERROR_RESPONSES)
 ForceIdPath = Annotated[str, Path(max_length=40, pattern=r"^[a-z0-9-]+$",
@@ -166,6 +168,24 @@ def crime_counts(
         areas=[read(a) for a in found.areas], areas_without_boundary=found.unbounded,
         outside_areas=read(found.outside), without_location=found.without_location,
         rows=found.rows)
+
+
+@router.get("/forces/{force_id}/review-cadence", response_model=CadenceRead,
+            summary="Days between supervisory reviews, by case priority")
+def read_review_cadence(actor: ApiActor, db: Db, force_id: ForceIdPath) -> CadenceRead:
+    """The force's own table, or the defaults (high 14, medium 28, low 56 days) where it has
+    set none."""
+    return reviews.read_cadence(db, actor, force_id)
+
+
+@router.put("/forces/{force_id}/review-cadence", response_model=CadenceRead,
+            summary="Set the force's review cadence (admin)")
+def change_review_cadence(actor: ApiActor, db: Db, force_id: ForceIdPath,
+                          data: CadenceChange) -> CadenceRead:
+    """Each value from 1 to 365 days. An admin of another force is refused (403). Open cases
+    keep the dates they have: the new cadence counts from their next review, reopening or
+    change of priority."""
+    return reviews.change_cadence(db, actor, force_id, data)
 
 
 @router.get("/boroughs", response_model=list[AreaRead],

@@ -11,6 +11,7 @@ from app.api.cases import CONFLICT
 from app.api.deps import ApiActor, Db
 from app.api.errors import ERROR_RESPONSES
 from app.assessment.schemas import AllocationRead
+from app.audit.service import AuditAction, record_read
 from app.auth.context import Actor
 from app.errors import NotFound
 from app.operations import allocation, service
@@ -63,8 +64,11 @@ def list_operations(actor: ApiActor, db: Db,
     """The operations the token's user may read: those of the areas whose cases they read,
     and their force's force-wide ones."""
     query = validate(OperationFilters, {"borough": borough, "force": force})
-    return [operation_read(o, n, actor) for o, n in service.list_operations(
-        db, actor, borough=query.borough, force=query.force)]
+    rows = service.list_operations(db, actor, borough=query.borough, force=query.force)
+    found = [operation_read(o, n, actor) for o, n in rows]
+    record_read(db, actor, AuditAction.OPERATION_LIST, object_type="operations",
+                details={"borough": query.borough, "force": query.force, "count": len(found)})
+    return found
 
 
 @router.post("/operations", response_model=OperationRead, status_code=status.HTTP_201_CREATED,
@@ -81,8 +85,10 @@ def create_operation(actor: ApiActor, db: Db, data: OperationCreate,
             summary="Read an operation")
 def read_operation(actor: ApiActor, db: Db, operation_id: OperationId) -> OperationRead:
     operation = service.get_operation(db, actor, operation_id)
-    return operation_read(operation, service.visible_case_count(db, actor, operation),
-                          actor)
+    found = operation_read(operation, service.visible_case_count(db, actor, operation), actor)
+    record_read(db, actor, AuditAction.OPERATION_VIEW, object_type="operation",
+                object_ref=str(operation.id))
+    return found
 
 
 @router.patch("/operations/{operation_id}", response_model=OperationRead, responses=CONFLICT,
@@ -159,4 +165,6 @@ def read_allocation(actor: ApiActor, db: Db, operation_id: OperationId) -> Alloc
     found = allocation.allocation_read(db, actor, operation)
     if found is None:
         raise NotFound(f"{operation.name}'s hotspots have not been randomised.")
+    record_read(db, actor, AuditAction.ALLOCATION_VIEW, object_type="operation",
+                object_ref=str(operation.id))
     return found

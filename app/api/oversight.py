@@ -28,7 +28,8 @@ def work_queue(
     stuck_days: Annotated[int, Query(ge=1, le=3650, description="In the same stage for this "
                                                                 "many days")] = 60,
 ) -> WorkQueue:
-    """Overdue actions, cases with no activity, cases stuck in a stage, and gate overrides
+    """Overdue supervisory reviews (first: they lead the queue), reviews due within 7 days,
+    overdue actions, cases with no activity, cases stuck in a stage, and gate overrides
     not yet reviewed. Each list holds at most 200 items; `total` is exact."""
     return service.work_queue(db, actor, validate(QueueQuery, {
         "borough": borough, "operation": operation, "idle_days": idle_days,

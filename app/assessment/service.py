@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.assessment.models import AssessmentSnapshot
 from app.assessment.schemas import AssessmentProposal, AssessmentRequest
-from app.audit.service import AuditAction, record
+from app.audit.service import AuditAction, record, record_read
 from app.auth.context import Actor
 from app.auth.permissions import Perm, visible_cases
 from app.cases.access import acting_user, add_event, case_for, ensure_open
@@ -71,7 +71,10 @@ def propose(db: Session, actor: Actor, ref: str) -> AssessmentProposal:
     """Periods to start from: up to a year either side of the response's start, within the
     imported data."""
     case = case_for(db, actor, ref)
-    return proposal_for(db, case, data_months(db, picture.case_force(case)))
+    proposal = proposal_for(db, case, data_months(db, picture.case_force(case)))
+    record_read(db, actor, AuditAction.ASSESSMENT_PROPOSAL, object_type="case",
+                object_ref=case.ref)
+    return proposal
 
 
 def proposal_for(db: Session, case: Case, span: Period | None) -> AssessmentProposal:

@@ -29,7 +29,6 @@ from app.assessment.schemas import (
     SnapshotRead,
 )
 from app.assessment.service import changes, effects, latest_snapshots
-from app.audit.service import csv_safe
 from app.auth.context import Actor
 from app.cases.models import Case
 from app.operations.allocation import allocation_read
@@ -139,27 +138,24 @@ CSV_COLUMNS = ["ref", "title", "borough", "stage", "outcome", "snapshot", "saved
                "wdq", "total_net_effect"]
 
 
-def evaluation_csv(result: OperationEvaluation) -> Iterator[list[str]]:
-    """One row per hotspot, then the pooled effect; full precision, empty when undefined."""
-    yield CSV_COLUMNS
+def evaluation_csv(result: OperationEvaluation) -> Iterator[list[Any]]:
+    """The rows under ``CSV_COLUMNS``: one per hotspot, then the pooled effect; values, not
+    text (``app.csvfile`` writes numbers as numbers at full precision), None when undefined."""
     for row in result.rows:
         values = row.model_dump(mode="json")
-        yield [csv_safe(_cell(values[name])) if name in ("title", "borough")
-               else _cell(values[name]) for name in CSV_COLUMNS]
+        yield [values[name] for name in CSV_COLUMNS]
     pooled, spread = result.pooled, result.pooled_random
     yield ["pooled", f"Pooled effect of {pooled.hotspots} hotspots (fixed effect)", "", "", "",
-           "", "", "", "", "", "", "", _cell(pooled.odds_ratio), _cell(pooled.low),
-           _cell(pooled.high), "", ""]
+           "", "", "", "", "", "", "", pooled.odds_ratio, pooled.low, pooled.high, "", ""]
     yield ["pooled_random", f"Pooled effect of {spread.hotspots} hotspots (random effects, "
            f"tau² {_cell(spread.tau_squared)}; prediction interval "
            f"{_cell(spread.prediction_low)} to {_cell(spread.prediction_high)})", "", "", "",
-           "", "", "", "", "", "", "", _cell(spread.odds_ratio), _cell(spread.low),
-           _cell(spread.high), "", ""]
+           "", "", "", "", "", "", "", spread.odds_ratio, spread.low, spread.high, "", ""]
     if result.allocation is not None:
         yield _randomised_row(result.allocation)
 
 
-def _randomised_row(allocation: AllocationRead) -> list[str]:
+def _randomised_row(allocation: AllocationRead) -> list[Any]:
     """The groups compared, on the odds ratio's scale (1 / the rate ratio: above 1 favours the
     patrols) so that the column means one thing; the rate ratio is in the title."""
     group = allocation.evaluation
@@ -169,11 +165,12 @@ def _randomised_row(allocation: AllocationRead) -> list[str]:
              + (f"rate ratio {_cell(group.rirr)}, 95% interval {_cell(group.low)} to "
                 f"{_cell(group.high)}; {group.method}" if group.rirr is not None
                 else group.reading) + ")")
-    return ["randomised", title, "", "", "", "", "", _cell(group.before_first),
-            _cell(group.after_last), "", "", "", *(_cell(v) for v in inverse), "", ""]
+    return ["randomised", title, "", "", "", "", "", group.before_first, group.after_last,
+            "", "", "", *inverse, "", ""]
 
 
 def _cell(value: Any) -> str:
+    """A figure inside a sentence (a row's title)."""
     if value is None:
         return ""
     return repr(value) if isinstance(value, float) else str(value)

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
+from app.audit.autocheckpoint import note_position
 from app.audit.models import AuditEntry, AuditHead
 from app.auth.context import Actor
 from app.auth.permissions import Perm, require
@@ -27,7 +28,8 @@ from app.db import utcnow
 class AuditAction(StrEnum):
     SIGNIN = "signin"
     SIGNIN_FAILED = "signin.failed"
-    SIGNIN_REFUSED = "signin.refused"  # throttled, locked or deactivated
+    SIGNIN_REFUSED = "signin.refused"  # a deactivated account
+    SIGNIN_THROTTLED = "signin.throttled"  # too many failures from that address: asked to wait
     SIGNOUT = "signout"
     CASE_LIST = "case.list"
     SHIFT_VIEW = "shift.view"  # an officer's shift page: their cases, patrol and outputs
@@ -48,11 +50,19 @@ class AuditAction(StrEnum):
     OUTPUT_RECORD = "case.output.record"
     OUTPUT_CORRECT = "case.output.correct"
     OVERRIDE_REVIEW = "case.override.review"
+    CASE_REVIEW = "case.review"  # a supervisory review of the plan
+    CASE_REVIEWS_VIEW = "case.reviews.view"
+    ATTACHMENT_ADD = "case.attachment.add"
+    ATTACHMENTS_VIEW = "case.attachments.view"
+    ATTACHMENT_DOWNLOAD = "case.attachment.download"  # a file: shown copy, thumbnail, original
+    CADENCE_UPDATE = "force.review_cadence"
     ASSESSMENT_RUN = "case.assessment.run"
     EVALUATION_VIEW = "operation.evaluation"
     OPERATION_CREATE = "operation.create"
     OPERATION_UPDATE = "operation.update"
     OPERATION_VIEW = "operation.view"
+    OPERATION_LIST = "operation.list"
+    ALLOCATION_VIEW = "operation.allocation.view"
     ALLOCATION_MAKE = "operation.allocation"  # hotspots randomised to patrols or comparison
     OPERATION_CELLS = "operation.cells"  # a search's top cells opened as an operation's cases
     HARM_TABLE_LOAD = "force.harm_table"
@@ -64,20 +74,57 @@ class AuditAction(StrEnum):
     CONCERN_TRIAGE = "concern.triage"
     CONCERN_ANSWER = "concern.answer"
     CASE_EXPORT = "case.export"
+    OPEN_WORK_VIEW = "user.open_work"  # a person's open cases and actions, listed
+    HANDOVER = "user.handover"  # all of a person's open work moved to others
     CASE_IMPORT = "case.import"
     OPERATION_EXPORT = "operation.export"
     DATA_IMPORT = "data.import"
     HOTSPOTS = "crime.hotspots"
     CRIME_COUNTS = "crime.counts"  # a force's crime counted by local policing area
     CRIME_PICTURE = "case.crime_picture"
+    CASE_MAP = "case.map"  # the case's areas and crimes as a map layer
+    ASSESSMENT_PROPOSAL = "case.assessment.proposal"
+    AREA_LIST = "area.list"
+    AREA_VIEW = "area.view"
     DEMO_LOAD = "demo.load"
     USER_CREATE = "user.create"
     USER_UPDATE = "user.update"
     AREA_UPDATE = "area.update"  # a local policing area's reference prefix
+    SIGNIN_GROUP_ADD = "signin_group.add"  # an identity-provider group given a role
+    SIGNIN_GROUP_REMOVE = "signin_group.remove"
     TOKEN_CREATE = "token.create"
     TOKEN_REVOKE = "token.revoke"
     AUDIT_SEARCH = "audit.search"
     AUDIT_EXPORT = "audit.export"
+    THROTTLING_VIEW = "audit.throttling"  # an administrator's view of sign-in throttling
+    NOTIFICATIONS_PRODUCE = "notifications.produce"
+    NOTIFICATIONS_EMAIL = "notifications.email"  # an e-mail handed to the SMTP server
+    NOTIFICATIONS_LIST = "notifications.list"
+    NOTIFICATIONS_READ = "notifications.read"  # marked as read
+    NOTIFICATIONS_PREFERENCES = "notifications.preferences"
+    TEMPLATE_CREATE = "template.create"  # also a copy to a force
+    TEMPLATE_VERSION = "template.version"
+    TEMPLATE_RETIRE = "template.retire"
+    TEMPLATE_RESTORE = "template.restore"
+    PARTNER_LIST = "partner.list"  # the directory, contact details included
+    PARTNER_VIEW = "partner.view"
+    PARTNER_CREATE = "partner.create"
+    PARTNER_UPDATE = "partner.update"  # also its retirement
+    CONTACT_ADD = "partner.contact.add"
+    CONTACT_UPDATE = "partner.contact.update"
+    CONTACT_ERASE = "partner.contact.erase"  # a retired contact's personal fields erased
+    CASE_PARTNERS_VIEW = "case.partners.view"
+    CASE_PARTNER_ADD = "case.partner.add"
+    CASE_PARTNER_UPDATE = "case.partner.update"
+    CASE_PARTNER_REMOVE = "case.partner.remove"
+
+
+def record_read(db: Session, actor: Actor | None, action: AuditAction, *, object_type: str = "",
+                object_ref: str = "", details: dict[str, Any] | None = None) -> None:
+    """A consultation of case data (DPA 2018 s.62): logged and committed on its own, as the
+    read itself changes nothing."""
+    record(db, actor, action, object_type=object_type, object_ref=object_ref, details=details)
+    db.commit()
 
 
 HASHED_FIELDS = (
@@ -112,6 +159,7 @@ def record(
         update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1)
         .returning(AuditHead.seq, AuditHead.hash)
     ).one()
+    note_position(db, seq)  # for a checkpoint every N entries, written after the commit
     user = actor.user if actor else None
     fields: dict[str, Any] = {
         "seq": seq,
@@ -254,16 +302,10 @@ CSV_COLUMNS = ["seq", "at", "actor", "action", "object_type", "object_ref", "jus
                "request_id", "client_addr", "details", "prev_hash", "hash"]
 
 
-def csv_row(entry: AuditEntry) -> list[str]:
-    return [str(entry.seq), entry.at.astimezone(UTC).isoformat(timespec="microseconds"),
-            *(csv_safe(v) for v in (entry.actor, entry.action, entry.object_type,
-                                    entry.object_ref, entry.justification, entry.request_id,
-                                    entry.client_addr,
-                                    json.dumps(entry.details, sort_keys=True,
-                                               ensure_ascii=False))),
+def csv_row(entry: AuditEntry) -> list[Any]:
+    """An entry's cells (``app.csvfile`` protects its text)."""
+    return [entry.seq, entry.at.astimezone(UTC).isoformat(timespec="microseconds"),
+            entry.actor, entry.action, entry.object_type, entry.object_ref,
+            entry.justification, entry.request_id, entry.client_addr,
+            json.dumps(entry.details, sort_keys=True, ensure_ascii=False),
             entry.prev_hash, entry.hash]
-
-
-def csv_safe(value: str) -> str:
-    """Spreadsheets run cells that start with = + - @ as formulas: quote them as text."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

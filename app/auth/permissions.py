@@ -39,33 +39,42 @@ class Perm(StrEnum):
     CONCERN_READ = "concerns.read"
     CONCERN_RECORD = "concerns.record"  # record, triage and answer community concerns
     OVERRIDE_REVIEW = "case.review_override"
+    CASE_REVIEW = "case.review"  # record a supervisory review of a case's plan
     ASSESSMENT_RUN = "case.run_assessment"  # compute and save an impact assessment
     DATA_IMPORT = "data.import"
     USER_MANAGE = "users.manage"
     TOKEN_MANAGE = "tokens.manage"
     AUDIT_READ = "audit.read"
     FORCE_MANAGE = "forces.manage"  # set up forces' local policing areas and their prefixes
+    TEMPLATE_MANAGE = "templates.manage"  # create, version, retire and copy problem templates
+    PARTNER_MANAGE = "partners.manage"  # the force's directory of partner agencies
+    ATTACHMENT_ADD = "case.attachments.add"  # photos and documents, and their corrections
+    # The files as received, with their camera metadata and location: evidence, for the
+    # case's own officers and supervisors (others see the copies without metadata).
+    ATTACHMENT_ORIGINAL = "case.attachments.original"
 
 
 _OFFICER = {
     Perm.CASE_READ, Perm.CASE_CREATE, Perm.CASE_PROPOSE, Perm.CASE_EDIT, Perm.ANALYSIS_EDIT,
     Perm.CASE_NOTE, Perm.CASE_MOVE, Perm.PATROL_LOG, Perm.CONCERN_READ, Perm.CONCERN_RECORD,
-    Perm.ASSESSMENT_RUN,
+    Perm.ASSESSMENT_RUN, Perm.ATTACHMENT_ADD, Perm.ATTACHMENT_ORIGINAL,
 }
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.OFFICER: frozenset(_OFFICER),
     Role.SUPERVISOR: frozenset(
         _OFFICER | {Perm.GATE_OVERRIDE, Perm.CASE_CLOSE, Perm.CASE_REOPEN, Perm.CASE_ASSIGN,
-                    Perm.OPERATION_MANAGE, Perm.OVERRIDE_REVIEW}
+                    Perm.OPERATION_MANAGE, Perm.OVERRIDE_REVIEW, Perm.TEMPLATE_MANAGE,
+                    Perm.CASE_REVIEW, Perm.PARTNER_MANAGE}
     ),
     # An analyst proposes problems found in the data (a Scanning case, for the borough to own)
     # and, for central operations, chooses which hotspot cases an operation works.
     Role.ANALYST: frozenset({Perm.CASE_READ, Perm.ANALYSIS_EDIT, Perm.DATA_IMPORT,
                              Perm.CASE_PROPOSE, Perm.OPERATION_MANAGE, Perm.CONCERN_READ,
-                             Perm.ASSESSMENT_RUN}),
+                             Perm.ASSESSMENT_RUN, Perm.TEMPLATE_MANAGE,
+                             Perm.PARTNER_MANAGE}),
     Role.EVALUATOR: frozenset({Perm.CASE_READ, Perm.CASE_EXPORT, Perm.CONCERN_READ}),
     Role.ADMIN: frozenset({Perm.USER_MANAGE, Perm.TOKEN_MANAGE, Perm.AUDIT_READ,
-                           Perm.FORCE_MANAGE}),
+                           Perm.FORCE_MANAGE, Perm.PARTNER_MANAGE}),
 }
 # Roles that work within a home local policing area; the others read across their force.
 BOROUGH_SCOPED = frozenset({Role.OFFICER, Role.SUPERVISOR})

@@ -7,14 +7,15 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.audit.service import AuditAction, record
+from app.auth import throttle
 from app.auth.context import Actor
-from app.auth.models import ApiToken, SigninThrottle, User, UserSession
+from app.auth.models import ApiToken, User, UserSession
 from app.auth.passwords import hash_password, password_problem, verify_password
 from app.auth.permissions import CASE_OWNER_ROLES, Perm, require
 from app.auth.roles import Role
@@ -61,8 +62,8 @@ def create_user(db: Session, actor: Actor, new: NewUser,
         require(actor.user, Perm.USER_MANAGE)
     username = normalise_username(new.username)
     errors = [*earlier, *_user_errors(db, username, new)]
-    scope = _scope(db, new.borough_code, new.force_id, errors)
-    _administrators_everywhere(new.role, scope, errors)
+    scope = account_scope(db, new.borough_code, new.force_id, errors)
+    administrators_everywhere(new.role, scope, errors)
     if errors:
         raise ValidationFailed(errors)
     user = User(
@@ -96,7 +97,7 @@ def _user_errors(db: Session, username: str, new: NewUser) -> list[FieldError]:
     return errors
 
 
-def _scope(db: Session, borough_code: str | None, force_id: str | None,
+def account_scope(db: Session, borough_code: str | None, force_id: str | None,
            errors: list[FieldError]) -> tuple[str | None, str | None]:
     """(home area, force) of an account: a home area's force is the user's force."""
     force = db.get(Force, force_id.strip().lower()) if force_id else None
@@ -117,7 +118,7 @@ def _scope(db: Session, borough_code: str | None, force_id: str | None,
     return borough.code, borough.force_id
 
 
-def _administrators_everywhere(role: Role, scope: tuple[str | None, str | None],
+def administrators_everywhere(role: Role, scope: tuple[str | None, str | None],
                                errors: list[FieldError]) -> None:
     """An administrator manages the whole deployment (its users, forces and access log), so
     an account that named a force would promise a limit nothing enforces."""
@@ -139,6 +140,7 @@ class UserChanges:
     password: str | None = None
     force_id: str | None = None
     every_force: bool = False
+    email: str | None = None  # None: unchanged; "": removed
 
 
 def update_user(db: Session, actor: Actor, username: str, changes: UserChanges) -> User:
@@ -157,16 +159,20 @@ def update_user(db: Session, actor: Actor, username: str, changes: UserChanges) 
         force = changes.force_id
     else:  # a home area brings its own force; without one the user keeps theirs
         force = user.force_id if borough is None else None
-    borough, force = _scope(db, borough, force, errors)
-    _administrators_everywhere(changes.role or user.role, (borough, force), errors)
+    borough, force = account_scope(db, borough, force, errors)
+    administrators_everywhere(changes.role or user.role, (borough, force), errors)
     if changes.password is not None and (problem := password_problem(changes.password)):
         errors.append(FieldError("password", problem))
     if actor.user is not None and user.id == actor.user.id and (
             changes.active is False or (changes.role and changes.role is not Role.ADMIN)):
         errors.append(FieldError("role", "You cannot remove your own administrator access."))
+    email = _email_change(changes.email, errors)
     if errors:
         raise ValidationFailed(errors)
     changed = []
+    if changes.email is not None and email != user.email:
+        user.email = email
+        changed.append("email")
     if changes.display_name and changes.display_name.strip() != user.display_name:
         user.display_name = changes.display_name.strip()
         changed.append("display_name")
@@ -193,6 +199,16 @@ def update_user(db: Session, actor: Actor, username: str, changes: UserChanges) 
                         "active": user.active})
         db.commit()
     return user
+
+
+def _email_change(value: str | None, errors: list[FieldError]) -> str | None:
+    from app.notifications.schemas import check_address
+
+    try:
+        return check_address(value)
+    except ValueError as exc:
+        errors.append(FieldError("email", str(exc)))
+        return None
 
 
 def get_user(db: Session, username: str) -> User:
@@ -234,29 +250,36 @@ class SignInRefused(Exception):
 
 
 GENERIC_FAILURE = "The username or password is not right."
+PASSWORDS_OFF = ("Sign-in with a password is switched off here: sign in with your force's "
+                 "account instead.")
 
 
 def sign_in(db: Session, actor: Actor, username: str, password: str,
             settings: Settings) -> tuple[User, str]:
     """Check the credentials; on success open a session and return its cookie secret.
 
-    Failures are counted per username (known or not) in the database, so that every server
-    process applies the same slow-down and lock-out.
+    Failures are counted per username and client address in the database
+    (``app.auth.throttle``), so that every server process applies the same growing delays and
+    nobody's wrong guesses delay the account's owner elsewhere.
     """
     name = normalise_username(username)[:64]
-    now = utcnow()
-    throttle = db.get(SigninThrottle, name) or SigninThrottle(username=name, failures=0)
-    wait = _seconds_to_wait(throttle, now, settings)
-    if wait:
+    if not settings.password_signin:
         record(db, actor, AuditAction.SIGNIN_REFUSED, object_type="user", object_ref=name,
-               actor_name=name, details={"reason": "throttled", "retry_after": wait})
+               actor_name=name, details={"reason": "passwords switched off"})
         db.commit()
-        raise SignInRefused(_wait_message(wait), retry_after=wait)
+        raise SignInRefused(PASSWORDS_OFF)
+    now = utcnow()
+    found = throttle.counts(db, name, actor.client_addr)
+    wait = found.wait(now)
+    if wait:
+        throttle.log_throttled(db, actor, name, found, wait)
+        db.commit()
+        raise SignInRefused(throttle.wait_message(wait), retry_after=wait)
     user = db.scalar(select(User).where(User.username == name))
     if not verify_password(password, user.password_hash if user else None) or user is None:
-        _count_failure(db, throttle, now, settings)
+        throttle.count_failure(db, found, now, settings)
         record(db, actor, AuditAction.SIGNIN_FAILED, object_type="user", object_ref=name,
-               actor_name=name, details={"failures": throttle.failures})
+               actor_name=name, details={"failures": found.pair.failures})
         db.commit()
         raise SignInRefused(GENERIC_FAILURE)
     if not user.active:
@@ -264,48 +287,28 @@ def sign_in(db: Session, actor: Actor, username: str, password: str,
                actor_name=name, details={"reason": "deactivated"})
         db.commit()
         raise SignInRefused(GENERIC_FAILURE)
-    if throttle in db:
-        db.delete(throttle)
+    throttle.forget_pair(db, found)
+    secret = open_session(db, actor, user, settings)
+    db.commit()
+    return user, secret
+
+
+def open_session(db: Session, actor: Actor, user: User, settings: Settings,
+                 id_token: str | None = None) -> str:
+    """A new session for ``user`` (password or identity provider alike), logged; returns the
+    cookie secret. The caller commits."""
+    now = utcnow()
     secret = secrets.token_urlsafe(32)
     db.add(UserSession(
         token_hash=digest(secret), user_id=user.id, csrf_token=secrets.token_urlsafe(32),
         created_at=now, last_seen_at=now,
         expires_at=now + timedelta(hours=settings.session_absolute_hours),
-        client_addr=actor.client_addr,
+        client_addr=actor.client_addr, id_token=id_token,
     ))
     record(db, Actor(user, actor.channel, actor.request_id, actor.client_addr),
-           AuditAction.SIGNIN, object_type="user", object_ref=name)
-    db.commit()
-    return user, secret
-
-
-def _seconds_to_wait(throttle: SigninThrottle, now: datetime, settings: Settings) -> int:
-    if throttle.locked_until and throttle.locked_until > now:
-        return int((throttle.locked_until - now).total_seconds()) + 1
-    if throttle.failures >= settings.signin_slow_after and throttle.last_failure_at:
-        delay = timedelta(seconds=2 ** (throttle.failures - settings.signin_slow_after + 1))
-        ready = throttle.last_failure_at + delay
-        if ready > now:
-            return int((ready - now).total_seconds()) + 1
-    return 0
-
-
-def _count_failure(db: Session, throttle: SigninThrottle, now: datetime,
-                   settings: Settings) -> None:
-    if throttle.locked_until and throttle.locked_until <= now:
-        throttle.failures, throttle.locked_until = 0, None  # a served lock starts a new count
-    throttle.failures += 1
-    throttle.last_failure_at = now
-    if throttle.failures >= settings.signin_lock_after:
-        throttle.locked_until = now + timedelta(minutes=settings.signin_lock_minutes)
-    db.add(throttle)
-
-
-def _wait_message(seconds: int) -> str:
-    if seconds > 90:
-        return (f"Too many failed sign-ins for this username. Try again in "
-                f"{(seconds + 59) // 60} minutes.")
-    return f"Too many failed sign-ins for this username. Try again in {seconds} seconds."
+           AuditAction.SIGNIN, object_type="user", object_ref=user.username,
+           details={"method": "identity provider" if id_token else "password"})
+    return secret
 
 
 def resolve_session(db: Session, secret: str, settings: Settings) -> UserSession | None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.service import AuditAction, record
 from app.auth.context import Actor
-from app.auth.permissions import Perm
+from app.auth.models import User
+from app.auth.permissions import CASE_OWNER_ROLES, Perm, covers_borough
 from app.cases.access import add_event, case_for, ensure_open
 from app.cases.models import Action, Case, CaseEvent, EventKind, Hypothesis
 from app.cases.schemas import (
@@ -19,7 +21,10 @@ from app.cases.schemas import (
     NoteCreate,
 )
 from app.clock import today
-from app.errors import NotFound, StaleVersion
+from app.errors import NotFound, StaleVersion, ValidationFailed
+from app.notifications.models import NotificationKind
+from app.notifications.service import notify
+from app.partners.on_cases import directory_agency
 from app.sara.responses import ActionStatus
 
 Child = TypeVar("Child", Hypothesis, Action)
@@ -83,10 +88,14 @@ def update_hypothesis(db: Session, actor: Actor, ref: str, hypothesis_id: int,
 def add_action(db: Session, actor: Actor, ref: str, data: ActionCreate) -> Action:
     case = case_for(db, actor, ref, Perm.CASE_EDIT)
     ensure_open(case)
-    action = Action(**data.model_dump())
+    assignee = eligible_assignee(db, data.assignee, case) if data.assignee else None
+    action = Action(**data.model_dump(exclude={"assignee", "partner_agency"}), assignee=assignee)
+    if data.partner_agency is not None:
+        _lead(db, case, action, data.partner_agency)
     _sync_completion(action)
     case.actions.append(action)
     db.flush()
+    _notify_assignee(db, actor, case, action)
     add_event(db, case, actor, EventKind.ACTION, f"Added action: {action.title}",
               details={"action": action.id})
     record(db, actor, AuditAction.ACTION_ADD, object_type="case", object_ref=case.ref,
@@ -103,10 +112,20 @@ def update_action(db: Session, actor: Actor, ref: str, action_id: int,
     _check_version(action.version, data.version, f"This action on {case.ref}")
     changed = _apply(action, data,
                      ("title", "tactic", "partner", "owner", "due_date", "status", "notes"))
+    if "assignee" in data.model_fields_set and _reassign(db, case, action, data.assignee):
+        changed.append("assignee")
+    if "partner_agency" in data.model_fields_set \
+            and data.partner_agency != action.partner_agency_id:
+        _lead(db, case, action, data.partner_agency)
+        changed.append("partner_agency")
+    if action.partner_agency is not None:  # a led action's kind is its agency's, always
+        action.partner = action.partner_agency.kind.partner
     if not changed:
         return action
     _sync_completion(action)
     db.flush()
+    if "assignee" in changed:
+        _notify_assignee(db, actor, case, action)
     verb = f"Marked action {action.status.label.lower()}" if "status" in changed \
         else "Updated action"
     add_event(db, case, actor, EventKind.ACTION, f"{verb}: {action.title}",
@@ -115,6 +134,51 @@ def update_action(db: Session, actor: Actor, ref: str, action_id: int,
            details={"action": action.id, "fields": changed})
     db.commit()
     return action
+
+
+def eligible_assignee(db: Session, username: str, case: Case) -> User:
+    """The person named to carry an action on ``case``: an active officer or supervisor who
+    covers the case's area (the same people who may own it)."""
+    person = db.scalar(select(User).where(User.username == username))
+    if person is None or not person.active:
+        raise ValidationFailed.one("assignee", f"There is no active user {username}.")
+    if person.role not in CASE_OWNER_ROLES or not covers_borough(person, case.borough):
+        raise ValidationFailed.one(
+            "assignee", f"{person.display_name} cannot carry an action in {case.borough.name}: "
+                        "actions are assigned to officers or supervisors of the case's area.")
+    return person
+
+
+def _lead(db: Session, case: Case, action: Action, agency_id: int | None) -> None:
+    """The action's lead agency from the directory; its ``partner`` kind follows the agency's.
+    Cleared, the kind stays as it was (the agency no longer leads, the kind of work may)."""
+    if agency_id is None:
+        action.partner_agency = None
+        return
+    agency = directory_agency(db, case, agency_id, "partner_agency")
+    action.partner_agency = agency
+    action.partner = agency.kind.partner
+
+
+def _reassign(db: Session, case: Case, action: Action, username: str | None) -> bool:
+    """Set the action's assignee; True when it changed."""
+    current = action.assignee.username if action.assignee else None
+    if username == current:
+        return False
+    action.assignee = eligible_assignee(db, username, case) if username else None
+    return True
+
+
+def _notify_assignee(db: Session, actor: Actor, case: Case, action: Action) -> None:
+    """Tell the person an action was given to, unless they gave it to themselves."""
+    person = action.assignee
+    if person is None or (actor.user is not None and person.id == actor.user.id):
+        return
+    by = actor.user.display_name if actor.user else "popcase"
+    notify(db, user=person, kind=NotificationKind.ACTION_ASSIGNED,
+           key=f"action_assigned:{action.id}:{person.id}",
+           summary=f"{by} assigned you an action on {case.ref}: {action.title}",
+           link=f"/cases/{case.ref}", case_id=case.id)
 
 
 def _sync_completion(action: Action) -> None:

@@ -11,6 +11,8 @@ from app.auth.models import User
 from app.db import Base, utcnow
 from app.enums import str_enum
 from app.operations.models import Operation
+from app.partners.models import PartnerAgency
+from app.problem_templates.models import CaseTemplateVersion
 from app.reference.models import Borough, Ward
 from app.sara.analysis import HypothesisStatus
 from app.sara.assessment import Outcome
@@ -75,6 +77,12 @@ class Case(Base):
     outcome: Mapped[Outcome | None] = mapped_column(str_enum(Outcome))
     lessons_learned: Mapped[str] = mapped_column(Text, default="")
 
+    # Supervision: when a supervisor next reviews the case (set from the force's cadence).
+    next_review_on: Mapped[date | None] = mapped_column(index=True)
+    # The template version the case was opened from (immutable: later edits never reach it).
+    template_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("case_template_versions.id"), index=True)
+
     stage: Mapped[Stage] = mapped_column(str_enum(Stage), default=Stage.SCANNING, index=True)
     stage_entered_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -89,6 +97,7 @@ class Case(Base):
     ward: Mapped[Ward | None] = relationship(lazy="joined")
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id], lazy="joined")
     operation: Mapped[Operation | None] = relationship(lazy="joined")
+    template_version: Mapped[CaseTemplateVersion | None] = relationship(lazy="select")
     cheers: Mapped[list[CaseCheers]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", order_by="CaseCheers.element"
     )
@@ -174,6 +183,11 @@ class Action(Base):
     tactic: Mapped[str | None] = mapped_column(String(40))
     partner: Mapped[Partner] = mapped_column(str_enum(Partner), default=Partner.POLICE)
     owner: Mapped[str] = mapped_column(String(120), default="")
+    # The directory agency that leads the action; ``partner`` then follows its kind.
+    partner_agency_id: Mapped[int | None] = mapped_column(ForeignKey("partner_agencies.id"),
+                                                          index=True)
+    # The popcase user who carries the action (``owner`` names who does it, e.g. a partner).
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     due_date: Mapped[date | None] = mapped_column(index=True)
     status: Mapped[ActionStatus] = mapped_column(
         str_enum(ActionStatus), default=ActionStatus.PLANNED
@@ -182,6 +196,9 @@ class Action(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+    assignee: Mapped[User | None] = relationship(lazy="joined")
+    partner_agency: Mapped[PartnerAgency | None] = relationship(lazy="joined")
 
     __mapper_args__ = {"version_id_col": version}
     # Overdue look-ups: open actions of a case past their due date.
@@ -200,13 +217,20 @@ class EventKind(StrEnum):
     COMMUNITY = "community"
     REVIEW = "review"
     ASSESSMENT = "assessment"
+    SUPERVISORY_REVIEW = "supervisory_review"
+    HANDOVER = "handover"
+    PARTNER = "partner"
+    ATTACHMENT = "attachment"
 
     @property
     def label(self) -> str:
         return {"created": "Case opened", "edited": "Edited", "note": "Note",
                 "moved": "Stage move", "hypothesis": "Hypothesis", "action": "Action",
                 "patrol": "Patrol", "output": "Outputs", "community": "Community concern",
-                "review": "Override reviewed", "assessment": "Impact assessment"}[self.value]
+                "review": "Override reviewed", "assessment": "Impact assessment",
+                "supervisory_review": "Supervisory review", "handover": "Handed over",
+                "partner": "Partner agency",
+                "attachment": "Photo or document"}[self.value]
 
 
 class CaseEvent(Base):

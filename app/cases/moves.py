@@ -12,6 +12,7 @@ from app.cases.models import Case, EventKind
 from app.cases.schemas import TransitionRequest
 from app.cases.views import case_facts
 from app.db import utcnow
+from app.reviews.schedule import schedule_reopened, unschedule
 from app.sara.stages import Move, MoveKind, Stage, decide_move
 
 
@@ -30,6 +31,10 @@ def move_case(db: Session, actor: Actor, ref: str, request: TransitionRequest) -
         require(user, Perm.GATE_OVERRIDE, "Only a supervisor can override a gate.")
     now = utcnow()
     case.stage, case.stage_entered_at, case.updated_at = move.to_stage, now, now
+    if move.closes:
+        unschedule(case)
+    elif move.kind is MoveKind.REOPEN:
+        schedule_reopened(db, case)
     with stale_guard(db, case):
         db.flush()
     add_event(

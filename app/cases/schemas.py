@@ -13,9 +13,12 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from app.reference.codes import LOCAL_AUTHORITY_PATTERN, WARD_PATTERN
 from app.sara.analysis import HypothesisStatus
@@ -112,18 +115,37 @@ class SideInput(Input):
     known: LongText = ""
 
 
+TemplateSlug = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True,
+                                                max_length=60, pattern=r"^[a-z0-9-]+$")]
+
+
 class CaseCreate(Input):
     title: str = Field(min_length=3, max_length=200)
     problem_statement: LongText = ""
-    category: CategorySlug  # type: ignore[valid-type]
+    # Before ``category``, whose check reads it.
+    template: TemplateSlug | None = Field(
+        None, description="Open from this problem template (its slug): the case takes its "
+                          "category and priority unless given, its hypotheses and starting "
+                          "actions", examples=["street-drug-market"])
+    category: CategorySlug | None = Field(  # type: ignore[valid-type]
+        None, validate_default=True,
+        description="police.uk category slug; may be left out when a template gives it")
     borough: BoroughCode
     ward: WardCode | None = None
-    priority: Priority = Priority.MEDIUM
+    priority: Priority = Field(Priority.MEDIUM, description="Default: the template's, else "
+                                                            "medium")
     source: ProblemSource = ProblemSource.OFFICER
     team: ShortText = ""
     owner: Username | None = None
     target_area: TargetArea | None = None
     cheers: dict[CheersElement, CheersInput] | None = None
+
+    @field_validator("category")
+    @classmethod
+    def _category_or_template(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and not info.data.get("template"):
+            raise PydanticCustomError("missing", "Field required")  # "Choose a crime category."
+        return value
 
     model_config = ConfigDict(
         str_strip_whitespace=True, extra="forbid",
@@ -212,6 +234,13 @@ class ActionCreate(Input):
     due_date: date | None = None
     status: ActionStatus = ActionStatus.PLANNED
     notes: LongText = ""
+    assignee: Username | None = Field(
+        None, description="The popcase user who carries the action (username): an active "
+                          "officer or supervisor of the case's area")
+    partner_agency: int | None = Field(
+        None, ge=1, le=2**31 - 1,
+        description="The agency that leads the action, by its id in the case's force's "
+                    "partner directory; `partner` then follows the agency's kind")
 
 
 class ActionUpdate(Input):
@@ -223,6 +252,11 @@ class ActionUpdate(Input):
     due_date: date | None = None
     status: ActionStatus | None = None
     notes: LongText | None = None
+    assignee: Username | None = Field(None, description="A username; null to clear")
+    partner_agency: int | None = Field(
+        None, ge=1, le=2**31 - 1,
+        description="The lead agency's id in the directory (`partner` follows its kind); null "
+                    "to clear (`partner` is then kept unless given)")
 
 
 class NoteCreate(Input):
@@ -244,8 +278,8 @@ class TransitionRequest(Input):
     )
 
 
-SortKey = Literal["updated", "-updated", "created", "-created", "ref", "-ref", "priority",
-                  "-priority", "stage", "-stage", "title", "-title"]
+SortKey = Literal["relevance", "updated", "-updated", "created", "-created", "ref", "-ref",
+                  "priority", "-priority", "stage", "-stage", "title", "-title"]
 
 
 class CaseFilters(BaseModel):
@@ -265,11 +299,21 @@ class CaseFilters(BaseModel):
     owner: Username | None = None
     category: CategorySlug | None = None  # type: ignore[valid-type]
     overdue: bool | None = None
+    review: Literal["overdue", "due"] | None = Field(
+        None, description="overdue: the supervisory review is overdue; due: it falls within "
+                          "the next 7 days")
     operation: int | None = Field(None, ge=1, le=2**31 - 1)
     q: Annotated[str, Field(max_length=200)] | None = None
-    sort: SortKey = "-updated"
+    # None: the best match first when searching, else the most recently updated first.
+    sort: SortKey | None = None
     limit: int = Field(50, ge=1, le=200)
     offset: int = Field(0, ge=0, le=10_000_000)
+
+    @property
+    def effective_sort(self) -> SortKey:
+        if self.q and self.sort in (None, "relevance"):
+            return "relevance"
+        return "-updated" if self.sort in (None, "relevance") else self.sort
 
 
 # --- answers -----------------------------------------------------------------------------------
@@ -295,6 +339,11 @@ class HypothesisRead(BaseModel):
     version: int
 
 
+class PersonRead(BaseModel):
+    username: str
+    display_name: str
+
+
 class ActionRead(BaseModel):
     id: int
     title: str
@@ -306,6 +355,9 @@ class ActionRead(BaseModel):
     status: ActionStatus
     completed_on: date | None
     notes: str
+    assignee: PersonRead | None = Field(description="The popcase user who carries the action")
+    partner_agency: int | None = Field(None, description="The lead agency's directory id")
+    partner_agency_name: str | None = Field(None, description="The lead agency's name")
     overdue: bool
     version: int
 
@@ -322,6 +374,14 @@ class StageOverride(BaseModel):
     unmet: list[str] = Field(description="What the gate lacked when it was overridden")
     reviewed_at: datetime | None = Field(description="When another supervisor reviewed it")
     reviewed_by: str | None
+
+
+class CaseTemplateRef(BaseModel):
+    """The template version a case was opened from."""
+
+    slug: str
+    name: str
+    version: int
 
 
 class CaseRead(BaseModel):
@@ -367,6 +427,12 @@ class CaseRead(BaseModel):
     overridden_stages: list[Stage] = Field(
         description="The stages the case last left by overriding the gate: the tracker marks "
                     "them")
+    template: CaseTemplateRef | None = Field(
+        description="The template version the case was opened from, if any")
+    next_review_on: date | None = Field(
+        description="When a supervisor next reviews the case (none once it is closed)")
+    review_overdue: bool
+    review_days_overdue: int = Field(description="0 unless the review is overdue")
     created_at: datetime
     updated_at: datetime
     version: int
@@ -388,9 +454,15 @@ class CaseSummary(BaseModel):
     owner: str | None
     owner_name: str | None
     overdue_actions: int
+    next_review_on: date | None
+    review_overdue: bool
     created_at: datetime
     updated_at: datetime
     version: int
+    match: str | None = Field(
+        None, description="With q: a passage of the case's text around the words found, as "
+                          "safe HTML (the case text HTML-escaped, each matching word in "
+                          "<mark>...</mark>, nothing else); null without q")
 
 
 class CaseList(BaseModel):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from markupsafe import Markup
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -12,7 +14,6 @@ from sqlalchemy import (
     exists,
     func,
     insert,
-    or_,
     select,
     update,
 )
@@ -54,13 +55,17 @@ from app.db import utcnow
 from app.errors import FieldError, ValidationFailed
 from app.operations.models import AllocationUnit, Operation
 from app.operations.service import holds, require_change
+from app.problem_templates.service import apply_template, version_for_new_case
 from app.reference.models import Borough, Force, Ward
 from app.reference.service import unknown_area
+from app.reviews.schedule import reschedule_for_priority, schedule_new_case
 from app.sara.cheers import CheersElement
 from app.sara.problem import Priority
 from app.sara.responses import ActionStatus
+from app.sara.reviews import DUE_SOON_DAYS
 from app.sara.stages import Stage
 from app.sara.triangle import TriangleSide
+from app.search import query as search
 
 REF_ATTEMPTS = 5
 # Fields an analyst may change (with hypotheses, through their own use cases).
@@ -98,12 +103,17 @@ def open_case(db: Session, actor: Actor, data: CaseCreate, *,
     steps (a community concern triaged into a new case)."""
     user = acting_user(actor)
     require(user, via)
+    template = version_for_new_case(db, user, data.template) if data.template else None
+    # The schema asks for a category when no template gives one.
+    category = data.category or (template.category if template else "")
+    priority = template.priority if template and "priority" not in data.model_fields_set \
+        else data.priority
     borough, ward = _place(db, user, data.borough, data.ward)
     owner = _owner_for_new_case(db, user, data.owner, borough)
     now = utcnow()
     case = Case(
-        title=data.title, problem_statement=data.problem_statement, category=data.category,
-        priority=data.priority, source=data.source, borough_code=borough.code,
+        title=data.title, problem_statement=data.problem_statement, category=category,
+        priority=priority, source=data.source, borough_code=borough.code,
         ward_code=ward.code if ward else None, team=data.team,
         owner_id=owner.id if owner else None, stage=Stage.SCANNING, stage_entered_at=now,
         created_at=now, updated_at=now, last_activity_at=now, created_by_id=user.id,
@@ -113,9 +123,18 @@ def open_case(db: Session, actor: Actor, data: CaseCreate, *,
     )
     if data.target_area:
         _set_target_area(case, data.target_area.model_dump())
+    if template:
+        apply_template(case, template, today())
+    schedule_new_case(db, case, borough.force_id)
     allocate_ref(db, case, borough, now.year)
-    add_event(db, case, actor, EventKind.CREATED, f"Opened {case.ref} in Scanning")
-    record(db, actor, AuditAction.CASE_CREATE, object_type="case", object_ref=case.ref)
+    opened = f"Opened {case.ref} in Scanning"
+    source = {"template": template.template.slug, "version": template.version} \
+        if template else {}
+    add_event(db, case, actor, EventKind.CREATED,
+              f"{opened} from template {template.label}" if template else opened,
+              details=source)
+    record(db, actor, AuditAction.CASE_CREATE, object_type="case", object_ref=case.ref,
+           details=source or None)
     return case
 
 
@@ -266,6 +285,8 @@ def _apply_update(db: Session, user: User, case: Case, data: CaseUpdate,
     if errors:
         raise ValidationFailed(errors)
     changed += _update_place(db, user, case, data, fields)
+    if FIELD_LABELS["priority"] in changed:
+        reschedule_for_priority(db, case)  # the new priority's cadence, from the last review
     changed += _update_owner(db, user, case, data, fields)
     changed += _update_operation(db, user, case, data, fields)
     if "planned_patrol_minutes" in fields \
@@ -428,6 +449,8 @@ def _update_triangle(case: Case, data: CaseUpdate) -> list[str]:
 class CaseRow:
     case: Case
     overdue_actions: int
+    # With a search: the matching passage, safe HTML with the matches in <mark>.
+    match: Markup | None = None
 
 
 def overdue_actions_count() -> ColumnElement[int]:
@@ -448,20 +471,74 @@ def list_cases(db: Session, actor: Actor, filters: CaseFilters, *,
     user = acting_user(actor)
     require(user, Perm.CASE_READ)
     _check_places(db, filters)
-    query = _filtered_cases(user, filters)
-    total = db.scalar(select(func.count()).select_from(query.with_only_columns(Case.id)
-                                                       .subquery())) or 0
-    overdue = overdue_actions_count().label("overdue_actions")
-    rows = db.execute(
-        query.add_columns(overdue).order_by(*_ordering(filters.sort))
-        .limit(filters.limit).offset(filters.offset)
-    ).all()
+    if filters.q and _answered_by_index(filters):
+        rows, total = _search_index(db, user, filters)
+    else:
+        rows, total = _search_cases(db, user, filters)
+    found = search.snippets(db, filters.q, [case.id for case, _ in rows]) if filters.q else {}
     if log:
         record(db, actor, AuditAction.CASE_LIST, object_type="case",
                details={"filters": filters.model_dump(mode="json", exclude_defaults=True),
                         "total": total})
         db.commit()
-    return [CaseRow(case, count) for case, count in rows], total
+    return [CaseRow(case, count, found.get(case.id)) for case, count in rows], total
+
+
+def _answered_by_index(filters: CaseFilters) -> bool:
+    """A search by relevance whose filters are all of area: the index holds each case's area,
+    so its matches are scoped, counted and ranked without touching the cases at all."""
+    return filters.effective_sort == "relevance" and not (
+        filters.stage or filters.ward or filters.owner or filters.category
+        or filters.operation or filters.overdue is not None or filters.review)
+
+
+def _search_index(db: Session, user: User, filters: CaseFilters
+                  ) -> tuple[list[tuple[Case, int]], int]:
+    assert filters.q is not None
+    # Every match scored once (materialised), then counted and its best page taken from that:
+    # one pass over thousands of matches, not one to count and another to rank.
+    matches = search.index_matches(
+        db, filters.q, lambda area: and_(*_area_conditions(user, filters, area))
+    ).cte("matches").prefix_with("MATERIALIZED")
+    total_of = select(func.count()).select_from(matches).scalar_subquery()
+    page = db.execute(select(total_of, matches.c.case_id)
+                      .order_by(matches.c.score.desc(), matches.c.case_id.desc())
+                      .limit(filters.limit).offset(filters.offset)).all()
+    # Past the last match, no row carries the count: count them alone.
+    total = page[0][0] if page else db.scalar(select(func.count()).select_from(matches)) or 0
+    return _load_page(db, [case_id for _, case_id in page]), total
+
+
+def _search_cases(db: Session, user: User, filters: CaseFilters
+                  ) -> tuple[list[tuple[Case, int]], int]:
+    query = _filtered_cases(user, filters)
+    relevance = None
+    if filters.q:
+        # The scope and filters above stay in the same query: nothing out of scope is counted.
+        query, relevance = search.matching(db, query, filters.q)
+    total = db.scalar(select(func.count()).select_from(query.with_only_columns(Case.id)
+                                                       .subquery())) or 0
+    order = _ordering(filters.effective_sort, relevance)
+    if filters.q:
+        # Ranked on the index and the filters first, then only the page's cases loaded (not
+        # every match, thousands for a common word).
+        ids = list(db.scalars(query.with_only_columns(Case.id).order_by(*order)
+                              .limit(filters.limit).offset(filters.offset)))
+        return _load_page(db, ids), total
+    overdue = overdue_actions_count().label("overdue_actions")
+    return [(case, count) for case, count in db.execute(
+        query.add_columns(overdue).order_by(*order)
+        .limit(filters.limit).offset(filters.offset))], total
+
+
+def _load_page(db: Session, ids: list[int]) -> list[tuple[Case, int]]:
+    """These cases, in this order, with their places and overdue counts."""
+    if not ids:
+        return []
+    overdue = overdue_actions_count().label("overdue_actions")
+    loaded = {case.id: (case, count) for case, count in db.execute(
+        _cases().add_columns(overdue).where(Case.id.in_(ids)))}
+    return [loaded[case_id] for case_id in ids]
 
 
 def _check_places(db: Session, filters: CaseFilters) -> None:
@@ -482,18 +559,28 @@ def _check_places(db: Session, filters: CaseFilters) -> None:
         raise ValidationFailed(errors)
 
 
-def _filtered_cases(user: User, filters: CaseFilters) -> Select[tuple[Case]]:
+def _cases() -> Select[tuple[Case]]:
     # A list shows none of a case's collections: do not load them for every row.
-    query = select(Case).where(visible_cases(user, Case.borough_code)).options(
-        lazyload(Case.cheers), lazyload(Case.triangle), lazyload(Case.hypotheses),
-        lazyload(Case.actions))
+    return select(Case).options(lazyload(Case.cheers), lazyload(Case.triangle),
+                                lazyload(Case.hypotheses), lazyload(Case.actions))
+
+
+def _area_conditions(user: User, filters: CaseFilters,
+                     area: ColumnElement[str]) -> list[ColumnElement[bool]]:
+    """The reader's scope and the area filters, over a column holding a case's area."""
+    conditions = [visible_cases(user, area)]
+    if filters.borough:
+        conditions.append(area == filters.borough)
+    if filters.force:
+        conditions.append(area.in_(
+            select(Borough.code).where(Borough.force_id == filters.force)))
+    return conditions
+
+
+def _filtered_cases(user: User, filters: CaseFilters) -> Select[tuple[Case]]:
+    query = _cases().where(*_area_conditions(user, filters, Case.borough_code))
     if filters.stage:
         query = query.where(Case.stage.in_(filters.stage))
-    if filters.borough:
-        query = query.where(Case.borough_code == filters.borough)
-    if filters.force:
-        query = query.where(Case.borough_code.in_(
-            select(Borough.code).where(Borough.force_id == filters.force)))
     if filters.ward:
         query = query.where(Case.ward_code == filters.ward)
     if filters.owner:
@@ -505,17 +592,19 @@ def _filtered_cases(user: User, filters: CaseFilters) -> Select[tuple[Case]]:
     if filters.overdue is not None:
         has_overdue = exists().where(Action.case_id == Case.id, _overdue_condition())
         query = query.where(has_overdue if filters.overdue else ~has_overdue)
-    if filters.q:
-        text = filters.q.lower()
-        query = query.where(or_(
-            func.lower(Case.title).contains(text, autoescape=True),
-            func.lower(Case.problem_statement).contains(text, autoescape=True),
-            func.lower(Case.ref).contains(text, autoescape=True),
-        ))
+    if filters.review == "overdue":
+        query = query.where(Case.next_review_on < today())
+    elif filters.review == "due":
+        query = query.where(Case.next_review_on.between(
+            today(), today() + timedelta(days=DUE_SOON_DAYS)))
     return query
 
 
-def _ordering(sort: str) -> list[Any]:
+def _ordering(sort: str, relevance: ColumnElement[Any] | None = None) -> list[Any]:
+    if sort == "relevance":
+        # Equally good matches: the most recently opened first (as the index alone orders them).
+        return [relevance, Case.id.desc()] if relevance is not None \
+            else _ordering("-updated")
     descending = sort.startswith("-")
     key = sort.lstrip("-")
     column: Any = {

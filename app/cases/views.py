@@ -12,10 +12,12 @@ from app.cases.models import Action, Case, CaseEvent
 from app.cases.schemas import (
     ActionRead,
     CaseRead,
+    CaseTemplateRef,
     CheersInput,
     Gate,
     GateItem,
     HypothesisRead,
+    PersonRead,
     SideInput,
     StageOverride,
     TargetArea,
@@ -23,6 +25,7 @@ from app.cases.schemas import (
 )
 from app.sara.cheers import CheersAssessment, CheersElement
 from app.sara.responses import TACTICS, is_overdue
+from app.sara.reviews import days_overdue, is_review_overdue
 from app.sara.stages import ActionFacts, CaseFacts, Stage, Unmet, gate_unmet
 from app.sara.triangle import SideDescription, TriangleSide
 
@@ -88,8 +91,22 @@ def action_read(action: Action, today: date) -> ActionRead:
         tactic_label=tactic.label if tactic else None, partner=action.partner,
         owner=action.owner, due_date=action.due_date, status=action.status,
         completed_on=action.completed_on, notes=action.notes,
+        assignee=PersonRead(username=action.assignee.username,
+                            display_name=action.assignee.display_name)
+        if action.assignee else None,
+        partner_agency=action.partner_agency_id,
+        partner_agency_name=action.partner_agency.name if action.partner_agency else None,
         overdue=is_overdue(action.status, action.due_date, today), version=action.version,
     )
+
+
+def case_template_ref(case: Case) -> CaseTemplateRef | None:
+    """The template version a case was opened from, as the case (and its case file) names it."""
+    version = case.template_version
+    if version is None:
+        return None
+    return CaseTemplateRef(slug=version.template.slug, name=version.name,
+                           version=version.version)
 
 
 def case_read(case: Case, today: date) -> CaseRead:
@@ -130,6 +147,10 @@ def case_read(case: Case, today: date) -> CaseRead:
         outcome=case.outcome, lessons_learned=case.lessons_learned, gate=gate_read(case),
         overrides=[override_read(e) for e in case.moves if e.overridden],
         overridden_stages=list(overridden_stages(case)),
+        template=case_template_ref(case),
+        next_review_on=case.next_review_on,
+        review_overdue=is_review_overdue(case.next_review_on, today),
+        review_days_overdue=days_overdue(case.next_review_on, today),
         created_at=case.created_at, updated_at=case.updated_at, version=case.version,
     )
 

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.audit.service import AuditAction, record
 from app.auth.context import Actor
 from app.auth.permissions import covers_force
+from app.bounds import LineTooLong, ZipBounds, ZipRefused, bounded_lines, check_zip
 from app.crime import police_uk
 from app.crime.geometry import TO_BNG
 from app.crime.models import (
@@ -45,6 +46,7 @@ from app.crime.models import (
 from app.db import utcnow
 from app.reference.models import Force
 from app.reference.service import force_named, learn_force_name
+from app.settings import get_settings
 
 CHUNK_ROWS = 20000
 READ_ERRORS = (UnicodeDecodeError, csv.Error, zipfile.BadZipFile, zlib.error, EOFError,
@@ -81,29 +83,29 @@ class SourceError(Exception):
     pass
 
 
-def expand(paths: list[Path]) -> list[Source]:
+def expand(paths: list[Path], bounds: ZipBounds | None = None) -> list[Source]:
     """Files, folders (searched recursively for .csv and .zip) and zip archives, as CSV
     sources in a stable order. Anything else given by name is still offered, so that it is
-    refused with a message rather than silently skipped."""
+    refused with a message rather than silently skipped. A zip archive past ``bounds`` (too
+    many members, or one too large or too far compressed) is refused before it is read."""
+    bounds = bounds or ZipBounds.of(get_settings())
     sources: list[Source] = []
     for path in paths:
         if path.is_dir():
             for found in sorted(path.rglob("*")):
                 if found.suffix.lower() in (".csv", ".zip") and found.is_file():
-                    sources += _from_file(found)
+                    sources += _from_file(found, bounds)
         elif path.is_file():
-            sources += _from_file(path)
+            sources += _from_file(path, bounds)
         else:
             raise SourceError(f"{path} does not exist.")
     return sources
 
 
-def _from_file(path: Path) -> list[Source]:
+def _from_file(path: Path, bounds: ZipBounds) -> list[Source]:
     if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            members = sorted((i for i in archive.infolist()
-                              if not i.is_dir() and i.filename.lower().endswith(".csv")),
-                             key=lambda info: info.filename)
+        with path.open("rb") as stream, _checked(stream, path.name, bounds) as archive:
+            members = _csv_members(archive)
         return [Source(f"{path.name}:{m.filename}", m.file_size, _member_opener(path, m.filename))
                 for m in members]
     return [Source(path.name, path.stat().st_size, lambda p=path: p.open("rb"))]  # type: ignore[misc]
@@ -124,16 +126,30 @@ def _member_opener(path: Path, member: str) -> Callable[[], IO[bytes]]:
     return open_member
 
 
-def from_bytes(name: str, content: bytes) -> list[Source]:
+def from_bytes(name: str, content: bytes, bounds: ZipBounds | None = None) -> list[Source]:
     """Sources from an uploaded file (a CSV, or a zip of CSVs)."""
     if zipfile.is_zipfile(io.BytesIO(content)):
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            members = sorted(i.filename for i in archive.infolist()
-                             if not i.is_dir() and i.filename.lower().endswith(".csv"))
-            return [Source(f"{name}:{m}", len(data := archive.read(m)),
+        bounds = bounds or ZipBounds.of(get_settings())
+        with _checked(io.BytesIO(content), name, bounds) as archive:
+            return [Source(f"{name}:{m.filename}", len(data := archive.read(m)),
                            lambda d=data: io.BytesIO(d))  # type: ignore[misc]
-                    for m in members]
+                    for m in _csv_members(archive)]
     return [Source(name, len(content), lambda: io.BytesIO(content))]
+
+
+def _checked(stream: IO[bytes], name: str, bounds: ZipBounds) -> zipfile.ZipFile:
+    try:
+        return check_zip(stream, bounds)
+    except ZipRefused as refused:
+        raise SourceError(f"{name}: {refused}") from None
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise SourceError(f"{name} is not a zip archive that can be read ({exc}).") from None
+
+
+def _csv_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    return sorted((i for i in archive.infolist()
+                   if not i.is_dir() and i.filename.lower().endswith(".csv")),
+                  key=lambda info: info.filename)
 
 
 # --- the report --------------------------------------------------------------------------------
@@ -256,9 +272,12 @@ def _run(db: Session, batch: ImportBatch, source: Source, actor: Actor,
     facts = police_uk.facts_from_name(source.name)
     with source.opener() as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-        reader = csv.reader(text)
+        # Lines are bounded before the csv module sees them: it would read a line whole.
+        reader = csv.reader(bounded_lines(text, get_settings().csv_max_line_kb * 1024))
         try:
             header = next(reader, None)
+        except LineTooLong as exc:
+            raise _FileProblem(str(exc)) from None
         except (UnicodeDecodeError, csv.Error) as exc:
             raise _FileProblem(f"This is not a CSV text file ({exc}).") from None
         if header is None:
@@ -371,6 +390,8 @@ def _chunks(reader: Any, raw: IO[bytes], width: int, kind: ImportKind,
                 chunk.position = _position(raw)
                 yield chunk
                 chunk = _Chunk([], 0, [], 0)
+    except LineTooLong as exc:
+        raise _FileProblem(str(exc)) from None
     except READ_ERRORS as exc:
         raise _FileProblem(f"The file cannot be read past line {reader.line_num} "
                            f"({exc}).") from None

@@ -6,32 +6,44 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.assessment.service import snapshots
+from app.attachments.content import EXTENSIONS
+from app.attachments.models import Attachment
+from app.attachments.service import case_attachments, shown_type
 from app.auth.models import User
 from app.cases.models import Case, CaseEvent
 from app.community.service import case_concerns
 from app.exports.schemas import (
     ActionItem,
+    AgencyRecord,
     AllocationRecord,
     AreaRecord,
     AssessmentItem,
+    AttachmentItem,
     CaseFile,
     CaseRecord,
     CheersItem,
     ConcernItem,
+    ContactRecord,
     EventItem,
     HypothesisItem,
     OperationRecord,
     OutputItem,
+    PartnerItem,
     PatrolItem,
     Person,
     Place,
     ReviewItem,
     SideItem,
+    SupervisoryReviewItem,
+    TemplateRecord,
     UnmetItem,
 )
 from app.operations import allocation as allocations
 from app.operations.models import Allocation
+from app.partners.models import CasePartner
+from app.partners.on_cases import case_partners
 from app.patrols.models import OutputEntry, Patrol
+from app.reviews.service import case_reviews
 from app.sara.cheers import CheersElement
 from app.sara.responses import TACTICS
 from app.sara.triangle import TriangleSide
@@ -60,8 +72,31 @@ def _allocation(db: Session, case: Case) -> AllocationRecord | None:
         made_at=made.made_at, made_by=person(made.made_by))
 
 
-def case_file(db: Session, case: Case) -> CaseFile:
-    """The caller has read the case through ``case_for``."""
+def _template(case: Case) -> TemplateRecord | None:
+    version = case.template_version
+    if version is None:
+        return None
+    return TemplateRecord(slug=version.template.slug, name=version.name, version=version.version)
+
+
+def _partner(key: int, partner: CasePartner, added_by: User | None,
+             contact_details: bool) -> PartnerItem:
+    agency, contact = partner.agency, partner.contact
+    return PartnerItem(
+        key=key, role=partner.role, added_at=partner.added_at, added_by=person(added_by),
+        agency=AgencyRecord(name=agency.name, kind=agency.kind,
+                            borough=Place(code=agency.borough.code, name=agency.borough.name)
+                            if agency.borough else None),
+        contact=None if contact is None else
+        ContactRecord(name=contact.name, job_title=contact.job_title, phone=contact.phone,
+                      email=contact.email) if contact_details else
+        ContactRecord(name=f"Partner contact {key}", job_title=contact.job_title, phone="",
+                      email=""))
+
+
+def case_file(db: Session, case: Case, *, contact_details: bool = True) -> CaseFile:
+    """The caller has read the case through ``case_for``. Without ``contact_details`` (an
+    exporter who does not see them), partner contacts are carried by job title only."""
     users = {u.id: u for u in db.scalars(select(User))}
     cheers = {c.element: c for c in case.cheers}
     sides = {t.side: t for t in case.triangle}
@@ -75,6 +110,7 @@ def case_file(db: Session, case: Case) -> CaseFile:
                              .order_by(CaseEvent.at, CaseEvent.id)))
     operation = case.operation
     comparison = allocations.comparison_of(db, case.id)
+    action_keys = {a.id: key for key, a in enumerate(case.actions, start=1)}
     return CaseFile(case=CaseRecord(
         ref=case.ref, title=case.title, problem_statement=case.problem_statement,
         category=case.category, priority=case.priority, source=case.source,
@@ -87,6 +123,7 @@ def case_file(db: Session, case: Case) -> CaseFile:
                                   start_date=operation.start_date,
                                   end_date=operation.end_date,
                                   allocation=_allocation(db, case)) if operation else None,
+        template=_template(case),
         stage=case.stage, stage_entered_at=case.stage_entered_at, created_at=case.created_at,
         created_by=person(users.get(case.created_by_id or 0)), updated_at=case.updated_at,
         last_activity_at=case.last_activity_at,
@@ -111,8 +148,12 @@ def case_file(db: Session, case: Case) -> CaseFile:
             key=key, title=a.title, tactic=a.tactic,
             tactic_label=TACTICS[a.tactic].label if a.tactic in TACTICS else None,
             partner=a.partner, owner=a.owner, due_date=a.due_date, status=a.status,
-            completed_on=a.completed_on, notes=a.notes, created_at=a.created_at)
+            completed_on=a.completed_on, notes=a.notes, created_at=a.created_at,
+            assignee=person(a.assignee),
+            partner_agency=a.partner_agency.name if a.partner_agency else None)
             for key, a in enumerate(case.actions, start=1)],
+        partners=[_partner(key, p, users.get(p.added_by_id or 0), contact_details)
+                  for key, p in enumerate(case_partners(db, case), start=1)],
         patrols=[PatrolItem(
             key=patrol_keys[p.id], started_at=p.started_at, ended_at=p.ended_at,
             minutes=p.minutes, kind=p.kind, officers=p.officers, place=p.place, notes=p.notes,
@@ -152,4 +193,30 @@ def case_file(db: Session, case: Case) -> CaseFile:
                    for u in (e.details or {}).get("unmet", [])],
             review=ReviewItem(at=e.reviewed_at, by=person(e.reviewed_by), note=e.review_note)
             if e.reviewed_at else None) for e in events],
+        next_review_on=case.next_review_on,
+        reviews=[SupervisoryReviewItem(
+            reviewed_at=r.reviewed_at, reviewer=person(r.reviewer), decision=r.decision,
+            decision_label=r.decision.label, note=r.note, due_on=r.due_on,
+            next_review_on=r.next_review_on, reason_for_later=r.reason_for_later,
+            priority=r.priority, cadence_days=r.cadence_days)
+            for r in reversed(case_reviews(db, case))],
+        attachments=_attachments(case_attachments(db, case), action_keys, patrol_keys),
     ))
+
+
+def attachment_path(digest: str, media_type: str) -> str:
+    """Where a carried file sits in the zip: under its checksum."""
+    return f"attachments/{digest}.{EXTENSIONS.get(media_type, 'bin')}"
+
+
+def _attachments(found: list[Attachment], action_keys: dict[int, int],
+                 patrol_keys: dict[int, int]) -> list[AttachmentItem]:
+    keys = {a.id: key for key, a in enumerate(found, start=1)}
+    return [AttachmentItem(
+        key=keys[a.id], kind=a.kind, phase=a.phase, caption=a.caption, stage=a.stage,
+        added_at=a.added_at, added_by=person(a.added_by), original_name=a.original_name,
+        original_type=a.content_type, original_size=a.size, original_sha256=a.sha256,
+        file=attachment_path(a.shown_sha256, shown_type(a)), file_sha256=a.shown_sha256,
+        file_type=shown_type(a), width=a.width, height=a.height,
+        action=action_keys.get(a.action_id or 0), patrol=patrol_keys.get(a.patrol_id or 0),
+        supersedes=keys.get(a.supersedes_id or 0)) for a in found]

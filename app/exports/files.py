@@ -3,12 +3,10 @@ verified before anything else is trusted."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -17,12 +15,16 @@ from typing import Any
 import jsonschema
 
 from app import __version__
-from app.audit.service import csv_safe
+from app.bounds import ZipBounds, ZipRefused, check_zip
 from app.exports.schemas import FORMAT, VERSION, CaseFile, case_file_schema
 
 SCHEMA_FILE = Path(__file__).parent / "case-file.schema.json"
 MANIFEST = "manifest.json"
 MAX_MEMBER_BYTES = 512 * 1024 * 1024  # a case file member bigger than this is refused
+# A case file holds case.json, the manifest, CSVs, a report and the attachments' files; JSON
+# compresses well, but never near the ratio of a zip bomb.
+CASE_FILE_BOUNDS = ZipBounds(max_members=20_000, max_member_bytes=MAX_MEMBER_BYTES,
+                             max_ratio=200)
 
 CSV_COLUMNS: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "actions.csv": ("The response plan's actions.", [
@@ -31,7 +33,8 @@ CSV_COLUMNS: dict[str, tuple[str, list[tuple[str, str]]]] = {
         ("tactic_label", "The tactic's name"), ("partner", "The lead agency"),
         ("owner", "Who sees it done"), ("due_date", "YYYY-MM-DD"),
         ("status", "planned, in_progress, done or cancelled"),
-        ("completed_on", "YYYY-MM-DD"), ("notes", "Notes")]),
+        ("completed_on", "YYYY-MM-DD"), ("notes", "Notes"),
+        ("assigned_to", "The popcase user who carries it (name)")]),
     "patrols.csv": ("Hotspot patrols: one row a visit.", [
         ("key", "The patrol's number in the file"),
         ("started_at", "UTC, ISO 8601 (to the minute)"), ("ended_at", "UTC; empty while it ran"),
@@ -49,9 +52,18 @@ CSV_COLUMNS: dict[str, tuple[str, list[tuple[str, str]]]] = {
         ("corrects", "The key of the entry this one corrects"),
         ("in_force", "true if no later entry corrects it (it counts in the totals)"),
         ("reason", "Why it was corrected"), ("notes", "Notes")]),
+    "partners.csv": ("The case's partner agencies, leads first.", [
+        ("key", "The partner's number in the file"), ("agency", "The agency's name"),
+        ("kind", "council, housing, transport, school, business, health, youth-service or "
+                 "charity"), ("role", "lead, member or informed"),
+        ("contact", "The contact's name (a placeholder when redacted or withheld)"),
+        ("job_title", "The contact's role"), ("phone", "The contact's telephone"),
+        ("email", "The contact's e-mail")]),
     "timeline.csv": ("Notes, significant edits and every stage move, oldest first.", [
         ("at", "UTC, ISO 8601"), ("kind", "created, edited, note, moved, hypothesis, action, "
-                                          "patrol, output, community, review or assessment"),
+                                          "patrol, output, community, review, assessment, "
+                                          "supervisory_review, handover, partner or "
+                                          "attachment"),
         ("actor", "Who"), ("summary", "What happened"), ("body", "Note or reason"),
         ("from_stage", "For moves"), ("to_stage", "For moves"),
         ("overridden", "true when a gate was overridden")]),
@@ -87,25 +99,6 @@ def generated_schema() -> dict[str, Any]:
 
 def sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
-
-
-def csv_bytes(columns: list[str], rows: Iterable[list[Any]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(v) for v in row])
-    return buffer.getvalue().encode("utf-8")
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    return csv_safe(str(value))
 
 
 def readme(ref: str, redacted: bool) -> bytes:
@@ -156,17 +149,16 @@ def read_case_file(content: bytes) -> tuple[dict[str, Any], CaseFile]:
     """Verify a case file zip: every member listed in the manifest with the right SHA-256,
     nothing unlisted, ``case.json`` valid against the schema. The manifest and the case."""
     try:
-        archive = zipfile.ZipFile(io.BytesIO(content))
+        archive = check_zip(io.BytesIO(content), CASE_FILE_BOUNDS)
     except zipfile.BadZipFile:
         raise CaseFileError("This is not a zip file.") from None
+    except ZipRefused as refused:
+        raise CaseFileError(f"This is not a case file popcase reads: {refused}") from None
     with archive:
         names = [i.filename for i in archive.infolist() if not i.is_dir()]
         if MANIFEST not in names:
             raise CaseFileError("The file has no manifest.json: it is not a popcase case "
                                 "file.")
-        for info in archive.infolist():
-            if info.file_size > MAX_MEMBER_BYTES:
-                raise CaseFileError(f"{info.filename} is too large to be a case file member.")
         manifest = _json(archive.read(MANIFEST), MANIFEST)
         if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
             raise CaseFileError(f"The manifest is not of format {FORMAT} version {VERSION}.")

@@ -4,16 +4,24 @@ People named in the file who have no account here get an inactive account of the
 (they cannot sign in), so that every record keeps who did what. The case keeps its reference
 unless this popcase already has one like it; then it gets the next reference of its borough.
 The import is in the access log, not on the case's timeline: the timeline stays as it was.
+Partner agencies are matched by name in the case's force's directory, and added to it when
+missing; contacts come back only from a file that carries their details (not redacted, not
+withheld).
 """
 
 from __future__ import annotations
 
+import io
+import zipfile
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.assessment.models import AssessmentSnapshot
+from app.attachments.content import Limits, Refused, inspect, sniff
+from app.attachments.models import Attachment, AttachmentKind
+from app.attachments.storage import Store
 from app.audit.service import AuditAction, record
 from app.auth.context import Actor
 from app.auth.models import User
@@ -30,14 +38,26 @@ from app.cases.models import (
 from app.cases.service import allocate_ref
 from app.community.models import Concern
 from app.exports import files
+from app.exports.build import attachment_path
 from app.exports.files import CaseFileError
-from app.exports.schemas import CaseRecord, OperationRecord, Person
+from app.exports.schemas import (
+    AgencyRecord,
+    CaseRecord,
+    ContactRecord,
+    OperationRecord,
+    Person,
+    TemplateRecord,
+)
 from app.operations.models import Operation
+from app.partners.models import CasePartner, PartnerAgency, PartnerContact
 from app.patrols.models import OutputEntry, Patrol
+from app.problem_templates.models import CaseTemplate, CaseTemplateVersion
 from app.reference.models import Borough, Ward
 from app.reference.service import learn_force_name
+from app.reviews.models import CaseReview
 from app.sara.cheers import CheersElement
 from app.sara.triangle import TriangleSide
+from app.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -47,9 +67,11 @@ class Imported:
     people_added: int
 
 
-def import_case_file(db: Session, actor: Actor, content: bytes) -> Imported:
+def import_case_file(db: Session, actor: Actor, content: bytes,
+                     store: Store | None = None) -> Imported:
     """Verify (checksums, schema) and import; a file that fails is refused whole."""
     manifest, file = files.read_case_file(content)
+    carried = _carried_files(content, file.case)
     record_ = file.case
     borough = db.get(Borough, record_.borough.code)
     if borough is None:
@@ -62,10 +84,16 @@ def import_case_file(db: Session, actor: Actor, content: bytes) -> Imported:
         if not borough.force.name:  # as the force's own files write it, like an import would
             learn_force_name(db, borough.force_id, record_.force.name)
     people = _People(db, borough.force_id)
+    agencies = _Agencies(db, borough.force_id)
     with db.no_autoflush:  # the case is written once its reference is chosen
-        case = _case(db, record_, borough, people)
+        case = _case(db, record_, borough, people, agencies)
         _place_ref(db, case, record_.ref, borough)
     _children(db, case, record_, people)
+    redaction = manifest.get("redaction") or {}
+    _partners(db, case, record_, people, agencies,
+              with_contacts=not redaction.get("applied") and "partner_contacts" not in redaction)
+    _attachments(db, case, record_, people, carried,
+                 store or Store.from_settings(get_settings()))
     record(db, actor, AuditAction.CASE_IMPORT, object_type="case", object_ref=case.ref,
            details={"original_ref": record_.ref, "exported_by": manifest.get("exported_by"),
                     "exported_at": manifest.get("exported_at"),
@@ -73,6 +101,73 @@ def import_case_file(db: Session, actor: Actor, content: bytes) -> Imported:
                     "sha256": files.sha256(content), "people_added": people.added})
     db.commit()
     return Imported(case.ref, record_.ref, people.added)
+
+
+def _carried_files(content: bytes, c: CaseRecord) -> dict[str, bytes]:
+    """The attachment files the case file carries, each where its checksum says (the
+    manifest's checksums are already verified: this checks they are the ones case.json
+    names)."""
+    found: dict[str, bytes] = {}
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        names = set(archive.namelist())
+        for item in c.attachments:
+            if item.file is None:
+                continue
+            if item.file != attachment_path(item.file_sha256, item.file_type) \
+                    or item.file not in names:
+                raise CaseFileError(f"Attachment {item.key}'s file is not in the case file "
+                                    "under its checksum.")
+            data = archive.read(item.file)
+            if files.sha256(data) != item.file_sha256:
+                raise CaseFileError(f"{item.file} does not match its checksum.")
+            found[item.file] = data
+    return found
+
+
+def _attachments(db: Session, case: Case, c: CaseRecord, people: _People,
+                 carried: dict[str, bytes], store: Store) -> None:
+    """Each attachment with the checksums it had: the carried copy is stored again (with a
+    new thumbnail); the original stays with the exporting force, known by its SHA-256."""
+    actions = list(db.scalars(select(Action).where(Action.case_id == case.id)
+                              .order_by(Action.id)))
+    patrols = list(db.scalars(select(Patrol).where(Patrol.case_id == case.id)
+                              .order_by(Patrol.started_at, Patrol.id)))
+    added: dict[int, Attachment] = {}
+    for item in sorted(c.attachments, key=lambda a: a.key):
+        thumbnail = None
+        if item.file is not None:
+            store.put(carried[item.file])
+            if item.kind is AttachmentKind.PHOTO:
+                thumbnail = _thumbnail(store, item.file_sha256)
+        by = people(item.added_by)
+        added[item.key] = Attachment(
+            case_id=case.id, action_id=_nth(actions, item.action),
+            patrol_id=_nth(patrols, item.patrol), added_at=item.added_at,
+            added_by_id=by.id if by else None, caption=item.caption, stage=item.stage,
+            kind=item.kind, phase=item.phase, original_name=item.original_name,
+            content_type=item.original_type, size=item.original_size,
+            sha256=item.original_sha256, shown_sha256=item.file_sha256, thumb_sha256=thumbnail,
+            width=item.width, height=item.height,
+            supersedes_id=added[item.supersedes].id if item.supersedes in added else None)
+        db.add(added[item.key])
+        db.flush()
+
+
+def _nth(rows: list[Action] | list[Patrol], key: int | None) -> int | None:
+    return rows[key - 1].id if key is not None and 0 < key <= len(rows) else None
+
+
+def _thumbnail(store: Store, digest: str) -> str | None:
+    path = store.path_of(digest)
+    settings = get_settings()
+    try:
+        with path.open("rb") as opened:
+            found = sniff(opened.read(16))
+        copies = inspect(path, found, Limits(settings.attachment_max_pixels,
+                                             settings.attachment_max_side))
+    except Refused as exc:
+        raise CaseFileError(f"A photo in the case file cannot be read: {exc}") from None
+    return store.put(copies.thumbnail)[0] if copies.thumbnail else None
 
 
 class _People:
@@ -100,6 +195,60 @@ class _People:
         return self.cache[username]
 
 
+class _Agencies:
+    """The directory agencies of the case's force, by name (case-insensitive); new ones added
+    for names the directory lacks."""
+
+    def __init__(self, db: Session, force_id: str) -> None:
+        self.db, self.force_id = db, force_id
+
+    def __call__(self, found: AgencyRecord) -> PartnerAgency:
+        agency = self.db.scalar(select(PartnerAgency).where(
+            PartnerAgency.force_id == self.force_id,
+            func.lower(PartnerAgency.name) == found.name.strip().lower()))
+        if agency is None:
+            area = self.db.get(Borough, found.borough.code) if found.borough else None
+            agency = PartnerAgency(force_id=self.force_id, name=found.name[:200],
+                                   kind=found.kind,
+                                   borough_code=area.code if area and
+                                   area.force_id == self.force_id else None)
+            self.db.add(agency)
+            self.db.flush()
+        return agency
+
+    def named(self, name: str | None) -> PartnerAgency | None:
+        if not name:
+            return None
+        return self.db.scalar(select(PartnerAgency).where(
+            PartnerAgency.force_id == self.force_id,
+            func.lower(PartnerAgency.name) == name.strip().lower()))
+
+
+def _partners(db: Session, case: Case, c: CaseRecord, people: _People, agencies: _Agencies, *,
+              with_contacts: bool) -> None:
+    for item in c.partners:
+        agency, added_by = agencies(item.agency), people(item.added_by)
+        contact = _contact(db, agency, item.contact) if with_contacts and item.contact else None
+        db.add(CasePartner(case_id=case.id, agency_id=agency.id,
+                           contact_id=contact.id if contact else None, role=item.role,
+                           added_at=item.added_at,
+                           added_by_id=added_by.id if added_by else None))
+    db.flush()
+
+
+def _contact(db: Session, agency: PartnerAgency, found: ContactRecord) -> PartnerContact:
+    contact = db.scalar(select(PartnerContact).where(
+        PartnerContact.agency_id == agency.id, PartnerContact.name == found.name,
+        PartnerContact.email == found.email, PartnerContact.erased_at.is_(None)))
+    if contact is None:
+        contact = PartnerContact(agency_id=agency.id, name=found.name[:120],
+                                 job_title=found.job_title[:120], phone=found.phone[:40],
+                                 email=found.email[:254])
+        db.add(contact)
+        db.flush()
+    return contact
+
+
 def _operation(db: Session, found: OperationRecord | None, borough: Borough) -> Operation | None:
     """The operation of that name here, or a new one run by the area's force (force-wide: the
     file does not say which unit ran it)."""
@@ -122,13 +271,25 @@ def _operation(db: Session, found: OperationRecord | None, borough: Borough) -> 
     return operation
 
 
-def _case(db: Session, c: CaseRecord, borough: Borough, people: _People) -> Case:
+def _template_version(db: Session, found: TemplateRecord | None) -> int | None:
+    """The same template version here (same slug, version and name: the shipped templates are
+    the same everywhere), else none: the case keeps what it was given either way."""
+    if found is None:
+        return None
+    return db.scalar(select(CaseTemplateVersion.id).join(CaseTemplate).where(
+        CaseTemplate.slug == found.slug, CaseTemplateVersion.version == found.version,
+        CaseTemplateVersion.name == found.name))
+
+
+def _case(db: Session, c: CaseRecord, borough: Borough, people: _People,
+          agencies: _Agencies) -> Case:
     ward = db.get(Ward, c.ward.code) if c.ward else None
     owner, created_by = people(c.owner), people(c.created_by)
     operation = _operation(db, c.operation, borough)
     target, control = c.target_area, c.control_area
     return Case(
         title=c.title, problem_statement=c.problem_statement, category=c.category,
+        template_version_id=_template_version(db, c.template),
         priority=c.priority, source=c.source, borough_code=borough.code,
         ward_code=ward.code if ward else None, team=c.team,
         owner_id=owner.id if owner else None,
@@ -149,7 +310,7 @@ def _case(db: Session, c: CaseRecord, borough: Borough, people: _People) -> Case
         lessons_learned=c.lessons_learned, stage=c.stage,
         stage_entered_at=c.stage_entered_at, created_at=c.created_at,
         created_by_id=created_by.id if created_by else None, updated_at=c.updated_at,
-        last_activity_at=c.last_activity_at,
+        last_activity_at=c.last_activity_at, next_review_on=c.next_review_on,
         cheers=[CaseCheers(element=e, met=c.cheers[e.value].met,
                            evidence=c.cheers[e.value].evidence)
                 for e in CheersElement if e.value in c.cheers],
@@ -160,7 +321,9 @@ def _case(db: Session, c: CaseRecord, borough: Borough, people: _People) -> Case
                                created_at=h.created_at) for h in c.hypotheses],
         actions=[Action(title=a.title, tactic=a.tactic, partner=a.partner, owner=a.owner,
                         due_date=a.due_date, status=a.status, completed_on=a.completed_on,
-                        notes=a.notes, created_at=a.created_at) for a in c.actions],
+                        notes=a.notes, created_at=a.created_at, assignee=people(a.assignee),
+                        partner_agency=agencies.named(a.partner_agency))
+                 for a in c.actions],
     )
 
 
@@ -233,6 +396,14 @@ def _children(db: Session, case: Case, c: CaseRecord, people: _People) -> None:
             reviewed_at=event.review.at if event.review else None,
             reviewed_by_id=reviewer.id if reviewer else None,
             review_note=event.review.note if event.review else ""))
+    for review in c.reviews:
+        reviewer = people(review.reviewer)
+        db.add(CaseReview(
+            case_id=case.id, reviewed_at=review.reviewed_at,
+            reviewer_id=reviewer.id if reviewer else None, note=review.note,
+            decision=review.decision, due_on=review.due_on,
+            next_review_on=review.next_review_on, reason_for_later=review.reason_for_later,
+            priority=review.priority, cadence_days=review.cadence_days))
     for item in c.assessments:
         creator = people(item.created_by)
         db.add(AssessmentSnapshot(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.crime.counts import ForceCounts
-from app.exports.files import csv_bytes
+from app.csvfile import csv_bytes
 
 NO_DATA = "no data"
 IMPORTED = "imported"

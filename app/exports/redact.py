@@ -2,17 +2,25 @@
 
 Officers (every user named in the file) become "Officer 1", "Officer 2", ...; the members of
 the public who raised concerns become "Member of the public 1", ...; action owners become
-"Action owner 1", ...; their contact details are removed. The placeholders are stable within
+"Action owner 1", ...; partner agencies' contacts become "Partner contact 1", ... (their job
+title kept); their contact details are removed. The placeholders are stable within
 a file: the same person is the same placeholder everywhere. Their names (whole, and each
 given name or surname) are then replaced wherever free text mentions them, and so are e-mail
 addresses and telephone numbers. Places, dates, counts and codes are kept: they are the
-evaluation.
+evaluation. A partner contact's single name words are not replaced where they are also words
+of a place or agency named in the file: "Sam London" must not turn "City of London Police"
+into "City of Partner contact 1 Police" (issue 18's garbling).
+
+Names are matched whole only: at word boundaries, and never inside a longer name the file
+knows (a unit, team, place or agency). An action owner "Cycle team" is replaced where "Cycle
+team" stands alone, but "City of London Police cycle team", the case's team, stays whole
+(issue 18, finding 9); inside such a name only a person's whole name is still replaced.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +33,8 @@ PHONE = re.compile(r"(?<!\w)(?:\+44\s?|0)(?:\d[\s-]?){9,10}(?!\w)")
 # Keys whose values are never personal: codes, enums, shapes, figures.
 KEPT = {"geometry", "code", "category", "kind", "status", "partner", "tactic", "stage",
         "from_stage", "to_stage", "priority", "source", "channel", "raised_by_kind",
-        "triage_outcome", "outcome", "sha256", "format", "categories", "crime_types"}
+        "triage_outcome", "outcome", "sha256", "format", "categories", "crime_types",
+        "phase", "original_type", "original_sha256", "file", "file_sha256", "file_type"}
 
 
 @dataclass
@@ -34,6 +43,17 @@ class Placeholders:
     names: dict[str, str] = field(default_factory=dict)  # a person's name -> placeholder
     public: dict[str, str] = field(default_factory=dict)
     owners: dict[str, str] = field(default_factory=dict)
+    contacts: dict[str, str] = field(default_factory=dict)
+    # Words of the places and agencies the file names: never replaced one by one.
+    protected: set[str] = field(default_factory=set)
+    # Whole names of the units, teams, places and agencies the file names: a shorter name
+    # inside one of them is part of it, not a mention of its own.
+    units: set[str] = field(default_factory=set)
+
+    def unit(self, name: str | None) -> None:
+        if name and name.strip():
+            self.units.add(name.strip())
+            self.protected |= _words(name)
 
     def officer(self, username: str, name: str) -> str:
         if username not in self.officers:
@@ -47,13 +67,23 @@ class Placeholders:
     def owner(self, name: str) -> str:
         return self.owners.setdefault(name, f"Action owner {len(self.owners) + 1}")
 
+    def contact(self, name: str) -> str:
+        return self.contacts.setdefault(name, f"Partner contact {len(self.contacts) + 1}")
 
-def redact(file: CaseFile) -> tuple[CaseFile, dict[str, Any]]:
-    """The redacted file, and what the manifest says of the redaction."""
+
+def redact(file: CaseFile, places: Iterable[str] = ()) -> tuple[CaseFile, dict[str, Any]]:
+    """The redacted file, and what the manifest says of the redaction. ``places``: names of
+    places and bodies known beyond the file (forces, local authorities), whose words a
+    partner contact's name never takes away one by one."""
     data = file.model_dump(mode="json")
     found = Placeholders()
+    for place in places:
+        found.unit(place)
     _people(data, found)
     case = data["case"]
+    found.unit(case.get("team"))
+    if case.get("operation"):
+        found.unit(case["operation"]["unit"])
     for concern in case["concerns"]:
         if concern["raised_by"]:
             concern["raised_by"] = found.member_of_public(concern["raised_by"])
@@ -61,6 +91,7 @@ def redact(file: CaseFile) -> tuple[CaseFile, dict[str, Any]]:
     for action in case["actions"]:
         if action["owner"]:
             action["owner"] = found.owner(action["owner"])
+    _partner_contacts(case, found)
     for patrol in case["patrols"]:
         officers = [p.strip() for p in patrol["officers"].split(",") if p.strip()]
         patrol["officers"] = ", ".join(_known(found, name) for name in officers)
@@ -69,12 +100,27 @@ def redact(file: CaseFile) -> tuple[CaseFile, dict[str, Any]]:
     return redacted, {
         "applied": True,
         "officers": len(found.officers), "members_of_the_public": len(found.public),
-        "action_owners": len(found.owners),
-        "method": "Officers, members of the public and action owners replaced by stable "
-                  "placeholders, and their names (and the action owners named with a title, "
-                  "such as Mr or PC) replaced in free text; contact details, e-mail "
-                  "addresses and telephone numbers removed.",
+        "action_owners": len(found.owners), "partner_contacts": len(found.contacts),
+        "method": "Officers, members of the public, action owners and partner agencies' "
+                  "contacts replaced by stable placeholders, and their names (and the action "
+                  "owners named with a title, such as Mr or PC) replaced in free text; "
+                  "contact details, e-mail addresses and telephone numbers removed.",
     }
+
+
+def _partner_contacts(case: dict[str, Any], found: Placeholders) -> None:
+    """Each contact becomes a placeholder with their job title only (the role is the
+    evaluation's business, the person is not)."""
+    places = [case["borough"], case.get("force"), case.get("ward"), case.get("target_area"),
+              case.get("control_area"), *(p["agency"] for p in case.get("partners", [])),
+              *(p["agency"]["borough"] for p in case.get("partners", []))]
+    for place in places:
+        if place:
+            found.unit(place["name"])
+    for partner in case.get("partners", []):
+        contact = partner["contact"]
+        if contact:
+            contact.update(name=found.contact(contact["name"]), phone="", email="")
 
 
 def _people(value: Any, found: Placeholders) -> None:
@@ -115,34 +161,57 @@ def _words(text: str) -> set[str]:
 
 
 def _replacer(found: Placeholders) -> Callable[[str], str]:
-    """Replace each known name (whole, then each name word) by its placeholder."""
-    phrases: dict[str, str] = {}
+    """Replace each known name (whole, then each name word) by its placeholder, at word
+    boundaries and outside the longer names the file knows."""
+    people: dict[str, str] = {}  # whole names of people: replaced even inside a unit's name
     for username, placeholder in found.officers.items():
         if not username.startswith("typed:"):  # typed names are in ``names``
-            phrases[username] = placeholder
-    for table in (found.names, found.public, found.owners):
-        for name, placeholder in table.items():
-            phrases[name] = placeholder
+            people[username] = placeholder
+    for table in (found.names, found.public, found.contacts):
+        people.update(table)
+    people.update((o, p) for o, p in found.owners.items() if _personal(o))
+    phrases = dict(people)
+    phrases.update((o, p) for o, p in found.owners.items() if not _personal(o))  # teams
     for name, placeholder in [*found.names.items(), *found.public.items(),
                               *((o, p) for o, p in found.owners.items() if _personal(o))]:
         for word in _words(name):
             phrases.setdefault(word, placeholder)
-    ordered = sorted((p for p in phrases if p.strip()), key=len, reverse=True)
-    if not ordered:
-        pattern = None
-    else:
-        pattern = re.compile(r"(?<![\w])(" + "|".join(re.escape(p) for p in ordered)
-                             + r")(?![\w])", re.IGNORECASE)
-    lookup = {p.lower(): v for p, v in phrases.items()}
+    for name, placeholder in found.contacts.items():
+        for word in _words(name) - found.protected:
+            phrases.setdefault(word, placeholder)
+    lookup = {p.lower(): v for p, v in phrases.items() if p.strip()}
+    units = {u.lower() for u in found.units} - lookup.keys()
+    pattern = _whole_words([*lookup, *units])
+    inside_unit = _names_replacer(people)
 
     def replace(text: str) -> str:
         text = EMAIL.sub("[e-mail removed]", text)
         text = PHONE.sub("[telephone removed]", text)
         if pattern is None:
             return text
-        return pattern.sub(lambda m: lookup[m.group(0).lower()], text)
+        return pattern.sub(lambda m: lookup.get(m.group(0).lower())
+                           or inside_unit(m.group(0)), text)
 
     return replace
+
+
+def _names_replacer(names: dict[str, str]) -> Callable[[str], str]:
+    """Replace only whole names (of people, within a unit's name)."""
+    lookup = {n.lower(): p for n, p in names.items() if n.strip()}
+    pattern = _whole_words(list(lookup))
+    if pattern is None:
+        return lambda text: text
+    return lambda text: pattern.sub(lambda m: lookup[m.group(0).lower()], text)
+
+
+def _whole_words(phrases: list[str]) -> re.Pattern[str] | None:
+    """One pattern for the phrases at word boundaries, the longest first (so a longer name
+    wins over a shorter one inside it)."""
+    if not phrases:
+        return None
+    ordered = sorted(set(phrases), key=len, reverse=True)
+    return re.compile(r"(?<!\w)(" + "|".join(re.escape(p) for p in ordered) + r")(?!\w)",
+                      re.IGNORECASE)
 
 
 def _strings(value: Any, replace: Callable[[str], str], key: str = "") -> Any:

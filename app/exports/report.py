@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,20 @@ def render_report(file: CaseFile, manifest: dict[str, Any]) -> str:
         chart=_chart(latest.results, latest) if latest else None,
         area_map=areas_map(case, latest.areas if latest else None),
         format_minutes=format_minutes,
-        kinds=list(OutputKind))
+        kinds=list(OutputKind), evidence=evidence(case))
+
+
+def evidence(case: CaseRecord) -> dict[str, Any]:
+    """Before and after photos paired in the order they were added (side by side in the
+    report), and the rest: other photos, documents, and what was corrected."""
+    corrected = {a.supersedes for a in case.attachments if a.supersedes is not None}
+    current = [a for a in case.attachments if a.key not in corrected]
+    befores = [a for a in current if a.phase == "before"]
+    afters = [a for a in current if a.phase == "after"]
+    paired = {a.key for a in befores + afters}
+    return {"pairs": list(zip_longest(befores, afters)),
+            "others": [a for a in case.attachments if a.key not in paired],
+            "corrected": corrected}
 
 
 def output_totals(case: CaseRecord) -> list[tuple[OutputKind, int]]:

@@ -17,14 +17,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.attachments.models import AttachmentKind, Phase
 from app.cases.models import EventKind
 from app.sara.allocation import Group, Method
 from app.sara.analysis import HypothesisStatus
 from app.sara.assessment import Outcome
 from app.sara.community import Channel, RaisedBy, TriageOutcome
+from app.sara.partners import AgencyKind, PartnerRole
 from app.sara.patrols import OutputKind, PatrolKind
 from app.sara.problem import Priority, ProblemSource
 from app.sara.responses import ActionStatus, Partner
+from app.sara.reviews import ReviewDecision
 from app.sara.stages import Stage
 
 FORMAT = "popcase-case-file"
@@ -85,6 +88,37 @@ class ActionItem(Record):
     completed_on: date | None
     notes: str
     created_at: datetime
+    # Added after version 1's first files: absent in those, so it has a default.
+    assignee: Person | None = Field(None, description="The popcase user who carries the "
+                                                      "action")
+    partner_agency: str | None = Field(None, description="The partner agency that leads the "
+                                       "action, by its name in the force's directory (absent "
+                                       "from files of popcase before partner agencies)")
+
+
+class AgencyRecord(Record):
+    name: str = Field(description="The agency's name in its force's partner directory")
+    kind: AgencyKind
+    borough: Place | None = Field(description="The local policing area it serves, if one")
+
+
+class ContactRecord(Record):
+    """A person at a partner agency: personal data (a placeholder name and no details when
+    the file is redacted)."""
+
+    name: str
+    job_title: str
+    phone: str
+    email: str
+
+
+class PartnerItem(Record):
+    key: int
+    agency: AgencyRecord
+    role: PartnerRole = Field(description="lead, member or informed")
+    contact: ContactRecord | None
+    added_at: datetime
+    added_by: Person | None
 
 
 class PatrolItem(Record):
@@ -201,6 +235,15 @@ class AllocationRecord(Record):
     made_by: Person | None
 
 
+class TemplateRecord(Record):
+    """The problem template version the case was opened from (what it was given is already in
+    the case's own hypotheses and actions)."""
+
+    slug: str
+    name: str
+    version: int = Field(ge=1)
+
+
 class OperationRecord(Record):
     name: str
     unit: str
@@ -209,6 +252,52 @@ class OperationRecord(Record):
     end_date: date | None
     allocation: AllocationRecord | None = Field(None, description="Absent unless the "
                                                 "operation's hotspots were randomised")
+
+
+class SupervisoryReviewItem(Record):
+    """A supervisor's review of the plan, and when they set the next one."""
+
+    reviewed_at: datetime
+    reviewer: Person | None
+    decision: ReviewDecision = Field(description="continue, change_approach, escalate or "
+                                     "ready_to_close")
+    decision_label: str
+    note: str
+    due_on: date | None = Field(description="The review date that was due when it was made")
+    next_review_on: date
+    reason_for_later: str = Field(description="Why the next review is more than twice the "
+                                  "cadence away (empty otherwise)")
+    priority: Priority = Field(description="The case's priority at the review")
+    cadence_days: int = Field(description="The force's days between reviews for that "
+                              "priority, then")
+
+
+class AttachmentItem(Record):
+    """A photo or document on the case. The file carried is the copy shown in popcase (a
+    photo re-encoded without its location and camera metadata; a document itself); the
+    original stays with the exporting force, identified by its SHA-256."""
+
+    key: int
+    kind: AttachmentKind = Field(description="photo or document")
+    phase: Phase | None = Field(description="For photos: before or after the response")
+    caption: str
+    stage: Stage = Field(description="The case's stage when it was added")
+    added_at: datetime
+    added_by: Person | None
+    original_name: str = Field(description="As the sender named it")
+    original_type: str = Field(description="The type of the original, read from its content")
+    original_size: int = Field(description="Bytes")
+    original_sha256: str = Field(description="SHA-256 of the original as received")
+    file: str | None = Field(description="The path of the carried file in the case file "
+                             "(attachments/<sha256>.<ext>); null when a redacted file leaves "
+                             "it out (the manifest says why)")
+    file_sha256: str = Field(description="SHA-256 of the carried file")
+    file_type: str
+    width: int | None = Field(description="Pixels, upright")
+    height: int | None
+    action: int | None = Field(description="The key of the action it belongs to")
+    patrol: int | None = Field(description="The key of the patrol it belongs to")
+    supersedes: int | None = Field(description="The key of the attachment it corrects")
 
 
 class CaseRecord(Record):
@@ -226,6 +315,9 @@ class CaseRecord(Record):
     team: str
     owner: Person | None
     operation: OperationRecord | None
+    template: TemplateRecord | None = Field(
+        None, description="The problem template version the case was opened from; null when "
+                          "none (absent from files of popcase before templates)")
     stage: Stage
     stage_entered_at: datetime
     created_at: datetime
@@ -248,6 +340,9 @@ class CaseRecord(Record):
     response_plan: str
     planned_patrol_minutes: int | None
     actions: list[ActionItem]
+    partners: list[PartnerItem] = Field(
+        default_factory=list, description="The case's partner agencies with their contacts "
+                                          "and roles (absent from files before partners)")
     patrols: list[PatrolItem]
     outputs: list[OutputItem]
     concerns: list[ConcernItem]
@@ -260,6 +355,15 @@ class CaseRecord(Record):
     assessments: list[AssessmentItem]
     timeline: list[EventItem] = Field(description="Notes, edits and every stage move, oldest "
                                       "first")
+    # Supervision (absent from files of popcase before review cadences)
+    next_review_on: date | None = Field(None, description="When a supervisor next reviews the "
+                                        "case (none once it is closed)")
+    reviews: list[SupervisoryReviewItem] = Field(
+        default_factory=list, description="Supervisory reviews, oldest first")
+    # Evidence (absent from files of popcase before attachments)
+    attachments: list[AttachmentItem] = Field(
+        default_factory=list, description="Photos and documents, oldest first; a corrected "
+                                          "one stays, and its correction names it")
 
 
 class CaseFile(Record):

@@ -18,7 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.assessment import service as assessment
-from app.assessment.views import evaluation, evaluation_csv
+from app.assessment.views import CSV_COLUMNS, evaluation, evaluation_csv
+from app.attachments.models import AttachmentKind
+from app.attachments.storage import Store
 from app.audit.service import AuditAction, record
 from app.auth.context import Actor, Channel
 from app.auth.permissions import Perm, require
@@ -26,15 +28,19 @@ from app.cases.access import acting_user, case_for, normalise_ref
 from app.cases.models import Case
 from app.crime.geometry import area_shape, to_bng
 from app.crime.queries import Period, crime_rows_in
+from app.csvfile import csv_bytes
 from app.errors import NotFound, ValidationFailed
 from app.exports import files
 from app.exports.build import case_file
 from app.exports.redact import redact
 from app.exports.report import render_report
-from app.exports.schemas import CaseRecord
+from app.exports.schemas import CaseFile, CaseRecord
 from app.operations.allocation import allocation_read
 from app.operations.models import Operation
+from app.partners.access import sees_case_contacts
+from app.reference.models import Borough, Force
 from app.sara.patrols import visit_band
+from app.settings import get_settings
 
 MIN_REASON = 3
 
@@ -63,12 +69,17 @@ def _exportable_case(db: Session, actor: Actor, ref: str) -> Case:
 
 
 def export_case(db: Session, actor: Actor, ref: str, *, reason: str,
-                redacted: bool = False) -> Export:
+                redacted: bool = False, photos: bool = False,
+                store: Store | None = None) -> Export:
+    """``photos``: a redacted file carries the photos too (faces and number plates are not
+    redacted: only when asked). An unredacted file always carries them."""
     reason = _check_reason(reason)
     case = _exportable_case(db, actor, ref)
-    content = case_file_zip(db, actor, case, reason=reason, redacted=redacted)
+    content = case_file_zip(db, actor, case, reason=reason, redacted=redacted, photos=photos,
+                            store=store)
     record(db, actor, AuditAction.CASE_EXPORT, object_type="case", object_ref=case.ref,
            justification=reason, details={"redacted": redacted,
+                                          "photos": photos or not redacted,
                                           "sha256": files.sha256(content)})
     db.commit()
     suffix = "-redacted" if redacted else ""
@@ -76,21 +87,66 @@ def export_case(db: Session, actor: Actor, ref: str, *, reason: str,
 
 
 def case_file_zip(db: Session, actor: Actor, case: Case, *, reason: str,
-                  redacted: bool) -> bytes:
-    file = case_file(db, case)
+                  redacted: bool, photos: bool = False, store: Store | None = None) -> bytes:
+    # An evaluator's file (their role does not see partner contacts) carries contacts by job
+    # title only, as their case page does; the command line's operator exports everything.
+    contact_details = actor.user is None or sees_case_contacts(actor.user)
+    file = case_file(db, case, contact_details=contact_details)
     crimes = _crime_rows(db, case)
     redaction: dict[str, Any] = {"applied": False}
+    if not contact_details and file.case.partners:
+        redaction["partner_contacts"] = "withheld: the exporter's role does not see them"
     if redacted:
-        file, redaction = redact(file)
+        file, redaction = redact(file, known_places(db))
+    file, carried, redaction = _carried(file, redacted, photos, redaction)
     manifest = files.manifest_for(file.case.ref, _exporter(actor, redacted), reason, redaction)
+    manifest["attachments"] = [
+        {"key": a.key, "kind": a.kind.value, "phase": a.phase.value if a.phase else None,
+         "file": a.file, "sha256": a.file_sha256, "original_sha256": a.original_sha256}
+        for a in file.case.attachments]
+    store = store or Store.from_settings(get_settings())
     members = {
         "case.json": files.dumps(file),
         **_tables(file.case),
         "crimes.csv": crimes,
         "README.txt": files.readme(file.case.ref, redacted),
         "report.html": render_report(file, manifest).encode("utf-8"),
+        # Each carried file under its checksum (the manifest's ``files`` lists it again).
+        **{path: store.read(digest) for path, digest in carried.items()},
     }
     return files.write_zip(members, manifest)
+
+
+def known_places(db: Session) -> list[str]:
+    """Every force's and local policing area's name here: words redaction keeps (a partner
+    contact called Sam London leaves "City of London Police" whole)."""
+    forces = db.execute(select(Force.area_name, Force.name)).all()
+    return [*(n for pair in forces for n in pair if n), *db.scalars(select(Borough.name))]
+
+
+def _carried(file: CaseFile, redacted: bool, photos: bool,
+             redaction: dict[str, Any]) -> tuple[CaseFile, dict[str, str], dict[str, Any]]:
+    """Which attachment files the zip carries (path to digest). A redacted file leaves photos
+    out unless asked (faces, number plates and doors are not redacted), and documents always
+    (their text cannot be redacted); the manifest says so."""
+    carried: dict[str, str] = {}
+    left_out = {AttachmentKind.PHOTO: 0, AttachmentKind.DOCUMENT: 0}
+    items = []
+    for item in file.case.attachments:
+        keep = not redacted or (item.kind is AttachmentKind.PHOTO and photos)
+        if keep and item.file:
+            carried[item.file] = item.file_sha256
+        else:
+            left_out[item.kind] += 1
+            item = item.model_copy(update={"file": None})
+        items.append(item)
+    if redacted and file.case.attachments:
+        redaction = {**redaction, "photos": "included on request" if photos
+                     else f"left out ({left_out[AttachmentKind.PHOTO]})",
+                     "documents": f"left out ({left_out[AttachmentKind.DOCUMENT]}): their "
+                                  "text cannot be redacted"}
+    case = file.case.model_copy(update={"attachments": items})
+    return file.model_copy(update={"case": case}), carried, redaction
 
 
 def _exporter(actor: Actor, redacted: bool) -> str:
@@ -102,20 +158,27 @@ def _exporter(actor: Actor, redacted: bool) -> str:
 def _tables(case: CaseRecord) -> dict[str, bytes]:
     corrected = {o.corrects for o in case.outputs if o.corrects is not None}
     return {
-        "actions.csv": files.csv_bytes(
+        "actions.csv": csv_bytes(
             [c for c, _m in files.CSV_COLUMNS["actions.csv"][1]],
             ([a.key, a.title, a.tactic, a.tactic_label, a.partner.value, a.owner, a.due_date,
-              a.status.value, a.completed_on, a.notes] for a in case.actions)),
-        "patrols.csv": files.csv_bytes(
+              a.status.value, a.completed_on, a.notes, a.assignee.name if a.assignee else None]
+             for a in case.actions)),
+        "patrols.csv": csv_bytes(
             [c for c, _m in files.CSV_COLUMNS["patrols.csv"][1]],
             ([p.key, p.started_at.isoformat(), p.ended_at.isoformat() if p.ended_at else None,
               p.minutes, visit_band(p.minutes).value if p.minutes is not None else None,
               p.kind.value, p.officers, p.place, p.live, p.notes] for p in case.patrols)),
-        "outputs.csv": files.csv_bytes(
+        "outputs.csv": csv_bytes(
             [c for c, _m in files.CSV_COLUMNS["outputs.csv"][1]],
             ([o.key, o.on, o.kind.value, o.count, o.patrol, o.corrects,
               o.key not in corrected, o.reason, o.notes] for o in case.outputs)),
-        "timeline.csv": files.csv_bytes(
+        "partners.csv": csv_bytes(
+            [c for c, _m in files.CSV_COLUMNS["partners.csv"][1]],
+            ([p.key, p.agency.name, p.agency.kind.value, p.role.value,
+              p.contact.name if p.contact else None, p.contact.job_title if p.contact else None,
+              p.contact.phone if p.contact else None, p.contact.email if p.contact else None]
+             for p in case.partners)),
+        "timeline.csv": csv_bytes(
             [c for c, _m in files.CSV_COLUMNS["timeline.csv"][1]],
             ([e.at.isoformat(), e.kind.value, e.actor.name if e.actor else "", e.summary, e.body,
               e.from_stage.value if e.from_stage else None,
@@ -129,7 +192,7 @@ def _crime_rows(db: Session, case: Case) -> bytes:
     columns = [c for c, _m in files.CSV_COLUMNS["crimes.csv"][1]]
     saved = assessment.snapshots(db, case)
     if not saved:
-        return files.csv_bytes(columns, [])
+        return csv_bytes(columns, [])
     latest = saved[0]
     periods = {"before": Period(latest.before_first, latest.before_last),
                "after": Period(latest.after_first, latest.after_last)}
@@ -145,7 +208,7 @@ def _crime_rows(db: Session, case: Case) -> bytes:
                              crime.category, crime.longitude, crime.latitude, crime.location,
                              crime.lsoa_code, crime.lsoa_name, crime.last_outcome,
                              crime.source])
-    return files.csv_bytes(columns, rows)
+    return csv_bytes(columns, rows)
 
 
 def _counted_shape(record: dict[str, Any] | None, role: str) -> BaseGeometry | None:
@@ -191,8 +254,7 @@ def export_operation(db: Session, actor: Actor, operation: Operation, *, reason:
             "end_date": operation.end_date.isoformat() if operation.end_date else None,
             "cases": [case.ref for case, _s in rows]}, indent=2).encode("utf-8"),
         "evaluation.json": result.model_dump_json(indent=2).encode("utf-8"),
-        "evaluation.csv": files.csv_bytes(next(evaluation_csv(result)),
-                                          list(evaluation_csv(result))[1:]),
+        "evaluation.csv": csv_bytes(CSV_COLUMNS, evaluation_csv(result)),
     }
     for case, _snapshot in rows:
         members[f"cases/{case.ref}.zip"] = case_file_zip(db, actor, case, reason=reason,

@@ -9,7 +9,9 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.cases.schemas import BoroughCode, ForceId, Input
+from app.handover.schemas import DepartedOwner
 from app.sara.patrols import OutputKind
+from app.sara.problem import Priority
 from app.sara.stages import Stage
 from app.validation import WorkDate
 
@@ -148,6 +150,20 @@ class OverrideToReview(BaseModel):
     unmet: list[str]
 
 
+class ReviewToMake(BaseModel):
+    """An open case whose supervisory review is overdue or falls due soon."""
+
+    ref: str
+    title: str
+    stage: Stage
+    priority: Priority
+    borough: str
+    owner_name: str | None
+    next_review_on: date
+    days_overdue: int = Field(description="0 for a review not yet due")
+    days_left: int = Field(description="Days until it falls due (negative once overdue)")
+
+
 Item = TypeVar("Item", bound=BaseModel)
 
 
@@ -157,6 +173,12 @@ class QueueList(BaseModel, Generic[Item]):
 
 
 class WorkQueue(BaseModel):
+    reviews_overdue: QueueList[ReviewToMake] = Field(
+        description="Open cases whose supervisory review date has passed, the longest overdue "
+                    "first: they lead the queue")
+    reviews_due_soon: QueueList[ReviewToMake] = Field(
+        description="Open cases whose review falls due from today to 7 days ahead, soonest "
+                    "first")
     borough: str | None
     idle_days: int
     stuck_days: int
@@ -168,6 +190,9 @@ class WorkQueue(BaseModel):
                     "supervisor reviews those")
     own_overrides_waiting: int = Field(0, description="The reader's own overrides waiting for "
                                                       "another supervisor's review")
+    departed_owners: list[DepartedOwner] = Field(
+        default_factory=list, description="Deactivated accounts still holding open cases or "
+                                          "actions here, until their work is handed over")
 
 
 class OverrideReview(Input):

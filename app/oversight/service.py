@@ -23,6 +23,7 @@ from app.clock import day_start_utc, local, london_day, today
 from app.community.models import Concern
 from app.db import utcnow
 from app.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from app.handover.service import departed_owners
 from app.operations.models import Operation
 from app.operations.service import get_operation
 from app.oversight.schemas import (
@@ -40,6 +41,7 @@ from app.oversight.schemas import (
     QueueList,
     QueueQuery,
     QuietCase,
+    ReviewToMake,
     StatsFilters,
     StatsQuery,
     Summary,
@@ -51,6 +53,7 @@ from app.reference.models import Borough, Force, bilingual
 from app.reference.service import unknown_area
 from app.sara.patrols import OutputKind, VisitBand, band_counts, planned_minutes
 from app.sara.responses import ActionStatus
+from app.sara.reviews import DUE_SOON_DAYS, days_overdue
 from app.sara.stages import STAGES, Stage
 
 QUEUE_ITEMS = 200  # per list; the totals are exact
@@ -235,8 +238,9 @@ def _triage_queue(user: User, query: StatsQuery) -> ColumnElement[bool] | None:
 # --- the work queue ----------------------------------------------------------------------------
 
 def work_queue(db: Session, actor: Actor, query: QueueQuery) -> WorkQueue:
-    """What needs a supervisor's attention in a borough: overdue actions, cases gone quiet,
-    cases stuck in a stage, and gate overrides nobody has reviewed yet."""
+    """What needs a supervisor's attention in a borough: overdue supervisory reviews first,
+    then reviews due within the week, overdue actions, cases gone quiet, cases stuck in a
+    stage, and gate overrides nobody has reviewed yet."""
     user = acting_user(actor)
     require(user, Perm.CASE_READ)
     _check_places(db, query.borough, None)
@@ -251,6 +255,9 @@ def work_queue(db: Session, actor: Actor, query: QueueQuery) -> WorkQueue:
     open_cases = [*scope, Case.stage != Stage.CLOSED]
     now, day = utcnow(), today()
     queue = WorkQueue(
+        reviews_overdue=_reviews(db, [*open_cases, Case.next_review_on < day], day),
+        reviews_due_soon=_reviews(db, [*open_cases, Case.next_review_on.between(
+            day, day + timedelta(days=DUE_SOON_DAYS))], day),
         borough=borough, idle_days=query.idle_days, stuck_days=query.stuck_days,
         overdue_actions=_overdue_actions(db, open_cases, day),
         inactive_cases=_quiet_cases(db, open_cases, Case.last_activity_at,
@@ -261,6 +268,7 @@ def work_queue(db: Session, actor: Actor, query: QueueQuery) -> WorkQueue:
         own_overrides_waiting=_count(db, select(CaseEvent.id).join(
             Case, Case.id == CaseEvent.case_id).where(*scope, *_unreviewed_overrides(),
                                                         CaseEvent.actor_id == user.id)),
+        departed_owners=departed_owners(db, open_cases),
     )
     record(db, actor, AuditAction.QUEUE_VIEW, object_type="queue", object_ref=borough or "",
            details={"query": query.model_dump(mode="json", exclude_defaults=True)})
@@ -270,6 +278,23 @@ def work_queue(db: Session, actor: Actor, query: QueueQuery) -> WorkQueue:
 
 def _count(db: Session, query: object) -> int:
     return db.scalar(select(func.count()).select_from(query.subquery())) or 0  # type: ignore[attr-defined]
+
+
+def _reviews(db: Session, scope: list[ColumnElement[bool]],
+             day: date) -> QueueList[ReviewToMake]:
+    """Cases by their next review date, the earliest (longest overdue) first."""
+    query = select(Case).where(*scope)
+    rows = db.scalars(query.order_by(Case.next_review_on, Case.id).limit(QUEUE_ITEMS))
+    items = []
+    for case in rows:
+        due = case.next_review_on
+        assert due is not None
+        items.append(ReviewToMake(
+            ref=case.ref, title=case.title, stage=case.stage, priority=case.priority,
+            borough=case.borough_code,
+            owner_name=case.owner.display_name if case.owner else None, next_review_on=due,
+            days_overdue=days_overdue(due, day), days_left=(due - day).days))
+    return QueueList[ReviewToMake](total=_count(db, query), items=items)
 
 
 def _overdue_actions(db: Session, scope: list[ColumnElement[bool]],

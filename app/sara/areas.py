@@ -14,6 +14,8 @@ GB_LONGITUDE = (-8.7, 1.9)
 GB_LATITUDE = (49.8, 60.9)
 RADIUS_RANGE_M = (10, 5000)
 MAX_VERTICES = 20000
+MAX_PARTS = 500  # polygons of a MultiPolygon
+MAX_RINGS = 2000  # outer rings and holes, all parts together
 
 
 def geometry_problems(geometry: Any, radius_m: int | None) -> list[str]:
@@ -36,7 +38,8 @@ def geometry_problems(geometry: Any, radius_m: int | None) -> list[str]:
     polygons = [coordinates] if kind == "Polygon" else coordinates
     if not isinstance(polygons, list) or not polygons:
         return ["The polygon has no coordinates."]
-    vertices = 0
+    if problem := _size_problem(polygons):
+        return [problem]
     for polygon in polygons:
         if not isinstance(polygon, list) or not polygon:
             return ["Each polygon needs at least one ring of coordinates."]
@@ -44,10 +47,21 @@ def geometry_problems(geometry: Any, radius_m: int | None) -> list[str]:
             problems = _ring_problems(ring)
             if problems:
                 return problems
-            vertices += len(ring)
-    if vertices > MAX_VERTICES:
-        return [f"The polygon has {vertices} points; simplify it to at most {MAX_VERTICES}."]
     return []
+
+
+def _size_problem(polygons: list[Any]) -> str:
+    """Parts, rings and points counted before any position is looked at: a huge geometry is
+    refused at the cost of counting list lengths, not of checking a million positions."""
+    if len(polygons) > MAX_PARTS:
+        return f"The area has {len(polygons)} parts; at most {MAX_PARTS} are accepted."
+    rings = [ring for polygon in polygons if isinstance(polygon, list) for ring in polygon]
+    if len(rings) > MAX_RINGS:
+        return f"The area has {len(rings)} rings; at most {MAX_RINGS} are accepted."
+    vertices = sum(len(ring) for ring in rings if isinstance(ring, list))
+    if vertices > MAX_VERTICES:
+        return f"The polygon has {vertices} points; simplify it to at most {MAX_VERTICES}."
+    return ""
 
 
 def _ring_problems(ring: Any) -> list[str]:

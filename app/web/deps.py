@@ -14,6 +14,7 @@ from app.auth.context import Actor, Channel
 from app.auth.roles import Role
 from app.auth.service import resolve_session
 from app.deps import client_addr, get_db, request_id
+from app.notifications.service import unread_count
 from app.reference.service import scope_name
 
 SESSION_COOKIE = "popcase_session"
@@ -35,6 +36,7 @@ class SignedIn:
     active: bool
     csrf_token: str
     scope_name: str = ""  # the home area's or the force's name (empty: every force)
+    unread_notifications: int = 0  # the header's count
 
 
 class SignInRequired(Exception):
@@ -55,7 +57,7 @@ def page_actor(request: Request, db: Annotated[Session, Depends(get_db)]) -> Act
     user = session.user
     request.state.signed_in = SignedIn(user.username, user.display_name, user.role,
                                        user.borough_code, user.active, session.csrf_token,
-                                       scope_name(db, user))
+                                       scope_name(db, user), unread_count(db, user))
     return Actor(session.user, Channel.WEB, request_id(request), client_addr(request))
 
 
@@ -81,6 +83,16 @@ async def check_csrf(request: Request, expected: str | None) -> None:
     if not expected or not sent or not secrets.compare_digest(expected, sent):
         if form is not None:
             await form.close()  # a refused upload's spooled file: the route never sees it
+        raise CsrfRejected()
+
+
+def check_streamed_csrf(request: Request, fields: dict[str, str]) -> None:
+    """For a page upload read as a stream (``request.form()`` would spool it all first): the
+    token in the header, or in a form field sent before the file."""
+    _check_origin(request)
+    expected = request.state.signed_in.csrf_token
+    sent = request.headers.get(CSRF_HEADER) or fields.get(CSRF_FIELD)
+    if not expected or not sent or not secrets.compare_digest(expected, sent):
         raise CsrfRejected()
 
 

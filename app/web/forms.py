@@ -87,7 +87,7 @@ DATE_PARTS = ("day", "month", "year")
 # The schema fields entered as GOV.UK date inputs (day, month, year): an error on one of these
 # links to its day box.
 DATE_INPUTS = frozenset({"raised_on", "on", "date", "baseline_start", "baseline_end",
-                         "due_date", "start_date", "end_date"})
+                         "due_date", "start_date", "end_date", "next_review_on"})
 
 
 def date_anchor(control: str) -> str:
@@ -283,7 +283,9 @@ def action_payload(form: Form, prefix: str, problems: Problems) -> dict[str, Any
             "owner": text(form, f"{prefix}-owner"),
             "due_date": date_field(form, f"{prefix}-due_date", problems, field="due_date"),
             "status": text(form, f"{prefix}-status") or "planned",
-            "notes": text(form, f"{prefix}-notes")}
+            "notes": text(form, f"{prefix}-notes"),
+            "assignee": optional(form, f"{prefix}-assignee"),
+            "partner_agency": optional(form, f"{prefix}-partner_agency")}
 
 
 def prefixed(errors: Iterable[FieldError], prefix: str,
@@ -351,3 +353,17 @@ def outputs_payload(form: Form, prefix: str, kinds: Iterable[str],
             "counts": {kind: count for kind, count in counts.items() if count is not None},
             "patrol_id": int(patrol) if patrol.isdigit() else (patrol or None),
             "notes": text(form, f"{prefix}-notes")}
+
+
+# --- supervisory reviews -----------------------------------------------------------------------
+
+def review_payload(form: Form, problems: Problems) -> dict[str, Any]:
+    return {"note": text(form, "review-note"), "decision": optional(form, "review-decision"),
+            "next_review_on": date_field(form, "review-next_review_on", problems,
+                                         field="next_review_on"),
+            "reason_for_later": text(form, "review-reason_for_later")}
+
+
+def cadence_payload(form: Form) -> dict[str, Any]:
+    return {priority: whole_number(form, f"cadence-{priority}")
+            for priority in ("high", "medium", "low")}

@@ -153,4 +153,7 @@ def action_values(a: Action | None, prefix: str) -> dict[str, Any]:
             f"{prefix}-owner": a.owner if a else "",
             f"{prefix}-due_date": a.due_date.isoformat() if a and a.due_date else "",
             f"{prefix}-status": a.status.value if a else "planned",
-            f"{prefix}-notes": a.notes if a else ""}
+            f"{prefix}-notes": a.notes if a else "",
+            f"{prefix}-assignee": a.assignee.username if a and a.assignee else "",
+            f"{prefix}-partner_agency": str(a.partner_agency_id)
+            if a and a.partner_agency_id else ""}

@@ -20,8 +20,11 @@
 // A Point with properties.radius_m is drawn as a circle of that radius in metres. Server text
 // (label, attribution) is only ever used as text, never as HTML.
 //
-// Without tiles the map says so in one line under it (.app-map__notice), and what it shows
-// instead: the area's outline and street names from the crime data, when the server sent them.
+// Without tiles the map says so under it (.app-map__notice), and what it shows instead: the
+// area's outline and street names from the crime data, when the server sent them.
+// The notice and the drawing toolbar may come with the page, in the markup this script would
+// build: it adopts them, so nothing below the map moves when the map starts (a tap aimed at a
+// button below it would land elsewhere).
 
 const LEAFLET_JS = new URL("../vendor/leaflet/leaflet.js", import.meta.url).href;
 const LEAFLET_CSS = new URL("../vendor/leaflet/leaflet.css", import.meta.url).href;
@@ -63,7 +66,8 @@ const MAX_LABELS = 60;
 const LABEL_GAP = 4;
 const SAME_NAME_GAP = 160;
 const LABEL_FONT = "700 12px";
-const NO_TILES = "No street map: no tile server is set.";
+const NO_TILES = "No street map: no tile server is set. In its place: the area's outline and "
+  + "street names from crime data, where there are any.";
 
 // Hotspot cells: the Getis-Ord z thresholds for p < 0.05, 0.01 and 0.001.
 function cellColour(z) {
@@ -303,6 +307,7 @@ class MapInstance {
     const urls = (this.container.dataset.geojson || "").split(/\s+/).filter(Boolean);
     if (!urls.length) {
       this.fit();
+      this.container.classList.add("app-map--loaded");
       return;
     }
     this.showMessage("Loading the map…");
@@ -317,6 +322,8 @@ class MapInstance {
     if (unreadable && !failed) this.showMessage("Some of the map data could not be shown.");
     this.fit();
     this.placeLabels();
+    // Fitted to its data: what a click lands on no longer moves (scripts and tests wait on it).
+    this.container.classList.add("app-map--loaded");
   }
 
   async fetchFeatures(url) {
@@ -375,7 +382,6 @@ class MapInstance {
       }
     }
     this.streets.sort((a, b) => b.count - a.count || a.text.localeCompare(b.text));
-    this.updateNotice(all);
     // Keep the area being edited on top of what came from the server (once all are drawn).
     this.map.whenReady(() => {
       this.drawn?.bringToFront();
@@ -468,23 +474,20 @@ class MapInstance {
   // --- without tiles: the notice and the street names --------------------------------------------
 
   setUpNotice() {
-    // A notice left behind by an earlier copy of this markup goes, as the toolbar does.
-    const next = this.container.nextElementSibling;
-    if (next?.classList.contains("app-map__notice")) next.remove();
-    this.notice = document.createElement("p");
+    this.notice = this.sibling("app-map__notice") || document.createElement("p");
     this.notice.className = "govuk-body-s app-map__notice";
     this.notice.textContent = NO_TILES;
-    this.container.after(this.notice);
+    if (!this.notice.isConnected) this.container.after(this.notice);
   }
 
-  updateNotice(features) {
-    if (!this.notice) return;
-    const outline = features.some((f) => ["outline", "target"].includes(roleOf(f)));
-    const shown = [outline ? "the area's outline" : "",
-                   this.streets.length ? "street names from crime data" : ""]
-      .filter(Boolean);
-    this.notice.textContent = shown.length ? `${NO_TILES} Showing ${shown.join(" and ")}.`
-                                           : NO_TILES;
+  // The notice or toolbar that follows the map: sent with the page, or left by an earlier copy
+  // of this markup (a restored snapshot); either way this map makes it its own.
+  sibling(className) {
+    let next = this.container.nextElementSibling;
+    for (let i = 0; next && i < 2; i += 1, next = next.nextElementSibling) {
+      if (next.classList.contains(className)) return next;
+    }
+    return null;
   }
 
   addStreet(feature) {
@@ -670,11 +673,8 @@ class MapInstance {
   }
 
   buildToolbar() {
-    // A toolbar left behind by an earlier copy of this markup (e.g. a restored snapshot) goes.
-    const next = this.container.nextElementSibling;
-    if (next?.classList.contains("app-map-draw")) next.remove();
-
-    const bar = document.createElement("div");
+    const bar = this.sibling("app-map-draw") || document.createElement("div");
+    bar.replaceChildren();  // rebuilt with its buttons wired, in the same shape
     bar.className = "app-map-draw";
     bar.setAttribute("role", "group");
     bar.setAttribute("aria-label", "Draw an area on the map");
@@ -701,7 +701,7 @@ class MapInstance {
     bar.addEventListener("keydown", (event) => this.onKey(event));
     this.container.addEventListener("keydown", (event) => this.onKey(event),
                                     { signal: this.controller.signal });
-    this.container.after(bar);
+    if (!bar.isConnected) this.container.after(bar);
     this.toolbar = bar;
     this.sketch = this.L.layerGroup().addTo(this.map);
     this.updateToolbar();

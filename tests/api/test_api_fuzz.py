@@ -119,7 +119,8 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 # --- real data to aim at -------------------------------------------------------------------------
 
 
-WORK_PARAMETERS = ("patrol_id", "output_id", "concern_id", "operation_id", "event_id")
+WORK_PARAMETERS = ("patrol_id", "output_id", "concern_id", "operation_id", "event_id",
+                   "agency_id", "contact_id", "partner_id")
 
 
 @dataclass
@@ -169,8 +170,8 @@ def open_case(client: TestClient, headers: dict[str, str],
 
 def work_on(client: TestClient, headers: dict[str, str], reviewer: dict[str, str],
             ref: str) -> dict[str, int]:
-    """A patrol, an output, a concern and an operation on the case; and a gate override on
-    another case (the target must stay in Scanning)."""
+    """A patrol, an output, a concern, an operation and a partner agency (with a contact) on
+    the case; and a gate override on another case (the target must stay in Scanning)."""
     yesterday = (date.today() - timedelta(days=1)).isoformat()
     patrol = _ok(client.post(f"/api/v1/cases/{ref}/patrols", headers=headers, json={
         "started_at": f"{yesterday}T17:00", "ended_at": f"{yesterday}T17:12"}))
@@ -187,9 +188,16 @@ def work_on(client: TestClient, headers: dict[str, str], reviewer: dict[str, str
     _ok(client.post(f"/api/v1/cases/{other}/transitions", headers=headers, json={
         "to": "analysis", "reason": "Urgent", "override": True}))
     queue = _ok(client.get("/api/v1/queue", headers=reviewer))
+    agency = _ok(client.post("/api/v1/partners", headers=headers, json={
+        "name": "Westminster City Council", "kind": "council", "borough": WESTMINSTER}))
+    contact = _ok(client.post(f"/api/v1/partners/{agency['id']}/contacts", headers=headers,
+                              json={"name": "Priya Natarajan", "phone": "020 7641 6000"}))
+    partner = _ok(client.post(f"/api/v1/cases/{ref}/partners", headers=headers, json={
+        "agency": agency["id"], "contact": contact["id"], "role": "lead"}))
     return {"patrol_id": patrol["id"], "output_id": output["id"], "concern_id": concern["id"],
             "operation_id": operation["id"],
-            "event_id": queue["overrides_to_review"]["items"][0]["event_id"]}
+            "event_id": queue["overrides_to_review"]["items"][0]["event_id"],
+            "agency_id": agency["id"], "contact_id": contact["id"], "partner_id": partner["id"]}
 
 
 @pytest.fixture
@@ -218,12 +226,20 @@ def steer(case: schemathesis.Case, targets: Targets) -> None:
 # --- the fuzz tests ------------------------------------------------------------------------------
 
 
+# How long one in-process request may take. At schemathesis's default (10 s), a request was cut
+# off now and then in full-suite runs on a loaded two-core machine (a ReadTimeout on SQLite, on a
+# different route each time, never reproduced when the file runs alone; cause not found). A hung
+# request still fails, after a minute.
+REQUEST_TIMEOUT_S = 60
+
+
 def fuzz(case: schemathesis.Case, who: str, app: FastAPI, cast: Cast, targets: Targets,
          connection: Connection) -> None:
     steer(case, targets)
     savepoint = connection.begin_nested()
     try:
-        case.call_and_validate(app=app, headers=getattr(cast, who).api, checks=CHECKS)
+        case.call_and_validate(app=app, headers=getattr(cast, who).api, checks=CHECKS,
+                               timeout=REQUEST_TIMEOUT_S)
     finally:
         savepoint.rollback()
 
@@ -254,7 +270,8 @@ def send(app: FastAPI, headers: dict[str, str], method: str, path: str, **parts:
         parts.setdefault("media_type", "application/json")
     case = schema[path][method].Case(**parts)
     try:
-        case.call_and_validate(app=app, headers=headers, checks=CHECKS)
+        case.call_and_validate(app=app, headers=headers, checks=CHECKS,
+                               timeout=REQUEST_TIMEOUT_S)
     except Exception as exc:
         # An exception escaped the app (it answered 500). Keep it, with its message and the
         # curl line schemathesis added, but not its deep, chained traceback: pytest renders that

@@ -31,12 +31,17 @@ from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
+from app.auth.context import Actor, Channel
+from app.auth.models import User
+from app.cases import service
+from app.cases.models import Case
+from app.cases.schemas import CaseCreate
 from app.cli import alembic_config
 from app.db import make_engine, make_session_factory
-from app.demo import DEMO_PASSWORD, load_demo
+from app.demo import DEMO_PASSWORD, WESTMINSTER, load_demo
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: F401  (the browser: tests/conftest.py)
@@ -326,3 +331,19 @@ _WIDE_ELEMENTS = """(limit) => [...document.querySelectorAll("body *")]
   .slice(0, 5)
   .map((el) => `${el.tagName.toLowerCase()}.${[...el.classList].join(".")}`
                + ` (right edge ${Math.round(el.getBoundingClientRect().right)}px)`)"""
+
+
+def officers_case(live_server: LiveServer, title: str, **fields: Any) -> str:
+    """The reference of PC Shah's Westminster case called ``title``, opened (with ``fields``)
+    the first time a test asks for it on this live server."""
+    engine = make_engine(live_server.database_url)
+    try:
+        with make_session_factory(engine)() as db:
+            ref = db.scalar(select(Case.ref).where(Case.title == title))
+            if ref is None:
+                officer = db.scalars(select(User).where(User.username == "pc.shah")).one()
+                ref = service.create_case(db, Actor(officer, Channel.CLI), CaseCreate(
+                    title=title, borough=WESTMINSTER, **fields)).ref
+            return ref
+    finally:
+        engine.dispose()

@@ -94,6 +94,10 @@ def test_open_a_case_fill_scanning_and_move_to_analysis(page: Page,
     assert is_htmx(saved.value) and saved.value.status == 200
     expect(area).to_contain_text("51.52270, -0.17070 (latitude, longitude)")
     expect(area).to_contain_text("250 metres")
+    # The area's map loads its data after the swap and then shows its notice above the next
+    # section: wait, or the notice moves CHEERS' "Change" between the press and the release of
+    # the click, and the click is lost (the link was focused, no request went).
+    expect(area.locator(".app-map--loaded")).to_be_visible()
     expect(area.get_by_role("button", name="Save target area")).to_have_count(0)
     # The gate panel and timeline came along with the section (hx-partial).
     expect(page.locator("#gate")).not_to_contain_text("Set the target area")

@@ -14,8 +14,8 @@ from tests.browser.a11y import assert_accessible, assert_keyboard_reachable
 from tests.browser.conftest import ARTIFACTS, DESKTOP, PageProblems, assert_fits_phone
 
 pytestmark = pytest.mark.browser
-NOTICE = ("No street map: no tile server is set. Showing the area's outline and street names "
-          "from crime data.")
+NOTICE = ("No street map: no tile server is set. In its place: the area's outline and "
+          "street names from crime data, where there are any.")
 
 
 def test_find_a_hotspot_on_the_map_and_open_a_case(page: Page,

@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app.middleware import CSP
+from app.web.templating import env
 from tests.browser.a11y import assert_accessible
 from tests.browser.conftest import DESKTOP, PHONE, PageProblems, assert_fits_phone
 
@@ -108,8 +109,8 @@ PLAIN = collection(
     *(feature(point(LNG + dx, LAT + dy), role="street", label=name, count=n)
       for name, n, dx, dy in STREETS),
 )
-NOTICE = ("No street map: no tile server is set. Showing the area's outline and street names "
-          "from crime data.")
+NOTICE = ("No street map: no tile server is set. In its place: the area's outline and "
+          "street names from crime data, where there are any.")
 PREFILLED = polygon([[LNG, LAT], [LNG + 0.002, LAT], [LNG + 0.001, LAT + 0.002], [LNG, LAT]])
 
 PAGES = {
@@ -163,6 +164,18 @@ PAGES = {
   <label for="spot-lng">Longitude</label><input id="spot-lng" name="lng" value="-0.17">
   <label for="spot-radius_m">Radius</label><input id="spot-radius_m" name="r" value="200">
 </form>""",
+    # What the app sends with a drawing map (its own macros): the script adopts both.
+    "served.html": """
+<form method="post" action="/save">
+  <div class="app-map" id="map" data-map data-geojson="/plain.geojson" data-tiles=""
+       data-draw="area-geojson" aria-label="Map to draw the area on">Needs JavaScript.</div>
+  NOTICE TOOLBAR
+  <label for="area-geojson">GeoJSON</label>
+  <textarea id="area-geojson" name="geojson" rows="3"></textarea>
+  <a href="/after" id="after" class="govuk-link">Cancel</a>
+</form>""".replace("NOTICE", str(env.get_template("_macros.html").module.map_notice(""))
+                   ).replace("TOOLBAR", str(env.get_template("_macros.html").module
+                                            .map_draw_toolbar())),
     "missing.html": """
 <div class="app-map" id="map" data-map data-geojson="/missing.geojson" data-tiles=""
      aria-label="Map">Needs JavaScript.</div>""",
@@ -269,6 +282,9 @@ def open_map(page: Page, name: str, selector: str = "#map") -> None:
     page.goto(f"/{name}")
     expect(page.locator(f"{selector}.leaflet-container")).to_be_visible()
     expect(page.locator(f"{selector} .leaflet-map-pane")).to_have_count(1)
+    # Its data loaded and the view fitted to it: until then a click lands on the whole of
+    # Great Britain (the view with nothing to show).
+    expect(page.locator(f"{selector}.app-map--loaded")).to_be_visible()
 
 
 def count(page: Page, selector: str) -> int:
@@ -435,6 +451,27 @@ def test_without_tiles_the_map_says_so_and_draws_the_outline_and_street_names(
     assert_accessible(map_page, "a map without tiles")
     if context_options["viewport"] == PHONE:
         assert_fits_phone(map_page)
+
+
+@pytest.mark.parametrize("context_options", [{"viewport": PHONE}, {"viewport": DESKTOP}],
+                         ids=["phone", "desktop"], indirect=True)
+def test_the_notice_and_toolbar_sent_with_the_page_are_adopted_and_nothing_below_moves(
+        map_page: Page) -> None:
+    """A tap aimed below the map must not land elsewhere because the map started meanwhile."""
+    map_page.route("**/static/vendor/leaflet/leaflet.js", lambda route: (
+        map_page.wait_for_timeout(300), route.continue_()))  # the page settles first
+    map_page.goto("/served.html")
+    before = map_page.locator("#after").bounding_box()
+    expect(map_page.locator("#map.app-map--loaded")).to_be_visible()
+    assert map_page.locator("#after").bounding_box() == before
+    expect(map_page.locator(".app-map__notice")).to_have_count(1)
+    expect(map_page.locator("#map + .app-map__notice")).to_have_text(NOTICE)
+    expect(map_page.locator(".app-map-draw")).to_have_count(1)
+    # The adopted toolbar works: the map's own buttons, wired.
+    map_page.get_by_role("button", name="Draw an area").click()
+    expect(map_page.get_by_role("button", name="Finish")).to_be_visible()
+    map_page.keyboard.press("Escape")
+    expect(map_page.get_by_role("button", name="Draw an area")).to_be_visible()
 
 
 @pytest.mark.parametrize("context_options", [{"viewport": PHONE}, {"viewport": DESKTOP}],

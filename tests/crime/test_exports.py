@@ -93,6 +93,9 @@ def _rich_case(client: TestClient, officer: Person, sergeant: Person, analyst: P
     queue = call("GET", "/api/v1/queue", sergeant)
     event = queue["overrides_to_review"]["items"][0]["event_id"]
     call("POST", f"/api/v1/overrides/{event}/review", sergeant, {"note": "Agreed by Sgt Byrne"})
+    call("POST", f"/api/v1/cases/{ref}/reviews", sergeant, {
+        "note": "Went through the plan with PC Amira Shah: start at the exit.",
+        "decision": "change_approach"})
     version = call("GET", f"/api/v1/cases/{ref}", officer)["version"]
     call("PATCH", f"/api/v1/cases/{ref}", officer, {
         "version": version, "response_plan": "Patrols at the exit at the peak.",
@@ -165,8 +168,8 @@ def exported(world: World, redact: bool = False) -> bytes:
 def test_a_case_file_holds_every_part_of_the_case_and_verifies(world: World) -> None:
     content = exported(world)
     found = members(content)
-    assert set(found) == {"manifest.json", "case.json", "actions.csv", "patrols.csv",
-                          "outputs.csv", "timeline.csv", "crimes.csv", "README.txt",
+    assert set(found) == {"manifest.json", "case.json", "actions.csv", "partners.csv",
+                          "patrols.csv", "outputs.csv", "timeline.csv", "crimes.csv", "README.txt",
                           "report.html"}
     manifest = json.loads(found["manifest.json"])
     assert manifest["format"] == "popcase-case-file" and manifest["case"] == world.ref
@@ -194,6 +197,12 @@ def test_a_case_file_holds_every_part_of_the_case_and_verifies(world: World) -> 
             "assessment"} <= set(kinds)
     override = next(e for e in record["timeline"] if e["overridden"])
     assert override["unmet"] and override["review"]["note"] == "Agreed by Sgt Byrne"
+    assert "supervisory_review" in kinds
+    [review] = record["reviews"]
+    assert review["decision"] == "change_approach" and review["reviewer"]["name"] == \
+        "Sgt Niamh Byrne"
+    assert review["note"] == "Went through the plan with PC Amira Shah: start at the exit."
+    assert record["next_review_on"] == review["next_review_on"]
     read_case_file(content)  # the importer's own verification accepts it
 
 
@@ -226,8 +235,10 @@ def test_the_report_has_each_stage_and_no_script_or_link_out(world: World) -> No
     assert "<script" not in report.lower() and "javascript:" not in report.lower()
     assert not re.search(r"""(href|src|action)\s*=\s*["'](?!#)""", report, re.IGNORECASE)
     assert not re.search(r"url\(\s*['\"]?(https?:|//)", report)
-    for heading in ("Summary", "Scanning", "Analysis", "Response", "Assessment", "Timeline"):
+    for heading in ("Summary", "Scanning", "Analysis", "Response", "Assessment",
+                    "Supervisory reviews", "Timeline"):
         assert f">{heading}</h2>" in report
+    assert "Change the approach" in report and "start at the exit." in report
     assert "Evidence for harm" in report and "Two men on bicycles" in report
     assert "Signs warning commuters" in report and "Patrols at the exit every evening." in report
     assert "Relative effect size (odds ratio)" in report and 'class="app-chart' in report
@@ -340,6 +351,11 @@ def test_exports_are_disclosures_logged_with_their_reason(world: World) -> None:
     missing = world.send("GET", f"/api/v1/cases/{world.ref}/export", world.evaluator,
                          expected=422)
     assert missing.json()["errors"][0]["field"] == "reason"
+    # A crafted NUL is refused with the field named (PostgreSQL could not log it: it was a 500).
+    for path in (f"/api/v1/cases/{world.ref}/export", "/api/v1/operations/1/export"):
+        nul = world.send("GET", path, world.evaluator, expected=422,
+                         params={"reason": "For\x00the evaluation"})
+        assert nul.json()["errors"][0]["field"] == "reason"
 
 
 def test_the_operation_bundle_holds_every_case_file_and_the_evaluation(world: World) -> None:

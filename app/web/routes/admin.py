@@ -1,4 +1,4 @@
-"""Administration pages: users, API tokens and the access log."""
+"""Administration pages: users, API tokens, the access log and sign-in throttling."""
 
 from __future__ import annotations
 
@@ -28,8 +28,10 @@ from app.auth.service import (
     revoke_token,
     update_user,
 )
+from app.auth.throttle import throttling_report
 from app.deps import get_db
 from app.errors import FieldError, NotFound, StaleVersion, ValidationFailed
+from app.handover.service import left_behind
 from app.reference.models import Borough
 from app.reference.service import grouped_by_force, list_boroughs, list_forces
 from app.web import forms
@@ -52,7 +54,7 @@ async def form_data(request: Request) -> FormData:
 Form = Annotated[FormData, Depends(form_data)]
 
 
-def _scope_choices(db: Session) -> dict[str, Any]:
+def scope_choices(db: Session) -> dict[str, Any]:
     """The force and home-area choices of a user's scope, and a user's scope in words."""
     areas = list_boroughs(db)
     forces = list_forces(db)
@@ -91,7 +93,7 @@ def _users_page(request: Request, db: Session, actor: Actor, values: dict[str, A
     flash = f"Saved {saved}." if any(u.username == saved for u in users) else ""
     return render(request, "admin/users.html", {
         "active_nav": "users", "users": users, "values": values, "errors": errors,
-        "role_options": ROLE_OPTIONS, **_scope_choices(db), "flash": flash,
+        "role_options": ROLE_OPTIONS, **scope_choices(db), "flash": flash,
     }, status_code=status_code)
 
 
@@ -127,16 +129,20 @@ def edit_user_page(request: Request, actor: PageActor, db: Db, username: Usernam
     user = get_user(db, username)
     values = {"display_name": user.display_name, "role": user.role.value,
               "borough": user.borough_code or "", "force": user.force_id or "",
-              "active": "yes" if user.active else "no",
+              "active": "yes" if user.active else "no", "email": user.email or "",
               "version": user.version}
-    return _edit_user(request, db, user.username, values, {})
+    return _edit_user(request, db, user.username, values, {},
+                      deactivated=request.query_params.get("deactivated") == "1")
 
 
 def _edit_user(request: Request, db: Session, username: str, values: dict[str, Any],
-               errors: dict[str, str], conflict: str = "", status_code: int = 200) -> Response:
+               errors: dict[str, str], conflict: str = "", status_code: int = 200,
+               deactivated: bool = False) -> Response:
+    person = get_user(db, username)
     return render(request, "admin/user_edit.html", {
         "active_nav": "users", "username": username, "values": values, "errors": errors,
-        "conflict": conflict, "role_options": ROLE_OPTIONS, **_scope_choices(db),
+        "conflict": conflict, "role_options": ROLE_OPTIONS, **scope_choices(db),
+        "person": person, "left": left_behind(db, person), "deactivated": deactivated,
     }, status_code=status_code)
 
 
@@ -151,12 +157,13 @@ def edit_user_submit(request: Request, actor: PageActor, db: Db, form: Form,
         return _edit_user(request, db, username, values, {"role": "Choose a role."},
                           status_code=422)
     scope = _scope_changes(form)
+    was_active = get_user(db, username).active
     try:
         user = update_user(db, actor, username, UserChanges(
             version=version, display_name=forms.text(form, "display_name"), role=Role(role),
             **scope, all_boroughs=scope["borough_code"] is None,
             every_force=scope["borough_code"] is None and scope["force_id"] is None,
-            active=forms.text(form, "active") != "no",
+            active=forms.text(form, "active") != "no", email=forms.text(form, "email"),
             password=str(form.get("password") or "") or None))
     except ValidationFailed as exc:
         db.rollback()
@@ -167,6 +174,9 @@ def edit_user_submit(request: Request, actor: PageActor, db: Db, form: Form,
         values["version"] = exc.current_version
         return _edit_user(request, db, username, values, {}, conflict=exc.message,
                           status_code=409)
+    if was_active and not user.active and left_behind(db, user).any:
+        # Say at once what the person leaves open, and where it will be handed over.
+        return RedirectResponse(f"/admin/users/{user.username}?deactivated=1", status_code=303)
     return RedirectResponse(f"/admin/users?saved={user.username}", status_code=303)
 
 
@@ -254,6 +264,13 @@ def _area_names(db: Session, refs: set[str]) -> dict[str, str]:
     """The names of the local policing areas among the records (views of an area's queue or
     hotspots are logged under its code), so that the log reads "Westminster (E09000033)"."""
     return {b.code: b.label for b in db.scalars(select(Borough).where(Borough.code.in_(refs)))}
+
+
+@router.get("/sign-in-throttling")
+def throttling_page(request: Request, actor: PageActor, db: Db) -> Response:
+    report = throttling_report(db, actor)
+    return render(request, "admin/throttling.html", {
+        "active_nav": "audit", "report": report, "settings": request.app.state.settings})
 
 
 @router.get("/audit.csv")

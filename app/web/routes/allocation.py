@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit.service import AuditAction, record_read
 from app.auth.context import Actor
 from app.auth.permissions import covers_borough, visible_cases
 from app.cases.models import Case
@@ -47,6 +48,8 @@ METHOD_OPTIONS = [(Method.PAIRS.value, "Matched pairs: the two hotspots of most 
 def allocation_page(request: Request, actor: PageActor, db: Db, operation_id: OperationId,
                     flash: str = "") -> Response:
     operation = get_operation(db, actor, operation_id)
+    record_read(db, actor, AuditAction.ALLOCATION_VIEW, object_type="operation",
+                object_ref=str(operation.id))
     return _page(request, db, actor, operation, flash=flash)
 
 

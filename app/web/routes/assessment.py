@@ -3,18 +3,16 @@ record's facts to the process evaluation, and an operation's evaluation (page an
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response, StreamingResponse
 
+from app import csvfile
 from app.assessment import service
 from app.assessment.process import process_record
 from app.assessment.schemas import AssessmentRequest
-from app.assessment.views import evaluate_operation, evaluation_csv
+from app.assessment.views import CSV_COLUMNS, evaluate_operation, evaluation_csv
 from app.auth.permissions import Perm
 from app.cases import service as cases
 from app.cases.access import case_for, ensure_open, ensure_version
@@ -96,12 +94,7 @@ def evaluation_download(actor: PageActor, db: Db, operation_id: OperationId) -> 
     operation = get_operation(db, actor, operation_id)
     result = evaluate_operation(db, actor, operation_id)
 
-    def lines() -> Iterator[str]:
-        for row in evaluation_csv(result):
-            buffer = io.StringIO()
-            csv.writer(buffer, lineterminator="\r\n").writerow(row)
-            yield buffer.getvalue()
-
     name = "".join(c if c.isalnum() else "-" for c in operation.name.lower())
-    return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers={
+    rows = csvfile.lines(CSV_COLUMNS, evaluation_csv(result))
+    return StreamingResponse(rows, media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="operation-{name}-evaluation.csv"'})

@@ -15,12 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from app.audit.service import AuditAction, record_read
 from app.auth.context import Actor
 from app.auth.permissions import Perm, has, home_area, require
 from app.auth.roles import Role
 from app.auth.service import eligible_owners
 from app.cases import content, moves, service
-from app.cases.access import case_for, ensure_open, ensure_version
+from app.cases.access import case_for, ensure_open, ensure_version, normalise_ref
 from app.cases.models import Case
 from app.cases.schemas import (
     ActionCreate,
@@ -42,7 +43,10 @@ from app.crime.queries import Period, cell_counts, data_months, month_value
 from app.deps import get_db
 from app.errors import Conflict, StaleVersion, ValidationFailed
 from app.operations.service import holds, list_operations, may_change
+from app.problem_templates.service import list_templates
 from app.reference.service import get_ward, list_wards
+from app.reviews import service as reviews
+from app.reviews.schemas import ReviewCreate
 from app.sara.analysis import HypothesisStatus
 from app.sara.assessment import Outcome
 from app.sara.cheers import CheersElement
@@ -52,9 +56,12 @@ from app.sara.stages import STAGES, GateUnmet, MoveRefused, Stage
 from app.sara.triangle import TriangleSide
 from app.validation import Problems, pydantic_errors, validate
 from app.web import forms
+from app.web.attachments import attachment_context
 from app.web.charts import monthly_bars
 from app.web.deps import PageActor, csrf_protect
 from app.web.impact import impact_context
+from app.web.partners import partners_context
+from app.web.reviews import review_context
 from app.web.sections import (
     FORM_SECTIONS,
     SECTIONS,
@@ -92,6 +99,7 @@ OUTCOME_OPTIONS = [(o.value, o.label) for o in Outcome]
 TACTIC_OPTIONS = [(group, [(t.key, t.label) for t in tactics]) for group, tactics in
                   tactic_groups()]
 STAGE_OPTIONS = [(s.value, s.label) for s in STAGES]
+# The blank choice (no sort in the URL) is the best match when searching, else the newest.
 SORT_OPTIONS = [("-updated", "Recently updated"), ("-created", "Newest first"),
                 ("created", "Oldest first"), ("-priority", "Highest priority"),
                 ("stage", "Stage (Scanning first)"), ("ref", "Reference"), ("title", "Title")]
@@ -142,11 +150,12 @@ def case_list(request: Request, actor: PageActor, db: Db) -> Response:
         "stage_options": STAGE_OPTIONS, "sort_options": SORT_OPTIONS,
         "operation_options": [(str(o.id), o.name) for o, _n in list_operations(db, actor)],
         "active_filters": sum(1 for name in ("stage", "borough", "ward", "owner", "category",
-                                             "operation")
+                                             "operation", "review")
                               if getattr(filters, name)) + (filters.overdue is not None),
         "filters_open": any(getattr(filters, n) for n in ("stage", "ward", "owner", "category",
-                                                          "operation"))
+                                                          "operation", "review"))
         or filters.overdue is not None,
+        "today": today(),
         "page": page, "pages": pages, "page_numbers": _page_numbers(page, pages),
         "page_url": lambda p: _page_url(request, p),
     }
@@ -161,10 +170,11 @@ def _filters_from_query(request: Request) -> tuple[CaseFilters, list[str]]:
     params = request.query_params
     raw: dict[str, Any] = {
         name: params.get(name) or None
-        for name in ("borough", "ward", "owner", "category", "overdue", "operation", "q")
+        for name in ("borough", "ward", "owner", "category", "overdue", "review", "operation",
+                     "q")
     }
     raw["stage"] = [s for s in params.getlist("stage") if s]
-    raw["sort"] = params.get("sort") or "-updated"
+    raw["sort"] = params.get("sort") or None  # the best match when searching, else newest
     page = params.get("page", "1")
     raw["offset"] = (int(page) - 1) * PAGE_SIZE if page.isdigit() and int(page) > 0 else 0
     raw["limit"] = PAGE_SIZE
@@ -199,16 +209,19 @@ def new_case_form(request: Request, actor: PageActor, db: Db) -> Response:
     user = actor.user
     assert user is not None
     require(user, Perm.CASE_CREATE)
-    values = {"borough": user.borough_code or "", "priority": "medium", "source": "officer"}
+    values = {"borough": user.borough_code or "", "priority": "", "source": "officer",
+              "template": request.query_params.get("template", "")[:60]}
     return _new_case_page(request, db, actor, values, {})
 
 
 @router.post("/cases")
 def create_case(request: Request, actor: PageActor, db: Db, form: Form) -> Response:
-    payload = {name: forms.text(form, name) for name in
-               ("title", "problem_statement", "category", "borough", "priority", "source",
-                "team")}
-    payload["ward"] = forms.optional(form, "ward")
+    payload: dict[str, Any] = {name: forms.text(form, name) for name in
+                               ("title", "problem_statement", "borough", "source", "team")}
+    for name in ("ward", "category", "template", "owner"):
+        payload[name] = forms.optional(form, name)
+    if forms.text(form, "priority"):  # left blank: the template's, else medium
+        payload["priority"] = forms.text(form, "priority")
     try:
         case = service.create_case(db, actor, validate(CaseCreate, payload))
     except ValidationFailed as exc:
@@ -227,7 +240,13 @@ def _new_case_page(request: Request, db: Session, actor: Actor, values: dict[str
     context = {
         "active_nav": "new", "values": values, "errors": errors, "boroughs": boroughs,
         "wards": [(w.code, w.label) for w in list_wards(db, borough)] if borough else [],
-        "priority_options": PRIORITY_OPTIONS, "source_options": SOURCE_OPTIONS,
+        "priority_options": [("", "As the template sets (medium without one)"),
+                             *PRIORITY_OPTIONS],
+        "source_options": SOURCE_OPTIONS,
+        "templates": list_templates(db, actor) if has(user, Perm.CASE_READ) else [],
+        # A supervisor may open a case for one of their officers (whose case it then is).
+        "owners": eligible_owners(db, borough) if borough and has(user, Perm.CASE_ASSIGN)
+        else [],
     }
     return render(request, "cases/new.html", context, status_code=status_code)
 
@@ -248,7 +267,8 @@ def ward_options(request: Request, actor: PageActor, db: Db, borough: str = "",
 def case_page(request: Request, actor: PageActor, db: Db, ref: Ref, section: str = "",
               edit: str = "", flash: str = "", first: str = "", last: str = "",
               snapshot: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-              stage: str = "", fold: str = "", timeline: str = "") -> Response:
+              stage: str = "", fold: str = "", timeline: str = "",
+              attach: str = "") -> Response:
     case = service.view_case(db, actor, ref)
     if case.ref != ref:
         return redirect(f"/cases/{case.ref}")
@@ -259,7 +279,10 @@ def case_page(request: Request, actor: PageActor, db: Db, ref: Ref, section: str
     group = next((g for g in STAGE_GROUPS if g.value == stage), None)
     open_stage = SECTIONS[section].stage if section else (None if fold else group)
     overrides: dict[str, Any] = {"editing": editing, "open_stage": open_stage,
-                                 "flash": _flash(flash, case), "timeline_all": timeline == "all"}
+                                 "flash": _flash(flash, case), "timeline_all": timeline == "all",
+                                 "review_history_open": flash == "reviewed",
+                                 # "Add photo" in the header opens the form (see attachments)
+                                 "attachment_form": "photo" if attach == "photo" else ""}
     if editing:
         overrides.update(_edit_values(db, case, editing))
     overrides["panels"] = _panels(db, actor, case, section, first, last)
@@ -290,6 +313,9 @@ def _flash(flash: str, case: Case) -> str:
         else f"{case.ref} is now in {case.stage.label}.",
         "baseline": "The baseline period is set.",
         "pinned": "The figures are added to the analysis summary.",
+        "attached": "The attachment is added.",
+        "reviewed": "The review is recorded."
+        + (f" The next is due {case.next_review_on:%-d %B %Y}." if case.next_review_on else ""),
     }.get(flash, "")
 
 
@@ -343,6 +369,18 @@ def _edit_values(db: Session, case: Case, editing: str) -> dict[str, Any]:
     return {"values": section_values(case, editing), "form_version": case.version}
 
 
+def _assignee_options(db: Session, case: Case) -> list[tuple[str, str]]:
+    """Who may carry the case's actions, and anyone already carrying one (so that opening an
+    action's form does not silently drop an assignee who has since moved on)."""
+    options = eligible_owners(db, case.borough_code)
+    listed = {username for username, _name in options}
+    for action in case.actions:
+        if action.assignee and action.assignee.username not in listed:
+            listed.add(action.assignee.username)
+            options.append((action.assignee.username, action.assignee.display_name))
+    return options
+
+
 def page_context(db: Session, actor: Actor, case: Case, **overrides: Any) -> dict[str, Any]:
     user = actor.user
     assert user is not None
@@ -367,6 +405,7 @@ def page_context(db: Session, actor: Actor, case: Case, **overrides: Any) -> dic
         "partner_options": PARTNER_OPTIONS, "action_status_options": ACTION_STATUS_OPTIONS,
         "hypothesis_status_options": HYPOTHESIS_STATUS_OPTIONS,
         "outcome_options": OUTCOME_OPTIONS, "tactic_options": TACTIC_OPTIONS,
+        "assignee_options": _assignee_options(db, case),
         "editing": None, "values": {}, "errors": {}, "conflict": "", "form_version":
             case.version, "item_values": {}, "item_errors": {}, "gate_errors": {},
         "gate_conflict": "", "open_form": "", "form_values": {}, "note_value": "",
@@ -378,6 +417,9 @@ def page_context(db: Session, actor: Actor, case: Case, **overrides: Any) -> dic
         "impact_values": {}, "impact_months": [], "impact_chart": None, "process": None,
         "export_errors": {}, "export_values": {},
         **work_context(db, actor, case),
+        **review_context(db, actor, case),
+        **partners_context(db, actor, case),
+        **attachment_context(db, actor, case),
     }
     if overrides.get("editing") in ("area", "comparison"):
         context["boundaries"] = _boundary_options(db, case)
@@ -528,6 +570,8 @@ def case_map(request: Request, actor: PageActor, db: Db, ref: Ref, suggestions: 
         features += _crime_bins(db, case, first, last)
     if not request.app.state.settings.map_tiles_url:
         features += _plain_map_features(db, case)
+    record_read(db, actor, AuditAction.CASE_MAP, object_type="case", object_ref=case.ref,
+                details={"suggestions": bool(suggestions), "crimes": bool(bins)})
     return JSONResponse({"type": "FeatureCollection", "features": features})
 
 
@@ -680,6 +724,40 @@ def _move_failed(request: Request, db: Session, actor: Actor, ref: str, status_c
     case = case_for(db, actor, ref)
     return render(request, "cases/detail.html", page_context(db, actor, case, **overrides),
                   status_code=status_code)
+
+
+# --- supervisory reviews -----------------------------------------------------------------------
+
+# The review form's controls in page order (an unchosen radio is not posted at all).
+REVIEW_FORM = ["review-note", "review-decision", "review-next_review_on",
+               "review-reason_for_later"]
+
+
+@router.post("/cases/{ref}/reviews")
+def record_review(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref) -> Response:
+    problems = Problems()
+    try:
+        reviews.record_review(db, actor, ref, validate(
+            ReviewCreate, forms.review_payload(form, problems), problems))
+    except ValidationFailed as exc:
+        return _review_failed(request, db, actor, ref, form, 422,
+                              review_errors=forms.prefixed(exc.errors, "review", REVIEW_FORM))
+    except Conflict as exc:
+        return _review_failed(request, db, actor, ref, form, 409, review_conflict=exc.message)
+    if not is_htmx(request):
+        return redirect(f"/cases/{normalise_ref(ref)}?flash=reviewed#review")
+    case = case_for(db, actor, ref)
+    return render(request, "cases/detail.html", page_context(
+        db, actor, case, review_history_open=True), blocks=["review", "refresh_partials"])
+
+
+def _review_failed(request: Request, db: Session, actor: Actor, ref: str, form: FormData,
+                   status_code: int, **overrides: Any) -> Response:
+    db.rollback()
+    case = case_for(db, actor, ref)
+    context = page_context(db, actor, case, review_values=dict(form), **overrides)
+    return render(request, "cases/detail.html", context, status_code=status_code,
+                  block="review" if is_htmx(request) else None)
 
 
 # --- notes, hypotheses, actions ----------------------------------------------------------------

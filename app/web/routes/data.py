@@ -20,6 +20,7 @@ from starlette.datastructures import FormData, QueryParams, UploadFile
 from app.auth.context import Actor
 from app.auth.models import User
 from app.auth.permissions import Perm, covers_force, require
+from app.bounds import ZipBounds, file_name_problem
 from app.crime import counts
 from app.crime.boundaries import import_boundaries
 from app.crime.importer import STALE_AFTER, SourceError, expand, import_sources
@@ -120,21 +121,26 @@ def upload_police_uk(request: Request, actor: PageActor, db: Db, form: Upload) -
                   or not covers_force(actor.user, force)):  # type: ignore[arg-type]
         return _page(request, db, actor, errors={"force": "Choose a force from the list."},
                      status_code=422)
-    limit = request.app.state.settings.max_upload_mb * 1024 * 1024
-    folder = Path(tempfile.mkdtemp(prefix="popcase-upload-"))
-    path = folder / Path(upload.filename).name
-    with path.open("wb") as out:
-        shutil.copyfileobj(upload.file, out, length=1 << 20)
-    if path.stat().st_size > limit:
-        shutil.rmtree(folder, ignore_errors=True)
+    if problem := file_name_problem(upload.filename):
+        return _page(request, db, actor, errors={"file": problem}, status_code=400)
+    settings = request.app.state.settings
+    limit = settings.max_upload_mb * 1024 * 1024
+    if (upload.size or 0) > limit:  # the body limit stops any upload much larger than this
         return _page(request, db, actor, status_code=422, errors={
             "file": f"The file is larger than {limit // 1024 // 1024} MB: import it with "
                     "`popcase import police-uk` instead."})
+    folder = Path(tempfile.mkdtemp(prefix="popcase-upload-"))
+    path = folder / upload.filename
     try:
-        sources = expand([path])
+        with path.open("wb") as out:
+            shutil.copyfileobj(upload.file, out, length=1 << 20)
+        sources = expand([path], ZipBounds.of(settings))
     except SourceError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         return _page(request, db, actor, errors={"file": str(exc)}, status_code=422)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     if not sources:
         shutil.rmtree(folder, ignore_errors=True)
         return _page(request, db, actor, status_code=422,
@@ -185,12 +191,15 @@ def upload_boundaries(request: Request, actor: PageActor, db: Db, form: Upload) 
     if errors:
         return _page(request, db, actor, errors=errors, status_code=422)
     assert isinstance(upload, UploadFile)
-    content = upload.file.read(100 * 1024 * 1024 + 1)
-    if len(content) > 100 * 1024 * 1024:
-        return _page(request, db, actor, status_code=422,
-                     errors={"boundary_file": "Boundary files are limited to 100 MB."})
+    if problem := file_name_problem(upload.filename or ""):
+        return _page(request, db, actor, errors={"boundary_file": problem}, status_code=400)
+    limit = request.app.state.settings.boundary_max_mb * 1024 * 1024
+    content = upload.file.read(limit + 1)
+    if len(content) > limit:
+        return _page(request, db, actor, status_code=422, errors={
+            "boundary_file": f"Boundary files are limited to {limit // (1024 * 1024)} MB."})
     assert kind is not None
-    report = import_boundaries(db, actor, Path(upload.filename).name, content, kind,
+    report = import_boundaries(db, actor, upload.filename, content, kind,
                                code_field=str(form.get("code_field") or "").strip() or None,
                                name_field=str(form.get("name_field") or "").strip() or None)
     return RedirectResponse(f"/data/imports/{report.batch_id}", status_code=303)

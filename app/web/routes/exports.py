@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
+from app.attachments.http import store_of
 from app.cases.access import case_for
 from app.errors import ValidationFailed
 from app.exports import service
@@ -29,14 +30,17 @@ def download(export: service.Export) -> Response:
 @router.post("/cases/{ref}/export")
 def export_case(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref) -> Response:
     reason, redacted = forms.text(form, "export-reason"), forms.text(form, "redact") == "yes"
+    photos = forms.text(form, "redact-photos") == "yes"
     try:
-        return download(service.export_case(db, actor, ref, reason=reason, redacted=redacted))
+        return download(service.export_case(db, actor, ref, reason=reason, redacted=redacted,
+                                            photos=photos, store=store_of(request)))
     except ValidationFailed as exc:
         db.rollback()
         case = case_for(db, actor, ref)
         return render(request, "cases/detail.html", page_context(
             db, actor, case, export_errors=forms.prefixed(exc.errors, "export"),
-            export_values={"export-reason": reason, "redact": redacted}), status_code=422)
+            export_values={"export-reason": reason, "redact": redacted,
+                           "redact-photos": photos}), status_code=422)
 
 
 @router.post("/operations/{operation_id}/export")

@@ -1,10 +1,9 @@
-"""The admin's Forces pages: each force's local policing areas, set up from boundary files, and
-their case reference prefixes."""
+"""The admin's Forces pages: each force's local policing areas, set up from boundary files,
+their case reference prefixes, and the force's review cadence."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -15,8 +14,9 @@ from starlette.datastructures import FormData, UploadFile
 
 from app.auth.context import Actor
 from app.auth.models import User
-from app.auth.permissions import Perm, require
+from app.auth.permissions import Perm, covers_force, require
 from app.auth.roles import Role
+from app.bounds import file_name_problem
 from app.crime.boundaries import import_boundaries
 from app.crime.models import Area, AreaKind, ImportBatch
 from app.crime.queries import coverage
@@ -24,6 +24,9 @@ from app.deps import get_db
 from app.errors import NotFound, ValidationFailed
 from app.reference import service
 from app.reference.models import Ward
+from app.reviews import service as reviews
+from app.reviews.schemas import CadenceChange
+from app.validation import validate
 from app.web import forms
 from app.web.deps import PageActor, csrf_protect
 from app.web.templating import render
@@ -33,7 +36,6 @@ router = APIRouter(prefix="/admin/forces", dependencies=[Depends(csrf_protect)],
 Db = Annotated[Session, Depends(get_db)]
 ForceId = Annotated[str, Path(max_length=40, pattern=r"^[a-z0-9-]+$")]
 AreaCode = Annotated[str, Path(max_length=9, pattern=r"^[A-Z0-9]+$")]
-MAX_BOUNDARY_BYTES = 100 * 1024 * 1024
 SETUP_KINDS = [("local-authority", "Local authorities: they become the force's local "
                                    "policing areas"),
                ("ward", "Wards: they become the wards of its areas")]
@@ -67,13 +69,14 @@ def forces_page(request: Request, actor: PageActor, db: Db) -> Response:
 
 @router.get("/{force_id}")
 def force_page(request: Request, actor: PageActor, db: Db, force_id: ForceId,
-               imported: int = 0) -> Response:
-    return _force_page(request, db, actor, force_id, imported=imported)
+               imported: int = 0, flash: str = "") -> Response:
+    return _force_page(request, db, actor, force_id, imported=imported, flash=flash)
 
 
 def _force_page(request: Request, db: Session, actor: Actor, force_id: str, *,
                 imported: int = 0, errors: dict[str, str] | None = None,
                 prefix_errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
+                cadence_errors: dict[str, str] | None = None, flash: str = "",
                 status_code: int = 200) -> Response:
     require(actor.user, Perm.FORCE_MANAGE)  # type: ignore[arg-type]
     force = service.get_force(db, force_id)
@@ -95,6 +98,10 @@ def _force_page(request: Request, db: Session, actor: Actor, force_id: str, *,
         "prefix_summary": {f"prefix-{code}": message
                            for code, message in (prefix_errors or {}).items()},
         "setup_kinds": SETUP_KINDS,
+        "cadence": reviews.read_cadence(db, actor, force.id),
+        "cadence_errors": cadence_errors or {}, "cadence_values": values or {},
+        "may_set_cadence": covers_force(actor.user, force.id),  # type: ignore[arg-type]
+        "flash": "The review cadence is saved." if flash == "cadence" else "",
     }, status_code=status_code)
 
 
@@ -113,12 +120,16 @@ def set_up_areas(request: Request, actor: PageActor, db: Db, form: Upload,
         return _force_page(request, db, actor, force.id, errors=errors, status_code=422,
                            values=dict(form))
     assert isinstance(upload, UploadFile) and kind is not None
-    content = upload.file.read(MAX_BOUNDARY_BYTES + 1)
-    if len(content) > MAX_BOUNDARY_BYTES:
+    if problem := file_name_problem(upload.filename or ""):
+        return _force_page(request, db, actor, force.id, errors={"boundary_file": problem},
+                           status_code=400, values=dict(form))
+    limit = request.app.state.settings.boundary_max_mb * 1024 * 1024
+    content = upload.file.read(limit + 1)
+    if len(content) > limit:
         return _force_page(request, db, actor, force.id, status_code=422, errors={
-            "boundary_file": "Boundary files are limited to 100 MB: import a larger one with "
-                             "popcase import boundaries."})
-    report = import_boundaries(db, actor, FilePath(upload.filename).name, content, kind,
+            "boundary_file": f"Boundary files are limited to {limit // (1024 * 1024)} MB: "
+                             "import a larger one with popcase import boundaries."})
+    report = import_boundaries(db, actor, upload.filename or "", content, kind,
                                force_id=force.id)
     return RedirectResponse(f"/admin/forces/{force.id}?imported={report.batch_id}#imported",
                             status_code=303)
@@ -139,3 +150,17 @@ def change_prefix(request: Request, actor: PageActor, db: Db, form: Form, force_
                            prefix_errors={code: exc.errors[0].message},
                            values={f"prefix-{code}": forms.text(form, "ref_prefix")})
     return RedirectResponse(f"/admin/forces/{area.force_id}#area-{area.code}", status_code=303)
+
+
+@router.post("/{force_id}/review-cadence")
+def change_review_cadence(request: Request, actor: PageActor, db: Db, form: Form,
+                          force_id: ForceId) -> Response:
+    try:
+        reviews.change_cadence(db, actor, force_id,
+                               validate(CadenceChange, forms.cadence_payload(form)))
+    except ValidationFailed as exc:
+        db.rollback()
+        return _force_page(request, db, actor, force_id, status_code=422, values=dict(form),
+                           cadence_errors=forms.prefixed(exc.errors, "cadence", list(form)))
+    return RedirectResponse(f"/admin/forces/{force_id}?flash=cadence#review-cadence",
+                            status_code=303)

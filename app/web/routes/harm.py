@@ -13,6 +13,7 @@ from starlette.datastructures import UploadFile
 
 from app.auth.context import Actor
 from app.auth.permissions import Perm, has
+from app.bounds import file_name_problem
 from app.errors import ValidationFailed
 from app.harm import service
 from app.reference.models import Force
@@ -42,6 +43,9 @@ def load_table(request: Request, actor: PageActor, db: Db, force_id: ForceId,
     if not isinstance(upload, UploadFile) or not upload.filename:
         return _page(request, db, actor, force_id, values=values, status_code=422,
                      errors={"weights_file": "Choose the table's CSV file."})
+    if problem := file_name_problem(upload.filename):
+        return _page(request, db, actor, force_id, values=values, status_code=400,
+                     errors={"weights_file": problem})
     content = upload.file.read(MAX_BYTES + 1)
     if len(content) > MAX_BYTES:
         return _page(request, db, actor, force_id, values=values, status_code=422,

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, QueryParams
 
+from app.audit.service import AuditAction, record_read
 from app.auth.context import Actor
 from app.auth.models import User
 from app.auth.permissions import Perm, covers_borough, covers_force, has, home_area, require
@@ -226,6 +227,10 @@ def finder_map(request: Request, actor: PageActor, db: Db) -> JSONResponse:
     if not request.app.state.settings.map_tiles_url:  # no street map: street names instead
         features += streets.street_features(db, study.force.id, area_shape(study.area.geometry),
                                             query.period)
+    record_read(db, actor, AuditAction.HOTSPOTS, object_type="area", object_ref=study.area.code,
+                details={"first": query.first.isoformat(), "last": query.last.isoformat(),
+                         "categories": list(query.categories), "cell_m": query.cell_m,
+                         "force": study.force.id, "map": True})
     return JSONResponse({"type": "FeatureCollection", "features": features})
 
 

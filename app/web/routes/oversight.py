@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import QueryParams
 
+from app.audit.service import AuditAction, record_read
 from app.auth.context import Actor
 from app.auth.permissions import Perm, home_area, require
 from app.cases import service as cases
@@ -117,6 +118,8 @@ def operation_list(request: Request, actor: PageActor, db: Db) -> Response:
         db.rollback()
         problems, chosen = [e.message for e in exc.errors], ""
         rows = operations.list_operations(db, actor)
+    record_read(db, actor, AuditAction.OPERATION_LIST, object_type="operations",
+                details={"borough": chosen or None, "count": len(rows)})
     return render(request, "operations/list.html", {
         "active_nav": "operations", "rows": rows, "chosen": chosen, "problems": problems,
         "boroughs": _borough_options(db, actor),
@@ -216,6 +219,8 @@ def edit_operation(request: Request, actor: PageActor, db: Db,
     # forbidden.
     operation = operations.get_operation(db, actor, operation_id)
     operations.require_change(actor.user, operation)  # type: ignore[arg-type]
+    record_read(db, actor, AuditAction.OPERATION_VIEW, object_type="operation",
+                object_ref=str(operation.id), details={"form": "edit"})
     values = {name: getattr(operation, name) or "" for name in OPERATION_FIELDS}
     values["borough"] = operation.borough_code or ""
     return _edit_form(request, db, actor, operation, values)

@@ -1,0 +1,1 @@
+"""Photos and documents kept on a case as evidence."""

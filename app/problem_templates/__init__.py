@@ -1,0 +1,1 @@
+"""Problem templates: versioned starting content for cases (models, schemas, service)."""

@@ -1,0 +1,1 @@
+"""Supervisory reviews of cases and the force-wide review cadence."""
