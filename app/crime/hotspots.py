@@ -33,7 +33,7 @@ from app.cases import service
 from app.cases.access import acting_user
 from app.cases.models import Case
 from app.cases.schemas import CaseCreate
-from app.crime.geometry import area_shape, bounds, geojson_wgs84_many, inside
+from app.crime.geometry import area_shape, bounds, inside, squares_wgs84
 from app.crime.importer import done_batches
 from app.crime.models import Area, AreaKind, StreetCrime
 from app.crime.queries import (
@@ -386,8 +386,7 @@ def cell_polygons(grid: maths.Grid, cells: list[tuple[int, int]]) -> list[dict[s
     ids = np.array(cells, dtype=np.int64).reshape(-1, 2)
     west = (grid.col0 + ids[:, 0]) * grid.cell_m - 0.5
     south = (grid.row0 + ids[:, 1]) * grid.cell_m - 0.5
-    return geojson_wgs84_many(shapely.box(west, south, west + grid.cell_m,
-                                          south + grid.cell_m))
+    return squares_wgs84(west, south, grid.cell_m)
 
 
 def _counted_points(db: Session, force: str, outline: BaseGeometry, grid: maths.Grid,

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 import shapely
 from alembic import command
+from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.auth.context import Actor
 from app.cli import alembic_config
 from app.crime.boundaries import import_boundaries
-from app.crime.geometry import area_shape
+from app.crime.geometry import area_shape, geojson_wgs84, squares_wgs84
 from app.crime.hotspots import HotspotQuery, compute, study_area
 from app.crime.importer import expand, import_sources
 from app.crime.models import (
@@ -209,6 +210,18 @@ def test_the_cell_table_equals_a_count_of_the_stored_crimes(
         stored = stored_cell_table(db)
         assert stored == direct_cell_table(db)
         assert {force for force, *_rest in stored} == {NORTH_WALES, CITY_POLICE}
+
+
+@pytest.mark.parametrize("cell_m", [50, 100, 250, 500])
+def test_cells_projected_at_once_are_the_squares_projected_one_by_one(cell_m: int) -> None:
+    """A case opened on a cell is matched to the finder's cells by its geometry: the squares
+    projected together must be the very figures ``geojson_wgs84`` gives for each."""
+    rng = np.random.default_rng(cell_m)
+    west = rng.integers(0, 700_000 // cell_m, 500) * cell_m - 0.5
+    south = rng.integers(0, 1_250_000 // cell_m, 500) * cell_m - 0.5
+    one_by_one = [geojson_wgs84(box(w, s, w + cell_m, s + cell_m))
+                  for w, s in zip(west, south, strict=True)]
+    assert squares_wgs84(west, south, cell_m) == one_by_one
 
 
 # --- the importer keeps the table --------------------------------------------------------------
