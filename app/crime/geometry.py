@@ -111,7 +111,7 @@ def squares_wgs84(west: np.ndarray, south: np.ndarray, size: float,
 
     ``geojson_wgs84`` rounds with GEOS's topology-safe precision reduction, which also turns
     a square's ring to start at its south-west corner and run clockwise; the rings are built
-    that way here and rounded point by point, thirty times faster for the same figures
+    that way here and rounded point by point, many times faster for the same figures
     (checked on 200,000 cells of every size across Great Britain, and by the tests)."""
     if not len(west):
         return []
@@ -121,7 +121,8 @@ def squares_wgs84(west: np.ndarray, south: np.ndarray, size: float,
     projected = shapely.transform(shapely.polygons(rings), lambda xy: np.column_stack(
         TO_WGS84.transform(xy[:, 0], xy[:, 1])))
     rounded = shapely.set_precision(projected, 10 ** -precision, mode="pointwise")
-    return [json.loads(text) for text in shapely.to_geojson(rounded)]
+    rings = shapely.get_coordinates(rounded).reshape(-1, len(corners), 2).tolist()
+    return [{"type": "Polygon", "coordinates": [ring]} for ring in rings]
 
 
 @dataclass(frozen=True)
