@@ -43,6 +43,7 @@ from app.crime.models import (
     ImportStatus,
     StopSearch,
     StreetCrime,
+    StreetCrimeCell,
 )
 from app.db import utcnow
 from app.reference.models import Force
@@ -205,6 +206,8 @@ def refresh_statistics(factory: sessionmaker[Session], kinds: set[ImportKind]) -
             connection.exec_driver_sql("PRAGMA analysis_limit = 400")
         for kind in kinds:
             connection.exec_driver_sql(f"ANALYZE {TABLES[kind].name}")
+        if ImportKind.STREET in kinds:  # without them PostgreSQL sorts the cells on disk
+            connection.exec_driver_sql(f"ANALYZE {StreetCrimeCell.__tablename__}")
         db.commit()
 
 
