@@ -15,7 +15,14 @@ from app.cases.models import (
     RefCounter,
 )
 from app.community.models import Concern
-from app.crime.models import Area, CrimeOutcome, ImportBatch, StopSearch, StreetCrime
+from app.crime.models import (
+    Area,
+    CrimeOutcome,
+    ImportBatch,
+    StopSearch,
+    StreetCrime,
+    StreetCrimeCell,
+)
 from app.db import Base
 from app.harm.models import HarmTable, HarmWeight
 from app.notifications.models import Notification, NotificationDigest, NotificationPreference
@@ -67,6 +74,7 @@ __all__ = [
     "SigninThrottle",
     "StopSearch",
     "StreetCrime",
+    "StreetCrimeCell",
     "User",
     "UserSession",
     "Ward",

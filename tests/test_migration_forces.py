@@ -138,7 +138,8 @@ LATER_TABLES = {"forces", "harm_tables", "harm_weights", "allocations", "allocat
                 "partner_agencies", "partner_contacts", "case_partners",  # 0014
                 *SEARCH_TABLES,  # 0015: the search index (SQLite: an FTS5 table and its shadows)
                 "rate_counters",  # 0016
-                "signin_groups", "oidc_logins"}  # 0017
+                "signin_groups", "oidc_logins",  # 0017
+                "street_crime_cells"}  # 0018
 
 
 def as_at_0005(tables: Snapshot) -> Snapshot:

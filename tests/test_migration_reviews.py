@@ -25,7 +25,8 @@ from tests.test_migration_forces import connected, session, snapshot
 LATER_TABLES = {"notification_preferences", "notification_digests", "attachments",
                 "partner_agencies", "partner_contacts", "case_partners", *SEARCH_TABLES,
                 "rate_counters",  # 0016
-                "signin_groups", "oidc_logins"}  # 0017
+                "signin_groups", "oidc_logins",  # 0017
+                "street_crime_cells"}  # 0018
 # Columns of the revisions after 0011, on tables that were there before.
 LATER_COLUMNS = {"actions": {"partner_agency_id"},  # 0014
                  "signin_throttle": {"client_addr"},  # 0016

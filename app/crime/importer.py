@@ -34,6 +34,7 @@ from app.auth.context import Actor
 from app.auth.permissions import covers_force
 from app.bounds import LineTooLong, ZipBounds, ZipRefused, bounded_lines, check_zip
 from app.crime import police_uk
+from app.crime.cells import recount_cells
 from app.crime.geometry import TO_BNG
 from app.crime.models import (
     CrimeOutcome,
@@ -42,6 +43,7 @@ from app.crime.models import (
     ImportStatus,
     StopSearch,
     StreetCrime,
+    StreetCrimeCell,
 )
 from app.db import utcnow
 from app.reference.models import Force
@@ -204,6 +206,8 @@ def refresh_statistics(factory: sessionmaker[Session], kinds: set[ImportKind]) -
             connection.exec_driver_sql("PRAGMA analysis_limit = 400")
         for kind in kinds:
             connection.exec_driver_sql(f"ANALYZE {TABLES[kind].name}")
+        if ImportKind.STREET in kinds:  # without them PostgreSQL sorts the cells on disk
+            connection.exec_driver_sql(f"ANALYZE {StreetCrimeCell.__tablename__}")
         db.commit()
 
 
@@ -504,6 +508,8 @@ def _finish(db: Session, batch: ImportBatch, actor: Actor) -> None:
     batch.bytes_done = batch.bytes_total
     if batch.rows_read == 0:
         batch.message = "The file has a header but no rows."
+    if batch.kind is ImportKind.STREET:  # its rows count from this commit: so do its cells
+        recount_cells(db, batch.force_id, batch.months)
     record(db, actor, AuditAction.DATA_IMPORT, object_type="import",
            object_ref=str(batch.id), details=_audit_details(batch))
     db.commit()
@@ -512,10 +518,13 @@ def _finish(db: Session, batch: ImportBatch, actor: Actor) -> None:
 def _fail(db: Session, batch: ImportBatch, actor: Actor, message: str) -> None:
     db.rollback()
     batch = db.get(ImportBatch, batch.id) or batch
+    counted = batch.status is ImportStatus.DONE  # failed after it finished: its rows counted
     if batch.kind in TABLES:
         table = TABLES[batch.kind]  # type: ignore[index]
         db.execute(delete(table).where(table.c.batch_id == batch.id))
     batch.status, batch.message, batch.finished_at = ImportStatus.FAILED, message, utcnow()
+    if counted and batch.kind is ImportKind.STREET:
+        recount_cells(db, batch.force_id, batch.months)
     batch.added = batch.already_present = 0
     record(db, actor, AuditAction.DATA_IMPORT, object_type="import", object_ref=str(batch.id),
            details=_audit_details(batch))

@@ -146,6 +146,29 @@ class StreetCrime(Base):
     )
 
 
+class StreetCrimeCell(Base):
+    """Located street crimes of a force's finished imports, counted per month, category and
+    stored point: cells of one metre of the British National Grid, which police.uk's snap
+    points are stored to. A hotspot search sums these counts instead of counting crimes; any
+    grid of whole metres is made of whole cells of them, and a grid cell cut by an area's
+    edge is recounted exactly, from the points it holds (``app.crime.cells``).
+
+    Kept equal to a count of ``street_crimes`` by the importer, in the transaction that makes
+    an import's rows count (``app.crime.cells.recount_cells``)."""
+
+    __tablename__ = "street_crime_cells"
+
+    force_id: Mapped[str] = mapped_column(ForeignKey("forces.id"), primary_key=True)
+    month: Mapped[date] = mapped_column(primary_key=True)
+    category: Mapped[str] = mapped_column(String(40), primary_key=True)
+    easting: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    northing: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    crimes: Mapped[int] = mapped_column(Integer)
+
+    # Without a rowid, SQLite stores the rows in key order: a search reads one stretch.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
 class StopSearch(Base):
     """A row of a police.uk stop-and-search file. ``month`` is the file's month; the search's
     own time (sometimes outside that month) is ``occurred_at``."""
