@@ -12,20 +12,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from alembic import command
-from alembic.config import Config
 from rich.console import Console
 
-from app.auth.context import Actor
-from app.settings import get_settings
-
 if TYPE_CHECKING:
+    from alembic.config import Config
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
     from app.audit.keys import SigningKey
     from app.audit.service import ChainReport
+    from app.auth.context import Actor
+    from app.settings import Settings
 
 cli = typer.Typer(help="popcase: a case manager for problem-oriented policing.",
                   no_args_is_help=True, add_completion=False,
@@ -49,8 +47,18 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
+def get_settings() -> Settings:
+    # Imported where used, as every heavy module here: `popcase --help` and a small import
+    # start in a fraction of a second (see bench/startup.py).
+    from app.settings import get_settings as settings
+
+    return settings()
+
+
 def alembic_config(url: str | None = None) -> Config:
-    from app.main import resource_dir
+    from alembic.config import Config
+
+    from app.resources import resource_dir
 
     config = Config()
     config.set_main_option("script_location", str(resource_dir("migrations")))
@@ -120,6 +128,8 @@ def _safe_url() -> str:
 @db_cli.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
     """Create or migrate the database schema (idempotent)."""
+    from alembic import command
+
     command.upgrade(alembic_config(), revision)
     err.print(f"Database at {revision}: {_safe_url()}")
 
@@ -639,6 +649,8 @@ def import_case_file(file: Annotated[Path, typer.Argument(help="A case file (.zi
 
 
 def _cli_actor() -> Actor:
+    from app.auth.context import Actor
+
     return Actor.cli()
 
 
