@@ -409,6 +409,7 @@ def import_police_uk(
     if not sources:
         _fail("No CSV files found.", 2)
     engine = make_engine(get_settings().database_url)
+    _for_importing(engine)
     try:
         with _import_progress(sources) as progress:
             reports = import_sources(_factory(engine), _cli_actor(), sources,
@@ -425,6 +426,20 @@ def import_police_uk(
         _print_import_reports(reports, totals)
     if failed:
         raise typer.Exit(1)
+
+
+def _for_importing(engine: Engine) -> None:
+    """The import command's own SQLite connections (a server's are left as they are) read the
+    file through SQLite's page cache instead of mapping it: writing a million rows touches
+    most of the file's index pages, and mapped pages would count in the command's memory
+    (411 MB at a million rows, 193 MB unmapped), for no faster import."""
+    if engine.dialect.name != "sqlite":
+        return
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _importing(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA mmap_size = 0")
 
 
 @import_cli.command("boundaries")
