@@ -12,20 +12,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from alembic import command
-from alembic.config import Config
 from rich.console import Console
 
-from app.auth.context import Actor
-from app.settings import get_settings
-
 if TYPE_CHECKING:
+    from alembic.config import Config
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
     from app.audit.keys import SigningKey
     from app.audit.service import ChainReport
+    from app.auth.context import Actor
+    from app.settings import Settings
 
 cli = typer.Typer(help="popcase: a case manager for problem-oriented policing.",
                   no_args_is_help=True, add_completion=False,
@@ -49,8 +47,18 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
+def get_settings() -> Settings:
+    # Imported where used, as every heavy module here: `popcase --help` and a small import
+    # start in a fraction of a second (see bench/startup.py).
+    from app.settings import get_settings as settings
+
+    return settings()
+
+
 def alembic_config(url: str | None = None) -> Config:
-    from app.main import resource_dir
+    from alembic.config import Config
+
+    from app.resources import resource_dir
 
     config = Config()
     config.set_main_option("script_location", str(resource_dir("migrations")))
@@ -120,6 +128,8 @@ def _safe_url() -> str:
 @db_cli.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
     """Create or migrate the database schema (idempotent)."""
+    from alembic import command
+
     command.upgrade(alembic_config(), revision)
     err.print(f"Database at {revision}: {_safe_url()}")
 
@@ -399,6 +409,7 @@ def import_police_uk(
     if not sources:
         _fail("No CSV files found.", 2)
     engine = make_engine(get_settings().database_url)
+    _for_importing(engine)
     try:
         with _import_progress(sources) as progress:
             reports = import_sources(_factory(engine), _cli_actor(), sources,
@@ -415,6 +426,20 @@ def import_police_uk(
         _print_import_reports(reports, totals)
     if failed:
         raise typer.Exit(1)
+
+
+def _for_importing(engine: Engine) -> None:
+    """The import command's own SQLite connections (a server's are left as they are) read the
+    file through SQLite's page cache instead of mapping it: writing a million rows touches
+    most of the file's index pages, and mapped pages would count in the command's memory
+    (411 MB at a million rows, 193 MB unmapped), for no faster import."""
+    if engine.dialect.name != "sqlite":
+        return
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _importing(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA mmap_size = 0")
 
 
 @import_cli.command("boundaries")
@@ -639,6 +664,8 @@ def import_case_file(file: Annotated[Path, typer.Argument(help="A case file (.zi
 
 
 def _cli_actor() -> Actor:
+    from app.auth.context import Actor
+
     return Actor.cli()
 
 

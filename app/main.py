@@ -6,7 +6,6 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -55,6 +54,7 @@ from app.deps import get_db
 from app.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from app.middleware import RequestContextMiddleware, content_security_policy
 from app.notifications.runner import NotifyLoop
+from app.resources import resource_dir
 from app.sara.stages import GateUnmet, MoveRefused
 from app.settings import Settings, get_settings, oidc_enabled
 from app.web.deps import SESSION_COOKIE, CsrfRejected, SignInRequired
@@ -107,15 +107,6 @@ and `current_version` for a stale update.
 **Concurrency**: a case carries a `version`. Send the version you last read with every
 `PATCH`; if someone changed the case since, the answer is 409 and nothing is written.
 """
-
-
-def resource_dir(name: str) -> Path:
-    """``static`` or ``migrations``: beside the package in a checkout, inside it when installed."""
-    package = Path(__file__).resolve().parent
-    for candidate in (package.parent / name, package / "_bundled" / name):
-        if candidate.is_dir():
-            return candidate
-    raise RuntimeError(f"cannot find the {name} folder")
 
 
 def create_app(settings: Settings | None = None,

@@ -4,14 +4,18 @@
 
 Writes twelve monthly street-level CSV files shaped like the Metropolitan Police's (Crime IDs,
 anti-social behaviour rows without one, about 2% of rows without a location, snap points
-clustered like a city's), imports them through the same code as `popcase import police-uk`,
-and prints rows per second, seconds and peak memory; then finds the hotspots of Westminster
-over the year (and Camden's), ranked by crimes and, with a made-up harm-weight table, by harm;
-then over the Metropolitan Police's whole force area (every generated crime, around the City of
-London's hole in it), at 250 m and 100 m, three times each.
-Targets: at least 50,000 rows/s on SQLite; the hotspot grid with Gi* over a million points under
-2 s, by either ranking; the force-wide search by crimes under 1 s, median of three runs at each
-cell size (PASS or FAIL).
+clustered like a city's) and imports them with `popcase import police-uk --json FOLDER` in a
+process of its own, which gives the command's own time (start-up included) and peak memory.
+Beside it, in the same run, `sqlite3`'s own `.import` of the same files into a table without
+indexes (the Debian package sqlite3; skipped with a note where the command is absent) gives the
+floor: the ratio is popcase's rate over its rate. Then one file is imported again (it must add
+nothing), and the hotspots of Westminster over the year (and Camden's) are found, ranked by
+crimes and, with a made-up harm-weight table, by harm; then over the Metropolitan Police's whole
+force area (every generated crime, around the City of London's hole in it), at 250 m and 100 m,
+three times each.
+Targets (PASS or FAIL): at least 100,000 rows/s on SQLite and 150,000 on PostgreSQL; peak memory
+under 200 MB; the hotspot grid with Gi* over a million points under 2 s, by either ranking; the
+force-wide search by crimes under 1 s, median of three runs at each cell size.
 """
 
 from __future__ import annotations
@@ -20,9 +24,12 @@ import argparse
 import csv
 import hashlib
 import json
+import os
 import random
-import resource
+import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import date
@@ -56,6 +63,8 @@ HEADER = ["Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Lati
           "Location", "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context"]
 FORCE = "Metropolitan Police Service"
 HOTSPOT_SECONDS = 2.0  # the grid with Gi* over a year of a borough's crime, either ranking
+ROWS_PER_SECOND = {"sqlite": 100_000, "postgresql": 150_000}
+PEAK_MB = 200
 OUTCOMES = ["Investigation complete; no suspect identified", "Unable to prosecute suspect",
             "Status update unavailable", "Under investigation", "Offender given a caution"]
 
@@ -93,8 +102,43 @@ def write_files(folder: Path, rows: int, seed: int = 11) -> list[Path]:
     return files
 
 
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def popcase_import(url: str, folder: Path) -> tuple[dict[str, int], float, float]:
+    """``popcase import police-uk --json FOLDER`` in a process of its own: its report, its
+    seconds (start-up included) and its peak memory in MB."""
+    command = [sys.executable, "-c", "from app.cli import main; main()",
+               "import", "police-uk", "--json", str(folder)]
+    started = time.perf_counter()
+    child = subprocess.Popen(command, env=dict(os.environ, POPCASE_DATABASE_URL=url),
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert child.stdout is not None
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"popcase import failed: {output[-2000:].decode(errors='replace')}")
+    return json.loads(output), seconds, usage.ru_maxrss / 1024
+
+
+def sqlite3_import(files: list[Path], folder: Path) -> float | None:
+    """Seconds that the sqlite3 command takes to `.import` the files (each in a transaction
+    of its own, as popcase imports each file) into a table without indexes, with popcase's own
+    settings (write-ahead log, synchronous NORMAL); None without the command."""
+    if shutil.which("sqlite3") is None:
+        return None
+    database = folder / "sqlite3-import.db"
+    script = ["PRAGMA journal_mode = WAL;", "PRAGMA synchronous = NORMAL;",
+              "CREATE TABLE crimes (" + ", ".join(f'"{c}"' for c in HEADER) + ");", ".mode csv",
+              *(f".import --skip 1 '{path}' crimes" for path in files)]
+    started = time.perf_counter()
+    subprocess.run(["sqlite3", str(database)], input="\n".join(script).encode(), check=True,
+                   stdout=subprocess.DEVNULL)
+    seconds = time.perf_counter() - started
+    database.unlink()
+    return seconds
+
+
+def verdict(passed: bool) -> str:
+    return "PASS" if passed else "FAIL"
 
 
 def main() -> None:
@@ -103,27 +147,38 @@ def main() -> None:
     parser.add_argument("--url", help="an EMPTY database (default: temporary SQLite)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
+        folder = Path(tmp) / "files"
+        folder.mkdir()
         started = time.perf_counter()
-        write_files(folder, args.rows)
+        files = write_files(folder, args.rows)
         print(f"wrote {args.rows:,} rows in 12 files in {time.perf_counter() - started:.1f} s")
-        url = args.url or f"sqlite:///{folder / 'bench.db'}"
+        url = args.url or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        dialect = url.split(":")[0].split("+")[0]
         command.upgrade(alembic_config(url), "head")
+        floor = sqlite3_import(files, Path(tmp))
+        report, seconds, peak = popcase_import(url, folder)
+        rate, target = report["rows_read"] / seconds, ROWS_PER_SECOND[dialect]
+        print(f"import ({dialect}): {report['rows_read']:,} rows in {seconds:.1f} s = "
+              f"{rate:,.0f} rows/s; added {report['added']:,}, without location "
+              f"{report['without_location']:,}, rejected {report['rejected']}; peak memory "
+              f"{peak:.0f} MB")
+        if floor is not None:
+            print(f"sqlite3 .import of the same files (no indexes): {floor:.1f} s = "
+                  f"{args.rows / floor:,.0f} rows/s; popcase/sqlite3 ratio "
+                  f"{rate / (args.rows / floor):.2f}")
+        else:
+            print("sqlite3 .import: the sqlite3 command is not installed "
+                  "(apt-get install sqlite3), no floor measured")
+        print(f"target: at least {target:,} rows/s on {dialect} — {verdict(rate >= target)}")
+        print(f"target: peak memory under {PEAK_MB} MB — {verdict(peak < PEAK_MB)} "
+              f"({peak:.0f} MB)")
         engine = make_engine(url)
         factory = make_session_factory(engine)
-        memory_before = peak_mb()
-        started = time.perf_counter()
-        reports = import_sources(factory, Actor.cli(), expand([folder]))
-        seconds = time.perf_counter() - started
-        rows = sum(r.rows_read for r in reports)
-        print(f"import ({url.split(':')[0]}): {rows:,} rows in {seconds:.1f} s = "
-              f"{rows / seconds:,.0f} rows/s; added {sum(r.added for r in reports):,}, "
-              f"without location {sum(r.without_location for r in reports):,}; "
-              f"peak memory {peak_mb():.0f} MB (was {memory_before:.0f} MB before)")
         started = time.perf_counter()
         again = import_sources(factory, Actor.cli(), expand([folder])[:1])
         print(f"re-import of one file: added {again[0].added}, already present "
-              f"{again[0].already_present:,} in {time.perf_counter() - started:.1f} s")
+              f"{again[0].already_present:,} in {time.perf_counter() - started:.1f} s — "
+              f"{verdict(again[0].added == 0)}")
         hotspot_run(factory)
         engine.dispose()
 

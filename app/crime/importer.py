@@ -18,15 +18,16 @@ import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, timedelta
-from functools import lru_cache
+from datetime import UTC, date, timedelta
+from functools import lru_cache, partial
 from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Table, bindparam, delete, select, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.service import AuditAction, record
@@ -35,7 +36,6 @@ from app.auth.permissions import covers_force
 from app.bounds import LineTooLong, ZipBounds, ZipRefused, bounded_lines, check_zip
 from app.crime import police_uk
 from app.crime.cells import recount_cells
-from app.crime.geometry import TO_BNG
 from app.crime.models import (
     CrimeOutcome,
     ImportBatch,
@@ -45,6 +45,8 @@ from app.crime.models import (
     StreetCrime,
     StreetCrimeCell,
 )
+from app.crime.police_uk import Row
+from app.crime.projection import TO_BNG
 from app.db import utcnow
 from app.reference.models import Force
 from app.reference.service import force_named, learn_force_name
@@ -290,21 +292,28 @@ def _run(db: Session, batch: ImportBatch, source: Source, actor: Actor,
         batch.kind = kind
         last_commit = time.monotonic()
         owner = _Owner(db, batch, actor)
-        for chunk in _chunks(reader, raw, len(header), kind, positions, facts):
-            owner.take(chunk.rows)
-            _store(db, batch, kind, chunk.rows)
-            batch.rows_read += chunk.read
-            for line, message in chunk.problems:
-                _reject(batch, line, message)
-            batch.bytes_done = chunk.position or batch.bytes_done
-            # Commit (and so show progress) every few seconds: each commit rewrites the
-            # index pages it touched, so committing every chunk would slow a big import.
-            if time.monotonic() - last_commit >= COMMIT_EVERY_S:
-                batch.heartbeat_at = utcnow()
-                db.commit()
-                last_commit = time.monotonic()
-                if progress:
-                    progress(batch)
+        with _Writer(kind) as writer:
+            # The writer stores one chunk while this thread parses the next: the database
+            # maintains its indexes outside Python's lock, so the two share the machine.
+            for chunk in _chunks(reader, raw, len(header), kind, positions, facts):
+                owner.take(chunk.rows)
+                rows = _prepare(batch, kind, chunk.rows)
+                batch.added += writer.wait()
+                writer.store(db.connection(), rows)
+                batch.rows_read += chunk.read
+                for line, message in chunk.problems:
+                    _reject(batch, line, message)
+                batch.bytes_done = chunk.position or batch.bytes_done
+                # Commit (and so show progress) every few seconds: each commit rewrites the
+                # index pages it touched, so committing every chunk would slow a big import.
+                if time.monotonic() - last_commit >= COMMIT_EVERY_S:
+                    batch.added += writer.wait()
+                    batch.heartbeat_at = utcnow()
+                    db.commit()
+                    last_commit = time.monotonic()
+                    if progress:
+                        progress(batch)
+            batch.added += writer.wait()
     owner.finish(facts)
     _finish(db, batch, actor)
     if progress:
@@ -325,18 +334,25 @@ class _Owner:
         self.names: Counter[str] = Counter()
         self.checked = False
 
-    def take(self, rows: list[dict[str, Any]]) -> None:
-        for row in rows:
-            self.months.add(row["month"].isoformat()[:7])
-        reporters = Counter(r["reported_by"] for r in rows if r.get("reported_by"))
-        self.names.update(r["falls_within"] for r in rows
-                          if r.get("falls_within") and r["falls_within"] == r.get("reported_by"))
+    def take(self, rows: list[Row]) -> None:
+        """Notes a chunk's months and reporting forces; stop-and-search rows (which do not
+        name their force) are given the file's."""
+        layout = police_uk.STORED_COLUMNS[self.batch.kind]  # type: ignore[index]
+        month = layout.index("month")
+        self.months.update(m[:7] for m in {row[month] for row in rows})
+        reporters: Counter[str] = Counter()
+        if "reported_by" in layout:
+            by, within = layout.index("reported_by"), layout.index("falls_within")
+            reporters.update(row[by] for row in rows if row[by])
+            self.names.update(row[within] for row in rows
+                              if row[within] and row[within] == row[by])
         if rows and not self.checked:
             self.checked = True
             self._check(reporters.most_common(1)[0][0] if reporters else "")
         if self.batch.kind is ImportKind.STOP_SEARCH:
-            for row in rows:
-                row["force"] = self.batch.force_id or ""
+            force = layout.index("force")
+            rows[:] = [(*row[:force], self.batch.force_id or "", *row[force + 1:])
+                       for row in rows]
 
     def _check(self, reporter: str) -> None:
         named = force_named(self.db, reporter) if reporter else None
@@ -364,7 +380,7 @@ class _Owner:
 
 @dataclass
 class _Chunk:
-    rows: list[dict[str, Any]]
+    rows: list[Row]
     read: int
     problems: list[tuple[int, str]]
     position: int
@@ -374,39 +390,40 @@ def _chunks(reader: Any, raw: IO[bytes], width: int, kind: ImportKind,
             positions: dict[str, int], facts: police_uk.FileFacts) -> Iterator[_Chunk]:
     identities = police_uk.Identities(kind)
     parse = _parser(kind, positions, identities, facts)
-    chunk = _Chunk([], 0, [], 0)
+    rows: list[Row] = []
+    problems: list[tuple[int, str]] = []
+    read, chunk_rows = 0, CHUNK_ROWS
     first_line = reader.line_num + 1  # a quoted value may span lines: report where it starts
     try:
-        for row in reader:
+        for row in reader:  # the hot loop of a million-row import: locals only
             line, first_line = first_line, reader.line_num + 1
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue  # blank line
-            chunk.read += 1
-            try:
-                if len(row) != width:
-                    raise police_uk.RowProblem(
-                        f"has {len(row)} values where the header has {width}")
-                chunk.rows.append(parse(row))
-            except police_uk.RowProblem as problem:
-                chunk.problems.append((line, problem.message))
+            if len(row) != width:
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue  # blank line
+                read += 1
+                problems.append((line, f"has {len(row)} values where the header has {width}"))
                 continue
-            if len(chunk.rows) >= CHUNK_ROWS:
-                chunk.position = _position(raw)
-                yield chunk
-                chunk = _Chunk([], 0, [], 0)
+            read += 1
+            try:
+                rows.append(parse(row))
+            except police_uk.RowProblem as problem:
+                problems.append((line, problem.message))
+                continue
+            if len(rows) >= chunk_rows:
+                yield _Chunk(rows, read, problems, _position(raw))
+                rows, problems, read = [], [], 0
     except LineTooLong as exc:
         raise _FileProblem(str(exc)) from None
     except READ_ERRORS as exc:
         raise _FileProblem(f"The file cannot be read past line {reader.line_num} "
                            f"({exc}).") from None
-    chunk.position = _position(raw)
-    yield chunk
+    yield _Chunk(rows, read, problems, _position(raw))
 
 
 def _parser(kind: ImportKind, positions: dict[str, int], identities: police_uk.Identities,
-            facts: police_uk.FileFacts) -> Callable[[list[str]], dict[str, Any]]:
+            facts: police_uk.FileFacts) -> Callable[[list[str]], Row]:
     if kind is ImportKind.STREET:
-        return lambda row: police_uk.street_row(row, positions, identities)
+        return partial(police_uk.street_row, identities=identities)
     if kind is ImportKind.OUTCOMES:
         return lambda row: police_uk.outcome_row(row, positions, identities)
     return lambda row: police_uk.stop_search_row(row, positions, identities, facts)
@@ -418,54 +435,121 @@ def _reject(batch: ImportBatch, line: int, message: str) -> None:
         batch.problems = [*batch.problems, {"line": line, "message": message}]
 
 
-def _store(db: Session, batch: ImportBatch, kind: ImportKind, rows: list[dict[str, Any]]) -> None:
+def _prepare(batch: ImportBatch, kind: ImportKind, rows: list[Row]) -> list[Row]:
+    """A chunk's rows as they are stored: with their British National Grid point (but
+    outcomes) and their batch. Counts the rows without a location and notes the months."""
     if not rows:  # a chunk of only rejected rows, or a header-only file
-        return
-    located = [r for r in rows if r["longitude"] is not None]
-    batch.without_location += len(rows) - len(located)
-    if kind is not ImportKind.OUTCOMES and located:
-        eastings, northings = TO_BNG.transform([r["longitude"] for r in located],
-                                                [r["latitude"] for r in located])
-        for row, easting, northing in zip(located, eastings, northings, strict=True):
-            row["easting"], row["northing"] = round(easting), round(northing)
-    for row in rows:
-        row["batch_id"] = batch.id
-        if kind is not ImportKind.OUTCOMES:
-            row.setdefault("easting", None)
-            row.setdefault("northing", None)
-    months = [r["month"] for r in rows]
-    batch.first_month = min([*months, *([batch.first_month] if batch.first_month else [])])
-    batch.last_month = max([*months, *([batch.last_month] if batch.last_month else [])])
-    # In identity order, the unique index's B-tree is walked once per chunk, not at random.
-    rows.sort(key=itemgetter("identity"))
-    connection = db.connection()
-    if connection.dialect.name == "postgresql":
-        batch.added += _copy_into_postgresql(connection, kind, rows)
-        return
-    sql, values_of = _insert_sql(kind)
-    # Straight to the driver: a million rows do not need a million rounds of type processing.
-    result = connection.exec_driver_sql(sql, [values_of(_for_sqlite(row)) for row in rows])
-    batch.added += result.rowcount  # rows inserted: the others were already stored
+        return rows
+    layout = police_uk.STORED_COLUMNS[kind]
+    lon, lat, month = (layout.index(c) for c in ("longitude", "latitude", "month"))
+    batch.without_location += sum(row[lon] is None for row in rows)
+    months = sorted({date.fromisoformat(m) for m in {row[month] for row in rows}})
+    batch.first_month = min(months[0], batch.first_month or months[0])
+    batch.last_month = max(months[-1], batch.last_month or months[-1])
+    batch_id = batch.id
+    if kind is ImportKind.OUTCOMES:
+        return sorted(((*row, batch_id) for row in rows), key=itemgetter(0))
+    located = [row for row in rows if row[lon] is not None]
+    points = zip(*TO_BNG.transform([row[lon] for row in located], [row[lat] for row in located]),
+                 strict=True) if located else iter(())
+    prepared = [(*row, *(_metres(points) if row[lon] is not None else _NO_POINT), batch_id)
+                for row in rows]
+    # In the order of the place index (eastings across the whole force, where a month's file
+    # lands at random): each of its pages is then visited once per chunk. The unique index
+    # and the month index take a month's rows in a stretch of their own, small enough to
+    # stay in the cache in any order.
+    easting = len(layout)
+    prepared.sort(key=lambda row: (row[easting] is not None, row[easting] or 0,
+                                   row[easting + 1] or 0))
+    return prepared
 
 
-def _copy_into_postgresql(connection: Any, kind: ImportKind, rows: list[dict[str, Any]]) -> int:
-    """COPY the chunk into a temporary table, then insert what is new from there: COPY is
-    PostgreSQL's fast path but cannot skip rows already stored."""
+_NO_POINT = (None, None)
+
+
+def _metres(points: Iterator[tuple[float, float]]) -> tuple[int, int]:
+    """The next projected point, in whole metres."""
+    easting, northing = next(points)
+    return round(easting), round(northing)
+
+
+def _stored_columns(kind: ImportKind) -> list[str]:
+    extra = ["batch_id"] if kind is ImportKind.OUTCOMES else ["easting", "northing", "batch_id"]
+    return [*police_uk.STORED_COLUMNS[kind], *extra]
+
+
+class _Writer:
+    """Stores chunks of prepared rows on a thread of its own, one at a time, in the import's
+    transaction; ``wait`` returns how many rows the last chunk added (the others were already
+    stored). The session's connection is used by one thread at a time: the importer waits for
+    the writer before it commits or touches the database again, and hands it the connection
+    of the session's current transaction with each chunk (a commit ends the transaction)."""
+
+    def __init__(self, kind: ImportKind) -> None:
+        self.kind = kind
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer")
+        self.pending: Future[int] | None = None
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # On a failure the chunk being written is waited for (and its error dropped): the
+        # import's transaction is rolled back after, never while the writer uses it.
+        if self.pending is not None:
+            with suppress(Exception):
+                self.pending.result()
+        self.pool.shutdown(wait=True)
+
+    def store(self, connection: Any, rows: list[Row]) -> None:
+        assert self.pending is None, "wait for the chunk before"
+        if rows:
+            store = (_copy_into_postgresql if connection.dialect.name == "postgresql"
+                     else _insert_into_sqlite)
+            self.pending = self.pool.submit(store, connection.connection.driver_connection,
+                                            self.kind, rows)
+
+    def wait(self) -> int:
+        pending, self.pending = self.pending, None
+        return pending.result() if pending is not None else 0
+
+
+def _insert_into_sqlite(driver: Any, kind: ImportKind, rows: list[Row]) -> int:
+    """Straight to the driver: a million rows do not need a million rounds of SQLAlchemy's
+    type processing."""
+    if kind is ImportKind.STOP_SEARCH:
+        rows = _stop_search_times_for_sqlite(rows)
+    cursor = driver.cursor()
+    try:
+        cursor.executemany(_insert_sql(kind), rows)
+        return int(cursor.rowcount)  # rows inserted: the others were already stored
+    finally:
+        cursor.close()
+
+
+def _stop_search_times_for_sqlite(rows: list[Row]) -> list[Row]:
+    """Times as SQLAlchemy stores them in SQLite (ISO text, UTC)."""
+    at = police_uk.STORED_COLUMNS[ImportKind.STOP_SEARCH].index("occurred_at")
+    return [(*row[:at], row[at].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
+             *row[at + 1:]) for row in rows]
+
+
+def _copy_into_postgresql(driver: Any, kind: ImportKind, rows: list[Row]) -> int:
+    """COPY the chunk into a temporary staging table, then one insert-select of what is new:
+    COPY is PostgreSQL's fast path but cannot skip rows already stored."""
     table = TABLES[kind]
-    columns = [c.name for c in table.columns if c.name != "id"]
-    names = ", ".join(columns)
+    names = ", ".join(_stored_columns(kind))
     stage = f"import_stage_{table.name}"
-    values_of = itemgetter(*columns)
-    cursor = connection.connection.driver_connection.cursor()
+    cursor = driver.cursor()
     try:
         cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} AS "
                        f"SELECT {names} FROM {table.name} WITH NO DATA")
         with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row(values_of(row))
+                copy.write_row(row)
         cursor.execute(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage} "
                        "ON CONFLICT (identity) DO NOTHING")
-        added = cursor.rowcount
+        added = int(cursor.rowcount)
         cursor.execute(f"TRUNCATE {stage}")
         return added
     finally:
@@ -473,25 +557,12 @@ def _copy_into_postgresql(connection: Any, kind: ImportKind, rows: list[dict[str
 
 
 @lru_cache
-def _insert_sql(kind: ImportKind) -> tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]]]:
-    """SQLite's INSERT ... ON CONFLICT (identity) DO NOTHING with positional parameters, and a
-    function that lays a row's values out in the statement's order."""
-    table = TABLES[kind]
-    columns = [c.name for c in table.columns if c.name != "id"]
-    statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=["identity"])
-    compiled = statement.values({c: bindparam(c) for c in columns}).compile(
-        dialect=sqlite.dialect(paramstyle="qmark"))
-    assert compiled.positiontup == columns
-    return str(compiled), itemgetter(*columns)
-
-
-def _for_sqlite(row: dict[str, Any]) -> dict[str, Any]:
-    """Dates and times as SQLAlchemy stores them in SQLite (ISO text, UTC)."""
-    row["month"] = row["month"].isoformat()
-    moment = row.get("occurred_at")
-    if moment is not None:
-        row["occurred_at"] = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return row
+def _insert_sql(kind: ImportKind) -> str:
+    """SQLite's INSERT ... ON CONFLICT (identity) DO NOTHING, with positional parameters in
+    the order of a prepared row."""
+    columns = _stored_columns(kind)
+    return (f"INSERT INTO {TABLES[kind].name} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))}) ON CONFLICT (identity) DO NOTHING")
 
 
 def _position(raw: IO[bytes]) -> int:

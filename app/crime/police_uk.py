@@ -9,16 +9,16 @@ stop-and-search rows dated outside their file's month, or without coordinates.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
-from operator import gt
+from hashlib import blake2b
+from operator import gt, itemgetter
 from typing import Any
 
-from app.crime.categories import category_slug
+from app.crime.categories import SLUG_BY_LABEL
 from app.crime.models import ImportKind
 
 STREET_COLUMNS = ("Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude",
@@ -38,6 +38,22 @@ STOP_SEARCH_OPTIONAL = frozenset({"Policing operation", "Part of a policing oper
                                   "Self-defined ethnicity"})
 KIND_COLUMNS = {ImportKind.STREET: STREET_COLUMNS, ImportKind.OUTCOMES: OUTCOME_COLUMNS,
                 ImportKind.STOP_SEARCH: STOP_SEARCH_COLUMNS}
+# A parsed row is a tuple of its table's columns in this order (the importer adds the British
+# National Grid point and the batch): a million rows are a million tuples, not dictionaries.
+# ``month`` is ISO text ("2024-01-01"), as both databases take it.
+STORED_COLUMNS: dict[ImportKind, tuple[str, ...]] = {
+    ImportKind.STREET: ("identity", "crime_id", "month", "category", "reported_by",
+                        "falls_within", "longitude", "latitude", "location", "lsoa_code",
+                        "lsoa_name", "last_outcome", "context"),
+    ImportKind.OUTCOMES: ("identity", "crime_id", "month", "outcome_type", "reported_by",
+                          "falls_within", "longitude", "latitude", "location", "lsoa_code"),
+    ImportKind.STOP_SEARCH: ("identity", "force", "month", "occurred_at", "search_type",
+                             "part_of_operation", "operation", "longitude", "latitude", "gender",
+                             "age_range", "self_defined_ethnicity", "officer_defined_ethnicity",
+                             "legislation", "object_of_search", "outcome", "outcome_linked",
+                             "outer_clothing_removed"),
+}
+Row = tuple[Any, ...]
 
 # A generous box around the United Kingdom (police.uk covers England, Wales and Northern
 # Ireland): coordinates outside it are typing or export errors.
@@ -112,15 +128,21 @@ class Identities:
     kind: ImportKind
     seen: dict[tuple[Any, ...], int] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.kind_text = self.kind.value  # read once per row: a plain string is quicker
+
     def of(self, month: date, key: tuple[str, ...]) -> bytes:
         """16 bytes: the month, then a digest of the key. Keys of one month sort together, so
         a month's file fills one stretch of the unique index instead of the whole of it."""
         occurrence = self.seen.get(key, 0)
         self.seen[key] = occurrence + 1
-        text = "\x1f".join((self.kind.value, *key, str(occurrence)))
-        months = (month.year - 1900) * 12 + month.month
-        return months.to_bytes(2, "big") + hashlib.blake2b(text.encode("utf-8"),
-                                                           digest_size=14).digest()
+        text = "\x1f".join((self.kind_text, *key, str(occurrence)))
+        return _month_prefix(month) + blake2b(text.encode("utf-8"), digest_size=14).digest()
+
+
+@lru_cache(maxsize=4096)
+def _month_prefix(month: date) -> bytes:
+    return ((month.year - 1900) * 12 + month.month).to_bytes(2, "big")
 
 
 @lru_cache(maxsize=4096)  # a file holds one or a few months: parse each once
@@ -130,6 +152,12 @@ def parse_month(text: str) -> date | None:
         return None
     year, month = int(match[1]), int(match[2])
     return date(year, month, 1) if 1 <= month <= 12 and 1990 <= year <= 2100 else None
+
+
+@lru_cache(maxsize=4096)
+def _month_and_text(text: str) -> tuple[date, str] | None:
+    month = parse_month(text)
+    return (month, month.isoformat()) if month else None
 
 
 def parse_coordinates(lon_text: str, lat_text: str) -> tuple[float, float] | None:
@@ -170,28 +198,28 @@ def _field(row: Sequence[str], positions: dict[str, int], column: str, limit: in
 _STREET_LIMITS = (64, 20, 80, 80, 30, 30, 200, 9, 100, 100, 150, 5000)
 
 
-def street_row(row: Sequence[str], positions: dict[str, int],
-               identities: Identities) -> dict[str, Any]:
+def street_row(row: Sequence[str], identities: Identities) -> Row:
+    """A street file's row (exactly STREET_COLUMNS) as its STORED_COLUMNS."""
     (crime_id, month_text, reported_by, falls_within, lon_text, lat_text, location, lsoa_code,
-     lsoa_name, crime_type, last_outcome, context) = [value.strip() for value in row]
+     lsoa_name, crime_type, last_outcome, context) = map(str.strip, row)
     if any(map(gt, map(len, row), _STREET_LIMITS)):
         raise RowProblem(_too_long(row, _STREET_LIMITS, STREET_COLUMNS))
-    month = parse_month(month_text)
+    month = _month_and_text(month_text)
     if month is None:
         raise RowProblem(f"Month {month_text!r} is not a month (YYYY-MM)")
-    category = category_slug(crime_type)
+    category = SLUG_BY_LABEL.get(crime_type)
     if category is None:
         raise RowProblem(f"Crime type {crime_type!r} is not a police.uk crime type")
-    point = parse_coordinates(lon_text, lat_text)
+    longitude, latitude = parse_coordinates(lon_text, lat_text) or (None, None)
     key = (crime_id,) if crime_id else ("", month_text, reported_by, falls_within, lon_text,
                                         lat_text, location, lsoa_code, crime_type, context)
-    return {
-        "identity": identities.of(month, key), "crime_id": crime_id or None, "month": month,
-        "category": category, "reported_by": reported_by, "falls_within": falls_within,
-        "longitude": point[0] if point else None, "latitude": point[1] if point else None,
-        "location": location, "lsoa_code": lsoa_code, "lsoa_name": lsoa_name,
-        "last_outcome": last_outcome, "context": context,
-    }
+    return (identities.of(month[0], key), crime_id or None, month[1], category, reported_by,
+            falls_within, longitude, latitude, location, lsoa_code, lsoa_name, last_outcome,
+            context)
+
+
+_STORED_OUTCOME = itemgetter(*STORED_COLUMNS[ImportKind.OUTCOMES])
+_STORED_STOP_SEARCH = itemgetter(*STORED_COLUMNS[ImportKind.STOP_SEARCH])
 
 
 def _too_long(row: Sequence[str], limits: Sequence[int], columns: Sequence[str]) -> str:
@@ -202,7 +230,7 @@ def _too_long(row: Sequence[str], limits: Sequence[int], columns: Sequence[str])
 
 
 def outcome_row(row: Sequence[str], positions: dict[str, int],
-                identities: Identities) -> dict[str, Any]:
+                identities: Identities) -> Row:
     crime_id = _field(row, positions, "Crime ID", 64)
     if not crime_id:
         raise RowProblem("an outcome needs the Crime ID it belongs to")
@@ -222,11 +250,12 @@ def outcome_row(row: Sequence[str], positions: dict[str, int],
         "lsoa_code": _field(row, positions, "LSOA code", 9),
     }
     values["identity"] = identities.of(month, (crime_id, month.isoformat(), outcome_type))
-    return values
+    values["month"] = month.isoformat()
+    return _STORED_OUTCOME(values)
 
 
 def stop_search_row(row: Sequence[str], positions: dict[str, int], identities: Identities,
-                    facts: FileFacts) -> dict[str, Any]:
+                    facts: FileFacts) -> Row:
     date_text = _field(row, positions, "Date", 40)
     try:
         occurred_at = datetime.fromisoformat(date_text)
@@ -262,4 +291,5 @@ def stop_search_row(row: Sequence[str], positions: dict[str, int], identities: I
     # must give the same identities.
     content = tuple(str(values[k]) for k in sorted(values) if k not in ("force", "month"))
     values["identity"] = identities.of(occurred_at.date().replace(day=1), content)
-    return values
+    values["month"] = values["month"].isoformat()
+    return _STORED_STOP_SEARCH(values)

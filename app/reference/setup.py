@@ -14,10 +14,10 @@ from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
 from app.cases.models import Case, RefCounter
-from app.crime.geometry import AreaError
 from app.crime.models import Area
 from app.reference import codes
 from app.reference.models import Borough, Force, Ward
+from app.sara.areas import AreaError
 
 
 def taken_prefixes(db: Session, area: Borough | None = None) -> set[str]:

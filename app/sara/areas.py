@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+
+class AreaError(ValueError):
+    """An area that cannot be used: a shape that is not one, or a code that is not known."""
+
 GB_LONGITUDE = (-8.7, 1.9)
 GB_LATITUDE = (49.8, 60.9)
 RADIUS_RANGE_M = (10, 5000)
