@@ -28,10 +28,14 @@ def force_agencies(db: Session, case: Case) -> list[PartnerAgency]:
         .order_by(func.lower(PartnerAgency.name), PartnerAgency.id)))
 
 
-def agency_options(db: Session, case: Case) -> list[tuple[str, str]]:
-    """For an action's lead partner: the directory, and any retired agency an action still
-    names (so that opening its form does not silently drop it)."""
-    options = [(str(a.id), f"{a.name} ({a.kind.label})") for a in force_agencies(db, case)]
+def agency_options(db: Session, case: Case,
+                   agencies: list[PartnerAgency] | None = None) -> list[tuple[str, str]]:
+    """For an action's lead partner: the directory (``agencies`` when the caller has read it),
+    and any retired agency an action still names (so that opening its form does not silently
+    drop it)."""
+    if agencies is None:
+        agencies = force_agencies(db, case)
+    options = [(str(a.id), f"{a.name} ({a.kind.label})") for a in agencies]
     listed = {value for value, _label in options}
     for action in case.actions:
         agency = action.partner_agency
@@ -61,6 +65,6 @@ def partners_context(db: Session, actor: Actor, case: Case) -> dict[str, Any]:
         "partner_role_options": ROLE_OPTIONS,
         "may_change_partners": has(user, Perm.CASE_EDIT) and case.stage is not Stage.CLOSED,
         "sees_contacts": shown,
-        "lead_agency_options": agency_options(db, case),
+        "lead_agency_options": agency_options(db, case, agencies),
         "partner_values": {}, "partner_errors": {}, "partner_form": "", "partner_conflict": "",
     }
