@@ -19,6 +19,7 @@ from app.attachments.service import case_attachments, superseded_ids
 from app.attachments.upload import FILE_FIELD
 from app.auth.context import Actor
 from app.auth.permissions import Perm, has
+from app.cases.holdings import Holdings
 from app.cases.models import Case
 from app.errors import FieldError
 from app.patrols.models import Patrol
@@ -35,11 +36,13 @@ class Shown:
 
 
 def attachment_context(db: Session, actor: Actor, case: Case,
-                       patrols: Sequence[Linkable] | None = None) -> dict[str, Any]:
-    """``patrols``: the case's patrols oldest first, when the caller has read them already."""
+                       patrols: Sequence[Linkable] | None = None,
+                       held: Holdings | None = None) -> dict[str, Any]:
+    """``patrols``: the case's patrols oldest first, when the caller has read them already;
+    ``held``: which of the case's collections hold anything (None: read them all)."""
     user = actor.user
     assert user is not None
-    found = case_attachments(db, case)
+    found = case_attachments(db, case) if held is None or held.attachments else []
     replaced = superseded_ids(found)
     rows = [Shown(a, replaced.get(a.id)) for a in found]
     current = [r for r in rows if r.superseded_by is None]

@@ -23,6 +23,7 @@ from app.auth.context import Actor
 from app.auth.permissions import Perm, has
 from app.auth.service import eligible_owners
 from app.cases import service
+from app.cases.holdings import case_holdings
 from app.cases.models import Case, CaseEvent, EventKind
 from app.cases.views import action_read, current_gate, overridden_stages
 from app.clock import today
@@ -231,16 +232,20 @@ def case_context(db: Session, actor: Actor, case: Case, parts: Iterable[str],
         context |= timeline_part(db, actor, case)
     if "gate" in wanted:
         context |= gate_part(db, actor, case, context.get("events"))
-    if "work" in wanted or "stage_lines" in wanted:
-        context |= work_context(db, actor, case)
+    work = "work" in wanted or "stage_lines" in wanted
+    # With the patrol log's four collections to read, first one round trip for which of the
+    # case's collections hold anything: the empty ones are then not read at all.
+    held = case_holdings(db, case) if work else None
+    if work:
+        context |= work_context(db, actor, case, held)
     if "review" in wanted:
-        context |= review_context(db, actor, case)
+        context |= review_context(db, actor, case, held)
     if "partners" in wanted:
-        context |= partners_context(db, actor, case)
+        context |= partners_context(db, actor, case, held)
     if "attachments" in wanted:
         log = context.get("patrol_log")
         context |= attachment_context(db, actor, case,
-                                      list(reversed(log.patrols)) if log else None)
+                                      list(reversed(log.patrols)) if log else None, held)
     elif "attachment_count" in wanted:
         context |= attachment_count_part(db, actor, case)
     if "action_choices" in wanted:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.context import Actor
 from app.auth.permissions import Perm, has
+from app.cases.holdings import Holdings
 from app.cases.models import Case
 from app.partners.access import sees_case_contacts
 from app.partners.models import PartnerAgency
@@ -45,10 +46,12 @@ def agency_options(db: Session, case: Case,
     return options
 
 
-def partners_context(db: Session, actor: Actor, case: Case) -> dict[str, Any]:
+def partners_context(db: Session, actor: Actor, case: Case,
+                     held: Holdings | None = None) -> dict[str, Any]:
+    """``held``: which of the case's collections hold anything (None: read them all)."""
     user = actor.user
     assert user is not None
-    partners = case_partners(db, case)
+    partners = case_partners(db, case) if held is None or held.partners else []
     agencies = force_agencies(db, case)
     on_case = {p.agency_id for p in partners}
     shown = sees_case_contacts(user)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.auth.permissions import has
 from app.cases import content, moves
 from app.cases.access import case_for
+from app.cases.holdings import Holdings, case_holdings
 from app.cases.schemas import ActionCreate, HypothesisCreate, NoteCreate, TransitionRequest
 from app.clock import today
 from app.sara.stages import Stage
@@ -70,10 +71,14 @@ def page_globals(person: Person) -> dict[str, Any]:
             "map_tiles": "", "map_attribution": "", "request_id": ""}
 
 
-@pytest.mark.parametrize("reader", ["officer", "supervisor"])
+@pytest.mark.parametrize(("reader", "worked"), [("officer", True), ("supervisor", True),
+                                               ("supervisor", False)])
 def test_every_fragment_renders_the_same_from_its_own_parts(db: Session, client: TestClient,
-                                                           cast: Cast, reader: str) -> None:
-    ref = worked_case(db, client, cast)
+                                                           cast: Cast, reader: str,
+                                                           worked: bool) -> None:
+    """A worked case has something in every collection; a new one in none (the page then
+    skips reading the empty ones)."""
+    ref = worked_case(db, client, cast) if worked else open_case(db, cast.officer)
     person: Person = getattr(cast, reader)
     case = case_for(db, person.actor, ref)
     whole = page_context(db, person.actor, case) | page_globals(person)
@@ -127,3 +132,13 @@ def test_the_page_reads_the_case_once_and_its_moves_with_the_timeline(
     assert len(case_reads) == 1, case_reads
     assert len(event_reads) == 1, event_reads  # the timeline; the tracker's moves come from it
     assert 'data-overridden="analysis"' in page.get(f"/cases/{ref}").text
+
+
+def test_holdings_say_which_collections_to_read(db: Session, client: TestClient,
+                                                cast: Cast) -> None:
+    bare = case_for(db, cast.officer.actor, open_case(db, cast.officer))
+    worked = case_for(db, cast.officer.actor, worked_case(db, client, cast))
+    assert case_holdings(db, bare) == Holdings(*[False] * 7)
+    assert case_holdings(db, worked) == Holdings(
+        patrols=True, outputs=True, concerns=False, partners=True, attachments=False,
+        reviews=True, allocated=False)
