@@ -155,12 +155,13 @@ def case_read(case: Case, today: date) -> CaseRead:
     )
 
 
-def overridden_stages(case: Case) -> dict[Stage, CaseEvent]:
+def overridden_stages(case: Case, moves: list[CaseEvent] | None = None
+                      ) -> dict[Stage, CaseEvent]:
     """Each stage the case last left with its gate overridden, with that move: the latest move
     on from a stage decides (a stage reopened and then passed through its gate is not
-    marked)."""
+    marked). ``moves``, oldest first, when the caller has them already (else read)."""
     last_exit: dict[Stage, CaseEvent] = {}
-    for event in case.moves:
+    for event in case.moves if moves is None else moves:
         if event.from_stage and event.to_stage and event.to_stage.index > event.from_stage.index:
             last_exit[event.from_stage] = event
     return {stage: event for stage, event in sorted(last_exit.items(), key=lambda i: i[0].index)

@@ -157,7 +157,12 @@ class CrimePicture:
 def crime_picture(db: Session, actor: Actor, ref: str, period: Period | None = None,
                   categories: list[str] | None = None) -> CrimePicture | None:
     """None when none of the case's force's crime data has been imported."""
-    case = case_for(db, actor, ref)
+    return picture_of(db, actor, case_for(db, actor, ref), period, categories)
+
+
+def picture_of(db: Session, actor: Actor, case: Case, period: Period | None = None,
+               categories: list[str] | None = None) -> CrimePicture | None:
+    """``crime_picture`` of a case the caller has read through ``case_for``."""
     area = target_shape(case)  # no target area: say so, whether or not data is imported
     force = case_force(case)
     period = period or default_period(db, force)
@@ -211,7 +216,12 @@ class Comparison:
 
 def comparison(db: Session, actor: Actor, ref: str, period: Period | None = None,
                suggest: int = 5) -> Comparison | None:
-    case = case_for(db, actor, ref)
+    return comparison_of_case(db, case_for(db, actor, ref), period, suggest)
+
+
+def comparison_of_case(db: Session, case: Case, period: Period | None = None,
+                       suggest: int = 5) -> Comparison | None:
+    """``comparison`` of a case the caller has read through ``case_for``."""
     force = case_force(case)
     period = period or _baseline(case) or default_period(db, force)
     if period is None:

@@ -336,9 +336,14 @@ def in_force() -> ColumnElement[bool]:
     return ~exists().where(newer.corrects_id == OutputEntry.id)
 
 
+# Built once: a new alias on every call costs more than the query (SQLAlchemy adapts its
+# columns afresh for each alias object; the case page reads the outputs on every view).
+_CORRECTION = aliased(OutputEntry, name="correction")
+
+
 def case_outputs(db: Session, case: Case) -> list[tuple[OutputEntry, int | None]]:
     """Every entry, newest first, with the id of the entry that corrected it (if any)."""
-    newer = aliased(OutputEntry)
+    newer = _CORRECTION
     rows = db.execute(
         select(OutputEntry, newer.id).outerjoin(newer, newer.corrects_id == OutputEntry.id)
         .where(OutputEntry.case_id == case.id)

@@ -5,10 +5,13 @@ photo form opens a phone's camera)."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import zip_longest
-from typing import Any
+from typing import Any, Protocol
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.attachments.models import Attachment, AttachmentKind, Phase
@@ -16,6 +19,7 @@ from app.attachments.service import case_attachments, superseded_ids
 from app.attachments.upload import FILE_FIELD
 from app.auth.context import Actor
 from app.auth.permissions import Perm, has
+from app.cases.holdings import Holdings
 from app.cases.models import Case
 from app.errors import FieldError
 from app.patrols.models import Patrol
@@ -31,15 +35,20 @@ class Shown:
     superseded_by: int | None
 
 
-def attachment_context(db: Session, actor: Actor, case: Case) -> dict[str, Any]:
+def attachment_context(db: Session, actor: Actor, case: Case,
+                       patrols: Sequence[Linkable] | None = None,
+                       held: Holdings | None = None) -> dict[str, Any]:
+    """``patrols``: the case's patrols oldest first, when the caller has read them already;
+    ``held``: which of the case's collections hold anything (None: read them all)."""
     user = actor.user
     assert user is not None
-    found = case_attachments(db, case)
+    found = case_attachments(db, case) if held is None or held.attachments else []
     replaced = superseded_ids(found)
     rows = [Shown(a, replaced.get(a.id)) for a in found]
     current = [r for r in rows if r.superseded_by is None]
     befores = [r for r in current if r.attachment.phase is Phase.BEFORE]
     afters = [r for r in current if r.attachment.phase is Phase.AFTER]
+    links = _link_options(db, case, patrols)
     return {
         "attachment_pairs": list(zip_longest(befores, afters)),
         "attachment_others": [r for r in rows if r.attachment.phase is None
@@ -50,19 +59,30 @@ def attachment_context(db: Session, actor: Actor, case: Case) -> dict[str, Any]:
                                          if r.attachment.action_id is not None),
         "can_attach": has(user, Perm.ATTACHMENT_ADD) and case.stage is not Stage.CLOSED,
         "can_original": has(user, Perm.ATTACHMENT_ORIGINAL),
-        "attachment_links": _link_options(db, case),
-        "link_labels": dict(_link_options(db, case)),
+        "attachment_links": links,
+        "link_labels": dict(links),
         "phase_options": PHASE_OPTIONS,
         "attachment_errors": {}, "attachment_values": {}, "attachment_form": "",
         "AttachmentKind": AttachmentKind,
     }
 
 
-def _link_options(db: Session, case: Case) -> list[tuple[str, str]]:
+class Linkable(Protocol):
+    """A patrol as an attachment's link shows it (a ``Patrol`` or its read model)."""
+
+    id: int
+    started_at: datetime
+    place: str
+
+
+def _link_options(db: Session, case: Case,
+                  patrols: Sequence[Linkable] | None) -> list[tuple[str, str]]:
     """What an attachment can belong to: the case itself, one of its actions or patrols."""
     options = [("", "The case as a whole")]
     options += [(f"action:{a.id}", f"Action: {a.title}") for a in case.actions]
-    patrols = db.query(Patrol).filter(Patrol.case_id == case.id).order_by(Patrol.started_at)
+    if patrols is None:
+        patrols = list(db.scalars(select(Patrol).where(Patrol.case_id == case.id)
+                                  .order_by(Patrol.started_at, Patrol.id)))
     options += [(f"patrol:{p.id}", f"Patrol {p.started_at:%-d %b %Y %H:%M}"
                  + (f" at {p.place}" if p.place else "")) for p in patrols]
     return options

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.context import Actor
 from app.auth.permissions import Perm, has
+from app.cases.holdings import Holdings
 from app.cases.models import Case
 from app.partners.access import sees_case_contacts
 from app.partners.models import PartnerAgency
@@ -28,10 +29,14 @@ def force_agencies(db: Session, case: Case) -> list[PartnerAgency]:
         .order_by(func.lower(PartnerAgency.name), PartnerAgency.id)))
 
 
-def agency_options(db: Session, case: Case) -> list[tuple[str, str]]:
-    """For an action's lead partner: the directory, and any retired agency an action still
-    names (so that opening its form does not silently drop it)."""
-    options = [(str(a.id), f"{a.name} ({a.kind.label})") for a in force_agencies(db, case)]
+def agency_options(db: Session, case: Case,
+                   agencies: list[PartnerAgency] | None = None) -> list[tuple[str, str]]:
+    """For an action's lead partner: the directory (``agencies`` when the caller has read it),
+    and any retired agency an action still names (so that opening its form does not silently
+    drop it)."""
+    if agencies is None:
+        agencies = force_agencies(db, case)
+    options = [(str(a.id), f"{a.name} ({a.kind.label})") for a in agencies]
     listed = {value for value, _label in options}
     for action in case.actions:
         agency = action.partner_agency
@@ -41,10 +46,12 @@ def agency_options(db: Session, case: Case) -> list[tuple[str, str]]:
     return options
 
 
-def partners_context(db: Session, actor: Actor, case: Case) -> dict[str, Any]:
+def partners_context(db: Session, actor: Actor, case: Case,
+                     held: Holdings | None = None) -> dict[str, Any]:
+    """``held``: which of the case's collections hold anything (None: read them all)."""
     user = actor.user
     assert user is not None
-    partners = case_partners(db, case)
+    partners = case_partners(db, case) if held is None or held.partners else []
     agencies = force_agencies(db, case)
     on_case = {p.agency_id for p in partners}
     shown = sees_case_contacts(user)
@@ -61,6 +68,6 @@ def partners_context(db: Session, actor: Actor, case: Case) -> dict[str, Any]:
         "partner_role_options": ROLE_OPTIONS,
         "may_change_partners": has(user, Perm.CASE_EDIT) and case.stage is not Stage.CLOSED,
         "sees_contacts": shown,
-        "lead_agency_options": agency_options(db, case),
+        "lead_agency_options": agency_options(db, case, agencies),
         "partner_values": {}, "partner_errors": {}, "partner_form": "", "partner_conflict": "",
     }

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.context import Actor
 from app.auth.permissions import Perm, has
+from app.cases.holdings import Holdings
 from app.cases.models import Case
 from app.clock import today
 from app.reviews.schedule import cadence_for
@@ -21,13 +22,15 @@ DECISION_OPTIONS = [(d.value, d.label) for d in ReviewDecision]
 REVIEWS_SHOWN = 2  # the latest on the page; the rest one tap away
 
 
-def review_context(db: Session, actor: Actor, case: Case) -> dict[str, Any]:
+def review_context(db: Session, actor: Actor, case: Case,
+                   held: Holdings | None = None) -> dict[str, Any]:
+    """``held``: which of the case's collections hold anything (None: read them all)."""
     user = actor.user
     assert user is not None
     day, cadence = today(), cadence_for(db, case)
     due = case.next_review_on
     return {
-        "reviews": case_reviews(db, case),
+        "reviews": case_reviews(db, case) if held is None or held.reviews else [],
         "days_late": days_late,
         "reviews_shown": REVIEWS_SHOWN,
         "review_days_overdue": days_overdue(due, day),

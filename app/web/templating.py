@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import Request
 from jinja2_fragments.fastapi import Jinja2Blocks
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 
 from app import __version__
 from app.auth.permissions import Perm, has
@@ -101,17 +101,7 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, *
            status_code: int = 200, block: str | None = None,
            blocks: list[str] | None = None) -> Response:
     """Render a page, or only some of its blocks (for htmx). Adds who is signed in."""
-    user = getattr(request.state, "signed_in", None)
-    settings = request.app.state.settings
-    ctx = {
-        "user": user,
-        "csrf_token": user.csrf_token if user else "",
-        "can": (lambda perm: has(user, perm)) if user else (lambda perm: False),
-        "demo": settings.environment == "demo",
-        "map_tiles": settings.map_tiles_url, "map_attribution": settings.map_attribution,
-        "request_id": getattr(request.state, "request_id", ""),
-        **(context or {}),
-    }
+    ctx = _page_globals(request, context)
     kwargs: dict[str, Any] = {"status_code": status_code}
     if block:
         kwargs["block_name"] = block
@@ -120,3 +110,27 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, *
     response = templates.TemplateResponse(request, name, ctx, **kwargs)
     response.headers["Vary"] = "HX-Request"
     return response
+
+
+def render_parts(request: Request, names: list[str], context: dict[str, Any], *,
+                 status_code: int = 200) -> Response:
+    """htmx fragments: partial templates rendered one after the other into one answer (the
+    first swapped into the target, the others ``<hx-partial>``s)."""
+    ctx = _page_globals(request, context) | {"request": request}
+    html = "".join(env.get_template(name).render(ctx) for name in names)
+    return HTMLResponse(html, status_code=status_code, headers={"Vary": "HX-Request"})
+
+
+def _page_globals(request: Request, context: dict[str, Any] | None) -> dict[str, Any]:
+    """Who is signed in, and the deployment's settings pages show."""
+    user = getattr(request.state, "signed_in", None)
+    settings = request.app.state.settings
+    return {
+        "user": user,
+        "csrf_token": user.csrf_token if user else "",
+        "can": (lambda perm: has(user, perm)) if user else (lambda perm: False),
+        "demo": settings.environment == "demo",
+        "map_tiles": settings.map_tiles_url, "map_attribution": settings.map_attribution,
+        "request_id": getattr(request.state, "request_id", ""),
+        **(context or {}),
+    }

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.context import Actor
 from app.auth.permissions import Perm, has
+from app.cases.holdings import Holdings
 from app.cases.models import Case
 from app.clock import local, today
 from app.community.models import Concern
@@ -36,12 +37,15 @@ OUTPUT_KINDS = list(OutputKind)
 RECENT_PATROLS = 20  # on the page; the API lists them all
 
 
-def work_context(db: Session, actor: Actor, case: Case) -> dict[str, Any]:
+def work_context(db: Session, actor: Actor, case: Case,
+                 held: Holdings | None = None) -> dict[str, Any]:
+    """``held``: which of the case's collections hold anything (None: read them all)."""
     user = actor.user
     assert user is not None
-    rows = patrols.case_patrols(db, case)
-    log = patrol_log(rows, case.planned_patrol_minutes, today(), comparison_of(db, case.id))
-    entries = patrols.case_outputs(db, case)
+    rows = patrols.case_patrols(db, case) if held is None or held.patrols else []
+    comparison = comparison_of(db, case.id) if held is None or held.allocated else None
+    log = patrol_log(rows, case.planned_patrol_minutes, today(), comparison)
+    entries = patrols.case_outputs(db, case) if held is None or held.outputs else []
     mine = patrols.running_patrol_of(db, user.id)
     day = today()
     can_patrol = has(user, Perm.PATROL_LOG) and case.stage is not Stage.CLOSED
@@ -52,7 +56,7 @@ def work_context(db: Session, actor: Actor, case: Case) -> dict[str, Any]:
         "output_totals": totals_of(entries),
         "output_kinds": OUTPUT_KINDS,
         "patrol_kind_options": PATROL_KIND_OPTIONS,
-        "concerns": case_concerns(db, case),
+        "concerns": case_concerns(db, case) if held is None or held.concerns else [],
         "my_patrol": mine[0] if mine and mine[1] == case.ref else None,
         "my_patrol_elsewhere": mine if mine and mine[1] != case.ref else None,
         "others_running": [p for p in log.running if not mine or p.id != mine[0].id],

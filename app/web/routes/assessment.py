@@ -22,9 +22,10 @@ from app.operations.service import get_operation
 from app.sara.stages import Stage
 from app.validation import validate
 from app.web import forms
+from app.web.case_page import render_case
 from app.web.deps import PageActor, csrf_protect
 from app.web.impact import impact_context
-from app.web.routes.cases import Db, Form, Ref, page_context, redirect
+from app.web.routes.cases import Db, Form, Ref, redirect
 from app.web.templating import is_htmx, render
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
@@ -46,19 +47,16 @@ def run_assessment(request: Request, actor: PageActor, db: Db, form: Form,
         case = case_for(db, actor, ref)
         errors = forms.errors_by_field(exc.errors) if isinstance(exc, ValidationFailed) \
             else {"before_first": exc.message}
-        context = page_context(db, actor, case, open_stage=Stage.ASSESSMENT,
-                               **impact_context(db, case, values=values),
-                               impact_errors=errors)
-        return render(request, "cases/detail.html", context, status_code=422 if isinstance(
-            exc, ValidationFailed) else 409, block="section_impact" if is_htmx(request)
-            else None)
+        return render_case(request, db, actor, case,
+                           ["section_impact"] if is_htmx(request) else None,
+                           status_code=422 if isinstance(exc, ValidationFailed) else 409,
+                           open_stage=Stage.ASSESSMENT,
+                           **impact_context(db, case, values=values), impact_errors=errors)
     if not is_htmx(request):
         return redirect(f"/cases/{ref.upper()}?section=impact&flash=assessed#section-impact")
     case = case_for(db, actor, ref)
-    context = page_context(db, actor, case, open_stage=Stage.ASSESSMENT,
-                           **impact_context(db, case))
-    return render(request, "cases/detail.html", context,
-                  blocks=["section_impact", "refresh_partials"])
+    return render_case(request, db, actor, case, ["section_impact", "refresh_partials"],
+                       open_stage=Stage.ASSESSMENT, **impact_context(db, case))
 
 
 @router.post("/cases/{ref}/process-evaluation")

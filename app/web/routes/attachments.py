@@ -19,9 +19,9 @@ from app.auth.context import Actor
 from app.cases.access import case_for, normalise_ref
 from app.errors import FieldError, ValidationFailed
 from app.web.attachments import FORMS, form_errors, form_payload
+from app.web.case_page import render_case
 from app.web.deps import PageActor, check_streamed_csrf
-from app.web.routes.cases import Db, Ref, page_context, redirect
-from app.web.templating import render
+from app.web.routes.cases import Db, Ref, redirect
 
 router = APIRouter(include_in_schema=False)
 AttachmentId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -62,9 +62,9 @@ def _failed(request: Request, db: Db, actor: Actor, ref: str, form: str,
     db.rollback()
     case = case_for(db, actor, ref)
     values = {k: v for k, v in fields.items() if k != "csrf_token"}
-    return render(request, "cases/detail.html", page_context(
-        db, actor, case, attachment_errors=form_errors(errors, form),
-        attachment_values=values, attachment_form=form), status_code=422)
+    return render_case(request, db, actor, case, status_code=422,
+                       attachment_errors=form_errors(errors, form), attachment_values=values,
+                       attachment_form=form)
 
 
 @router.post("/cases/{ref}/attachments")

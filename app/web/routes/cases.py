@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -11,7 +10,6 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from shapely.geometry import box as bng_box
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -34,46 +32,35 @@ from app.cases.schemas import (
     NoteCreate,
     TransitionRequest,
 )
-from app.cases.views import action_read, current_gate, overridden_stages
 from app.clock import today
 from app.crime import picture, streets
 from app.crime.geometry import area_shape, bounds, geojson_wgs84
-from app.crime.models import Area, AreaKind
-from app.crime.queries import Period, cell_counts, data_months, month_value
+from app.crime.models import Area
+from app.crime.queries import Period, cell_counts, month_value
 from app.deps import get_db
 from app.errors import Conflict, StaleVersion, ValidationFailed
-from app.operations.service import holds, list_operations, may_change
+from app.operations.service import list_operations
 from app.problem_templates.service import list_templates
 from app.reference.service import get_ward, list_wards
 from app.reviews import service as reviews
 from app.reviews.schemas import ReviewCreate
-from app.sara.analysis import HypothesisStatus
-from app.sara.assessment import Outcome
-from app.sara.cheers import CheersElement
 from app.sara.problem import Priority, ProblemSource
-from app.sara.responses import ActionStatus, Partner, tactic_groups
 from app.sara.stages import STAGES, GateUnmet, MoveRefused, Stage
-from app.sara.triangle import TriangleSide
 from app.validation import Problems, pydantic_errors, validate
 from app.web import forms
-from app.web.attachments import attachment_context
-from app.web.charts import monthly_bars
+from app.web.case_page import STAGE_FRAGMENTS, render_case
 from app.web.deps import PageActor, csrf_protect
 from app.web.impact import impact_context
-from app.web.partners import partners_context
-from app.web.reviews import review_context
 from app.web.sections import (
-    FORM_SECTIONS,
     SECTIONS,
     action_values,
     editable_sections,
     hypothesis_values,
-    section_for_gate_item,
     section_values,
 )
-from app.web.stages import STAGE_GROUPS, is_open, stage_lines
+from app.web.stages import STAGE_GROUPS
 from app.web.templating import is_htmx, render
-from app.web.work import work_context, work_edit_values
+from app.web.work import work_edit_values
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
@@ -92,12 +79,6 @@ Form = Annotated[FormData, Depends(form_data)]
 # Static option lists for selects and radios.
 PRIORITY_OPTIONS = [(p.value, p.label) for p in Priority]
 SOURCE_OPTIONS = [(s.value, s.label) for s in ProblemSource]
-PARTNER_OPTIONS = [(p.value, p.label) for p in Partner]
-ACTION_STATUS_OPTIONS = [(s.value, s.label) for s in ActionStatus]
-HYPOTHESIS_STATUS_OPTIONS = [(s.value, s.label) for s in HypothesisStatus]
-OUTCOME_OPTIONS = [(o.value, o.label) for o in Outcome]
-TACTIC_OPTIONS = [(group, [(t.key, t.label) for t in tactics]) for group, tactics in
-                  tactic_groups()]
 STAGE_OPTIONS = [(s.value, s.label) for s in STAGES]
 # The blank choice (no sort in the URL) is the best match when searching, else the newest.
 SORT_OPTIONS = [("-updated", "Recently updated"), ("-created", "Newest first"),
@@ -283,20 +264,20 @@ def case_page(request: Request, actor: PageActor, db: Db, ref: Ref, section: str
                                  "review_history_open": flash == "reviewed",
                                  # "Add photo" in the header opens the form (see attachments)
                                  "attachment_form": "photo" if attach == "photo" else ""}
+    fragments = None  # the whole page
+    if is_htmx(request) and timeline == "all":
+        fragments = ["timeline"]
+    elif is_htmx(request) and (section or group):
+        # One section, or one stage opened or folded in place.
+        fragments = [f"section_{section}" if section else STAGE_FRAGMENTS[stage]]
     if editing:
         overrides.update(_edit_values(db, case, editing))
     overrides["panels"] = _panels(db, actor, case, section, first, last)
-    if section == "impact" or case.stage in (Stage.ASSESSMENT, Stage.CLOSED) or snapshot:
+    shows_impact = fragments is None or fragments[0] in ("section_impact", "stage_assessment")
+    if shows_impact and (section == "impact" or case.stage in (Stage.ASSESSMENT, Stage.CLOSED)
+                         or snapshot):
         overrides |= impact_context(db, case, snapshot)
-    if is_htmx(request) and timeline == "all":
-        return render(request, "cases/detail.html", page_context(db, actor, case, **overrides),
-                      block="timeline")
-    if is_htmx(request) and (section or group):
-        # One section, or one stage opened or folded in place.
-        block = f"section_{section}" if section else f"stage_{stage}"
-        return render(request, "cases/detail.html", page_context(db, actor, case, **overrides),
-                      block=block)
-    return render(request, "cases/detail.html", page_context(db, actor, case, **overrides))
+    return render_case(request, db, actor, case, fragments, **overrides)
 
 
 def _flash(flash: str, case: Case) -> str:
@@ -320,7 +301,6 @@ def _flash(flash: str, case: Case) -> str:
 
 
 PANELS = ("picture", "comparison")
-TIMELINE_SHOWN = 3  # the latest entries; the rest one tap away
 
 
 def _panels(db: Session, actor: Actor, case: Case, section: str, first: str,
@@ -342,14 +322,14 @@ def _panels(db: Session, actor: Actor, case: Case, section: str, first: str,
             panels["errors"] = forms.errors_by_field(exc.errors)
     if "picture" in wanted:
         try:
-            found = picture.crime_picture(db, actor, case.ref, period)
+            found = picture.picture_of(db, actor, case, period)
         except ValidationFailed as exc:  # months with none of its data: say so, show its own
             db.rollback()
             panels["errors"] = forms.errors_by_field(exc.errors)
-            found = picture.crime_picture(db, actor, case.ref)
+            found = picture.picture_of(db, actor, case)
         panels["picture"] = found or "no-data"
     if "comparison" in wanted:
-        panels["comparison"] = picture.comparison(db, actor, case.ref) or "no-data"
+        panels["comparison"] = picture.comparison_of_case(db, case) or "no-data"
     return panels
 
 
@@ -369,127 +349,22 @@ def _edit_values(db: Session, case: Case, editing: str) -> dict[str, Any]:
     return {"values": section_values(case, editing), "form_version": case.version}
 
 
-def _assignee_options(db: Session, case: Case) -> list[tuple[str, str]]:
-    """Who may carry the case's actions, and anyone already carrying one (so that opening an
-    action's form does not silently drop an assignee who has since moved on)."""
-    options = eligible_owners(db, case.borough_code)
-    listed = {username for username, _name in options}
-    for action in case.actions:
-        if action.assignee and action.assignee.username not in listed:
-            listed.add(action.assignee.username)
-            options.append((action.assignee.username, action.assignee.display_name))
-    return options
-
-
-def page_context(db: Session, actor: Actor, case: Case, **overrides: Any) -> dict[str, Any]:
-    user = actor.user
-    assert user is not None
-    unmet = current_gate(case)
-    actions = [action_read(a, today()) for a in case.actions]
-    cheers = {c.element: c for c in case.cheers}
-    sides = {t.side: t for t in case.triangle}
-    geometry = case.target_geometry or {}
-    context: dict[str, Any] = {
-        "case": case, "unmet": unmet, "events": service.timeline(db, case),
-        "overridden": overridden_stages(case),
-        "closing": next((e for e in reversed(case.moves) if e.to_stage is Stage.CLOSED), None)
-        if case.stage is Stage.CLOSED else None,
-        "editable": editable_sections(user, case), "action_rows": actions,
-        "overdue_count": sum(1 for a in actions if a.overdue),
-        "cheers_rows": [cheers[e] for e in CheersElement if e in cheers],
-        "triangle_rows": [sides[s] for s in TriangleSide if s in sides],
-        "polygon_points": _count_points(geometry.get("coordinates")) if geometry else 0,
-        "gate_section": section_for_gate_item, "form_sections": FORM_SECTIONS,
-        "earlier_stages": [(s.value, s.label) for s in case.stage.earlier],
-        "priority_options": PRIORITY_OPTIONS, "source_options": SOURCE_OPTIONS,
-        "partner_options": PARTNER_OPTIONS, "action_status_options": ACTION_STATUS_OPTIONS,
-        "hypothesis_status_options": HYPOTHESIS_STATUS_OPTIONS,
-        "outcome_options": OUTCOME_OPTIONS, "tactic_options": TACTIC_OPTIONS,
-        "assignee_options": _assignee_options(db, case),
-        "editing": None, "values": {}, "errors": {}, "conflict": "", "form_version":
-            case.version, "item_values": {}, "item_errors": {}, "gate_errors": {},
-        "gate_conflict": "", "open_form": "", "form_values": {}, "note_value": "",
-        "note_errors": {}, "open_stage": None, "timeline_all": False,
-        "timeline_shown": TIMELINE_SHOWN, "flash": "", "active_nav": "cases",
-        "panels": {}, "boundaries": [], "suggestion_options": [],
-        "operation_options": [], "panel_errors": {}, "panel_values": {}, "panel_message": "",
-        "proposal": None, "snapshot": None, "saved": [], "impact_errors": {},
-        "impact_values": {}, "impact_months": [], "impact_chart": None, "process": None,
-        "export_errors": {}, "export_values": {},
-        **work_context(db, actor, case),
-        **review_context(db, actor, case),
-        **partners_context(db, actor, case),
-        **attachment_context(db, actor, case),
-    }
-    if overrides.get("editing") in ("area", "comparison"):
-        context["boundaries"] = _boundary_options(db, case)
-    if overrides.get("editing") == "comparison" and case.target_geometry:
-        found = picture.comparison(db, actor, case.ref)
-        context["suggestion_options"] = [
-            (str(s.area_id), f"{s.name}: {s.count} crimes")
-            for s in (found.suggestions if found else []) if s.area_id]
-    panels = overrides.get("panels") or {}
-    found_picture = panels.get("picture")
-    if found_picture and found_picture != "no-data":
-        span = data_months(db, picture.case_force(case))
-        context["month_options"] = [(f"{m:%Y-%m}", f"{m:%b %Y}")
-                                    for m in (span.months() if span else [])]
-        context["pic_chart"] = monthly_bars(
-            found_picture.monthly, chart_id="crime-picture-chart",
-            title=f"Crimes a month in {found_picture.area_name or 'the target area'}",
-            highlight=(case.baseline_start.replace(day=1), case.baseline_end)
-            if case.baseline_start and case.baseline_end else None,
-            missing=set(found_picture.months_missing))
-    if overrides.get("editing") == "problem":
-        context["boroughs"] = forms.area_options(db, user)
-        borough = (overrides.get("values") or {}).get("borough") or case.borough_code
-        context["wards"] = [(w.code, w.label) for w in list_wards(db, borough)]
-        context["owners"] = eligible_owners(db, case.borough_code)
-        # The operations the case may join: its area's (or force's) that the user runs.
-        context["operation_options"] = [
-            (str(o.id), o.name) for o, _n in list_operations(db, actor)
-            if o.id == case.operation_id or (may_change(user, o) and not holds(o, case.borough))]
-    context.update(overrides)
-    context["stage_lines"] = stage_lines(case, context)
-    context["stage_is_open"] = partial(is_open, case=case, open_stage=context["open_stage"])
-    return context
-
-
-def _boundary_options(db: Session, case: Case) -> list[tuple[str, list[tuple[str, str]]]]:
-    """Wards and LSOAs of the case's borough, grouped, for choosing an area."""
-    groups: dict[str, list[tuple[str, str]]] = {}
-    for area in db.scalars(select(Area).where(
-            Area.borough_code == case.borough_code,
-            Area.kind.in_([AreaKind.WARD, AreaKind.LSOA])).order_by(Area.kind, Area.name)):
-        groups.setdefault(f"{area.kind.label}s", []).append((str(area.id), area.name))
-    return list(groups.items())
-
-
-def _count_points(coordinates: Any) -> int:
-    if isinstance(coordinates, list) and coordinates and isinstance(coordinates[0], int | float):
-        return 1
-    return sum(_count_points(c) for c in coordinates) if isinstance(coordinates, list) else 0
-
-
 def saved(request: Request, db: Session, actor: Actor, ref: str, section: str) -> Response:
     """After a successful save: htmx gets the section plus fresh gate, header and timeline;
     a plain form post is redirected back to the section (post/redirect/get)."""
     if not is_htmx(request):
         return redirect(f"/cases/{ref}?section={section}#section-{section}")
     case = case_for(db, actor, ref)
-    return render(request, "cases/detail.html", page_context(db, actor, case),
-                  blocks=[f"section_{section}", "refresh_partials"])
+    return render_case(request, db, actor, case, [f"section_{section}", "refresh_partials"])
 
 
 def form_failed(request: Request, db: Session, actor: Actor, ref: str, section: str,
                  status_code: int, **overrides: Any) -> Response:
     db.rollback()
     case = case_for(db, actor, ref)
-    context = page_context(db, actor, case, open_stage=SECTIONS[section].stage, **overrides)
-    if is_htmx(request):
-        return render(request, "cases/detail.html", context, block=f"section_{section}",
-                      status_code=status_code)
-    return render(request, "cases/detail.html", context, status_code=status_code)
+    return render_case(request, db, actor, case,
+                       [f"section_{section}"] if is_htmx(request) else None,
+                       status_code=status_code, open_stage=SECTIONS[section].stage, **overrides)
 
 
 @router.post("/cases/{ref}/sections/{section}")
@@ -561,7 +436,7 @@ def case_map(request: Request, actor: PageActor, db: Db, ref: Ref, suggestions: 
         features.append({"type": "Feature", "geometry": geojson_wgs84(ring), "properties": {
             "role": "buffer", "label": f"{case.buffer_width_m} m buffer"}})
     if suggestions and case.target_geometry:
-        found = picture.comparison(db, actor, case.ref)
+        found = picture.comparison_of_case(db, case)
         for candidate in found.suggestions if found else []:
             features.append({"type": "Feature", "geometry": candidate.geometry, "properties": {
                 "role": "candidate",
@@ -634,7 +509,7 @@ def pin_picture(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref
         case = case_for(db, actor, ref, Perm.ANALYSIS_EDIT)
         ensure_open(case)
         ensure_version(case, validate(CaseUpdate, {"version": forms.version(form)}).version)
-        found = picture.crime_picture(db, actor, ref, period)
+        found = picture.picture_of(db, actor, case, period)
         if found is None:
             raise ValidationFailed.one("first", "No crime data has been imported yet.")
         summary = "\n\n".join(p for p in (case.analysis_summary, found.summary_text()) if p)
@@ -657,9 +532,9 @@ def _picture_failed(request: Request, db: Session, actor: Actor, ref: str,
     else:
         panels["conflict"] = getattr(exc, "message", str(exc))
         status_code = 409
-    context = page_context(db, actor, case, panels=panels, open_stage=Stage.ANALYSIS)
-    block = "section_picture" if is_htmx(request) else None
-    return render(request, "cases/detail.html", context, status_code=status_code, block=block)
+    return render_case(request, db, actor, case,
+                       ["section_picture"] if is_htmx(request) else None,
+                       status_code=status_code, panels=panels, open_stage=Stage.ANALYSIS)
 
 
 # --- stage moves -------------------------------------------------------------------------------
@@ -722,8 +597,7 @@ def _move_failed(request: Request, db: Session, actor: Actor, ref: str, status_c
                  **overrides: Any) -> Response:
     db.rollback()
     case = case_for(db, actor, ref)
-    return render(request, "cases/detail.html", page_context(db, actor, case, **overrides),
-                  status_code=status_code)
+    return render_case(request, db, actor, case, status_code=status_code, **overrides)
 
 
 # --- supervisory reviews -----------------------------------------------------------------------
@@ -747,17 +621,16 @@ def record_review(request: Request, actor: PageActor, db: Db, form: Form, ref: R
     if not is_htmx(request):
         return redirect(f"/cases/{normalise_ref(ref)}?flash=reviewed#review")
     case = case_for(db, actor, ref)
-    return render(request, "cases/detail.html", page_context(
-        db, actor, case, review_history_open=True), blocks=["review", "refresh_partials"])
+    return render_case(request, db, actor, case, ["review", "refresh_partials"],
+                       review_history_open=True)
 
 
 def _review_failed(request: Request, db: Session, actor: Actor, ref: str, form: FormData,
                    status_code: int, **overrides: Any) -> Response:
     db.rollback()
     case = case_for(db, actor, ref)
-    context = page_context(db, actor, case, review_values=dict(form), **overrides)
-    return render(request, "cases/detail.html", context, status_code=status_code,
-                  block="review" if is_htmx(request) else None)
+    return render_case(request, db, actor, case, ["review"] if is_htmx(request) else None,
+                       status_code=status_code, review_values=dict(form), **overrides)
 
 
 # --- notes, hypotheses, actions ----------------------------------------------------------------
@@ -770,14 +643,13 @@ def add_note(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref) -
     except ValidationFailed as exc:
         db.rollback()
         case = case_for(db, actor, ref)
-        context = page_context(db, actor, case, note_value=body,
-                               note_errors=forms.prefixed(exc.errors, "note"))
-        return render(request, "cases/detail.html", context, status_code=422,
-                      block="timeline" if is_htmx(request) else None)
+        return render_case(request, db, actor, case,
+                           ["timeline"] if is_htmx(request) else None, status_code=422,
+                           note_value=body, note_errors=forms.prefixed(exc.errors, "note"))
     if not is_htmx(request):
         return redirect(f"/cases/{ref.upper()}#timeline")
     case = case_for(db, actor, ref)
-    return render(request, "cases/detail.html", page_context(db, actor, case), block="timeline")
+    return render_case(request, db, actor, case, ["timeline"])
 
 
 @router.post("/cases/{ref}/hypotheses")

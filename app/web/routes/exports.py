@@ -13,8 +13,9 @@ from app.errors import ValidationFailed
 from app.exports import service
 from app.operations.service import get_operation
 from app.web import forms
+from app.web.case_page import render_case
 from app.web.deps import PageActor, csrf_protect
-from app.web.routes.cases import Db, Form, Ref, page_context
+from app.web.routes.cases import Db, Form, Ref
 from app.web.templating import render
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
@@ -37,10 +38,10 @@ def export_case(request: Request, actor: PageActor, db: Db, form: Form, ref: Ref
     except ValidationFailed as exc:
         db.rollback()
         case = case_for(db, actor, ref)
-        return render(request, "cases/detail.html", page_context(
-            db, actor, case, export_errors=forms.prefixed(exc.errors, "export"),
-            export_values={"export-reason": reason, "redact": redacted,
-                           "redact-photos": photos}), status_code=422)
+        return render_case(request, db, actor, case, status_code=422,
+                           export_errors=forms.prefixed(exc.errors, "export"),
+                           export_values={"export-reason": reason, "redact": redacted,
+                                          "redact-photos": photos})
 
 
 @router.post("/operations/{operation_id}/export")

@@ -33,8 +33,9 @@ from app.reference.service import forces_with_areas
 from app.sara.partners import AgencyKind
 from app.validation import Problems, validate
 from app.web import forms
+from app.web.case_page import render_case
 from app.web.deps import PageActor, csrf_protect
-from app.web.routes.cases import Db, Form, page_context, redirect
+from app.web.routes.cases import Db, Form, redirect
 from app.web.templating import is_htmx, render
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
@@ -304,14 +305,14 @@ def _save(request: Request, db: Session, actor: Actor, ref: str, prefix: str, fo
     if not is_htmx(request):
         return redirect(f"/cases/{ref.upper()}#section-partners")
     case = case_for(db, actor, ref)
-    return render(request, "cases/detail.html", page_context(db, actor, case) | {
-        "partners_open": True}, blocks=["section_partners", "refresh_partials"])
+    return render_case(request, db, actor, case, ["section_partners", "refresh_partials"],
+                       partners_open=True)
 
 
 def _failed(request: Request, db: Session, actor: Actor, ref: str, status_code: int,
             **overrides: Any) -> Response:
     db.rollback()
     case = case_for(db, actor, ref)
-    context = page_context(db, actor, case) | overrides
-    return render(request, "cases/detail.html", context, status_code=status_code,
-                  block="section_partners" if is_htmx(request) else None)
+    return render_case(request, db, actor, case,
+                       ["section_partners"] if is_htmx(request) else None,
+                       status_code=status_code, **overrides)

@@ -23,9 +23,10 @@ from app.patrols.schemas import (
 from app.sara.patrols import describe_counts
 from app.validation import Problems, validate
 from app.web import forms
+from app.web.case_page import render_case
 from app.web.deps import PageActor, csrf_protect
-from app.web.routes.cases import Db, Form, ItemId, Ref, page_context, redirect, save_item
-from app.web.templating import is_htmx, render
+from app.web.routes.cases import Db, Form, ItemId, Ref, redirect, save_item
+from app.web.templating import is_htmx
 from app.web.work import OUTPUT_KINDS
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
@@ -39,9 +40,8 @@ def _panel_saved(request: Request, db: Any, actor: Actor, ref: str, flash: str,
     if not is_htmx(request):
         return redirect(f"/cases/{ref.upper()}?flash={flash}#patrol-panel")
     case = case_for(db, actor, ref)
-    context = page_context(db, actor, case, panel_message=message or _MESSAGES[flash])
-    return render(request, "cases/detail.html", context,
-                  blocks=["patrol_panel", "work_partials"])
+    return render_case(request, db, actor, case, ["patrol_panel", "work_partials"],
+                       panel_message=message or _MESSAGES[flash])
 
 
 _MESSAGES = {"patrol-started": "Patrol started.", "patrol-ended": "Patrol ended.",
@@ -62,9 +62,8 @@ def _panel_failed(request: Request, db: Any, actor: Actor, ref: str, exc: Domain
         overrides["panel_conflict"] = " ".join(e.message for e in exc.errors)
     else:
         overrides["panel_conflict"] = exc.message
-    context = page_context(db, actor, case, **overrides)
-    return render(request, "cases/detail.html", context, status_code=status_code,
-                  block="patrol_panel" if is_htmx(request) else None)
+    return render_case(request, db, actor, case, ["patrol_panel"] if is_htmx(request) else None,
+                       status_code=status_code, **overrides)
 
 
 @router.post("/cases/{ref}/patrols/start")
