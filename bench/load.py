@@ -88,6 +88,7 @@ TARGET_BOXES = {
 }
 TARGETS = ("page /cases", "page /cases/{ref}", "api /cases", "api /cases/{ref}")
 TARGET_P95_MS = 100.0
+CHECKOUT = Path(__file__).resolve().parent.parent
 
 
 # --- the database ----------------------------------------------------------------------------
@@ -430,6 +431,10 @@ def server_env(url: str) -> dict[str, str]:
         # as the TLS proxy would (uvicorn trusts forwarded headers from 127.0.0.1).
         "POPCASE_COOKIE_SECURE": "always",
         "PYTHONUNBUFFERED": "1",
+        # The server runs this checkout's code, also from a git worktree: the virtualenv's
+        # editable install would otherwise import the main checkout's.
+        "PYTHONPATH": os.pathsep.join(
+            [str(CHECKOUT), *filter(None, [os.environ.get("PYTHONPATH")])]),
     }
     return env
 
