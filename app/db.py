@@ -61,6 +61,8 @@ SQLITE_CACHE_KB = 8192
 # Reads straight from the OS's cache of the file instead of copying pages through read():
 # a search joins thousands of matches to their cases, two to three times faster mapped.
 SQLITE_MMAP_BYTES = 256 * 1024 * 1024
+# How long a writer waits for SQLite's write lock before "database is locked" (answered 503).
+SQLITE_BUSY_TIMEOUT_MS = 15000
 
 
 def is_sqlite(url: str) -> bool:
@@ -111,7 +113,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA busy_timeout = 15000")
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
         cursor.execute(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")

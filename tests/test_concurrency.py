@@ -1,4 +1,5 @@
-"""Concurrent writers on a real, committed database (not the rolled-back test connection)."""
+"""Concurrent writers, and readers beside them, on a real, committed database (not the
+rolled-back test connection, whose one transaction cannot show how SQLite's begin)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.models import AuditEntry
@@ -22,7 +24,7 @@ from app.cases import service
 from app.cases.models import Case, CaseEvent, EventKind
 from app.cases.schemas import CaseCreate, CaseUpdate
 from app.clock import today
-from app.db import reading_session, utcnow
+from app.db import SQLITE_BUSY_TIMEOUT_MS, is_busy, reading_session, utcnow
 from app.errors import Conflict, StaleVersion
 from app.main import create_app
 from app.patrols import service as patrols
@@ -319,6 +321,37 @@ def test_a_read_overtaken_by_a_writer_still_logs_it(factory: sessionmaker[Sessio
         assert actions[-2:] == [AuditAction.CASE_UPDATE, AuditAction.CASE_VIEW]
         assert verify_chain(db).intact
 
+
+
+def test_a_log_entry_that_cannot_get_the_lock_fails_as_busy(
+        factory: sessionmaker[Session], officer: Actor, empty_database: str) -> None:
+    """A reading request whose entry waits out the busy timeout behind a writer fails with the
+    error that pages and the API answer 503 for (``is_busy``), and nothing is logged."""
+    if not empty_database.startswith("sqlite"):
+        pytest.skip("PostgreSQL readers never wait for SQLite's write lock")
+    with factory() as db:
+        ref = service.create_case(db, officer, CaseCreate.model_validate(new_case_body())).ref
+    writer = factory()
+    try:
+        writer.execute(update(Case).where(Case.ref == ref).values(title="Holding the lock"))
+        with reading_session(factory) as reader:
+            reader.execute(text("PRAGMA busy_timeout = 100"))  # this connection only
+            try:
+                assert reader.scalar(select(Case.title).where(Case.ref == ref)) is not None
+                with pytest.raises(OperationalError) as raised:
+                    record_read(reader, officer, AuditAction.CASE_VIEW, object_type="case",
+                                object_ref=ref)
+                assert is_busy(raised.value)
+                reader.rollback()
+            finally:
+                reader.execute(text(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"))
+        writer.rollback()
+    finally:
+        writer.close()
+    with factory() as db:
+        assert db.scalar(select(func.count()).select_from(AuditEntry)
+                         .where(AuditEntry.action == AuditAction.CASE_VIEW)) == 0
+        assert verify_chain(db).intact
 
 def _people(factory: sessionmaker[Session], name: str, count: int) -> list[Person]:
     with factory() as db:
