@@ -10,9 +10,14 @@ from sqlalchemy.orm import Session
 from app.db import session_scope
 from app.settings import Settings
 
+# Requests that only read (apart from their access-log entry and a sign-in session's touch):
+# on SQLite their sessions take no write lock until they write (app.db.reading_session).
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 def get_db(request: Request) -> Iterator[Session]:
-    yield from session_scope(request.app.state.session_factory)
+    yield from session_scope(request.app.state.session_factory,
+                             reading=request.method in READING_METHODS)
 
 
 def get_settings_dep(request: Request) -> Settings:

@@ -2,6 +2,7 @@
 
     python -m bench.load [--url DATABASE_URL] [--reuse] [--cases 10000] [--crimes 1000000]
                          [--workers 2] [--users 50] [--duration 60] [--think 2] [--warmup 10]
+                         [--compare-url POSTGRESQL_URL]
 
 Builds a database: a temporary SQLite file (removed afterwards) unless --url names one. A
 PostgreSQL database named by --url that does not exist yet is created; a --url database is never
@@ -21,6 +22,10 @@ second, p50/p95/p99 latency and errors per kind of request, and the peak memory 
 process. Targets on the 2-core development machine with PostgreSQL, 10,000 cases, a million
 crimes, 2 workers and 50 users: no errors, and p95 under 100 ms for the case list and the case
 page, as pages and through the API.
+
+With --compare-url the same load then runs on that PostgreSQL database, and SQLite's p95 is
+compared with PostgreSQL's (issue 19: within 2x, and no errors on SQLite): that comparison's
+PASS/FAIL is the exit status. Each run's own targets are still printed.
 
 The default think time, 2 s, has each of the 50 people ask for something every 2 s or so, about
 24 requests a second in all: an officer reading a case page or typing a note on a phone takes
@@ -88,6 +93,7 @@ TARGET_BOXES = {
 }
 TARGETS = ("page /cases", "page /cases/{ref}", "api /cases", "api /cases/{ref}")
 TARGET_P95_MS = 100.0
+CHECKOUT = Path(__file__).resolve().parent.parent
 
 
 # --- the database ----------------------------------------------------------------------------
@@ -430,6 +436,10 @@ def server_env(url: str) -> dict[str, str]:
         # as the TLS proxy would (uvicorn trusts forwarded headers from 127.0.0.1).
         "POPCASE_COOKIE_SECURE": "always",
         "PYTHONUNBUFFERED": "1",
+        # The server runs this checkout's code, also from a git worktree: the virtualenv's
+        # editable install would otherwise import the main checkout's.
+        "PYTHONPATH": os.pathsep.join(
+            [str(CHECKOUT), *filter(None, [os.environ.get("PYTHONPATH")])]),
     }
     return env
 
@@ -748,7 +758,16 @@ def prepare(url: str, args: argparse.Namespace, folder: Path) -> None:
     print(f"built in {time.perf_counter() - started:.1f} s")
 
 
-def run(url: str, args: argparse.Namespace, folder: Path) -> bool:
+@dataclass(frozen=True)
+class Outcome:
+    """One run's verdict on its own targets, and its answers for a comparison."""
+
+    passed: bool
+    samples: list[Sample]
+    by_kind: dict[str, list[Sample]]
+
+
+def run(url: str, args: argparse.Namespace, folder: Path) -> Outcome:
     prepare(url, args, folder)
     engine = make_engine(url)
     with make_session_factory(engine)() as db:
@@ -781,7 +800,46 @@ def run(url: str, args: argparse.Namespace, folder: Path) -> bool:
     by_kind = report_requests(samples, args.duration)
     print(f"  server log: {problems} tracebacks")
     report_memory(sampler, labels, cpu, generator_cpu)
-    return verdict(by_kind, samples, args.users)
+    return Outcome(verdict(by_kind, samples, args.users), samples, by_kind)
+
+
+# --- SQLite beside PostgreSQL -----------------------------------------------------------------
+
+SQLITE_TO_PEER_MAX = 2.0  # issue 19: SQLite's p95 within 2x of PostgreSQL's, in the same run
+
+
+def p95_of(samples: list[Sample]) -> float:
+    return percentile(sorted(s.ms for s in samples), 0.95)
+
+
+def compare(sqlite: Outcome, peer: Outcome) -> bool:
+    """SQLite's p95 beside PostgreSQL's, the same load one after the other: all requests, reads,
+    writes and the targets' kinds; PASS when the whole run's ratio is within 2x and SQLite
+    answered no error (PostgreSQL's errors are counted against its own targets, above)."""
+    print(f"\nSQLite beside PostgreSQL, same load:\n  {'request':<28} {'SQLite p95':>11} "
+          f"{'PG p95':>9} {'ratio':>6}")
+    groups = {"all": (sqlite.samples, peer.samples),
+              "reads": ([s for s in sqlite.samples if "POST" not in s.kind],
+                        [s for s in peer.samples if "POST" not in s.kind]),
+              "writes": ([s for s in sqlite.samples if "POST" in s.kind],
+                         [s for s in peer.samples if "POST" in s.kind])}
+    groups |= {kind: (sqlite.by_kind.get(kind, []), peer.by_kind.get(kind, []))
+               for kind in TARGETS}
+    for label, (ours, theirs) in groups.items():
+        mine, other = p95_of(ours), p95_of(theirs)
+        print(f"  {label:<28} {mine:>11.1f} {other:>9.1f} {mine / other:>6.2f}")
+    ratio = p95_of(sqlite.samples) / p95_of(peer.samples)
+    errors = sum(1 for s in sqlite.samples if s.error)
+    checks = [(f"SQLite p95 {ratio:.2f}x PostgreSQL's <= {SQLITE_TO_PEER_MAX:.0f}x",
+               ratio <= SQLITE_TO_PEER_MAX),
+              (f"no errors on SQLite ({errors:,} of {len(sqlite.samples):,} requests)",
+               errors == 0)]
+    for label, met in checks:
+        print(f"  {'PASS' if met else 'FAIL'}  {label}")
+    print(f"  (PostgreSQL: {sum(1 for s in peer.samples if s.error):,} errors)")
+    passed = all(met for _label, met in checks)
+    print(f"comparison: {'PASS' if passed else 'FAIL'}")
+    return passed
 
 
 def main() -> None:
@@ -799,16 +857,28 @@ def main() -> None:
                         help="seconds before measuring, over which the people arrive")
     parser.add_argument("--think", type=float, default=2.0,
                         help="mean seconds between a person's requests")
+    parser.add_argument("--compare-url", metavar="PG_URL",
+                        help="then run the same load on this PostgreSQL database (built, or "
+                        "with --reuse taken as it is) and compare SQLite's p95 with its own")
     args = parser.parse_args()
+    if args.compare_url and (is_sqlite(args.compare_url) or
+                             (args.url and not is_sqlite(args.url))):
+        parser.error("--compare-url names a PostgreSQL database, compared with SQLite (--url "
+                     "a SQLite file, or the default temporary one)")
     folder = Path(tempfile.mkdtemp(prefix="popcase-load-"))
     try:
         url = args.url or f"sqlite:///{folder / 'load.db'}"
-        passed = run(url, args, folder)
+        outcome = run(url, args, folder)
+        passed = outcome.passed
+        if args.compare_url:
+            print(f"\n--- the same load on {make_url(args.compare_url).database} ---")
+            peer = run(args.compare_url, args, folder)
+            passed = compare(outcome, peer)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    if args.url:
+    for kept in filter(None, (args.url, args.compare_url)):
         print(f"the database is left in place for --reuse: "
-              f"{make_url(args.url).render_as_string(hide_password=True)}")
+              f"{make_url(kept).render_as_string(hide_password=True)}")
     sys.exit(0 if passed else 1)
 
 

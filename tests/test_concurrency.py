@@ -1,32 +1,39 @@
-"""Concurrent writers on a real, committed database (not the rolled-back test connection)."""
+"""Concurrent writers, and readers beside them, on a real, committed database (not the
+rolled-back test connection, whose one transaction cannot show how SQLite's begin)."""
 
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.audit.service import verify_chain
+from app.audit.models import AuditEntry
+from app.audit.service import AuditAction, record_read, verify_chain
 from app.auth import throttle
 from app.auth.context import Actor, Channel
-from app.auth.models import ANY_USERNAME, SigninThrottle, User
+from app.auth.models import ANY_USERNAME, RateCounter, SigninThrottle, User
 from app.auth.roles import Role
 from app.cases import service
-from app.cases.models import Case, CaseEvent
+from app.cases.models import Case, CaseEvent, EventKind
 from app.cases.schemas import CaseCreate, CaseUpdate
 from app.clock import today
-from app.db import utcnow
+from app.db import SQLITE_BUSY_TIMEOUT_MS, is_busy, reading_session, utcnow
 from app.errors import Conflict, StaleVersion
+from app.main import create_app
 from app.patrols import service as patrols
 from app.patrols.models import Patrol
 from app.patrols.schemas import OutputCorrection, OutputsCreate, PatrolCreate, PatrolStart
 from app.sara.patrols import OutputKind
 from app.settings import Settings
-from tests.conftest import WESTMINSTER, new_case_body
+from app.web.deps import SESSION_COOKIE
+from tests.conftest import WESTMINSTER, Person, create_person, new_case_body
 
 
 @pytest.fixture
@@ -272,3 +279,152 @@ def test_two_first_failed_sign_ins_at_once_both_count(factory: sessionmaker[Sess
     with factory() as db:
         counts = {(row.username, row.failures) for row in db.scalars(select(SigninThrottle))}
     assert counts == {("pc.shah", 2), (ANY_USERNAME, 2)}
+
+
+
+# --- readers beside a writer -------------------------------------------------------------------
+# Requests that read begin deferred on SQLite (app.db.reading_session): they take no write lock
+# until their access-log entry, which then waits for the lock like any writer.
+
+def test_a_reader_reads_while_a_writer_holds_its_transaction_open(
+        factory: sessionmaker[Session], officer: Actor) -> None:
+    """A SQLite reader that waited for the write lock would fail here with "database is
+    locked" once the busy timeout ran out, as the writer commits only after the read."""
+    with factory() as db:
+        ref = service.create_case(db, officer, CaseCreate.model_validate(new_case_body())).ref
+    writer = factory()
+    try:
+        writer.execute(update(Case).where(Case.ref == ref).values(title="Not saved yet"))
+        with reading_session(factory) as reader:
+            assert reader.scalar(select(Case.title).where(Case.ref == ref)) != "Not saved yet"
+        writer.commit()
+    finally:
+        writer.close()
+
+
+def test_a_read_overtaken_by_a_writer_still_logs_it(factory: sessionmaker[Session],
+                                                    officer: Actor) -> None:
+    """The reader's snapshot is older than the writer's commit when it appends its entry: a
+    SQLite read transaction that upgraded itself would be refused at once ("database is
+    locked"); the entry must instead be written, after the writer's, in an intact chain."""
+    with factory() as db:
+        ref = service.create_case(db, officer, CaseCreate.model_validate(new_case_body())).ref
+    with reading_session(factory) as reader:
+        case = reader.scalar(select(Case).where(Case.ref == ref))
+        assert case is not None and case.version == 1
+        with factory() as writer:
+            service.update_case(writer, officer, ref, CaseUpdate(version=1, title="Renamed"))
+        record_read(reader, officer, AuditAction.CASE_VIEW, object_type="case",
+                    object_ref=case.ref)
+    with factory() as db:
+        actions = list(db.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)))
+        assert actions[-2:] == [AuditAction.CASE_UPDATE, AuditAction.CASE_VIEW]
+        assert verify_chain(db).intact
+
+
+
+def test_a_log_entry_that_cannot_get_the_lock_fails_as_busy(
+        factory: sessionmaker[Session], officer: Actor, empty_database: str) -> None:
+    """A reading request whose entry waits out the busy timeout behind a writer fails with the
+    error that pages and the API answer 503 for (``is_busy``), and nothing is logged."""
+    if not empty_database.startswith("sqlite"):
+        pytest.skip("PostgreSQL readers never wait for SQLite's write lock")
+    with factory() as db:
+        ref = service.create_case(db, officer, CaseCreate.model_validate(new_case_body())).ref
+    writer = factory()
+    try:
+        writer.execute(update(Case).where(Case.ref == ref).values(title="Holding the lock"))
+        with reading_session(factory) as reader:
+            reader.execute(text("PRAGMA busy_timeout = 100"))  # this connection only
+            try:
+                assert reader.scalar(select(Case.title).where(Case.ref == ref)) is not None
+                with pytest.raises(OperationalError) as raised:
+                    record_read(reader, officer, AuditAction.CASE_VIEW, object_type="case",
+                                object_ref=ref)
+                assert is_busy(raised.value)
+                reader.rollback()
+            finally:
+                reader.execute(text(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"))
+        writer.rollback()
+    finally:
+        writer.close()
+    with factory() as db:
+        assert db.scalar(select(func.count()).select_from(AuditEntry)
+                         .where(AuditEntry.action == AuditAction.CASE_VIEW)) == 0
+        assert verify_chain(db).intact
+
+def _people(factory: sessionmaker[Session], name: str, count: int) -> list[Person]:
+    with factory() as db:
+        return [create_person(db, f"pc.{name}{n:02d}", Role.OFFICER) for n in range(count)]
+
+
+def _views(factory: sessionmaker[Session]) -> dict[str, int]:
+    """Case views logged, by the request that made them."""
+    with factory() as db:
+        rows = db.execute(select(AuditEntry.request_id, func.count())
+                          .where(AuditEntry.action == AuditAction.CASE_VIEW)
+                          .group_by(AuditEntry.request_id))
+        return {request: count for request, count in rows}
+
+
+def test_readers_beside_a_writer_all_succeed_and_every_read_is_logged(
+        factory: sessionmaker[Session], empty_database: str) -> None:
+    """Six people read a case (its page and the API, in turn) while a seventh adds notes to
+    it through the API: real sessions and separate connections, all at once."""
+    readers, (writer,) = _people(factory, "reader", 6), _people(factory, "writer", 1)
+    with factory() as db:
+        ref = service.create_case(db, writer.actor, CaseCreate.model_validate(
+            new_case_body())).ref
+    app = create_app(Settings(database_url=empty_database, environment="test"), factory)
+    rounds, statuses = 8, Counter[int]()
+    request_ids: list[str] = []
+
+    def read(person: Person) -> Callable[[], object]:
+        def job() -> None:
+            client = TestClient(app, base_url="http://testserver", follow_redirects=False)
+            client.cookies.set(SESSION_COOKIE, person.session_secret)
+            for n in range(rounds):
+                answer = (client.get(f"/cases/{ref}") if n % 2 else
+                          client.get(f"/api/v1/cases/{ref}", headers=person.api))
+                statuses[answer.status_code] += 1
+                request_ids.append(answer.headers["X-Request-ID"])
+        return job
+
+    def write() -> None:
+        client = TestClient(app, base_url="http://testserver")
+        for n in range(rounds):
+            answer = client.post(f"/api/v1/cases/{ref}/notes", headers=writer.api,
+                                 json={"body": f"Note {n} from the writer"})
+            statuses[answer.status_code] += 1
+
+    assert _together([*(read(person) for person in readers), write]) == []
+    assert statuses == {200: len(readers) * rounds, 201: rounds}
+    assert _views(factory) == {request: 1 for request in request_ids}
+    with factory() as db:
+        case = db.scalar(select(Case).where(Case.ref == ref))
+        assert case is not None
+        notes = db.scalar(select(func.count()).select_from(CaseEvent).where(
+            CaseEvent.case_id == case.id, CaseEvent.kind == EventKind.NOTE))
+        assert notes == rounds
+        assert verify_chain(db).intact
+
+
+def test_concurrent_api_reads_count_every_request_against_the_limit(
+        factory: sessionmaker[Session], empty_database: str) -> None:
+    """The rate-limit count is a short write of its own per API request: none may be lost
+    when many requests of one token read at once."""
+    (person,) = _people(factory, "reader", 1)
+    app = create_app(Settings(database_url=empty_database, environment="test",
+                              api_rate_limit="1000/minute"), factory)
+    threads, rounds = 6, 5
+    statuses = Counter[int]()
+
+    def read() -> None:
+        client = TestClient(app, base_url="http://testserver")
+        for _ in range(rounds):
+            statuses[client.get("/api/v1/cases", headers=person.api).status_code] += 1
+
+    assert _together([read] * threads) == []
+    assert statuses == {200: threads * rounds}
+    with factory() as db:
+        assert db.scalar(select(func.sum(RateCounter.count))) == threads * rounds

@@ -122,7 +122,10 @@ class AuditAction(StrEnum):
 def record_read(db: Session, actor: Actor | None, action: AuditAction, *, object_type: str = "",
                 object_ref: str = "", details: dict[str, Any] | None = None) -> None:
     """A consultation of case data (DPA 2018 s.62): logged and committed on its own, as the
-    read itself changes nothing."""
+    read itself changes nothing. The caller serves the data only after this returns, so no
+    read is served without its entry. In a request that reads on SQLite the entry is a short
+    write transaction of its own: the read ran without the write lock, which is taken only
+    here (``app.db.reading_session``)."""
     record(db, actor, action, object_type=object_type, object_ref=object_ref, details=details)
     db.commit()
 
@@ -154,7 +157,8 @@ def record(
 ) -> AuditEntry:
     """Append one entry to the chain, in the caller's transaction (the caller commits)."""
     # Taking the next position locks the head row on PostgreSQL until commit: writers queue
-    # here instead of forking the chain. (SQLite transactions already hold the write lock.)
+    # here instead of forking the chain. (On SQLite a transaction holds the write lock by its
+    # first write: taken at BEGIN, or before this UPDATE in a reading session; see app.db.)
     seq, prev_hash = db.execute(
         update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1)
         .returning(AuditHead.seq, AuditHead.hash)

@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.models import RateCounter
-from app.db import utcnow
+from app.db import reading_session, utcnow
 from app.settings import Settings
 
 
@@ -38,7 +38,8 @@ class RateLimited(Exception):
 class DatabaseStorage(Storage):
     """A ``limits`` storage in popcase's own database (table ``rate_counters``): a fixed
     window's count is one row, incremented by an atomic upsert in a short transaction of its
-    own, so every process counts against the same limit."""
+    own, so every process counts against the same limit. On SQLite that transaction takes the
+    write lock for the upsert alone, never for the rest of the request."""
 
     STORAGE_SCHEME = None  # built from a session factory, not from a URI
 
@@ -69,7 +70,7 @@ class DatabaseStorage(Storage):
         return count
 
     def _live(self, key: str) -> RateCounter | None:
-        with self.session_factory() as db:
+        with reading_session(self.session_factory) as db:
             row = db.get(RateCounter, key)
             return row if row is not None and row.expires_at > utcnow() else None
 
@@ -82,7 +83,7 @@ class DatabaseStorage(Storage):
         return (row.expires_at if row else utcnow()).timestamp()
 
     def check(self) -> bool:
-        with self.session_factory() as db:
+        with reading_session(self.session_factory) as db:
             return db.scalar(select(func.count()).select_from(RateCounter)) is not None
 
     def reset(self) -> int | None:
