@@ -34,6 +34,7 @@ from app.auth.roles import Role
 from app.cases import service
 from app.cases.schemas import CaseCreate, CaseUpdate
 from app.cli import alembic_config
+from app.crime.cells import recount_cells
 from app.crime.models import ImportBatch, ImportKind, ImportStatus, StreetCrime
 from app.db import make_engine, make_session_factory
 from app.exports.service import export_case
@@ -94,6 +95,8 @@ def build(url: str, n_crimes: int, n_patrols: int) -> str:
                 category="theft-from-the-person", last_outcome="Under investigation",
                 batch_id=batch.id))
         db.add_all(crimes)
+        db.flush()
+        recount_cells(db, batch.force_id, batch.months)  # as the importer does for its files
         start = datetime(2026, 1, 5, 17, 0, tzinfo=UTC)
         for number in range(n_patrols):
             began = start + timedelta(hours=7 * number)

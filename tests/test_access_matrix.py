@@ -61,6 +61,7 @@ from app.community import service as community
 from app.community.schemas import ConcernCreate, ConcernTriage
 from app.crime import hotspots
 from app.crime.boundaries import import_boundaries
+from app.crime.cells import recount_cells
 from app.crime.models import Area, AreaKind, ImportBatch, ImportKind, ImportStatus, StreetCrime
 from app.db import utcnow
 from app.main import create_app
@@ -867,6 +868,8 @@ def ensure_crime_data(db: Session) -> CrimeData:
             falls_within="Metropolitan Police Service", location="On or near Church Street",
             last_outcome="Under investigation", batch_id=batch.id, **row)
             for number, row in enumerate(rows))
+        db.flush()
+        recount_cells(db, batch.force_id, batch.months)  # as the importer does for its files
         db.commit()
         batch_id = batch.id
     areas = {(a.kind, a.name): a.id for a in db.scalars(select(Area))}
