@@ -229,7 +229,12 @@ def open_every_part(page: Page) -> None:
     """Open every folded stage (each a swap of its own) and every closed <details>."""
     folded = page.locator("main .app-stage-group__open")
     while folded.count():
-        folded.first.click()
+        opener = folded.first.element_handle()
+        opener.click()
+        # The swap replaces the opener. Wait for that, not only for no request in flight: htmx
+        # starts the request a moment after the click, so under load settle() could return
+        # first and the swap land during the next click, whose link it then replaces.
+        page.wait_for_function("(el) => !el.isConnected", arg=opener, timeout=20_000)
         settle(page)
     page.evaluate("""() => { for (const d of document.querySelectorAll("main details"))
                                d.open = true; }""")
