@@ -61,20 +61,19 @@ TACTIC_OPTIONS = [(group, [(t.key, t.label) for t in tactics]) for group, tactic
 TIMELINE_SHOWN = 3  # the latest entries; the rest one tap away
 
 
-
 def form_defaults() -> dict[str, Any]:
     """What every part of the page shows when nothing was posted: empty forms, no messages
     (new dicts each time: a route may fill them in)."""
     return {
-    "editing": None, "values": {}, "errors": {}, "conflict": "", "item_values": {},
-    "item_errors": {}, "gate_errors": {}, "gate_conflict": "", "open_form": "",
-    "form_values": {}, "note_value": "", "note_errors": {}, "open_stage": None,
-    "timeline_all": False, "timeline_shown": TIMELINE_SHOWN, "flash": "",
-    "active_nav": "cases", "panels": {}, "boundaries": [], "suggestion_options": [],
-    "operation_options": [], "panel_errors": {}, "panel_values": {}, "panel_message": "",
-    "proposal": None, "snapshot": None, "saved": [], "impact_errors": {}, "impact_values": {},
-    "impact_months": [], "impact_chart": None, "process": None, "export_errors": {},
-    "export_values": {},
+        "editing": None, "values": {}, "errors": {}, "conflict": "", "item_values": {},
+        "item_errors": {}, "gate_errors": {}, "gate_conflict": "", "open_form": "",
+        "form_values": {}, "note_value": "", "note_errors": {}, "open_stage": None,
+        "timeline_all": False, "timeline_shown": TIMELINE_SHOWN, "flash": "",
+        "active_nav": "cases", "panels": {}, "boundaries": [], "suggestion_options": [],
+        "operation_options": [], "panel_errors": {}, "panel_values": {}, "panel_message": "",
+        "proposal": None, "snapshot": None, "saved": [], "impact_errors": {}, "impact_values": {},
+        "impact_months": [], "impact_chart": None, "process": None, "export_errors": {},
+        "export_values": {},
     }
 
 
