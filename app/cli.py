@@ -187,8 +187,10 @@ def db_restore(
         typer.echo(f"{'table':<{width}}  {'backup':>10}  {'restored':>10}")
         for name, rows in report.restored.tables.items():
             typer.echo(f"{name:<{width}}  {backup.get(name, '?'):>10}  {rows:>10}")
-        compared = ("row counts match the backup's manifest" if report.expected
-                    else "no manifest beside the file: row counts not compared")
+        compared = {"manifest": "row counts match the backup's manifest",
+                    "file": "no manifest beside the file: row counts match the file's own"
+                    }.get(report.counted_from,
+                          "no manifest beside the file: row counts not compared")
         typer.echo(f"Restored {file} into {_safe_url()}: {len(report.restored.tables)} tables, "
                    f"{report.restored.rows:,} rows; {compared}; the access log is intact "
                    f"({report.audit_entries} entries).")

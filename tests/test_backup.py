@@ -124,7 +124,8 @@ def test_a_backup_taken_while_cases_are_written_restores_whole_and_verified(
     code, out, err = run("db", "restore", str(backup), "--json")
     assert code == 0, err
     restored = json.loads(out)
-    assert restored["counts_compared"] is True and restored["upgrade_needed"] is False
+    assert restored["counts_compared_with"] == "manifest"
+    assert restored["upgrade_needed"] is False
     assert {name: counts["restored"] for name, counts in restored["tables"].items()} \
         == report["tables"]
     assert all(counts["backup"] == counts["restored"] for counts in restored["tables"].values())
@@ -229,3 +230,18 @@ def test_without_pg_dump_the_command_gives_the_recipe(
     assert code == 1 and "pg_dump is not installed" in message
     assert "pg_dump --format=custom" in message
     assert not (tmp_path / "x.backup").exists()
+
+
+def test_a_backup_without_its_manifest_restores_but_says_counts_were_not_compared(
+        log: SignedLog, target: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    backup = tmp_path / "bare.backup"
+    assert run("db", "backup", str(backup))[0] == 0
+    Path(f"{backup}.manifest.json").unlink()
+    use_database(monkeypatch, target)
+    code, out, err = run("db", "restore", str(backup))
+    assert code == 0, err
+    # SQLite counts the backup file itself; a pg_dump file can only be counted once restored.
+    expected = ("row counts match the file's own" if sqlite_only(target)
+                else "row counts not compared")
+    assert f"no manifest beside the file: {expected}" in out
+    assert log.verify()[0] == 0

@@ -46,6 +46,7 @@ class RestoreReport:
     restored: Manifest
     audit_entries: int
     upgrade_needed: bool
+    counted_from: str  # "manifest", "file" (SQLite: the backup counted itself) or ""
 
     def to_json(self) -> dict[str, Any]:
         backup = self.expected.tables if self.expected else {}
@@ -53,7 +54,7 @@ class RestoreReport:
                 "revision": self.restored.revision, "upgrade_needed": self.upgrade_needed,
                 "tables": {name: {"backup": backup.get(name), "restored": rows}
                            for name, rows in self.restored.tables.items()},
-                "rows": self.restored.rows, "counts_compared": self.expected is not None,
+                "rows": self.restored.rows, "counts_compared_with": self.counted_from or None,
                 "audit_entries_verified": self.audit_entries}
 
 
@@ -75,7 +76,6 @@ def backup(url: str, file: Path) -> BackupReport:
     try:
         manifest = (sqlite.backup if is_sqlite(url) else postgres.backup)(url, partial)
         manifest.sha256, manifest.bytes = sha256(partial), partial.stat().st_size
-        code_revision(manifest.revision)
         partial.replace(file)
     finally:
         partial.unlink(missing_ok=True)
@@ -87,6 +87,7 @@ def restore(url: str, file: Path) -> RestoreReport:
     if not file.is_file():
         raise BackupProblem(f"{file} is not a file")
     kind, expected = _kind(url), read(file)
+    counted_from = "manifest" if expected else ""
     if expected is not None:
         if expected.database != kind:
             raise BackupProblem(f"{file} is a {expected.database} backup: it cannot be restored "
@@ -94,7 +95,8 @@ def restore(url: str, file: Path) -> RestoreReport:
         check_checksum(file, expected)
     if kind == "sqlite":
         described = sqlite.describe(file)
-        expected = expected or described
+        if expected is None:
+            expected, counted_from = described, "file"
     else:
         postgres.describe(file)
     if expected is not None:
@@ -113,7 +115,8 @@ def restore(url: str, file: Path) -> RestoreReport:
         if (restored.audit_seq, restored.audit_hash) != (expected.audit_seq,
                                                           expected.audit_hash):
             raise BackupProblem("the restored access log does not end where the backup's did")
-    return RestoreReport(file, expected, restored, _verify_log(url, restored), behind)
+    return RestoreReport(file, expected, restored, _verify_log(url, restored), behind,
+                         counted_from)
 
 
 def code_revision(revision: str) -> bool:
