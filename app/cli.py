@@ -145,13 +145,15 @@ def db_backup(
     PostgreSQL through pg_dump (custom format). The copy is checked, and its row counts are
     written to FILE.manifest.json for the restore to compare."""
     from app.backup.manifest import BackupProblem
-    from app.backup.service import backup
+    from app.backup.service import backup, log_backup
     from app.settings import attachments_folder
 
     try:
         report = backup(get_settings().database_url, file)
     except BackupProblem as exc:
         _fail(str(exc))
+    with _session() as db:
+        log_backup(db, _cli_actor(), report)
     attachments = attachments_folder(get_settings())
     m = report.manifest
     if as_json:
@@ -173,12 +175,16 @@ def db_restore(
     """Restore a backup into the configured database, which must be empty; then compare the
     row counts with the backup's manifest and check the access log's chain."""
     from app.backup.manifest import BackupProblem
-    from app.backup.service import restore
+    from app.backup.service import log_restore, restore
 
     try:
         report = restore(get_settings().database_url, file)
     except BackupProblem as exc:
         _fail(str(exc))
+    # Not checkpointed at once: the checkpoint file configured may still be the old log's
+    # (README: start a new one for the restored log).
+    with _session(logging_=False) as db:
+        log_restore(db, _cli_actor(), report)
     if as_json:
         typer.echo(json.dumps(report.to_json()))
     else:

@@ -21,6 +21,7 @@ from app.auth.service import NewUser, create_user
 from app.backup import postgres, sqlite
 from app.cases import service
 from app.cases.schemas import CaseCreate
+from app.db import make_engine
 from app.settings import get_settings
 from tests.audit_kit import SignedLog, run, signed_log
 from tests.conftest import WESTMINSTER, copy_database, fresh_database, new_case_body, sqlite_only
@@ -86,6 +87,19 @@ class Writer(threading.Thread):
         assert not self.is_alive() and self.failure is None, self.failure
 
 
+def entries(url: str, action: str) -> list[dict[str, object]]:
+    """The details of the access-log entries of ``action`` in the database of ``url``."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [json.loads(row[0]) if isinstance(row[0], str) else row[0]
+                    for row in conn.execute(text("SELECT details FROM audit_log "
+                                                 "WHERE action = :action ORDER BY seq"),
+                                            {"action": action})]
+    finally:
+        engine.dispose()
+
+
 def cases_in(log: SignedLog) -> int:
     with log.engine.connect() as conn:
         return conn.scalar(text("SELECT count(*) FROM cases")) or 0
@@ -131,8 +145,14 @@ def test_a_backup_taken_while_cases_are_written_restores_whole_and_verified(
     assert all(counts["backup"] == counts["restored"] for counts in restored["tables"].values())
     assert restored["audit_entries_verified"] == report["audit_seq"]
 
+    # The copy is in the source's access log (after the copy), the restore in the target's.
+    taken = entries(log.url, "db.backup")
+    assert [entry["audit_seq"] for entry in taken] == [report["audit_seq"]]
+    assert taken[0]["sha256"] == report["sha256"]
+    assert [entry["audit_seq"] for entry in entries(target, "db.restore")] \
+        == [report["audit_seq"]]
     code, message = log.verify()
-    assert code == 0 and f"{report['audit_seq']} entries checked" in message, message
+    assert code == 0 and f"{report['audit_seq'] + 1} entries checked" in message, message
     code, message = log.verify_with_checkpoints(signed_before)
     assert code == 0, message
     # The checkpoints signed after the backup name entries the restore does not have: the
@@ -245,3 +265,13 @@ def test_a_backup_without_its_manifest_restores_but_says_counts_were_not_compare
                 else "row counts not compared")
     assert f"no manifest beside the file: {expected}" in out
     assert log.verify()[0] == 0
+
+
+def test_a_database_that_is_not_popcase_s_is_not_backed_up(
+        target: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    use_database(monkeypatch, target)  # nothing migrated (on SQLite: no file at all)
+    code, _out, err = run("db", "backup", str(tmp_path / "x.backup"))
+    message = " ".join(err.split())
+    assert code == 1
+    assert "there is no database at" in message or "not a popcase database" in message
+    assert list(tmp_path.glob("*x.backup*")) == []

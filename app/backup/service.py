@@ -3,6 +3,9 @@ database, on SQLite or PostgreSQL; each step proves itself (integrity, counts, t
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,8 +14,11 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionError
 from alembic.util import CommandError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from app.audit.service import AuditAction, record, verify_chain
+from app.auth.context import Actor
 from app.backup import postgres, sqlite
 from app.backup.manifest import (
     BackupProblem,
@@ -58,12 +64,53 @@ class RestoreReport:
                 "audit_entries_verified": self.audit_entries}
 
 
+def log_backup(db: Session, actor: Actor, report: BackupReport) -> None:
+    """The access log records who took a copy of everything, after the copy (so the entry is
+    not in it): a backup holds every case and all personal data."""
+    m = report.manifest
+    record(db, actor, AuditAction.DB_BACKUP, object_type="backup", object_ref=report.file.name,
+           details={"file": str(report.file), "sha256": m.sha256, "bytes": m.bytes,
+                    "revision": m.revision, "rows": m.rows, "audit_seq": m.audit_seq})
+    db.commit()
+
+
+def log_restore(db: Session, actor: Actor, report: RestoreReport) -> None:
+    """The restored log's first new entry says where it came from."""
+    manifest = report.expected if report.counted_from == "manifest" else None
+    made = manifest.created_at if manifest else None
+    record(db, actor, AuditAction.DB_RESTORE, object_type="backup", object_ref=report.file.name,
+           details={"file": str(report.file), "backup_made": made,
+                    "revision": report.restored.revision, "rows": report.restored.rows,
+                    "audit_seq": report.audit_entries})
+    db.commit()
+
+
 def _kind(url: str) -> str:
     return "sqlite" if is_sqlite(url) else "postgresql"
 
 
+@contextmanager
+def _as_problems(doing: str) -> Iterator[None]:
+    """A file or database error becomes a message for the operator, not a traceback."""
+    try:
+        yield
+    except (OSError, sqlite3.Error, SQLAlchemyError) as exc:
+        raise BackupProblem(f"{doing} failed: {exc}") from exc
+
+
 def backup(url: str, file: Path) -> BackupReport:
     """Write the backup to ``file`` and its manifest beside it; neither is overwritten."""
+    with _as_problems("the backup"):
+        return _backup(url, file)
+
+
+def restore(url: str, file: Path) -> RestoreReport:
+    """Restore ``file`` into the empty database of ``url`` and prove it complete."""
+    with _as_problems("the restore"):
+        return _restore(url, file)
+
+
+def _backup(url: str, file: Path) -> BackupReport:
     for existing in (file, manifest_path(file)):
         if existing.exists():
             raise BackupProblem(f"{existing} already exists: it is not overwritten (give each "
@@ -82,8 +129,7 @@ def backup(url: str, file: Path) -> BackupReport:
     return BackupReport(file, write(file, manifest), manifest)
 
 
-def restore(url: str, file: Path) -> RestoreReport:
-    """Restore ``file`` into the empty database of ``url`` and prove it complete."""
+def _restore(url: str, file: Path) -> RestoreReport:
     if not file.is_file():
         raise BackupProblem(f"{file} is not a file")
     kind, expected = _kind(url), read(file)
@@ -138,8 +184,6 @@ def code_revision(revision: str) -> bool:
 
 def _verify_log(url: str, restored: Manifest) -> int:
     """The access log's chain, checked in the restored database: its number of entries."""
-    from app.audit.service import verify_chain
-
     engine = make_engine(url)
     try:
         with Session(engine) as db:

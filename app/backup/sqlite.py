@@ -91,6 +91,9 @@ def describe(file: Path) -> Manifest:
 
 def is_empty(url: str) -> bool:
     path = database_path(url)
+    wal = path.with_name(f"{path.name}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        return False  # a write-ahead log left beside it would be replayed into the restore
     if not path.exists() or path.stat().st_size == 0:
         return True
     with closing(sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)) as conn:
