@@ -275,3 +275,12 @@ def test_a_database_that_is_not_popcase_s_is_not_backed_up(
     assert code == 1
     assert "there is no database at" in message or "not a popcase database" in message
     assert list(tmp_path.glob("*x.backup*")) == []
+
+
+def test_pg_tools_get_the_password_from_the_environment_never_their_arguments() -> None:
+    env, dbname = postgres.libpq("postgresql+psycopg://popcase:s3cr%27t%20pw@db.example:6543/"
+                                 "pop'case?sslmode=verify-full")
+    assert env["PGPASSWORD"] == "s3cr't pw" and env["PGUSER"] == "popcase"
+    assert env["PGHOST"] == "db.example" and env["PGPORT"] == "6543"
+    assert "s3cr" not in dbname
+    assert dbname == "dbname='pop\\'case' sslmode='verify-full'"
