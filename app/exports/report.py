@@ -16,6 +16,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from app import __version__
+from app.charts import monthly_lines
 from app.clock import local
 from app.crime.geometry import AreaError, area_shape, to_bng
 from app.exports.schemas import AreaRecord, CaseFile, CaseRecord
@@ -25,7 +26,6 @@ from app.sara.patrols import OutputKind, VisitBand, band_counts, format_minutes
 from app.sara.problem import CATEGORIES
 from app.sara.stages import Stage
 from app.sara.triangle import TriangleSide
-from app.web.charts import monthly_lines
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAP_WIDTH, MAP_MAX_HEIGHT = 640, 440

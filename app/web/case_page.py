@@ -26,6 +26,7 @@ from app.cases import service
 from app.cases.holdings import case_holdings
 from app.cases.models import Case, CaseEvent, EventKind
 from app.cases.views import action_read, current_gate, overridden_stages
+from app.charts import monthly_bars
 from app.clock import today
 from app.crime import picture
 from app.crime.models import Area, AreaKind
@@ -41,7 +42,6 @@ from app.sara.stages import Stage
 from app.sara.triangle import TriangleSide
 from app.web import forms
 from app.web.attachments import attachment_context
-from app.web.charts import monthly_bars
 from app.web.partners import agency_options, partners_context
 from app.web.reviews import review_context
 from app.web.sections import FORM_SECTIONS, editable_sections, section_for_gate_item

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
+from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from app.auth.context import Actor, Channel
 from app.auth.roles import Role
@@ -102,3 +104,20 @@ def _check_origin(request: Request) -> None:
         raise CsrfRejected()
 
 
+# --- what page routes take and answer --------------------------------------------------------
+
+Db = Annotated[Session, Depends(get_db)]
+Ref = Annotated[str, Path(min_length=3, max_length=20)]
+ItemId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+async def form_data(request: Request) -> FormData:
+    return await request.form()
+
+
+Form = Annotated[FormData, Depends(form_data)]
+
+
+def redirect(url: str) -> RedirectResponse:
+    """Post/redirect/get: 303, so that the browser fetches the page it is sent to."""
+    return RedirectResponse(url, status_code=303)

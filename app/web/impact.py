@@ -15,9 +15,9 @@ from app.assessment.process import process_record
 from app.assessment.schemas import SnapshotRead
 from app.assessment.views import snapshot_read
 from app.cases.models import Case
+from app.charts import monthly_lines
 from app.crime.picture import case_force
 from app.crime.queries import data_months
-from app.web.charts import monthly_lines
 
 
 def impact_context(db: Session, case: Case, shown: int | None = None,

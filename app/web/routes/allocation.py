@@ -31,8 +31,7 @@ from app.sara.problem import CATEGORIES
 from app.sara.stages import Stage
 from app.validation import validate
 from app.web import forms
-from app.web.deps import PageActor, csrf_protect
-from app.web.routes.cases import Db, Form, redirect
+from app.web.deps import Db, Form, PageActor, csrf_protect, redirect
 from app.web.templating import render
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)

@@ -23,9 +23,8 @@ from app.sara.stages import Stage
 from app.validation import validate
 from app.web import forms
 from app.web.case_page import render_case
-from app.web.deps import PageActor, csrf_protect
+from app.web.deps import Db, Form, PageActor, Ref, csrf_protect, redirect
 from app.web.impact import impact_context
-from app.web.routes.cases import Db, Form, Ref, redirect
 from app.web.templating import is_htmx, render
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)

@@ -20,8 +20,7 @@ from app.cases.access import case_for, normalise_ref
 from app.errors import FieldError, ValidationFailed
 from app.web.attachments import FORMS, form_errors, form_payload
 from app.web.case_page import render_case
-from app.web.deps import PageActor, check_streamed_csrf
-from app.web.routes.cases import Db, Ref, redirect
+from app.web.deps import Db, PageActor, Ref, check_streamed_csrf, redirect
 
 router = APIRouter(include_in_schema=False)
 AttachmentId = Annotated[int, Path(ge=1, le=2**31 - 1)]

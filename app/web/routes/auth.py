@@ -8,20 +8,25 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from app.auth import oidc
 from app.auth.context import Actor, Channel
 from app.auth.service import PASSWORDS_OFF, SignInRefused, sign_in, sign_out
-from app.deps import client_addr, get_db, request_id
+from app.deps import client_addr, request_id
 from app.settings import oidc_enabled
 from app.web import forms
-from app.web.deps import SESSION_COOKIE, SIGNIN_CSRF_COOKIE, PageActor, check_csrf, csrf_protect
+from app.web.deps import (
+    SESSION_COOKIE,
+    SIGNIN_CSRF_COOKIE,
+    Db,
+    PageActor,
+    check_csrf,
+    csrf_protect,
+)
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-Db = Annotated[Session, Depends(get_db)]
 
 
 def safe_next(target: str | None) -> str:

@@ -6,8 +6,8 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from shapely.geometry import box as bng_box
 from sqlalchemy.orm import Session
@@ -37,7 +37,6 @@ from app.crime import picture, streets
 from app.crime.geometry import area_shape, bounds, geojson_wgs84
 from app.crime.models import Area
 from app.crime.queries import Period, cell_counts, month_value
-from app.deps import get_db
 from app.errors import Conflict, StaleVersion, ValidationFailed
 from app.operations.service import list_operations
 from app.problem_templates.service import list_templates
@@ -48,8 +47,9 @@ from app.sara.problem import Priority, ProblemSource
 from app.sara.stages import STAGES, GateUnmet, MoveRefused, Stage
 from app.validation import Problems, pydantic_errors, validate
 from app.web import forms
+from app.web.case_forms import form_failed, save_item, saved
 from app.web.case_page import STAGE_FRAGMENTS, render_case
-from app.web.deps import PageActor, csrf_protect
+from app.web.deps import Db, Form, ItemId, PageActor, Ref, csrf_protect, redirect
 from app.web.impact import impact_context
 from app.web.sections import (
     SECTIONS,
@@ -64,17 +64,7 @@ from app.web.work import work_edit_values
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
-Db = Annotated[Session, Depends(get_db)]
-Ref = Annotated[str, Path(min_length=3, max_length=20)]
-ItemId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 PAGE_SIZE = 25
-
-
-async def form_data(request: Request) -> FormData:
-    return await request.form()
-
-
-Form = Annotated[FormData, Depends(form_data)]
 
 # Static option lists for selects and radios.
 PRIORITY_OPTIONS = [(p.value, p.label) for p in Priority]
@@ -84,10 +74,6 @@ STAGE_OPTIONS = [(s.value, s.label) for s in STAGES]
 SORT_OPTIONS = [("-updated", "Recently updated"), ("-created", "Newest first"),
                 ("created", "Oldest first"), ("-priority", "Highest priority"),
                 ("stage", "Stage (Scanning first)"), ("ref", "Reference"), ("title", "Title")]
-
-
-def redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 # --- list --------------------------------------------------------------------------------------
@@ -347,24 +333,6 @@ def _edit_values(db: Session, case: Case, editing: str) -> dict[str, Any]:
         return {"item_values": action_values(action, editing),
                 "form_version": action.version if action else 0}
     return {"values": section_values(case, editing), "form_version": case.version}
-
-
-def saved(request: Request, db: Session, actor: Actor, ref: str, section: str) -> Response:
-    """After a successful save: htmx gets the section plus fresh gate, header and timeline;
-    a plain form post is redirected back to the section (post/redirect/get)."""
-    if not is_htmx(request):
-        return redirect(f"/cases/{ref}?section={section}#section-{section}")
-    case = case_for(db, actor, ref)
-    return render_case(request, db, actor, case, [f"section_{section}", "refresh_partials"])
-
-
-def form_failed(request: Request, db: Session, actor: Actor, ref: str, section: str,
-                 status_code: int, **overrides: Any) -> Response:
-    db.rollback()
-    case = case_for(db, actor, ref)
-    return render_case(request, db, actor, case,
-                       [f"section_{section}"] if is_htmx(request) else None,
-                       status_code=status_code, open_stage=SECTIONS[section].stage, **overrides)
 
 
 @router.post("/cases/{ref}/sections/{section}")
@@ -685,22 +653,3 @@ def update_action(request: Request, actor: PageActor, db: Db, form: Form, ref: R
         content.update_action(db, actor, ref, item_id, validate(
             ActionUpdate, forms.action_payload(form, prefix, problems)
             | {"version": forms.version(form)}, problems))))
-
-
-def save_item(request: Request, db: Session, actor: Actor, ref: str, section: str,
-               prefix: str, form: FormData, save: Any) -> Response:
-    try:
-        save()
-    except ValidationFailed as exc:
-        return form_failed(request, db, actor, ref, section, 422, editing=prefix,
-                            item_values=dict(form),
-                            item_errors=forms.prefixed(exc.errors, prefix, list(form)),
-                            form_version=forms.version(form))
-    except StaleVersion as exc:
-        return form_failed(request, db, actor, ref, section, 409, editing=prefix,
-                            item_values=dict(form), conflict=exc.message,
-                            form_version=exc.current_version)
-    except Conflict as exc:
-        return form_failed(request, db, actor, ref, section, 409, editing=prefix,
-                            item_values=dict(form), conflict=exc.message)
-    return saved(request, db, actor, ref, section)

@@ -20,8 +20,8 @@ from app.reference.service import list_wards
 from app.sara.community import Channel, RaisedBy, TriageOutcome
 from app.validation import Problems, pydantic_errors, validate
 from app.web import forms
-from app.web.deps import PageActor, csrf_protect
-from app.web.routes.cases import Db, Form, ItemId, Ref, redirect, save_item
+from app.web.case_forms import save_item
+from app.web.deps import Db, Form, ItemId, PageActor, Ref, csrf_protect, redirect
 from app.web.templating import render
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)

@@ -14,8 +14,7 @@ from app.exports import service
 from app.operations.service import get_operation
 from app.web import forms
 from app.web.case_page import render_case
-from app.web.deps import PageActor, csrf_protect
-from app.web.routes.cases import Db, Form, Ref
+from app.web.deps import Db, Form, PageActor, Ref, csrf_protect
 from app.web.templating import render
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)

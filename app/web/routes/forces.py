@@ -20,7 +20,6 @@ from app.bounds import file_name_problem
 from app.crime.boundaries import import_boundaries
 from app.crime.models import Area, AreaKind, ImportBatch
 from app.crime.queries import coverage
-from app.deps import get_db
 from app.errors import NotFound, ValidationFailed
 from app.reference import service
 from app.reference.models import Ward
@@ -28,12 +27,11 @@ from app.reviews import service as reviews
 from app.reviews.schemas import CadenceChange
 from app.validation import validate
 from app.web import forms
-from app.web.deps import PageActor, csrf_protect
+from app.web.deps import Db, PageActor, csrf_protect
 from app.web.templating import render
 
 router = APIRouter(prefix="/admin/forces", dependencies=[Depends(csrf_protect)],
                    include_in_schema=False)
-Db = Annotated[Session, Depends(get_db)]
 ForceId = Annotated[str, Path(max_length=40, pattern=r"^[a-z0-9-]+$")]
 AreaCode = Annotated[str, Path(max_length=9, pattern=r"^[A-Z0-9]+$")]
 SETUP_KINDS = [("local-authority", "Local authorities: they become the force's local "

@@ -16,8 +16,7 @@ from app.handover import service
 from app.handover.schemas import HandoverRequest, HandoverResult, OpenWork
 from app.validation import validate
 from app.web import forms
-from app.web.deps import PageActor, csrf_protect
-from app.web.routes.cases import Db, Form
+from app.web.deps import Db, Form, PageActor, csrf_protect
 from app.web.templating import render
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)

@@ -19,8 +19,7 @@ from app.harm import service
 from app.reference.models import Force
 from app.sara.problem import CATEGORIES
 from app.web import forms
-from app.web.deps import PageActor, csrf_protect
-from app.web.routes.cases import Db
+from app.web.deps import Db, PageActor, csrf_protect
 from app.web.routes.data import Upload
 from app.web.templating import render
 

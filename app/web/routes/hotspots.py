@@ -22,7 +22,6 @@ from app.crime import hotspots, streets
 from app.crime.geometry import area_shape
 from app.crime.models import Area, AreaKind
 from app.crime.queries import Period, data_months, month_value
-from app.deps import get_db
 from app.errors import FieldError, ValidationFailed
 from app.harm import service as harm_tables
 from app.harm.models import HarmTable
@@ -31,11 +30,10 @@ from app.reference.service import areas_in_force_scope, forces_with_areas, group
 from app.sara.hotspots import FEW_IN_CELL
 from app.sara.problem import CATEGORIES
 from app.web import forms
-from app.web.deps import PageActor, csrf_protect
+from app.web.deps import Db, PageActor, csrf_protect
 from app.web.templating import is_htmx, render
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
-Db = Annotated[Session, Depends(get_db)]
 
 
 async def form_data(request: Request) -> FormData:

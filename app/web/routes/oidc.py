@@ -6,18 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy.orm import Session
 
 from app.auth import oidc
 from app.auth.context import Actor, Channel
-from app.deps import client_addr, get_db, request_id
+from app.deps import client_addr, request_id
 from app.errors import NotFound
 from app.settings import oidc_enabled
-from app.web.deps import SESSION_COOKIE
+from app.web.deps import SESSION_COOKIE, Db
 from app.web.routes.auth import safe_next, secure_cookie, sign_in_page
 
 router = APIRouter(include_in_schema=False)
-Db = Annotated[Session, Depends(get_db)]
 # Binds a sign-in to the browser that started it (no login CSRF with someone else's code).
 STATE_COOKIE = "popcase_oidc_state"
 STATE_PATH = "/sign-in/oidc"

@@ -19,6 +19,7 @@ from app.auth.permissions import Perm, home_area, require
 from app.cases import service as cases
 from app.cases.access import case_for
 from app.cases.schemas import CaseFilters, CaseUpdate
+from app.charts import monthly_bars
 from app.errors import DomainError, StaleVersion, ValidationFailed
 from app.operations import service as operations
 from app.operations.allocation import allocation_of
@@ -31,9 +32,7 @@ from app.sara.patrols import OutputKind
 from app.sara.stages import STAGES
 from app.validation import Problems, pydantic_errors, validate
 from app.web import forms
-from app.web.charts import monthly_bars
-from app.web.deps import PageActor, csrf_protect
-from app.web.routes.cases import Db, Form, redirect
+from app.web.deps import Db, Form, PageActor, csrf_protect, redirect
 from app.web.templating import render
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)

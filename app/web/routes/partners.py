@@ -34,8 +34,7 @@ from app.sara.partners import AgencyKind
 from app.validation import Problems, validate
 from app.web import forms
 from app.web.case_page import render_case
-from app.web.deps import PageActor, csrf_protect
-from app.web.routes.cases import Db, Form, redirect
+from app.web.deps import Db, Form, PageActor, csrf_protect, redirect
 from app.web.templating import is_htmx, render
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)

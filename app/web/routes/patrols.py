@@ -23,9 +23,9 @@ from app.patrols.schemas import (
 from app.sara.patrols import describe_counts
 from app.validation import Problems, validate
 from app.web import forms
+from app.web.case_forms import save_item
 from app.web.case_page import render_case
-from app.web.deps import PageActor, csrf_protect
-from app.web.routes.cases import Db, Form, ItemId, Ref, redirect, save_item
+from app.web.deps import Db, Form, ItemId, PageActor, Ref, csrf_protect, redirect
 from app.web.templating import is_htmx
 from app.web.work import OUTPUT_KINDS
 

@@ -19,8 +19,7 @@ from app.patrols.shift import running_patrol, shift_of
 from app.sara.patrols import KOPER_MAX_MINUTES, KOPER_MIN_MINUTES, describe_counts
 from app.validation import validate
 from app.web import forms
-from app.web.deps import PageActor, csrf_protect
-from app.web.routes.cases import Db, Form, redirect
+from app.web.deps import Db, Form, PageActor, csrf_protect, redirect
 from app.web.templating import is_htmx, render
 from app.web.work import OUTPUT_KINDS, PATROL_KIND_OPTIONS
 

@@ -11,17 +11,15 @@ from sqlalchemy.orm import Session
 from app.auth.context import Actor
 from app.auth.roles import Role
 from app.auth.signin_groups import NewSignInGroup, add_group, list_groups, remove_group
-from app.deps import get_db
 from app.errors import FieldError, ValidationFailed
 from app.settings import oidc_enabled
 from app.web import forms
-from app.web.deps import PageActor, csrf_protect
+from app.web.deps import Db, PageActor, csrf_protect
 from app.web.routes.admin import ROLE_OPTIONS, Form, scope_choices
 from app.web.templating import render
 
 router = APIRouter(prefix="/admin/sign-in-groups", dependencies=[Depends(csrf_protect)],
                    include_in_schema=False)
-Db = Annotated[Session, Depends(get_db)]
 GroupId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
