@@ -27,6 +27,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
@@ -133,14 +134,14 @@ def leftovers(db: Session, needles: list[str],
               skip: frozenset[tuple[str, str]] = frozenset()) -> list[str]:
     """Every (table.column: needle) where a text column of any table still holds a needle
     (case-insensitive), found by reflecting the database as it is. Binary columns too: SQLite's
-    full-text index keeps its terms in blobs."""
+    full-text index keeps its terms in blobs, PostgreSQL's in tsvectors."""
     metadata = MetaData()
     metadata.reflect(bind=db.connection())
     found = []
     for table in metadata.sorted_tables:
         for column in table.columns:
             if (table.name, column.name) in skip or not isinstance(
-                    column.type, String | Text | JSON | LargeBinary | NullType):
+                    column.type, String | Text | JSON | LargeBinary | TSVECTOR | NullType):
                 continue
             if isinstance(column.type, LargeBinary):
                 found += _in_blobs(db, table, column, needles)
