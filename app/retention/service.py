@@ -17,7 +17,7 @@ from app.audit.service import AuditAction, record
 from app.auth.context import Actor
 from app.auth.models import User
 from app.auth.permissions import Perm, covers_borough, covers_force, has, require, visible
-from app.cases.access import acting_user, normalise_ref
+from app.cases.access import acting_user, normalise_ref, stale_guard
 from app.cases.models import Case
 from app.clock import london_day, today
 from app.db import utcnow
@@ -251,7 +251,8 @@ def _retain(db: Session, actor: Actor, user: User, case: Case,
                              next_review_on=data.next_review_on)
     db.add(review)
     case.retention_review_on = data.next_review_on
-    db.flush()
+    with stale_guard(db, case):  # another reviewer's decision committed first: 409
+        db.flush()
     assert data.next_review_on is not None  # next_review_problem saw to it
     record(db, actor, AuditAction.RETENTION_RETAIN, object_type="case", object_ref=case.ref,
            justification=data.reason,
@@ -272,7 +273,8 @@ def _dispose(db: Session, actor: Actor, user: User, case: Case, data: RetentionR
     db.add(review)
     case = db.get_one(Case, case_id)
     case.disposed_at, case.retention_review_on = review.reviewed_at, None
-    db.flush()
+    with stale_guard(db, case):
+        db.flush()
     record(db, actor, AuditAction.CASE_DISPOSE, object_type="case", object_ref=ref,
            justification=reason, details={"review": review.id, "erased": erased})
     db.commit()
