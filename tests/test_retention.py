@@ -114,6 +114,9 @@ def close(client: TestClient, supervisor: Person, ref: str) -> None:
             "to": stage, "reason": "Handled by the council", "override": True}), 200)
 
 
+FIGURES = {"counts": {"target_before": 40, "target_after": 22}, "odds_ratio": {"value": 1.62}}
+
+
 def snapshot(db: Session, ref: str) -> int:
     """An impact assessment's figures as the case keeps them (set straight into the table:
     computing one needs crime data, which this test is not about)."""
@@ -122,8 +125,7 @@ def snapshot(db: Session, ref: str) -> int:
         case_id=case.id, number=1, before_first=date(2025, 1, 1), before_last=date(2025, 6, 1),
         after_first=date(2025, 7, 1), after_last=date(2025, 12, 1), categories=["violent-crime"],
         areas={}, batches=[],
-        results={"counts": {"target_before": 40, "target_after": 22},
-                 "odds_ratio": {"value": 1.62}},
+        results=FIGURES,
         note=f"Fewer fights since {WITNESS}'s camera went up.")
     db.add(row)
     db.commit()
@@ -231,8 +233,7 @@ def test_review_retain_then_dispose_erases_personal_data_and_keeps_figures(
         select(OutputEntry).where(OutputEntry.case_id == case.id))) == [
         ("arrests", 2), ("stop_searches", 3)]
     kept_snapshot = db.get_one(AssessmentSnapshot, snapshot_id)
-    assert kept_snapshot.results == {"counts": {"target_before": 40, "target_after": 22},
-                                     "odds_ratio": {"value": 1.62}}
+    assert kept_snapshot.results == FIGURES
     assert "Osei" not in kept_snapshot.note and "camera" in kept_snapshot.note
     read = ok(client.get(f"/api/v1/cases/{ref}", headers=cast.supervisor.api), 200)
     assert read["title"] == "Street violence around Church Street market"
@@ -252,6 +253,18 @@ def test_review_retain_then_dispose_erases_personal_data_and_keeps_figures(
     reopen = client.post(f"/api/v1/cases/{ref}/transitions", headers=cast.supervisor.api,
                          json={"to": "response", "reason": "Back again"})
     assert reopen.status_code == 409
+    # A file exported after the disposal carries what is left: placeholders, the shown photo
+    # (without the snapshot set by hand, whose few figures the export's report cannot draw).
+    db.delete(kept_snapshot)
+    db.commit()
+    after = client.get(f"/api/v1/cases/{ref}/export", headers=cast.evaluator.api,
+                       params={"reason": "The evaluation's final figures"})
+    assert after.status_code == 200, after.text
+    assert b"Ellison" not in after.content
+    original_download = client.get(
+        f"/api/v1/cases/{ref}/attachments/{original.id}/original", headers=cast.officer.api)
+    assert original_download.status_code == 404
+    assert "disposed of" in original_download.json()["message"]
 
 
 def test_reviewers_only_within_their_scope(client: TestClient, cast: Cast,
