@@ -28,6 +28,9 @@ def test_a_supervisor_reviews_from_the_queue_and_errors_name_the_fields(
     queue = supervisor.get("/retention").text
     assert f'data-retention-ref="{ref}"' in queue and "3 days overdue" in queue
     assert pages(cast.officer).get("/retention").status_code == 403
+    odd = supervisor.get("/retention?due=never&force=atlantis")
+    assert odd.status_code == 200 and "Some choices were ignored" in odd.text
+    assert f'data-retention-ref="{ref}"' in odd.text  # the default: due within 30 days
     assert pages(cast.officer).get(f"/retention/{ref}").status_code == 403
 
     form = {"csrf_token": cast.supervisor.csrf}

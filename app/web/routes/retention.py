@@ -49,7 +49,7 @@ def queue_page(request: Request, actor: PageActor, db: Db) -> Response:
     except ValidationFailed as exc:
         db.rollback()
         problems += [e.message for e in exc.errors]
-        query = QueueQuery(due=query.due)
+        query = QueueQuery.model_validate({"due": query.due})
         queue = service.retention_queue(db, actor, query)
     return render(request, "retention/queue.html", {
         "active_nav": "retention", "queue": queue, "query": query, "problems": problems,
