@@ -45,7 +45,10 @@ from app.demo_operation import ensure_operation, ensure_sentinel
 from app.demo_partners import ensure_partners
 from app.demo_reviews import ensure_reviews
 from app.demo_trial import ensure_lantern
+from app.retention.schedule import periods_of
 from app.sara.responses import ActionStatus
+from app.sara.retention import review_due
+from app.sara.stages import Stage
 from app.settings import Settings, get_settings
 
 DEMO_PASSWORD = "demo-password"
@@ -256,10 +259,14 @@ def _settle(db: Session, case: Case) -> None:
     events = _events(db, case)
     first, last = events[0].at, events[-1].at
     moved = [e.at for e in events if e.kind is EventKind.MOVED]
+    entered = moved[-1] if moved else first
+    retention: dict[str, Any] = {}
+    if case.stage is Stage.CLOSED:  # its retention review counts from the day it closed
+        months = periods_of(db, case.borough.force_id)[case.category]
+        retention["retention_review_on"] = review_due(london_day(entered), months)
     db.execute(update(Case).where(Case.id == case.id).values(
-        created_at=first, updated_at=last, last_activity_at=last,
-        stage_entered_at=moved[-1] if moved else first),
-        execution_options={"synchronize_session": False})
+        created_at=first, updated_at=last, last_activity_at=last, stage_entered_at=entered,
+        **retention), execution_options={"synchronize_session": False})
     for action in db.scalars(select(Action).where(Action.case_id == case.id,
                                                   Action.status == ActionStatus.DONE)):
         recorded = [e.at for e in events if e.kind is EventKind.ACTION

@@ -35,6 +35,7 @@ from app.api import oversight as api_oversight
 from app.api import partners as api_partners
 from app.api import patrols as api_patrols
 from app.api import reference as api_reference
+from app.api import retention as api_retention
 from app.api import templates as api_templates
 from app.api.errors import (
     domain_error_response,
@@ -76,6 +77,7 @@ from app.web.routes import oidc as web_oidc
 from app.web.routes import oversight as web_oversight
 from app.web.routes import partners as web_partners
 from app.web.routes import patrols as web_patrols
+from app.web.routes import retention as web_retention
 from app.web.routes import shift as web_shift
 from app.web.routes import signin_groups as web_signin_groups
 from app.web.routes import templates as web_templates
@@ -147,6 +149,7 @@ def create_app(settings: Settings | None = None,
     app.include_router(api_partners.router, prefix="/api/v1")
     app.include_router(api_partners.case_router, prefix="/api/v1")
     app.include_router(api_attachments.router, prefix="/api/v1")
+    app.include_router(api_retention.router, prefix="/api/v1")
     app.include_router(web_auth.router)
     app.include_router(web_oidc.router)
     app.include_router(web_cases.router)
@@ -168,6 +171,7 @@ def create_app(settings: Settings | None = None,
     app.include_router(web_notifications.router)
     app.include_router(web_templates.router)
     app.include_router(web_partners.router)
+    app.include_router(web_retention.router)
     _add_meta_routes(app)
     _add_error_handlers(app)
     return app

@@ -31,6 +31,7 @@ from app.partners.models import CasePartner, PartnerAgency, PartnerContact
 from app.patrols.models import OutputEntry, Patrol
 from app.problem_templates.models import CaseTemplate, CaseTemplateVersion
 from app.reference.models import Borough, Force, Ward
+from app.retention.models import RetentionPeriod, RetentionReview
 from app.reviews.models import CaseReview, ReviewCadence
 
 __all__ = [
@@ -70,6 +71,8 @@ __all__ = [
     "Patrol",
     "RateCounter",
     "RefCounter",
+    "RetentionPeriod",
+    "RetentionReview",
     "ReviewCadence",
     "SigninThrottle",
     "StopSearch",

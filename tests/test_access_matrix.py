@@ -77,6 +77,7 @@ from app.patrols import service as patrols
 from app.patrols.schemas import OutputsCreate, PatrolCreate, PatrolStart
 from app.problem_templates import service as templates
 from app.problem_templates.schemas import TemplateCreate
+from app.sara.problem import CATEGORIES
 from app.settings import Settings
 from app.web.deps import SESSION_COOKIE, SIGNIN_CSRF_COOKIE
 from tests.api.test_templates_api import template_body
@@ -244,6 +245,16 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     # The review cadence is force reference data; setting it is the admin's.
     ("GET", "/api/v1/forces/{force_id}/review-cadence"): {"metropolitan": everyone(200)},
     ("PUT", "/api/v1/forces/{force_id}/review-cadence"): {"metropolitan": admin_only(200)},
+    # Retention (MoPI): periods are force reference data, set by its admins; closed cases are
+    # reviewed by the area's supervisors and the force's admins (records management), never by
+    # the officers who worked them; the Camden officer does not see a Westminster case.
+    ("GET", "/api/v1/forces/{force_id}/retention-periods"): {"metropolitan": everyone(200)},
+    ("PUT", "/api/v1/forces/{force_id}/retention-periods"): {"metropolitan": admin_only(200)},
+    ("GET", "/api/v1/retention/queue"): {"list": by_role(403, 200, 403, 403, 403, 200)},
+    ("GET", "/api/v1/cases/{ref}/retention"): {
+        "closed case": by_role(403, 200, 404, 403, 403, 200)},
+    ("POST", "/api/v1/cases/{ref}/retention/reviews"): {
+        "retain": by_role(403, 201, 404, 403, 403, 201)},
     ("GET", "/api/v1/vocabularies"): {"read": everyone(200)},
     ("GET", "/api/v1/audit"): {"search": admin_only(200)},
     ("GET", "/api/v1/audit.csv"): {"export": admin_only(200)},
@@ -549,6 +560,10 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("POST", "/admin/forces/{force_id}/boundaries"): {"westminster": admin_only(303)},
     ("POST", "/admin/forces/{force_id}/areas/{code}/prefix"): {"westminster": admin_only(303)},
     ("POST", "/admin/forces/{force_id}/review-cadence"): {"metropolitan": admin_only(303)},
+    ("POST", "/admin/forces/{force_id}/retention-periods"): {"metropolitan": admin_only(303)},
+    ("GET", "/retention"): {"list": by_role(403, 200, 403, 403, 403, 200)},
+    ("GET", "/retention/{ref}"): {"closed case": by_role(403, 200, 404, 403, 403, 200)},
+    ("POST", "/retention/{ref}/reviews"): {"retain": by_role(403, 303, 404, 403, 403, 303)},
     ("GET", "/admin/users"): {"list": admin_only(200)},
     ("POST", "/admin/users"): {"create": admin_only(303)},
     ("GET", "/admin/users/{username}"): {"edit form": admin_only(200)},
@@ -651,6 +666,14 @@ class Ctx:
             moves.move_case(self.db, actor, case.ref, TransitionRequest.model_validate(
                 {"to": "analysis"}))
         return case.ref
+
+    def closed_case(self) -> str:
+        """A case of the officer's, closed by the supervisor (gates overridden)."""
+        ref = self.new_case()
+        for stage in ("analysis", "response", "assessment", "closed"):
+            moves.move_case(self.db, self.actor("supervisor"), ref, TransitionRequest(
+                to=stage, override=True, reason="Handled by the council"))
+        return ref
 
     def version(self, ref: str) -> int:
         version = self.db.scalar(select(Case.version).where(Case.ref == ref))
@@ -2122,6 +2145,61 @@ def _(ctx: Ctx) -> Req:
 def _(ctx: Ctx) -> Req:
     return page("POST", "/admin/forces/metropolitan/review-cadence",
                 {"cadence-high": "10", "cadence-medium": "21", "cadence-low": "42"})
+
+
+RETAIN = {"decision": "retain", "reason": "Civil claim pending",
+          "next_review_on": (date.today() + timedelta(days=365)).isoformat()}
+
+
+@request("GET", "/api/v1/forces/{force_id}/retention-periods", "metropolitan")
+def _(ctx: Ctx) -> Req:
+    return api("GET", "/api/v1/forces/metropolitan/retention-periods")
+
+
+@request("PUT", "/api/v1/forces/{force_id}/retention-periods", "metropolitan")
+def _(ctx: Ctx) -> Req:
+    return api("PUT", "/api/v1/forces/metropolitan/retention-periods",
+               {"months": {"violent-crime": 96}})
+
+
+@request("GET", "/api/v1/retention/queue", "list")
+def _(ctx: Ctx) -> Req:
+    ctx.closed_case()
+    return api("GET", "/api/v1/retention/queue?due=all")
+
+
+@request("GET", "/api/v1/cases/{ref}/retention", "closed case")
+def _(ctx: Ctx) -> Req:
+    return api("GET", f"/api/v1/cases/{ctx.closed_case()}/retention")
+
+
+@request("POST", "/api/v1/cases/{ref}/retention/reviews", "retain")
+def _(ctx: Ctx) -> Req:
+    return api("POST", f"/api/v1/cases/{ctx.closed_case()}/retention/reviews", RETAIN)
+
+
+@request("POST", "/admin/forces/{force_id}/retention-periods", "metropolitan")
+def _(ctx: Ctx) -> Req:
+    return page("POST", "/admin/forces/metropolitan/retention-periods",
+                {f"retention-{category}": "96" for category in CATEGORIES})
+
+
+@request("GET", "/retention", "list")
+def _(ctx: Ctx) -> Req:
+    ctx.closed_case()
+    return page("GET", "/retention?due=all")
+
+
+@request("GET", "/retention/{ref}", "closed case")
+def _(ctx: Ctx) -> Req:
+    return page("GET", f"/retention/{ctx.closed_case()}")
+
+
+@request("POST", "/retention/{ref}/reviews", "retain")
+def _(ctx: Ctx) -> Req:
+    return page("POST", f"/retention/{ctx.closed_case()}/reviews", {
+        "decision": "retain", "reason": "Civil claim pending",
+        "next_review_on": RETAIN["next_review_on"]})
 
 
 @request("GET", "/admin/users", "list")

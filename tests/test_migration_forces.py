@@ -49,7 +49,8 @@ NEW_COLUMNS = {
     "users": {"force_id", "email", "oidc_issuer", "oidc_subject"},  # email: 0009; oidc: 0017
     "signin_throttle": {"client_addr"},  # 0016
     # next_review_on: 0009, filled again by 0011 from the opening day; template: 0010
-    "cases": {"next_review_on", "template_version_id"},
+    # retention_review_on, disposed_at: 0020
+    "cases": {"next_review_on", "template_version_id", "retention_review_on", "disposed_at"},
     "actions": {"assignee_id", "partner_agency_id"},  # 0009; partner_agency_id: 0014
     "areas": {"force_id", "name_welsh"},
     "import_batches": {"force_id", "months"},
@@ -139,7 +140,8 @@ LATER_TABLES = {"forces", "harm_tables", "harm_weights", "allocations", "allocat
                 *SEARCH_TABLES,  # 0015: the search index (SQLite: an FTS5 table and its shadows)
                 "rate_counters",  # 0016
                 "signin_groups", "oidc_logins",  # 0017
-                "street_crime_cells"}  # 0018
+                "street_crime_cells",  # 0018
+                "retention_periods", "retention_reviews"}  # 0020
 
 
 def as_at_0005(tables: Snapshot) -> Snapshot:

@@ -206,6 +206,9 @@ def download(db: Session, actor: Actor, ref: str, attachment_id: int, variant: V
            details={"attachment": attachment.id, "variant": variant.value, "sha256": digest})
     db.commit()
     path = store.path_of(digest)
+    if not path.is_file() and case.disposed_at is not None:
+        raise NotFound(f"The file of attachment {attachment.id} was erased when {case.ref}'s "
+                       "personal data was disposed of.")
     if not path.is_file():
         raise NotFound(f"The file of attachment {attachment.id} is missing from the store: "
                        "tell the administrator.")

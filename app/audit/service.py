@@ -56,6 +56,11 @@ class AuditAction(StrEnum):
     ATTACHMENTS_VIEW = "case.attachments.view"
     ATTACHMENT_DOWNLOAD = "case.attachment.download"  # a file: shown copy, thumbnail, original
     CADENCE_UPDATE = "force.review_cadence"
+    RETENTION_PERIODS = "force.retention_periods"
+    RETENTION_QUEUE = "retention.queue"
+    RETENTION_VIEW = "case.retention.view"
+    RETENTION_RETAIN = "case.retention.retain"
+    CASE_DISPOSE = "case.dispose"  # a closed case's personal data erased under MoPI
     ASSESSMENT_RUN = "case.assessment.run"
     EVALUATION_VIEW = "operation.evaluation"
     OPERATION_CREATE = "operation.create"

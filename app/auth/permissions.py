@@ -52,6 +52,10 @@ class Perm(StrEnum):
     # The files as received, with their camera metadata and location: evidence, for the
     # case's own officers and supervisors (others see the copies without metadata).
     ATTACHMENT_ORIGINAL = "case.attachments.original"
+    # Review closed cases under the retention rules (MoPI): retain or dispose of their
+    # personal data. Supervisors for their area, admins (the force's records managers) for
+    # their force; never the officers who worked the case.
+    RETENTION_REVIEW = "case.retention.review"
 
 
 _OFFICER = {
@@ -64,7 +68,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.SUPERVISOR: frozenset(
         _OFFICER | {Perm.GATE_OVERRIDE, Perm.CASE_CLOSE, Perm.CASE_REOPEN, Perm.CASE_ASSIGN,
                     Perm.OPERATION_MANAGE, Perm.OVERRIDE_REVIEW, Perm.TEMPLATE_MANAGE,
-                    Perm.CASE_REVIEW, Perm.PARTNER_MANAGE}
+                    Perm.CASE_REVIEW, Perm.PARTNER_MANAGE, Perm.RETENTION_REVIEW}
     ),
     # An analyst proposes problems found in the data (a Scanning case, for the borough to own)
     # and, for central operations, chooses which hotspot cases an operation works.
@@ -74,7 +78,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
                              Perm.PARTNER_MANAGE}),
     Role.EVALUATOR: frozenset({Perm.CASE_READ, Perm.CASE_EXPORT, Perm.CONCERN_READ}),
     Role.ADMIN: frozenset({Perm.USER_MANAGE, Perm.TOKEN_MANAGE, Perm.AUDIT_READ,
-                           Perm.FORCE_MANAGE, Perm.PARTNER_MANAGE}),
+                           Perm.FORCE_MANAGE, Perm.PARTNER_MANAGE,
+                           Perm.RETENTION_REVIEW}),
 }
 # Roles that work within a home local policing area; the others read across their force.
 BOROUGH_SCOPED = frozenset({Role.OFFICER, Role.SUPERVISOR})

@@ -82,6 +82,10 @@ class Case(Base):
     # The template version the case was opened from (immutable: later edits never reach it).
     template_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("case_template_versions.id"), index=True)
+    # Retention (MoPI): a closed case's next review of its personal data, and when that data
+    # was disposed of (the case's non-personal record and figures stay).
+    retention_review_on: Mapped[date | None] = mapped_column(index=True)
+    disposed_at: Mapped[datetime | None]
 
     stage: Mapped[Stage] = mapped_column(str_enum(Stage), default=Stage.SCANNING, index=True)
     stage_entered_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -12,6 +12,8 @@ from app.cases.models import Case, EventKind
 from app.cases.schemas import TransitionRequest
 from app.cases.views import case_facts
 from app.db import utcnow
+from app.errors import Conflict
+from app.retention.schedule import schedule_closed, unschedule_reopened
 from app.reviews.schedule import schedule_reopened, unschedule
 from app.sara.stages import Move, MoveKind, Stage, decide_move
 
@@ -23,6 +25,9 @@ def move_case(db: Session, actor: Actor, ref: str, request: TransitionRequest) -
     case = case_for(db, actor, ref, Perm.CASE_MOVE)
     if case.stage is Stage.CLOSED:
         require(user, Perm.CASE_REOPEN, "Only a supervisor can reopen a closed case.")
+        if case.disposed_at is not None:
+            raise Conflict(f"{case.ref}'s personal data was disposed of under the retention "
+                           "rules: it stays closed. Open a new case if the problem is back.")
     if request.to is Stage.CLOSED:
         require(user, Perm.CASE_CLOSE, "Only a supervisor can close a case.")
     move = decide_move(case.stage, request.to, case_facts(case), reason=request.reason,
@@ -33,8 +38,10 @@ def move_case(db: Session, actor: Actor, ref: str, request: TransitionRequest) -
     case.stage, case.stage_entered_at, case.updated_at = move.to_stage, now, now
     if move.closes:
         unschedule(case)
+        schedule_closed(db, case)
     elif move.kind is MoveKind.REOPEN:
         schedule_reopened(db, case)
+        unschedule_reopened(case)
     with stale_guard(db, case):
         db.flush()
     add_event(

@@ -76,6 +76,30 @@ def redact(file: CaseFile, places: Iterable[str] = ()) -> tuple[CaseFile, dict[s
     places and bodies known beyond the file (forces, local authorities), whose words a
     partner contact's name never takes away one by one."""
     data = file.model_dump(mode="json")
+    found = _placeholders(data, places)
+    replace = _replacer(found)
+    redacted = CaseFile.model_validate(_strings(data, replace))
+    return redacted, {
+        "applied": True,
+        "officers": len(found.officers), "members_of_the_public": len(found.public),
+        "action_owners": len(found.owners), "partner_contacts": len(found.contacts),
+        "method": "Officers, members of the public, action owners and partner agencies' "
+                  "contacts replaced by stable placeholders, and their names (and the action "
+                  "owners named with a title, such as Mr or PC) replaced in free text; "
+                  "contact details, e-mail addresses and telephone numbers removed.",
+    }
+
+
+def name_scrubber(file: CaseFile, places: Iterable[str] = ()) -> Callable[[str], str]:
+    """The redaction's replacement of the file's people in free text (names, e-mail
+    addresses, telephone numbers), for text outside the file: a disposal applies it to every
+    text the case keeps in the database."""
+    return _replacer(_placeholders(file.model_dump(mode="json"), places))
+
+
+def _placeholders(data: dict[str, Any], places: Iterable[str]) -> Placeholders:
+    """Everyone the file names, each given a placeholder (``data`` is changed in place: the
+    people's fields take their placeholders)."""
     found = Placeholders()
     for place in places:
         found.unit(place)
@@ -95,17 +119,7 @@ def redact(file: CaseFile, places: Iterable[str] = ()) -> tuple[CaseFile, dict[s
     for patrol in case["patrols"]:
         officers = [p.strip() for p in patrol["officers"].split(",") if p.strip()]
         patrol["officers"] = ", ".join(_known(found, name) for name in officers)
-    replace = _replacer(found)
-    redacted = CaseFile.model_validate(_strings(data, replace))
-    return redacted, {
-        "applied": True,
-        "officers": len(found.officers), "members_of_the_public": len(found.public),
-        "action_owners": len(found.owners), "partner_contacts": len(found.contacts),
-        "method": "Officers, members of the public, action owners and partner agencies' "
-                  "contacts replaced by stable placeholders, and their names (and the action "
-                  "owners named with a title, such as Mr or PC) replaced in free text; "
-                  "contact details, e-mail addresses and telephone numbers removed.",
-    }
+    return found
 
 
 def _partner_contacts(case: dict[str, Any], found: Placeholders) -> None:
@@ -212,6 +226,11 @@ def _whole_words(phrases: list[str]) -> re.Pattern[str] | None:
     ordered = sorted(set(phrases), key=len, reverse=True)
     return re.compile(r"(?<!\w)(" + "|".join(re.escape(p) for p in ordered) + r")(?!\w)",
                       re.IGNORECASE)
+
+
+def scrub_strings(value: Any, replace: Callable[[str], str]) -> Any:
+    """Every string in a JSON value replaced, but for the keys of codes and figures."""
+    return _strings(value, replace)
 
 
 def _strings(value: Any, replace: Callable[[str], str], key: str = "") -> Any:

@@ -38,6 +38,7 @@ NO_CASE_DATA: dict[str, str] = {
     "/api/v1/forces": "the forces of England and Wales (reference data)",
     "/api/v1/forces/{force_id}": "a force and its local policing areas (reference data)",
     "/api/v1/forces/{force_id}/review-cadence": "a force's review setting",
+    "/api/v1/forces/{force_id}/retention-periods": "a force's retention periods by category",
     "/api/v1/forces/{force_id}/harm-weights": "a force's published harm weights",
     "/api/v1/boroughs": "local policing areas (reference data)",
     "/api/v1/boroughs/{code}/wards": "wards (reference data)",

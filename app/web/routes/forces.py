@@ -23,8 +23,12 @@ from app.crime.queries import coverage
 from app.errors import NotFound, ValidationFailed
 from app.reference import service
 from app.reference.models import Ward
+from app.retention import service as retention
+from app.retention.schemas import PeriodsChange
 from app.reviews import service as reviews
 from app.reviews.schemas import CadenceChange
+from app.sara.problem import CATEGORIES
+from app.sara.retention import months_problem
 from app.validation import validate
 from app.web import forms
 from app.web.deps import Db, PageActor, csrf_protect
@@ -75,6 +79,7 @@ def _force_page(request: Request, db: Session, actor: Actor, force_id: str, *,
                 imported: int = 0, errors: dict[str, str] | None = None,
                 prefix_errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
                 cadence_errors: dict[str, str] | None = None, flash: str = "",
+                retention_errors: dict[str, str] | None = None,
                 status_code: int = 200) -> Response:
     require(actor.user, Perm.FORCE_MANAGE)  # type: ignore[arg-type]
     force = service.get_force(db, force_id)
@@ -100,6 +105,9 @@ def _force_page(request: Request, db: Session, actor: Actor, force_id: str, *,
         "cadence_errors": cadence_errors or {}, "cadence_values": values or {},
         "may_set_cadence": covers_force(actor.user, force.id),  # type: ignore[arg-type]
         "flash": "The review cadence is saved." if flash == "cadence" else "",
+        "retention": retention.read_periods(db, actor, force.id),
+        "retention_errors": retention_errors or {}, "categories": CATEGORIES,
+        "retention_flash": "The retention periods are saved." if flash == "retention" else "",
     }, status_code=status_code)
 
 
@@ -161,4 +169,24 @@ def change_review_cadence(request: Request, actor: PageActor, db: Db, form: Form
         return _force_page(request, db, actor, force_id, status_code=422, values=dict(form),
                            cadence_errors=forms.prefixed(exc.errors, "cadence", list(form)))
     return RedirectResponse(f"/admin/forces/{force_id}?flash=cadence#review-cadence",
+                            status_code=303)
+
+
+@router.post("/{force_id}/retention-periods")
+def change_retention_periods(request: Request, actor: PageActor, db: Db, form: Form,
+                             force_id: ForceId) -> Response:
+    months, errors = {}, {}
+    for category in CATEGORIES:
+        value = forms.whole_number(form, f"retention-{category}")
+        problem = (months_problem(value) if isinstance(value, int)
+                   else f"Enter the months for {category} as a whole number.")
+        if problem:
+            errors[f"retention-{category}"] = f"{category}: {problem}"
+        elif isinstance(value, int):
+            months[category] = value
+    if errors:
+        return _force_page(request, db, actor, force_id, status_code=422, values=dict(form),
+                           retention_errors=errors)
+    retention.change_periods(db, actor, force_id, PeriodsChange(months=months))
+    return RedirectResponse(f"/admin/forces/{force_id}?flash=retention#retention",
                             status_code=303)

@@ -1,0 +1,1 @@
+"""Retention under MoPI: review dates of closed cases, reviews, and disposal."""
