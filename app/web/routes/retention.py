@@ -20,8 +20,7 @@ from app.retention.schemas import QueueQuery, RetentionReviewCreate
 from app.sara.retention import Due, RetentionDecision
 from app.validation import Problems, pydantic_errors, validate
 from app.web import forms
-from app.web.deps import PageActor, csrf_protect
-from app.web.routes.cases import Db, Form, Ref, redirect
+from app.web.deps import Db, Form, PageActor, Ref, csrf_protect, redirect
 from app.web.templating import render
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
