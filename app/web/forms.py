@@ -8,8 +8,9 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
@@ -18,7 +19,14 @@ from app.errors import FieldError
 from app.reference.service import areas_in_scope, grouped_by_force
 from app.sara.cheers import CheersElement
 from app.sara.triangle import TriangleSide
-from app.validation import FIRST_DAY, LAST_DAY, Problems, field_label, subject
+from app.validation import (
+    FIRST_DAY,
+    LAST_DAY,
+    Problems,
+    field_label,
+    pydantic_errors,
+    subject,
+)
 
 Form = Mapping[str, Any]
 
@@ -367,3 +375,20 @@ def review_payload(form: Form, problems: Problems) -> dict[str, Any]:
 def cadence_payload(form: Form) -> dict[str, Any]:
     return {priority: whole_number(form, f"cadence-{priority}")
             for priority in ("high", "medium", "low")}
+
+
+Filters = TypeVar("Filters", bound=BaseModel)
+
+
+def filters_from_address(schema: type[Filters], raw: dict[str, Any]
+                         ) -> tuple[Filters, list[str]]:
+    """A page's filters read from its address (``raw``: the values given, None for a blank
+    one). A value that is not valid is dropped, so the page still answers with the others,
+    and reported as "field: message" for the page to show."""
+    try:
+        return schema.model_validate(raw), []
+    except ValidationError as exc:
+        problems = pydantic_errors(exc.errors())
+        wrong = {problem.field.split(".")[0] for problem in problems}
+        kept = {name: value for name, value in raw.items() if name not in wrong}
+        return schema.model_validate(kept), [f"{p.field}: {p.message}" for p in problems]

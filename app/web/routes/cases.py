@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import ValidationError
 from shapely.geometry import box as bng_box
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -45,7 +44,7 @@ from app.reviews import service as reviews
 from app.reviews.schemas import ReviewCreate
 from app.sara.problem import Priority, ProblemSource
 from app.sara.stages import STAGES, GateUnmet, MoveRefused, Stage
-from app.validation import Problems, pydantic_errors, validate
+from app.validation import Problems, validate
 from app.web import forms
 from app.web.case_forms import form_failed, save_item, saved
 from app.web.case_page import STAGE_FRAGMENTS, render_case
@@ -145,13 +144,7 @@ def _filters_from_query(request: Request) -> tuple[CaseFilters, list[str]]:
     page = params.get("page", "1")
     raw["offset"] = (int(page) - 1) * PAGE_SIZE if page.isdigit() and int(page) > 0 else 0
     raw["limit"] = PAGE_SIZE
-    try:
-        return CaseFilters.model_validate(raw), []
-    except ValidationError as exc:
-        problems = pydantic_errors(exc.errors())
-        for problem in problems:
-            raw.pop(problem.field.split(".")[0], None)
-        return CaseFilters.model_validate(raw), [f"{p.field}: {p.message}" for p in problems]
+    return forms.filters_from_address(CaseFilters, raw)
 
 
 def _page_numbers(page: int, pages: int) -> list[int | None]:

@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import QueryParams
 
@@ -30,7 +29,7 @@ from app.oversight.schemas import OverrideReview, QueueQuery, StatsQuery, Summar
 from app.reference.service import forces_with_areas, scope_label
 from app.sara.patrols import OutputKind
 from app.sara.stages import STAGES
-from app.validation import Problems, pydantic_errors, validate
+from app.validation import Problems, validate
 from app.web import forms
 from app.web.deps import Db, Form, PageActor, csrf_protect, redirect
 from app.web.templating import render
@@ -55,13 +54,7 @@ def _stats_query(params: QueryParams, operation_id: int | None) -> tuple[StatsQu
                            "borough": params.get("borough") or None,
                            "stage": [s for s in params.getlist("stage") if s],
                            "from": params.get("from") or None, "to": params.get("to") or None}
-    try:
-        return StatsQuery.model_validate(raw), []
-    except ValidationError as exc:
-        problems = pydantic_errors(exc.errors())
-        for problem in problems:
-            raw.pop(problem.field.split(".")[0], None)
-        return StatsQuery.model_validate(raw), [f"{p.field}: {p.message}" for p in problems]
+    return forms.filters_from_address(StatsQuery, raw)
 
 
 def _figures(db: Session, actor: Actor, query: StatsQuery,
@@ -290,15 +283,7 @@ def work_queue(request: Request, actor: PageActor, db: Db, flash: str = "") -> R
     raw: dict[str, Any] = {"borough": params.get("borough") or None,
                            "idle_days": params.get("idle_days") or 28,
                            "stuck_days": params.get("stuck_days") or 60}
-    problems: list[str] = []
-    try:
-        query = QueueQuery.model_validate(raw)
-    except ValidationError as exc:
-        errors = pydantic_errors(exc.errors())
-        problems = [f"{e.field}: {e.message}" for e in errors]
-        for error in errors:
-            raw.pop(error.field, None)
-        query = QueueQuery.model_validate(raw)
+    query, problems = forms.filters_from_address(QueueQuery, raw)
     try:
         queue = service.work_queue(db, actor, query)
     except ValidationFailed as exc:

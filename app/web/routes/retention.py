@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.attachments.http import store_of
@@ -18,7 +17,7 @@ from app.reference.service import list_forces
 from app.retention import service
 from app.retention.schemas import QueueQuery, RetentionReviewCreate
 from app.sara.retention import Due, RetentionDecision
-from app.validation import Problems, pydantic_errors, validate
+from app.validation import Problems, validate
 from app.web import forms
 from app.web.deps import Db, Form, PageActor, Ref, csrf_protect, redirect
 from app.web.templating import render
@@ -35,14 +34,7 @@ def queue_page(request: Request, actor: PageActor, db: Db) -> Response:
     raw: dict[str, Any] = {key: request.query_params.get(key) or None
                            for key in ("force", "borough", "due")}
     raw = {k: v for k, v in raw.items() if v is not None}
-    problems: list[str] = []
-    try:
-        query = QueueQuery.model_validate(raw)
-    except ValidationError as exc:  # a wrong choice in the address is dropped, and said
-        found = pydantic_errors(exc.errors())
-        problems = [f"{p.field}: {p.message}" for p in found]
-        query = QueueQuery.model_validate(
-            {k: v for k, v in raw.items() if k not in {p.field for p in found}})
+    query, problems = forms.filters_from_address(QueueQuery, raw)
     try:
         queue = service.retention_queue(db, actor, query)
     except ValidationFailed as exc:
