@@ -9,6 +9,7 @@ timings only: never names, case text, contact details or query strings (a search
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -46,9 +47,15 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().emit(record)
 
 
+def _add_pid(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    event_dict["pid"] = os.getpid()  # which worker of `popcase serve --workers N`
+    return event_dict
+
+
 def _shared_processors() -> list[Any]:
     return [
         structlog.contextvars.merge_contextvars,
+        _add_pid,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
@@ -125,7 +132,7 @@ def time_statements(engine: Engine) -> None:
 
 
 @contextmanager
-def job(kind: str, **fields: Any) -> Iterator[dict[str, Any]]:
+def job(kind: str, /, **fields: Any) -> Iterator[dict[str, Any]]:
     """One ``job`` line when the block ends: its kind, outcome, duration and database time.
     The block may add fields (counts, ids) to the dictionary it is given."""
     timing = DatabaseTime()
@@ -143,6 +150,6 @@ def job(kind: str, **fields: Any) -> Iterator[dict[str, Any]]:
             db_ms=round(timing.seconds * 1000, 1), **fields)
 
 
-def job_line(kind: str, **fields: Any) -> None:
+def job_line(kind: str, /, **fields: Any) -> None:
     """A ``job`` line for work whose timing the caller does not hold."""
     get_logger("popcase.jobs").info("job", job=kind, **fields)

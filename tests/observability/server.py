@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,29 +37,27 @@ def answers(url: str) -> bool:
 
 
 @contextmanager
-def serving(database_url: str, *, workers: int = 1,
-            env: dict[str, str] | None = None) -> Iterator[tuple[str, Path]]:
-    """The server's base URL and the file its standard error (the JSON log) goes to."""
+def serving(database_url: str, log_path: Path, *, workers: int = 1,
+            env: dict[str, str] | None = None) -> Iterator[str]:
+    """The server's base URL; its standard error (the JSON log) goes to ``log_path``."""
     port = free_port()
     command = [sys.executable, "-c", "from app.cli import main; main()", "serve",
                "--port", str(port), "--workers", str(workers)]
     environment = {**os.environ, "POPCASE_DATABASE_URL": database_url,
                    "PYTHONPATH": str(ROOT), **(env or {})}
-    with tempfile.TemporaryDirectory() as folder:
-        log_path = Path(folder) / "server.log"
-        with log_path.open("w") as log:
-            process = subprocess.Popen(command, cwd=ROOT, env=environment,
-                                       stdout=subprocess.DEVNULL, stderr=log)
-        base = f"http://127.0.0.1:{port}"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=environment,
+                                   stdout=subprocess.DEVNULL, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: process.poll() is not None or answers(f"{base}/health"),
+                   START_DEADLINE_S, "the server starting")
+        assert process.poll() is None, log_path.read_text()
+        yield base
+    finally:
+        process.terminate()
         try:
-            wait_until(lambda: process.poll() is not None or answers(f"{base}/health"),
-                       START_DEADLINE_S, "the server starting")
-            assert process.poll() is None, log_path.read_text()
-            yield base, log_path
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
