@@ -80,13 +80,7 @@ def configure_logging(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     if any(h.get_name() == _HANDLER_NAME for h in root.handlers):
         return
-    structlog.configure(
-        processors=[*_shared_processors(),
-                    structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
-    )
+    _configure_structlog()
     handler = _StderrHandler()
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(json_formatter())
@@ -103,7 +97,22 @@ def configure_logging(level: int = logging.INFO) -> None:
         logging.getLogger(name).propagate = True
 
 
+def _configure_structlog() -> None:
+    """structlog's events go through stdlib logging (whose handler renders them)."""
+    structlog.configure(
+        processors=[*_shared_processors(),
+                    structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+
+
 def get_logger(name: str) -> Any:
+    # Used before configure_logging (a library caller): still through stdlib logging, never
+    # structlog's own default of printing to standard output.
+    if not structlog.is_configured():
+        _configure_structlog()
     return structlog.stdlib.get_logger(name)
 
 

@@ -32,6 +32,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from app.settings import Settings
@@ -142,12 +143,19 @@ class _DatabaseCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         from app.crime.models import ImportBatch, ImportStatus
 
-        with self.factory() as db:
-            running = db.scalar(select(func.count()).select_from(ImportBatch)
-                                .where(ImportBatch.status == ImportStatus.RUNNING))
-        yield GaugeMetricFamily("popcase_imports_running",
-                                "police.uk imports running now, in any process.",
-                                value=running or 0)
+        try:
+            with self.factory() as db:
+                running = db.scalar(select(func.count()).select_from(ImportBatch)
+                                    .where(ImportBatch.status == ImportStatus.RUNNING))
+        except SQLAlchemyError:  # the scrape still answers while the database is away
+            running = None
+        yield GaugeMetricFamily("popcase_database_up",
+                                "1 when the database answered this scrape, else 0.",
+                                value=0 if running is None else 1)
+        if running is not None:
+            yield GaugeMetricFamily("popcase_imports_running",
+                                    "police.uk imports running now, in any process.",
+                                    value=running)
         age = checkpoint_age_seconds(self.settings)
         if age is not None:
             yield GaugeMetricFamily(

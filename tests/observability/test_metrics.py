@@ -22,10 +22,15 @@ from app.crime.models import ImportBatch, ImportStatus
 from app.crime.police_uk import STREET_COLUMNS
 from app.db import utcnow
 from app.main import create_app
+from app.notifications.runner import run_once
 from app.settings import Settings
 from tests.conftest import Cast, new_case_body
+from tests.mailbox import Mailbox
 from tests.observability.conftest import LogLines
 from tests.observability.scrape import sample, value
+from tests.test_notification_mail import World, mailbox, opt_in, settings_for, world
+
+__all__ = ["mailbox", "world"]  # fixtures shared with the e-mail tests
 
 TOKEN = "scraper-secret-0123456789"
 SCRAPER = {"Authorization": f"Bearer {TOKEN}"}
@@ -158,3 +163,22 @@ def test_checkpoint_age_is_read_from_the_checkpoint_file(
     Witness(checkpoints).write(sign(key, 9, "b" * 64, at=utcnow() - timedelta(minutes=5)))
     age = sample(scrape(client), "popcase_audit_checkpoint_age_seconds")
     assert age is not None and 300 <= age < 7200  # the newest one's
+
+
+def test_notification_emails_sent_are_counted_and_each_run_is_a_job_line(
+        world: World, mailbox: Mailbox, settings: Settings, log_lines: LogLines) -> None:
+    client = TestClient(create_app(settings.model_copy(update={"metrics_token": TOKEN}),
+                                   world.factory))
+    before = scrape(client)
+    opt_in(world, world.officer, action_overdue="immediate", action_assigned="immediate")
+    report = run_once(world.factory, settings_for(mailbox))
+    assert report.mail.emails_sent >= 1 and len(mailbox.received) == report.mail.emails_sent
+    after = scrape(client)
+    assert (value(after, "popcase_notifications_sent_total", kind="email")
+            - value(before, "popcase_notifications_sent_total", kind="email")
+            ) == report.mail.emails_sent
+    runs = [line for line in log_lines.parsed() if line.get("job") == "notify"]
+    assert len(runs) == 1 and runs[0]["status"] == "done"
+    assert runs[0]["emails_sent"] == report.mail.emails_sent
+    ours = [line for line in log_lines.parsed() if line["logger"] != "mail.log"]  # not aiosmtpd's
+    assert ours and "amira.shah@met.police.uk" not in str(ours)

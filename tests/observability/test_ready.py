@@ -20,9 +20,11 @@ from app.observability.readiness import code_head
 from app.settings import Settings
 from tests.conftest import fresh_database
 from tests.observability.private_postgres import private_postgres
+from tests.observability.scrape import value
 from tests.observability.server import serving, wait_until
 
 DEADLINE_S = 30
+TOKEN = "scraper-secret-ready"
 
 
 def test_ready_when_the_database_is_at_the_codes_migration_level(client: TestClient) -> None:
@@ -67,6 +69,13 @@ def test_not_ready_while_migrations_are_behind(empty_url: str, settings: Setting
     assert client.get("/ready").status_code == 200
 
 
+def database_up(base: str) -> float:
+    scraped = httpx.get(f"{base}/metrics", headers={"Authorization": f"Bearer {TOKEN}"},
+                        timeout=15)
+    assert scraped.status_code == 200
+    return value(scraped.text, "popcase_database_up")
+
+
 def ready_status(base: str) -> int:
     try:
         return httpx.get(f"{base}/ready", timeout=15).status_code
@@ -77,12 +86,15 @@ def ready_status(base: str) -> int:
 def test_ready_follows_a_real_postgresql_server_stopping_and_starting(tmp_path: Path) -> None:
     with private_postgres() as postgres:
         command.upgrade(alembic_config(postgres.url), "head")
-        with serving(postgres.url, tmp_path / "server.log") as base:
+        with serving(postgres.url, tmp_path / "server.log",
+                     env={"POPCASE_METRICS_TOKEN": TOKEN}) as base:
             assert ready_status(base) == 200
+            assert database_up(base) == 1
             postgres.stop()
             wait_until(lambda: ready_status(base) == 503, DEADLINE_S, "/ready answering 503")
             down = httpx.get(f"{base}/ready", timeout=15)
             assert down.json()["reason"] == "the database cannot be reached"
             assert httpx.get(f"{base}/health", timeout=15).status_code == 200  # alive
+            assert database_up(base) == 0  # the metrics still answer, saying so
             postgres.start()
             wait_until(lambda: ready_status(base) == 200, DEADLINE_S, "/ready answering 200")
