@@ -118,6 +118,8 @@ class AuditAction(StrEnum):
     CASE_PARTNER_ADD = "case.partner.add"
     CASE_PARTNER_UPDATE = "case.partner.update"
     CASE_PARTNER_REMOVE = "case.partner.remove"
+    DB_BACKUP = "db.backup"  # a copy of the whole database taken (popcase db backup)
+    DB_RESTORE = "db.restore"  # the database restored from a backup into an empty one
 
 
 def record_read(db: Session, actor: Actor | None, action: AuditAction, *, object_type: str = "",

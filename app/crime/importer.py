@@ -22,7 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
-from functools import lru_cache, partial
+from functools import partial
 from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
@@ -503,27 +503,65 @@ class _Writer:
         self.pool.shutdown(wait=True)
 
     def store(self, connection: Any, rows: list[Row]) -> None:
+        """Stages the chunk in this thread (quick: a table without indexes), then merges it
+        into the indexed table on the writer's thread, in one statement that runs without
+        Python's lock while this thread parses the next chunk."""
         assert self.pending is None, "wait for the chunk before"
         if rows:
-            store = (_copy_into_postgresql if connection.dialect.name == "postgresql"
-                     else _insert_into_sqlite)
-            self.pending = self.pool.submit(store, connection.connection.driver_connection,
-                                            self.kind, rows)
+            driver = connection.connection.driver_connection
+            postgresql = connection.dialect.name == "postgresql"
+            (_stage_postgresql if postgresql else _stage_sqlite)(driver, self.kind, rows)
+            self.pending = self.pool.submit(
+                _merge_postgresql if postgresql else _merge_sqlite, driver, self.kind)
 
     def wait(self) -> int:
         pending, self.pending = self.pending, None
         return pending.result() if pending is not None else 0
 
 
-def _insert_into_sqlite(driver: Any, kind: ImportKind, rows: list[Row]) -> int:
-    """Straight to the driver: a million rows do not need a million rounds of SQLAlchemy's
-    type processing."""
+def _stage_name(kind: ImportKind) -> str:
+    return f"import_stage_{TABLES[kind].name}"
+
+
+STAGE_CACHE_KB = 65536  # a chunk of rows (some 6 MB) stays in memory, not in a temporary file
+
+
+def _stage_sqlite(driver: Any, kind: ImportKind, rows: list[Row]) -> None:
+    """The chunk into a temporary table, straight to the driver (a million rows do not need a
+    million rounds of SQLAlchemy's type processing). Its columns have no declared type, so
+    values reach the real table exactly as bound and take its column types there."""
     if kind is ImportKind.STOP_SEARCH:
         rows = _stop_search_times_for_sqlite(rows)
+    columns = _stored_columns(kind)
+    stage = _stage_name(kind)
     cursor = driver.cursor()
     try:
-        cursor.executemany(_insert_sql(kind), rows)
-        return int(cursor.rowcount)  # rows inserted: the others were already stored
+        if cursor.execute("SELECT 1 FROM sqlite_temp_master WHERE name = ?",
+                          (stage,)).fetchone() is None:
+            cursor.execute(f"PRAGMA temp.cache_size = -{STAGE_CACHE_KB}")
+            cursor.execute(f"CREATE TEMP TABLE {stage} ({', '.join(columns)})")
+        cursor.executemany(f"INSERT INTO temp.{stage} VALUES ({', '.join('?' * len(columns))})",
+                           rows)
+    finally:
+        cursor.close()
+
+
+def _merge_sqlite(driver: Any, kind: ImportKind) -> int:
+    """One insert-select of the staged rows that are new: SQLite maintains the indexes in a
+    single call that releases Python's lock. (Rows inserted one by one take the lock back
+    between rows, and so wait for the parsing thread to let go of it each time: the two
+    threads would take turns instead of working at once.)"""
+    names = ", ".join(_stored_columns(kind))
+    stage = _stage_name(kind)
+    cursor = driver.cursor()
+    try:
+        # "WHERE true": SQLite's rule for an insert-select followed by ON CONFLICT.
+        cursor.execute(f"INSERT INTO {TABLES[kind].name} ({names}) SELECT {names} "
+                       f"FROM temp.{stage} WHERE true ORDER BY rowid "
+                       "ON CONFLICT (identity) DO NOTHING")
+        added = int(cursor.rowcount)  # rows inserted: the others were already stored
+        cursor.execute(f"DELETE FROM temp.{stage}")
+        return added
     finally:
         cursor.close()
 
@@ -535,35 +573,35 @@ def _stop_search_times_for_sqlite(rows: list[Row]) -> list[Row]:
              *row[at + 1:]) for row in rows]
 
 
-def _copy_into_postgresql(driver: Any, kind: ImportKind, rows: list[Row]) -> int:
-    """COPY the chunk into a temporary staging table, then one insert-select of what is new:
-    COPY is PostgreSQL's fast path but cannot skip rows already stored."""
-    table = TABLES[kind]
+def _stage_postgresql(driver: Any, kind: ImportKind, rows: list[Row]) -> None:
+    """COPY the chunk into a temporary staging table: COPY is PostgreSQL's fast path but
+    cannot skip rows already stored."""
     names = ", ".join(_stored_columns(kind))
-    stage = f"import_stage_{table.name}"
+    stage = _stage_name(kind)
     cursor = driver.cursor()
     try:
         cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} AS "
-                       f"SELECT {names} FROM {table.name} WITH NO DATA")
+                       f"SELECT {names} FROM {TABLES[kind].name} WITH NO DATA")
         with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        cursor.execute(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage} "
+    finally:
+        cursor.close()
+
+
+def _merge_postgresql(driver: Any, kind: ImportKind) -> int:
+    """One insert-select of what is new in the staged chunk."""
+    names = ", ".join(_stored_columns(kind))
+    stage = _stage_name(kind)
+    cursor = driver.cursor()
+    try:
+        cursor.execute(f"INSERT INTO {TABLES[kind].name} ({names}) SELECT {names} FROM {stage} "
                        "ON CONFLICT (identity) DO NOTHING")
         added = int(cursor.rowcount)
         cursor.execute(f"TRUNCATE {stage}")
         return added
     finally:
         cursor.close()
-
-
-@lru_cache
-def _insert_sql(kind: ImportKind) -> str:
-    """SQLite's INSERT ... ON CONFLICT (identity) DO NOTHING, with positional parameters in
-    the order of a prepared row."""
-    columns = _stored_columns(kind)
-    return (f"INSERT INTO {TABLES[kind].name} ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' * len(columns))}) ON CONFLICT (identity) DO NOTHING")
 
 
 def _position(raw: IO[bytes]) -> int:

@@ -28,7 +28,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app.auth.models import User
 from app.crime.cells import cell_filter
@@ -281,41 +281,86 @@ _POINTS_PER_QUERY = 400  # SQLite's compound SELECT holds at most 500 parts
 
 
 def point_names(db: Session, points: list[tuple[int, int]]) -> dict[tuple[int, int], str]:
-    """The police.uk location text of each stored point ("On or near Cheapside"), read from one
-    row of it: a snap point carries one name (so it is in every police.uk file checked here:
-    the City's 74 months, North Wales's 4), so one row a point names all its crimes. One query
-    for up to 400 points, each a seek on the point index; points with no text are left out."""
-    names: dict[tuple[int, int], str] = {}
+    """The police.uk location text of each stored point ("On or near Cheapside"); points with
+    no text are left out."""
+    return {point: place[0] for point, place in _named_rows(db, points).items()}
+
+
+def _named_rows(db: Session, points: list[tuple[int, int]]
+                ) -> dict[tuple[int, int], tuple[str, float, float]]:
+    """The location text and snap point (longitude, latitude) of each stored point, read from
+    one row of it that has a text: a snap point carries one name (so it is in every police.uk
+    file checked here: the City's 74 months, North Wales's 4), so one row a point names all
+    its crimes. One query for up to 400 points, each a seek on the point index."""
+    places: dict[tuple[int, int], tuple[str, float, float]] = {}
     for start in range(0, len(points), _POINTS_PER_QUERY):
         chunk = points[start:start + _POINTS_PER_QUERY]
         wanted = union_all(*(select(literal(e, Integer).label("e"), literal(n, Integer).label("n"))
                              for e, n in chunk)).subquery("wanted")
-        text = (select(StreetCrime.location)
-                .where(StreetCrime.easting == wanted.c.e, StreetCrime.northing == wanted.c.n,
-                       StreetCrime.location.not_in(("", NO_LOCATION)))
-                .limit(1).scalar_subquery())
-        for e, n, location in db.execute(select(wanted.c.e, wanted.c.n, text)):
-            if location:
-                names[int(e), int(n)] = str(location)
-    return names
+        named = aliased(StreetCrime)
+        first = (select(named.id)
+                 .where(named.easting == wanted.c.e, named.northing == wanted.c.n,
+                        named.location.not_in(("", NO_LOCATION)))
+                 .limit(1).correlate(wanted).scalar_subquery())
+        found = db.execute(
+            select(wanted.c.e, wanted.c.n, StreetCrime.location, StreetCrime.longitude,
+                   StreetCrime.latitude)
+            .join(StreetCrime, StreetCrime.id == first))
+        for e, n, location, lon, lat in found:
+            places[int(e), int(n)] = (str(location), float(lon), float(lat))
+    return places
+
+
+_IDS_PER_QUERY = 500
+
+
+def point_places(db: Session, box: Bounds) -> dict[tuple[int, int], tuple[str, float, float]]:
+    """The location text and snap point (longitude, latitude) of every stored point in a box
+    that has a text. The first row of each point is found in the point index alone (a
+    stretch of it, in order), then read by its id; the rare point whose first row has no text
+    is looked up again for one that has."""
+    firsts = db.execute(
+        select(StreetCrime.easting, StreetCrime.northing, func.min(StreetCrime.id))
+        .where(StreetCrime.easting.between(box.min_e, box.max_e),
+               StreetCrime.northing.between(box.min_n, box.max_n))
+        .group_by(StreetCrime.easting, StreetCrime.northing)).all()
+    point_of = {int(first): (int(e), int(n)) for e, n, first in firsts}
+    ids = list(point_of)
+    places: dict[tuple[int, int], tuple[str, float, float]] = {}
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        for id_, location, lon, lat in db.execute(
+                select(StreetCrime.id, StreetCrime.location, StreetCrime.longitude,
+                       StreetCrime.latitude)
+                .where(StreetCrime.id.in_(ids[start:start + _IDS_PER_QUERY]))):
+            if location not in ("", NO_LOCATION):
+                places[point_of[id_]] = (str(location), float(lon), float(lat))
+    unnamed = [point for point in point_of.values() if point not in places]
+    return places | _named_rows(db, unnamed)
 
 
 def street_labels(db: Session, force: str, box: Bounds, period: Period, bin_m: int,
                   limit: int) -> list[tuple[str, float, float, int]]:
     """The police.uk locations of a force's crimes in a box, as (location, mean longitude,
     mean latitude, crimes), most crimes first: one row per location and ``bin_m`` square, so
-    that a street name used in two towns is placed in each, not half-way between them."""
-    size = literal(bin_m, Integer)
-    column, row = StreetCrime.easting // size, StreetCrime.northing // size
-    crimes = func.count().label("crimes")
-    found = db.execute(
-        select(StreetCrime.location, func.avg(StreetCrime.longitude),
-               func.avg(StreetCrime.latitude), crimes)
-        .where(*_street_filter(force, period, None, box), StreetCrime.location != "",
-               StreetCrime.location != NO_LOCATION)
-        .group_by(StreetCrime.location, column, row)
-        .order_by(crimes.desc(), StreetCrime.location).limit(limit))
-    return [(str(text), float(lon), float(lat), int(count)) for text, lon, lat, count in found]
+    that a street name used in two towns is placed in each, not half-way between them.
+
+    Counted from the force's point cells and one row a point (``point_places``), never from
+    the crimes themselves: a case's map would otherwise read every crime of a year around it
+    (a few hundred thousand rows in central London) to draw a few hundred names."""
+    groups: dict[tuple[str, int, int], list[float]] = {}  # crimes, sum of lon, sum of lat
+    counted = point_counts(db, force, box, period, None)
+    places = point_places(db, box)
+    for e, n, crimes in counted:
+        if (e, n) not in places:
+            continue
+        location, lon, lat = places[e, n]
+        group = groups.setdefault((location, e // bin_m, n // bin_m), [0, 0.0, 0.0])
+        group[0] += crimes
+        group[1] += lon * crimes
+        group[2] += lat * crimes
+    ranked = sorted(groups.items(), key=lambda item: (-item[1][0], item[0][0]))[:limit]
+    return [(location, lon / crimes, lat / crimes, int(crimes))
+            for (location, _, _), (crimes, lon, lat) in ranked]
 
 
 @dataclass
