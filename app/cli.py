@@ -411,6 +411,7 @@ def audit_checkpoint(
     """Print a signed checkpoint of the access log (its newest entry's position and hash) on
     standard output, for an external witness, and append it to the checkpoint file."""
     from app.audit.checkpoints import NothingToCheckpoint, Witness, checkpoint_now
+    from app.observability.logs import job_line
 
     key = _signing_key()
     with _session(logging_=False) as db:
@@ -424,6 +425,7 @@ def audit_checkpoint(
         witness.write(checkpoint)
         err.print(f"Checkpoint of entry {checkpoint.seq} appended to {witness.path}.")
     typer.echo(checkpoint.to_line())
+    job_line("checkpoint", status="done", seq=checkpoint.seq, trigger="command")
 
 
 def _signing_key() -> SigningKey:

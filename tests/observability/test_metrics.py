@@ -152,17 +152,26 @@ def test_imports_rows_and_failures_are_counted_and_running_ones_read_from_the_da
 
 
 def test_checkpoint_age_is_read_from_the_checkpoint_file(
-        metrics_app: Callable[..., FastAPI], tmp_path: Path) -> None:
+        metrics_app: Callable[..., FastAPI], tmp_path: Path, cast: Cast,
+        log_lines: LogLines) -> None:
     key, _public = generate(tmp_path / "audit-key.pem")
     checkpoints = tmp_path / "checkpoints.jsonl"
     app = metrics_app(metrics_token=TOKEN, audit_key_file=str(tmp_path / "audit-key.pem"),
-                      audit_checkpoint_file=str(checkpoints))
+                      audit_checkpoint_file=str(checkpoints),
+                      audit_checkpoint_every_entries=1)
     client = TestClient(app)
     assert sample(scrape(client), "popcase_audit_checkpoint_age_seconds") is None  # none yet
     Witness(checkpoints).write(sign(key, 3, "a" * 64, at=utcnow() - timedelta(hours=2)))
     Witness(checkpoints).write(sign(key, 9, "b" * 64, at=utcnow() - timedelta(minutes=5)))
     age = sample(scrape(client), "popcase_audit_checkpoint_age_seconds")
     assert age is not None and 300 <= age < 7200  # the newest one's
+    # A change writes access-log entries; with a checkpoint every entry, one follows the commit.
+    assert client.post("/api/v1/cases", headers=cast.officer.api,
+                       json=new_case_body()).status_code == 201
+    age = sample(scrape(client), "popcase_audit_checkpoint_age_seconds")
+    assert age is not None and age < 300
+    written = [line for line in log_lines.parsed() if line.get("job") == "checkpoint"]
+    assert written and written[-1]["trigger"] == "entries" and written[-1]["seq"] >= 1
 
 
 def test_notification_emails_sent_are_counted_and_each_run_is_a_job_line(
