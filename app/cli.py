@@ -102,6 +102,14 @@ def _fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+@cli.callback()
+def _configure() -> None:
+    """Every command logs JSON lines on standard error (stdout stays the command's output)."""
+    from app.observability.logs import configure_logging
+
+    configure_logging()
+
+
 @cli.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
@@ -114,9 +122,34 @@ def serve(
     import uvicorn
 
     err.print(f"popcase on http://{host}:{port}  (database: {_safe_url()})")
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
-                reload=reload, proxy_headers=True,
-                forwarded_allow_ips=get_settings().forwarded_allow_ips, log_level="info")
+    with _metrics_folder(workers):
+        # log_config None: uvicorn's lines go through our JSON logging; its access line (which
+        # would carry query strings) is off, popcase's request line replaces it.
+        uvicorn.run("app.main:create_app", factory=True, host=host, port=port,
+                    workers=workers, reload=reload, proxy_headers=True,
+                    forwarded_allow_ips=get_settings().forwarded_allow_ips, log_level="info",
+                    log_config=None, access_log=False)
+
+
+@contextmanager
+def _metrics_folder(workers: int) -> Iterator[None]:
+    """Several workers share their metrics through files in PROMETHEUS_MULTIPROC_DIR: a fresh
+    folder, removed afterwards, unless the operator set one (then they empty it between
+    starts, as prometheus-client asks)."""
+    import os
+    import shutil
+    import tempfile
+
+    if workers < 2 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="popcase-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    try:
+        yield
+    finally:
+        del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _safe_url() -> str:
@@ -378,6 +411,7 @@ def audit_checkpoint(
     """Print a signed checkpoint of the access log (its newest entry's position and hash) on
     standard output, for an external witness, and append it to the checkpoint file."""
     from app.audit.checkpoints import NothingToCheckpoint, Witness, checkpoint_now
+    from app.observability.logs import job_line
 
     key = _signing_key()
     with _session(logging_=False) as db:
@@ -391,6 +425,7 @@ def audit_checkpoint(
         witness.write(checkpoint)
         err.print(f"Checkpoint of entry {checkpoint.seq} appended to {witness.path}.")
     typer.echo(checkpoint.to_line())
+    job_line("checkpoint", status="done", seq=checkpoint.seq, trigger="command")
 
 
 def _signing_key() -> SigningKey:

@@ -11,8 +11,15 @@ from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -55,6 +62,9 @@ from app.deps import get_db
 from app.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from app.middleware import RequestContextMiddleware, content_security_policy
 from app.notifications.runner import NotifyLoop
+from app.observability import metrics, readiness
+from app.observability.logs import configure_logging, time_statements
+from app.observability.requests import ObserveMiddleware
 from app.resources import resource_dir
 from app.sara.stages import GateUnmet, MoveRefused
 from app.settings import Settings, get_settings, oidc_enabled
@@ -114,6 +124,7 @@ and `current_version` for a stale update.
 def create_app(settings: Settings | None = None,
                session_factory: sessionmaker[Session] | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging()
     app = FastAPI(
         title="popcase API", version=__version__, description=API_DESCRIPTION,
         docs_url=None, redoc_url=None, openapi_url=None, lifespan=_lifespan,
@@ -121,9 +132,11 @@ def create_app(settings: Settings | None = None,
     app.state.settings = settings
     app.state.session_factory = session_factory or make_session_factory(
         make_engine(settings.database_url, echo=settings.sql_echo))
+    _observe_engine(app.state.session_factory)
     # Signed checkpoints of the access log; a key that is set but unreadable stops the start.
     app.state.auto_checkpoints = install_checkpoints(app.state.session_factory, settings)
     app.state.rate_limiter = ApiRateLimiter.from_settings(settings, app.state.session_factory)
+    app.add_middleware(ObserveMiddleware)  # inside the next two: sees the request id
     app.add_middleware(BodyLimitMiddleware, settings=settings)
     app.add_middleware(RequestContextMiddleware,
                        csp=content_security_policy(
@@ -177,6 +190,17 @@ def create_app(settings: Settings | None = None,
     return app
 
 
+def _observe_engine(factory: sessionmaker[Session]) -> None:
+    """Statement times for the request lines; pool gauges when the factory owns a pool (not
+    when tests bind it to one connection)."""
+    bind = factory.kw.get("bind")
+    engine = bind if isinstance(bind, Engine) else getattr(bind, "engine", None)
+    if isinstance(engine, Engine):
+        time_statements(engine)
+        if isinstance(bind, Engine):
+            metrics.watch_pool(engine)
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """With POPCASE_NOTIFY_EVERY_MINUTES set, each server process also produces and sends
@@ -203,6 +227,28 @@ def _add_meta_routes(app: FastAPI) -> None:
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/ready", include_in_schema=False)
+    def ready(request: Request) -> JSONResponse:
+        """200 when the database answers at the code's migration level, else 503 and why."""
+        state = readiness.check(request.app.state.session_factory)
+        return JSONResponse(state.as_dict(), status_code=200 if state.ready else 503,
+                            headers={} if state.ready else {"Retry-After": str(RETRY_AFTER_S)})
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus_metrics(request: Request) -> Response:
+        """Prometheus text format, for the configured scraper only (see Settings.metrics_*)."""
+        settings: Settings = request.app.state.settings
+        refused = metrics.refusal(settings, request.headers.get("Authorization", ""),
+                                  request.client.host if request.client else "")
+        if refused == 404:
+            raise StarletteHTTPException(404)
+        if refused is not None:
+            return PlainTextResponse("Not allowed to read the metrics.\n", status_code=refused,
+                                     headers={"WWW-Authenticate": "Bearer"}
+                                     if refused == 401 else None)
+        body, content_type = metrics.exposition(request.app.state.session_factory, settings)
+        return Response(body, media_type=content_type)
 
     def schema_reader(request: Request, db: Annotated[Session, Depends(get_db)]) -> None:
         """The schema is for signed-in people and token holders only."""

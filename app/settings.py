@@ -115,6 +115,11 @@ class Settings(BaseSettings):
     oidc_leeway_seconds: int = 60
     # False: the sign-in page offers only the identity provider; passwords are refused.
     password_signin: bool = True
+    # Who may read /metrics (see README, "Metrics"): a bearer token the scraper sends, and/or
+    # the addresses or networks it scrapes from (comma-separated, e.g. "10.0.5.0/24"). With
+    # both set a scrape needs both; with neither, /metrics does not exist (404).
+    metrics_token: str = ""
+    metrics_allow: str = ""
 
 
 def oidc_enabled(settings: Settings) -> bool:

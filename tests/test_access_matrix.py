@@ -591,6 +591,10 @@ EXPECTED: dict[tuple[str, str], dict[str, Rule]] = {
     ("GET", "/openapi.json"): {"session cookie": everyone(200), "bearer token": everyone(200)},
     # --- public --------------------------------------------------------------------------------
     ("GET", "/health"): {"no credentials": everyone(200)},
+    ("GET", "/ready"): {"no credentials": everyone(200)},
+    # Only for a configured scraper (token or address, tests/observability/test_metrics.py);
+    # none is configured here, so the route does not exist for anyone, signed in or not.
+    ("GET", "/metrics"): {"no scraper set up": everyone(404), "bearer token": everyone(404)},
     ("GET", "/sign-in"): {"form": everyone(200)},
     ("POST", "/sign-in"): {"valid password": everyone(303)},
     # No identity provider is configured here: both answer 404 (tests/security/test_oidc.py
@@ -2420,6 +2424,21 @@ def _(ctx: Ctx) -> Req:
 @request("GET", "/health", "no credentials")
 def _(ctx: Ctx) -> Req:
     return Req("public", "GET", "/health")
+
+
+@request("GET", "/ready", "no credentials")
+def _(ctx: Ctx) -> Req:
+    return Req("public", "GET", "/ready")
+
+
+@request("GET", "/metrics", "no scraper set up")
+def _(ctx: Ctx) -> Req:
+    return Req("public", "GET", "/metrics")
+
+
+@request("GET", "/metrics", "bearer token")
+def _(ctx: Ctx) -> Req:
+    return api("GET", "/metrics")
 
 
 @request("GET", "/sign-in", "form")

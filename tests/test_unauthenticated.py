@@ -3,7 +3,8 @@ and each side refuses the other side's credentials (the API a session cookie, th
 
 Pages answer 303 to the sign-in page with ``next`` set to where the person was going; the API
 answers 401 with ``WWW-Authenticate: Bearer``; so does ``/openapi.json``. Only the sign-in page,
-``/health`` and the static files are public.
+``/health``, ``/ready`` and the static files are public; ``/metrics`` answers only a configured
+scraper (404 here, where none is).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from app.settings import Settings
 from app.web.deps import SESSION_COOKIE
 from tests.conftest import Cast
 
-PUBLIC = {("GET", "/health"), ("GET", "/sign-in"), ("POST", "/sign-in"),
+PUBLIC = {("GET", "/health"), ("GET", "/ready"), ("GET", "/metrics"),
+          ("GET", "/sign-in"), ("POST", "/sign-in"),
           ("GET", "/sign-in/oidc"), ("GET", "/sign-in/oidc/callback")}
 # A plausible value for each path parameter, so that the request reaches authentication.
 SAMPLE_PATH_VALUES = {
@@ -110,6 +112,8 @@ def test_htmx_requests_are_sent_to_sign_in_by_header(client: TestClient) -> None
 
 def test_public_routes_answer_without_credentials(client: TestClient) -> None:
     assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/ready").json()["status"] == "ready"
+    assert client.get("/metrics").status_code == 404  # no scraper configured
     assert client.get("/sign-in").status_code == 200
     for path in ("/static/css/app.css", "/static/img/favicon.svg"):
         assert client.get(path).status_code == 200, path

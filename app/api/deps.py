@@ -29,6 +29,7 @@ def api_actor(
     if token is None:
         raise HTTPException(401, "The API token is unknown, revoked, or its user is deactivated.",
                             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    request.state.user_id = token.user.id  # for the request's log line (an id, not a name)
     # The count is written in a short transaction of its own: end this request's read first,
     # so that the count's commit never sits inside it (nothing is written here).
     db.commit()

@@ -26,6 +26,7 @@ from app.audit.checkpoints import Checkpoint, NothingToCheckpoint, Witness, chec
 from app.audit.keys import SigningKey, signing_key
 from app.audit.models import AuditHead
 from app.db import utcnow
+from app.observability.logs import job_line
 from app.settings import Settings
 
 log = logging.getLogger("popcase.audit")
@@ -60,6 +61,7 @@ class AutoCheckpoints:
         committed, and the next checkpoint covers it."""
         try:
             self.witness.write(sign(self.key, seq, hash_))
+            job_line("checkpoint", status="done", seq=seq, trigger="entries")
         except OSError:
             log.exception("could not write the access log's checkpoint of entry %s to %s",
                           seq, self.witness.describe())
@@ -139,6 +141,7 @@ class CheckpointLoop:
                                        only_if=lambda newest: self._due(newest, checkpoint)):
             return None
         self.last_seq = checkpoint.seq
+        job_line("checkpoint", status="done", seq=checkpoint.seq, trigger="minutes")
         return checkpoint
 
     def _due(self, newest: Checkpoint | None, checkpoint: Checkpoint) -> bool:

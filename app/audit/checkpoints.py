@@ -175,6 +175,19 @@ def _locked(path: Path) -> Iterator[int]:
         os.close(fd)  # releases the lock
 
 
+def newest_in(path: Path) -> Checkpoint | None:
+    """The file's newest checkpoint (None: no file yet, or none in it), read without a lock:
+    appends are whole lines."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        return _newest(fd)
+    finally:
+        os.close(fd)
+
+
 def _newest(fd: int) -> Checkpoint | None:
     size = os.fstat(fd).st_size
     tail = os.pread(fd, min(size, TAIL_BYTES), max(0, size - TAIL_BYTES))

@@ -23,6 +23,7 @@ from app.audit.models import AuditEntry, AuditHead
 from app.auth.context import Actor
 from app.auth.permissions import Perm, require
 from app.db import utcnow
+from app.observability.metrics import note_access_entry
 
 
 class AuditAction(StrEnum):
@@ -171,6 +172,7 @@ def record(
         .returning(AuditHead.seq, AuditHead.hash)
     ).one()
     note_position(db, seq)  # for a checkpoint every N entries, written after the commit
+    note_access_entry(db)  # counted in the metrics once committed
     user = actor.user if actor else None
     fields: dict[str, Any] = {
         "seq": seq,

@@ -48,6 +48,7 @@ from app.crime.models import (
 from app.crime.police_uk import Row
 from app.crime.projection import TO_BNG
 from app.db import utcnow
+from app.observability.metrics import import_finished
 from app.reference.models import Force
 from app.reference.service import force_named, learn_force_name
 from app.settings import get_settings
@@ -622,6 +623,7 @@ def _finish(db: Session, batch: ImportBatch, actor: Actor) -> None:
     record(db, actor, AuditAction.DATA_IMPORT, object_type="import",
            object_ref=str(batch.id), details=_audit_details(batch))
     db.commit()
+    import_finished(batch)  # metrics and the job's log line
 
 
 def _fail(db: Session, batch: ImportBatch, actor: Actor, message: str) -> None:
@@ -638,6 +640,7 @@ def _fail(db: Session, batch: ImportBatch, actor: Actor, message: str) -> None:
     record(db, actor, AuditAction.DATA_IMPORT, object_type="import", object_ref=str(batch.id),
            details=_audit_details(batch))
     db.commit()
+    import_finished(batch)
 
 
 def _audit_details(batch: ImportBatch) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db import utcnow
 from app.notifications.mail import MailReport, send_due
 from app.notifications.produce import ProduceReport, produce
+from app.observability.logs import job
+from app.observability.metrics import notifications_sent
 from app.settings import Settings
 
 log = logging.getLogger("popcase.notifications")
@@ -32,9 +34,14 @@ class RunReport:
 
 def run_once(factory: sessionmaker[Session], settings: Settings) -> RunReport:
     now = utcnow()
-    with factory() as db:
-        produced = produce(db, now=now)
-    return RunReport(produced, send_due(factory, settings, now=now))
+    with job("notify") as line:
+        with factory() as db:
+            produced = produce(db, now=now)
+        report = RunReport(produced, send_due(factory, settings, now=now))
+        notifications_sent(report.mail.emails_sent, report.mail.digests_sent)
+        line.update(produced=produced.total, emails_sent=report.mail.emails_sent,
+                    digests_sent=report.mail.digests_sent, failures=report.mail.failures)
+    return report
 
 
 class NotifyLoop:

@@ -57,6 +57,7 @@ def page_actor(request: Request, db: Annotated[Session, Depends(get_db)]) -> Act
         raise SignInRequired()
     request.state.user_session = session
     user = session.user
+    request.state.user_id = user.id  # for the request's log line (an id, not a name)
     request.state.signed_in = SignedIn(user.username, user.display_name, user.role,
                                        user.borough_code, user.active, session.csrf_token,
                                        scope_name(db, user), unread_count(db, user))

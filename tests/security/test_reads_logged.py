@@ -30,6 +30,8 @@ READERS = ("officer", "analyst", "supervisor", "evaluator", "admin", "camden_off
 # GET routes that read no case, patrol, output, concern, assessment, area or export data, and why.
 NO_CASE_DATA: dict[str, str] = {
     "/health": "liveness only",
+    "/ready": "readiness: the database's migration level, no case data",
+    "/metrics": "counts and timings by route template, no case data (a scraper, no user)",
     "/sign-in": "the sign-in form",
     "/docs": "the API's documentation page",
     "/openapi.json": "the API's description",

@@ -1,0 +1,2 @@
+"""What operators watch: JSON logs (``logs``), Prometheus metrics (``metrics``) and readiness
+(``readiness``)."""
