@@ -52,7 +52,7 @@ NEW_COLUMNS = {
     "cases": {"next_review_on", "template_version_id"},
     "actions": {"assignee_id", "partner_agency_id"},  # 0009; partner_agency_id: 0014
     "areas": {"force_id", "name_welsh"},
-    "import_batches": {"force_id", "months"},
+    "import_batches": {"force_id", "months", "job_id"},  # job_id: 0019
     "operations": {"force_id", "borough_code"},  # borough_code: 0008
     "user_sessions": {"id_token"},  # 0017
 }
@@ -139,7 +139,8 @@ LATER_TABLES = {"forces", "harm_tables", "harm_weights", "allocations", "allocat
                 *SEARCH_TABLES,  # 0015: the search index (SQLite: an FTS5 table and its shadows)
                 "rate_counters",  # 0016
                 "signin_groups", "oidc_logins",  # 0017
-                "street_crime_cells"}  # 0018
+                "street_crime_cells",  # 0018
+                "import_jobs"}  # 0019
 
 
 def as_at_0005(tables: Snapshot) -> Snapshot:
