@@ -11,9 +11,10 @@ again: the next worker to look takes it, first discards every batch of the dead 
 rows removed by batch id, as the importer removes a failed file's), then imports the file again
 from the start. Progress stays on the batch rows, readable from any process.
 
-No queue library is used: the maintained ones are PostgreSQL-only (procrastinate, pgqueuer) or
-need a broker (Celery, RQ, Dramatiq with Redis or RabbitMQ); popcase must also run on one SQLite
-file with no other service, and a job table with a lease is a few dozen lines on both.
+No queue library is used: procrastinate and PgQueuer are PostgreSQL-only; Celery, RQ and
+Dramatiq need a broker; Huey's SqlHuey runs on both databases but deletes a task when a worker
+takes it, so a killed worker's task is lost. A job table with a lease is a few dozen lines on
+both databases.
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import Select, and_, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.service import AuditAction, record
@@ -39,7 +40,7 @@ from app.auth.models import User
 from app.crime.cells import recount_cells
 from app.crime.importer import TABLES, Report, SourceError, expand, import_sources
 from app.crime.models import ImportBatch, ImportJob, ImportKind, ImportStatus, JobStatus
-from app.db import utcnow
+from app.db import reading_session, utcnow
 from app.settings import Settings, import_jobs_folder
 
 log = logging.getLogger("popcase.jobs")
@@ -105,15 +106,11 @@ def claim(factory: sessionmaker[Session], settings: Settings, worker: str,
     now held by ``worker``; None when there is none."""
     lease = timedelta(seconds=settings.import_lease_seconds)
     while True:
+        if not _any_open(factory, job_id):  # an idle worker's look takes no write lock
+            return None
         with factory() as db:
             now = utcnow()
-            query = (select(ImportJob).where(or_(
-                ImportJob.status == JobStatus.QUEUED,
-                and_(ImportJob.status == JobStatus.RUNNING, ImportJob.lease_until < now)))
-                .order_by(ImportJob.id).limit(1).with_for_update(skip_locked=True))
-            if job_id is not None:
-                query = query.where(ImportJob.id == job_id)
-            job = db.scalar(query)
+            job = db.scalar(_open_jobs(now, job_id).with_for_update(skip_locked=True))
             if job is None:
                 db.rollback()
                 return None
@@ -127,6 +124,21 @@ def claim(factory: sessionmaker[Session], settings: Settings, worker: str,
                               job.channel, job.attempts)
             db.commit()
             return claimed
+
+
+def _open_jobs(now: datetime, job_id: int | None) -> Select[ImportJob]:
+    query = select(ImportJob).where(or_(
+        ImportJob.status == JobStatus.QUEUED,
+        and_(ImportJob.status == JobStatus.RUNNING, ImportJob.lease_until < now)))
+    if job_id is not None:
+        query = query.where(ImportJob.id == job_id)
+    return query.order_by(ImportJob.id).limit(1)
+
+
+def _any_open(factory: sessionmaker[Session], job_id: int | None) -> bool:
+    with reading_session(factory) as db:
+        return db.scalar(_open_jobs(utcnow(), job_id).with_only_columns(ImportJob.id)) \
+            is not None
 
 
 def _give_up(db: Session, job: ImportJob, worker: str) -> None:
