@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,7 +26,9 @@ from app.auth.roles import Role
 from app.crime import jobs
 from app.crime.models import ImportBatch, ImportJob, ImportStatus, JobStatus, StreetCrime
 from app.db import utcnow
+from app.main import create_app
 from app.settings import Settings
+from app.web.deps import SESSION_COOKIE
 from tests.conftest import Person, create_person, needs_data
 from tests.crime.support import Site, site, street_file
 from tests.crime.test_import_crash import write_street_file
@@ -98,6 +101,34 @@ def test_an_upload_is_queued_then_a_worker_imports_it(uploads: tuple[Site, Perso
     assert not saved.exists() and not saved.parent.exists()  # the job's file went with it
     with jobs_site.client(analyst) as client:
         assert "Waiting for a worker" not in client.get("/data").text
+
+
+@needs_data
+def test_a_server_runs_a_worker_that_imports_an_upload(
+        empty_database: str, fresh_factory: sessionmaker[Session]) -> None:
+    """`popcase serve` on SQLite (or with the worker switched on): the app's own worker loop,
+    woken by the upload, imports the file."""
+    with fresh_factory() as db:
+        analyst = create_person(db, "analyst.serve", Role.ANALYST, None, "Sam Serve")
+    path = street_file("2024-05")
+    settings = Settings(database_url=empty_database, environment="test",
+                        import_worker_in_server="on", import_poll_seconds=600)
+    server = create_app(settings, fresh_factory)
+    with TestClient(server, base_url="http://testserver", follow_redirects=False) as client:
+        assert server.state.import_worker is not None
+        client.cookies.set(SESSION_COOKIE, analyst.session_secret)
+        response = client.post("/data/police-uk", data={"csrf_token": analyst.csrf},
+                               files={"file": (path.name, path.read_bytes(), "text/csv")})
+        assert response.status_code == 303, response.text[:300]
+
+        def imported() -> bool:
+            with fresh_factory() as db:
+                return db.scalar(select(ImportJob.status)) is JobStatus.DONE
+
+        wait_for(imported, "the server's worker to import the upload")  # woken, not polled
+    with fresh_factory() as db:
+        batch = db.scalars(select(ImportBatch)).one()
+        assert (batch.status, batch.rows_read) == (ImportStatus.DONE, rows_in(path))
 
 
 # --- claims ------------------------------------------------------------------------------------
@@ -207,9 +238,12 @@ def test_a_worker_killed_mid_import_leaves_its_job_to_another(
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait()
+    killed_at = utcnow()
     dead = job_state(fresh_factory, job_id)
     assert (dead.status, dead.attempts) == (JobStatus.RUNNING, 1)
+    # The dead worker's lease lapses at most one lease length after it died.
     assert dead.lease_until is not None
+    assert dead.lease_until <= killed_at + timedelta(seconds=LEASE_S)
     left = committed_rows(fresh_factory)
     assert 0 < left < ROWS  # killed mid-way
 
