@@ -87,6 +87,20 @@ def queue_file(db: Session, actor: Actor, path: Path, *, force_id: str | None) -
     return job
 
 
+def jobs_of(db: Session, user_id: int) -> tuple[list[ImportJob], list[ImportJob]]:
+    """A person's jobs not finished yet, and those of the last week that failed before any
+    file was imported (a vanished file, an account no longer allowed): no batch shows them."""
+    unfinished = list(db.scalars(select(ImportJob).where(
+        ImportJob.user_id == user_id,
+        ImportJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING])).order_by(ImportJob.id)))
+    refused = list(db.scalars(select(ImportJob).where(
+        ImportJob.user_id == user_id, ImportJob.status == JobStatus.FAILED,
+        ImportJob.finished_at > utcnow() - timedelta(days=7),
+        ~select(ImportBatch.id).where(ImportBatch.job_id == ImportJob.id).exists(),
+    ).order_by(ImportJob.id.desc()).limit(5)))
+    return unfinished, refused
+
+
 # --- claiming ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -233,6 +247,9 @@ def run_job(factory: sessionmaker[Session], settings: Settings, job: Claimed,
     try:
         with _Lease(factory, settings, job.id, worker) as lease:
             actor = _actor(factory, job)
+            if not Path(job.path).is_file():  # said without the server's folder names
+                raise _JobRefused("The file is not in the jobs folder any more: the worker "
+                                  "must read the folder the server saved it to.")
             reports = import_sources(factory, actor, expand([Path(job.path)]), lease.check,
                                      force_id=job.force_id, job_id=job.id)
     except LeaseLost:

@@ -131,6 +131,35 @@ def test_a_server_runs_a_worker_that_imports_an_upload(
         assert (batch.status, batch.rows_read) == (ImportStatus.DONE, rows_in(path))
 
 
+@needs_data
+def test_a_job_whose_file_is_gone_fails_and_says_so(uploads: tuple[Site, Person]) -> None:
+    """A worker that cannot read the saved file (a jobs folder not shared with the worker's
+    machine) fails the job; the page names it, as no import batch does."""
+    jobs_site, analyst = uploads
+    path = street_file("2024-06")
+    jobs_site.app.state.run_in_background = lambda job: None
+    try:
+        with jobs_site.client(analyst) as client:
+            response = client.post("/data/police-uk", data={"csrf_token": analyst.csrf},
+                                   files={"file": (path.name, path.read_bytes(), "text/csv")})
+            assert response.status_code == 303, response.text[:300]
+    finally:
+        jobs_site.app.state.run_in_background = lambda job: job()
+    with jobs_site.factory() as db:
+        job = db.scalars(select(ImportJob).order_by(ImportJob.id.desc())).first()
+        assert job is not None
+    jobs.remove_file(job.path)
+    assert jobs.work(jobs_site.factory, jobs_site.app.state.settings) == 1
+    with jobs_site.factory() as db:
+        job = db.get_one(ImportJob, job.id)
+        assert job.status is JobStatus.FAILED
+        assert job.message.startswith("The file is not in the jobs folder any more")
+    with jobs_site.client(analyst) as client:
+        page = client.get("/data").text
+    assert f'id="job-{job.id}"' in page and path.name in page
+    assert 'hx-trigger="every 2s"' not in page
+
+
 # --- claims ------------------------------------------------------------------------------------
 
 def queue(factory: sessionmaker[Session], n: int) -> list[int]:

@@ -20,7 +20,7 @@ from app.bounds import ZipBounds, file_name_problem
 from app.crime import counts, jobs
 from app.crime.boundaries import import_boundaries
 from app.crime.importer import STALE_AFTER, SourceError, expand
-from app.crime.models import Area, AreaKind, ImportBatch, ImportJob, ImportStatus, JobStatus
+from app.crime.models import Area, AreaKind, ImportBatch, ImportStatus, JobStatus
 from app.crime.queries import Period, batches_seen_by, coverage, data_months, month_value
 from app.deps import get_db
 from app.errors import NotFound, ValidationFailed
@@ -58,14 +58,13 @@ def _page(request: Request, db: Session, actor: Actor, *, errors: dict[str, str]
     batches = list(db.scalars(select(ImportBatch).where(batches_seen_by(user))
                               .order_by(ImportBatch.id.desc()).limit(60)))
     running = any(b.status is ImportStatus.RUNNING for b in batches)
-    unfinished = list(db.scalars(select(ImportJob).where(
-        ImportJob.user_id == user.id,
-        ImportJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING])).order_by(ImportJob.id)))
+    unfinished, refused = jobs.jobs_of(db, user.id)
     forces = {f.id: f.label for f in list_forces(db)}
     context = {
         "active_nav": "data", "batches": batches, "errors": errors or {},
         "running": running or bool(follow) or bool(unfinished),
         "queued": [j for j in unfinished if j.status is JobStatus.QUEUED],
+        "refused_jobs": refused,
         "poll_url": f"/data?{follow}" if follow else "/data",
         "area_kinds": AREA_KINDS, "notice": notice, "force_names": forces,
         "coverage": [c for c in coverage(db) if covers_force(user, c.force.id)],
