@@ -460,7 +460,8 @@ def _queue_imports(files: list[Path], force: str | None, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps({"queued": ids}))
     else:
-        typer.echo(f"{len(ids)} import jobs queued: {', '.join(map(str, ids))}")
+        typer.echo(f"{len(ids)} import job{'s' if len(ids) != 1 else ''} queued: "
+                   f"{', '.join(map(str, ids))}")
 
 
 @cli.command()
@@ -495,7 +496,7 @@ def worker(once: Annotated[bool, typer.Option(
                 logging.getLogger("popcase.jobs").exception("the worker failed; retrying")
                 ran = 0
             if once:
-                err.print(f"{ran} import jobs run")
+                err.print(f"{ran} import job{'s' if ran != 1 else ''} run")
                 break
             stop.wait(settings.import_poll_seconds)
     finally:
