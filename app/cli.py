@@ -116,10 +116,19 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development)")] = False,
+    import_worker: Annotated[bool | None, typer.Option(
+        "--import-worker/--no-import-worker",
+        help="Run an import worker in each server process (default: on for SQLite, off for "
+             "PostgreSQL, where `popcase worker` processes run the imports)")] = None,
 ) -> None:
     """Serve the pages and the API. State lives in the database, so any number of workers
     (or machines behind a load balancer) can share one PostgreSQL database."""
+    import os
+
     import uvicorn
+
+    if import_worker is not None:  # read by each server process's settings
+        os.environ["POPCASE_IMPORT_WORKER_IN_SERVER"] = "on" if import_worker else "off"
 
     err.print(f"popcase on http://{host}:{port}  (database: {_safe_url()})")
     with _metrics_folder(workers):
@@ -500,6 +509,9 @@ def import_police_uk(
     force: Annotated[str | None, typer.Option(
         help="The force that published the files (police.uk id), for files whose name does "
              "not say it (police.uk names them YYYY-MM-force-kind.csv)")] = None,
+    queue: Annotated[bool, typer.Option(
+        "--queue", help="Copy the files to the jobs folder and queue them for `popcase worker` "
+                        "instead of importing them now; prints the job ids")] = False,
 ) -> None:
     """Import street-level crime, outcomes and stop-and-search files. Importing a file again
     adds nothing; rows without a location are kept and counted; bad rows are reported with
@@ -515,6 +527,9 @@ def import_police_uk(
         return
     if not sources:
         _fail("No CSV files found.", 2)
+    if queue:
+        _queue_imports(files, force.strip().lower() if force else None, as_json)
+        return
     engine = make_engine(get_settings().database_url)
     _for_importing(engine)
     try:
@@ -533,6 +548,66 @@ def import_police_uk(
         _print_import_reports(reports, totals)
     if failed:
         raise typer.Exit(1)
+
+
+def _queue_imports(files: list[Path], force: str | None, as_json: bool) -> None:
+    """One job per file or archive (a folder's files each), each copied to the jobs folder."""
+    from app.crime.jobs import queue_file, save_file
+
+    settings = get_settings()
+    found = [f for path in files for f in
+             (sorted(p for p in path.rglob("*") if p.is_file()
+                     and p.suffix.lower() in (".csv", ".zip")) if path.is_dir() else [path])]
+    ids = []
+    with _session() as db:
+        for path in found:
+            with path.open("rb") as stream:
+                saved = save_file(settings, path.name, stream)
+            ids.append(queue_file(db, _cli_actor(), saved, force_id=force).id)
+    if as_json:
+        typer.echo(json.dumps({"queued": ids}))
+    else:
+        typer.echo(f"{len(ids)} import job{'s' if len(ids) != 1 else ''} queued: "
+                   f"{', '.join(map(str, ids))}")
+
+
+@cli.command()
+def worker(once: Annotated[bool, typer.Option(
+        "--once", help="Run the jobs waiting now, then exit (for cron or a one-off)")] = False,
+) -> None:
+    """Import queued files (uploads, `import police-uk --queue`). Run as many as you like, on
+    any machine that reads the jobs folder: each job is claimed by one worker, whose lease
+    (POPCASE_IMPORT_LEASE_SECONDS) another worker takes over if it dies. Stops on SIGTERM or
+    Ctrl-C after the file it is importing."""
+    import logging
+    import signal
+    import threading
+
+    from app.crime.jobs import work, worker_name
+    from app.db import make_engine
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    _for_importing(engine)
+    factory, name = _factory(engine), worker_name()
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    err.print(f"popcase worker {name} (database: {_safe_url()})")
+    try:
+        while not stop.is_set():
+            try:
+                ran = work(factory, settings, stop.is_set, name)
+            except Exception:  # the database restarting: look again after a pause
+                logging.getLogger("popcase.jobs").exception("the worker failed; retrying")
+                ran = 0
+            if once:
+                err.print(f"{ran} import job{'s' if ran != 1 else ''} run")
+                break
+            stop.wait(settings.import_poll_seconds)
+    finally:
+        engine.dispose()
 
 
 def _for_importing(engine: Engine) -> None:

@@ -57,6 +57,7 @@ from app.auth.ratelimit import ApiRateLimiter
 from app.auth.service import resolve_session, resolve_token
 from app.body_limit import BodyLimitMiddleware
 from app.bounds import BodyTooLarge
+from app.crime.jobs import WorkerLoop
 from app.db import is_busy, is_conflict, make_engine, make_session_factory
 from app.deps import get_db
 from app.errors import DomainError, Forbidden, NotFound, ValidationFailed
@@ -67,7 +68,7 @@ from app.observability.logs import configure_logging, time_statements
 from app.observability.requests import ObserveMiddleware
 from app.resources import resource_dir
 from app.sara.stages import GateUnmet, MoveRefused
-from app.settings import Settings, get_settings, oidc_enabled
+from app.settings import Settings, get_settings, oidc_enabled, worker_in_server
 from app.web.deps import SESSION_COOKIE, CsrfRejected, SignInRequired
 from app.web.routes import admin as web_admin
 from app.web.routes import allocation as web_allocation
@@ -212,6 +213,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         loop = NotifyLoop(app.state.session_factory, settings)
         loop.start()
     app.state.notify_loop = loop
+    worker = None
+    if worker_in_server(settings):  # imports uploaded to any process, run by this one's thread
+        worker = WorkerLoop(app.state.session_factory, settings)
+        worker.start()
+    app.state.import_worker = worker
     app.state.checkpoint_loop = start_checkpoint_loop(app.state.session_factory,
                                                       app.state.auto_checkpoints)
     try:
@@ -219,6 +225,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if loop is not None:
             loop.stop()
+        if worker is not None:  # a job it leaves unfinished is taken up when its lease lapses
+            worker.stop()
         if app.state.checkpoint_loop is not None:
             app.state.checkpoint_loop.stop()
 

@@ -82,6 +82,20 @@ class Settings(BaseSettings):
     # Produce and send notifications from inside `popcase serve` every so many minutes
     # (0: off; run `popcase notify` from cron or a scheduler instead).
     notify_every_minutes: float = 0
+    # Import jobs (police.uk uploads, `popcase import police-uk --queue`): the folder their files
+    # wait in for a worker; every worker must read it (a shared volume across machines). Empty:
+    # beside the SQLite file (``<name>-imports``), or ``./data/imports`` for a server database.
+    import_jobs_dir: str = ""
+    # A worker renews its lease on a job every third of this many seconds; a job whose lease
+    # has lapsed (its worker died) is taken up by the next worker that looks, from the start.
+    import_lease_seconds: float = 30
+    # How often an idle worker looks for a queued job.
+    import_poll_seconds: float = 2
+    # A job whose worker died this many times is marked failed rather than tried again.
+    import_max_attempts: int = 3
+    # A worker loop inside each `popcase serve` process: "auto" runs one on SQLite only
+    # (PostgreSQL deployments run `popcase worker` processes, or set "on").
+    import_worker_in_server: Literal["auto", "on", "off"] = "auto"
     # Signed checkpoints of the access log (see README, "The access log"). The Ed25519 private
     # key that signs them, kept outside the database: a PEM file, or the key itself (PEM, or
     # its 32 bytes in base64) in the environment.
@@ -135,6 +149,23 @@ def attachments_folder(settings: Settings) -> Path:
         database = Path(url.database)
         return database.with_name(f"{database.stem}-attachments")
     return Path("data") / "attachments"
+
+
+def import_jobs_folder(settings: Settings) -> Path:
+    """Where queued import files wait (see ``Settings.import_jobs_dir``)."""
+    if settings.import_jobs_dir:
+        return Path(settings.import_jobs_dir)
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        database = Path(url.database)
+        return database.with_name(f"{database.stem}-imports")
+    return Path("data") / "imports"
+
+
+def worker_in_server(settings: Settings) -> bool:
+    if settings.import_worker_in_server == "auto":
+        return make_url(settings.database_url).get_backend_name() == "sqlite"
+    return settings.import_worker_in_server == "on"
 
 
 @lru_cache

@@ -130,6 +130,23 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def import_jobs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Queued import files go to a temporary folder; no test app starts a worker loop of its
+    own (a thread on the test's connection): tests run the jobs, or start a worker, by hand."""
+    folder = tmp_path_factory.mktemp("import-jobs")
+    saved = {name: os.environ.get(name) for name in
+             ("POPCASE_IMPORT_JOBS_DIR", "POPCASE_IMPORT_WORKER_IN_SERVER")}
+    os.environ["POPCASE_IMPORT_JOBS_DIR"] = str(folder)
+    os.environ["POPCASE_IMPORT_WORKER_IN_SERVER"] = "off"
+    yield folder
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture(scope="session", autouse=True)
 def attachments_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Every test app keeps attachment files in one temporary folder, never beside the checkout
     or the test database (files are kept by content hash, so sharing it is harmless). A test

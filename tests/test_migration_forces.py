@@ -53,7 +53,7 @@ NEW_COLUMNS = {
     "cases": {"next_review_on", "template_version_id", "retention_review_on", "disposed_at"},
     "actions": {"assignee_id", "partner_agency_id"},  # 0009; partner_agency_id: 0014
     "areas": {"force_id", "name_welsh"},
-    "import_batches": {"force_id", "months"},
+    "import_batches": {"force_id", "months", "job_id"},  # job_id: 0019
     "operations": {"force_id", "borough_code"},  # borough_code: 0008
     "user_sessions": {"id_token"},  # 0017
 }
@@ -141,6 +141,7 @@ LATER_TABLES = {"forces", "harm_tables", "harm_weights", "allocations", "allocat
                 "rate_counters",  # 0016
                 "signin_groups", "oidc_logins",  # 0017
                 "street_crime_cells",  # 0018
+                "import_jobs",  # 0019
                 "retention_periods", "retention_reviews"}  # 0020
 
 

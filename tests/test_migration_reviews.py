@@ -27,12 +27,14 @@ LATER_TABLES = {"notification_preferences", "notification_digests", "attachments
                 "rate_counters",  # 0016
                 "signin_groups", "oidc_logins",  # 0017
                 "street_crime_cells",  # 0018
+                "import_jobs",  # 0019
                 "retention_periods", "retention_reviews"}  # 0020
 # Columns of the revisions after 0011, on tables that were there before.
 LATER_COLUMNS = {"actions": {"partner_agency_id"},  # 0014
                  "signin_throttle": {"client_addr"},  # 0016
                  "users": {"oidc_issuer", "oidc_subject"},  # 0017
                  "user_sessions": {"id_token"},  # 0017
+                 "import_batches": {"job_id"},  # 0019
                  "cases": {"retention_review_on", "disposed_at"}}  # 0020
 
 # Opening times chosen across London's midnight and summer time: the date counts from the

@@ -188,12 +188,14 @@ Progress = Callable[[ImportBatch], None]
 
 def import_sources(factory: sessionmaker[Session], actor: Actor, sources: list[Source],
                    progress: Progress | None = None, *,
-                   force_id: str | None = None) -> list[Report]:
+                   force_id: str | None = None, job_id: int | None = None) -> list[Report]:
     """``force_id``: the force that published the files, for files whose name does not say
-    (police.uk names them YYYY-MM-force-kind.csv) and whose rows do not either."""
+    (police.uk names them YYYY-MM-force-kind.csv) and whose rows do not either. ``job_id``:
+    the import job a worker runs them for (see app.crime.jobs)."""
     reports = []
     for source in sources:
-        reports.append(import_source(factory, actor, source, progress, force_id=force_id))
+        reports.append(import_source(factory, actor, source, progress, force_id=force_id,
+                                     job_id=job_id))
     if any(r.added for r in reports):
         refresh_statistics(factory, {ImportKind(r.kind) for r in reports if r.added})
     return reports
@@ -215,10 +217,11 @@ def refresh_statistics(factory: sessionmaker[Session], kinds: set[ImportKind]) -
 
 
 def import_source(factory: sessionmaker[Session], actor: Actor, source: Source,
-                  progress: Progress | None = None, *, force_id: str | None = None) -> Report:
+                  progress: Progress | None = None, *, force_id: str | None = None,
+                  job_id: int | None = None) -> Report:
     with factory() as db:
         abandon_stale_batches(db, actor)
-        batch = _start_batch(db, actor, source, force_id)
+        batch = _start_batch(db, actor, source, force_id, job_id)
         try:
             _run(db, batch, source, actor, progress)
         except (police_uk.HeaderRefused, _FileProblem) as refused:
@@ -234,7 +237,7 @@ class _FileProblem(Exception):
 
 
 def _start_batch(db: Session, actor: Actor, source: Source,
-                 force_id: str | None) -> ImportBatch:
+                 force_id: str | None, job_id: int | None = None) -> ImportBatch:
     try:
         sha256, problem = source.sha256(), ""
     except READ_ERRORS as exc:  # a corrupt archive member, a vanished file
@@ -253,7 +256,7 @@ def _start_batch(db: Session, actor: Actor, source: Source,
     batch = ImportBatch(source=source.name[:500], sha256=sha256, status=ImportStatus.RUNNING,
                         bytes_total=source.size, message=problem,
                         user_id=actor.user.id if actor.user else None, actor=actor.username,
-                        force_id=owner.id if owner else None, months=[])
+                        force_id=owner.id if owner else None, months=[], job_id=job_id)
     db.add(batch)
     db.commit()
     return batch
@@ -651,10 +654,12 @@ def _audit_details(batch: ImportBatch) -> dict[str, Any]:
 
 
 def abandon_stale_batches(db: Session, actor: Actor) -> int:
-    """Imports whose process died: remove what they inserted and mark them failed."""
+    """Imports whose process died: remove what they inserted and mark them failed. A job's
+    imports are left to its lease (app.crime.jobs): the worker that takes it up clears them."""
     cutoff = utcnow() - STALE_AFTER
     stale = list(db.scalars(select(ImportBatch).where(
-        ImportBatch.status == ImportStatus.RUNNING, ImportBatch.heartbeat_at < cutoff)))
+        ImportBatch.status == ImportStatus.RUNNING, ImportBatch.heartbeat_at < cutoff,
+        ImportBatch.job_id.is_(None))))
     for batch in stale:
         if batch.kind in TABLES:
             table = TABLES[batch.kind]  # type: ignore[index]

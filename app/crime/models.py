@@ -54,6 +54,39 @@ class ImportStatus(StrEnum):
     FAILED = "failed"
 
 
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ImportJob(Base):
+    """An uploaded (or ``--queue``d) police.uk file waiting for, or taken by, a worker.
+
+    A worker holds a running job by its lease: it moves ``lease_until`` forward while it works,
+    and a job whose lease has lapsed (its worker died) is taken up by any other worker, which
+    discards the dead attempt's batches and imports the file again from the start."""
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[JobStatus] = mapped_column(str_enum(JobStatus), index=True)
+    path: Mapped[str] = mapped_column(String(1000))  # the saved file, readable by every worker
+    file_name: Mapped[str] = mapped_column(String(500))  # as uploaded
+    force_id: Mapped[str | None] = mapped_column(ForeignKey("forces.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    operator: Mapped[str] = mapped_column(String(64), default="")  # "cli:NAME" without a user
+    channel: Mapped[str] = mapped_column(String(16), default="web")
+    attempts: Mapped[int] = mapped_column(default=0)
+    worker: Mapped[str] = mapped_column(String(200), default="")  # host:pid of the holder
+    lease_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    message: Mapped[str] = mapped_column(Text, default="")
+
+
 class ImportBatch(Base):
     """One imported file (a CSV, a CSV inside a zip, or a GeoJSON file) and its report."""
 
@@ -86,6 +119,8 @@ class ImportBatch(Base):
     force_id: Mapped[str | None] = mapped_column(ForeignKey("forces.id"))
     # The months the file holds rows of ("YYYY-MM"): the months present for its force.
     months: Mapped[list[Any]] = mapped_column(default=list)
+    # The job whose worker imported the file (none for an import run by a command).
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("import_jobs.id"), index=True)
 
     @property
     def file_name(self) -> str:

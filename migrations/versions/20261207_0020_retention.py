@@ -6,7 +6,7 @@ Adds ``retention_periods`` (a force's months after closing by category; none: th
 the day it closed (London) plus the default period of its category. Every record is kept.
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-07 09:50:00
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0020'
-down_revision: str | None = '0018'
+down_revision: str | None = '0019'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

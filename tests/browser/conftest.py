@@ -40,6 +40,7 @@ from app.cases import service
 from app.cases.models import Case
 from app.cases.schemas import CaseCreate
 from app.cli import alembic_config
+from app.crime.jobs import WorkerLoop
 from app.db import make_engine, make_session_factory
 from app.demo import DEMO_PASSWORD, WESTMINSTER, load_demo
 from app.main import create_app
@@ -117,6 +118,11 @@ def live_server(browser_db_url: str) -> Iterator[LiveServer]:
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
                               name="popcase-live-server", daemon=True)
     thread.start()
+    # The lifespan is off (it would start every loop): the import worker is started by hand,
+    # as `popcase serve` on SQLite starts it, so an upload is imported by a real worker loop.
+    worker = WorkerLoop(app.state.session_factory, app.state.settings)
+    worker.start()
+    app.state.import_worker = worker
     url = f"http://{host}:{port}"
     try:
         _wait_for_health(url, thread)
@@ -124,6 +130,7 @@ def live_server(browser_db_url: str) -> Iterator[LiveServer]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        worker.stop(timeout=30)
         sock.close()
         # The app's own engine holds pooled connections: close them so the database can go.
         app.state.session_factory.kw["bind"].dispose()

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -18,13 +15,12 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, QueryParams, UploadFile
 
 from app.auth.context import Actor
-from app.auth.models import User
 from app.auth.permissions import Perm, covers_force, require
 from app.bounds import ZipBounds, file_name_problem
-from app.crime import counts
+from app.crime import counts, jobs
 from app.crime.boundaries import import_boundaries
-from app.crime.importer import STALE_AFTER, SourceError, expand, import_sources
-from app.crime.models import Area, AreaKind, ImportBatch, ImportStatus
+from app.crime.importer import STALE_AFTER, SourceError, expand
+from app.crime.models import Area, AreaKind, ImportBatch, ImportStatus, JobStatus
 from app.crime.queries import Period, batches_seen_by, coverage, data_months, month_value
 from app.deps import get_db
 from app.errors import NotFound, ValidationFailed
@@ -62,10 +58,14 @@ def _page(request: Request, db: Session, actor: Actor, *, errors: dict[str, str]
     batches = list(db.scalars(select(ImportBatch).where(batches_seen_by(user))
                               .order_by(ImportBatch.id.desc()).limit(60)))
     running = any(b.status is ImportStatus.RUNNING for b in batches)
+    unfinished, refused = jobs.jobs_of(db, user.id)
     forces = {f.id: f.label for f in list_forces(db)}
     context = {
         "active_nav": "data", "batches": batches, "errors": errors or {},
-        "running": running or bool(follow), "poll_url": f"/data?{follow}" if follow else "/data",
+        "running": running or bool(follow) or bool(unfinished),
+        "queued": [j for j in unfinished if j.status is JobStatus.QUEUED],
+        "refused_jobs": refused,
+        "poll_url": f"/data?{follow}" if follow else "/data",
         "area_kinds": AREA_KINDS, "notice": notice, "force_names": forces,
         "coverage": [c for c in coverage(db) if covers_force(user, c.force.id)],
         "force_options": sorted(((f, name) for f, name in forces.items()
@@ -129,53 +129,38 @@ def upload_police_uk(request: Request, actor: PageActor, db: Db, form: Upload) -
         return _page(request, db, actor, status_code=422, errors={
             "file": f"The file is larger than {limit // 1024 // 1024} MB: import it with "
                     "`popcase import police-uk` instead."})
-    folder = Path(tempfile.mkdtemp(prefix="popcase-upload-"))
-    path = folder / upload.filename
+    path: Path | None = None
     try:
-        with path.open("wb") as out:
-            shutil.copyfileobj(upload.file, out, length=1 << 20)
+        path = jobs.save_file(settings, upload.filename, upload.file)
         sources = expand([path], ZipBounds.of(settings))
     except SourceError as exc:
-        shutil.rmtree(folder, ignore_errors=True)
+        jobs.remove_file(path or "")
         return _page(request, db, actor, errors={"file": str(exc)}, status_code=422)
     except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
+        jobs.remove_file(path or "")
         raise
     if not sources:
-        shutil.rmtree(folder, ignore_errors=True)
+        jobs.remove_file(path)
         return _page(request, db, actor, status_code=422,
                      errors={"file": "The zip archive holds no CSV files."})
-    factory = request.app.state.session_factory
-    importer = _detached(actor)
     last_batch = db.scalar(select(func.max(ImportBatch.id))) or 0
-    # End this request's transaction: on SQLite it holds the write lock the import needs.
-    db.rollback()
-
-    def run() -> None:
-        try:
-            import_sources(factory, importer, sources, force_id=force)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-
-    runner: Callable[[Callable[[], None]], None] = getattr(
-        request.app.state, "run_in_background", _in_thread)
-    runner(run)
+    # Queued in the database for any worker; the commit also ends this request's transaction,
+    # which on SQLite holds the write lock the import needs.
+    job = jobs.queue_file(db, actor, path, force_id=force)
+    _start(request, job.id)
     follow = f"started={len(sources)}&after={last_batch}&at={int(time.time())}"
     return RedirectResponse(f"/data?{follow}", status_code=303)
 
 
-def _detached(actor: Actor) -> Actor:
-    """The actor as plain values for a job that outlives the request's database session."""
-    user = actor.user
-    copy = User(id=user.id, username=user.username, display_name=user.display_name,
-                role=user.role, borough_code=user.borough_code, force_id=user.force_id,
-                active=user.active) \
-        if user else None
-    return Actor(copy, actor.channel, actor.request_id, actor.client_addr, actor.operator)
-
-
-def _in_thread(job: Callable[[], None]) -> None:
-    threading.Thread(target=job, name="popcase-import", daemon=True).start()
+def _start(request: Request, job_id: int) -> None:
+    """Wakes this process's worker loop, if it runs one; tests may run the job themselves."""
+    state = request.app.state
+    runner: Callable[[Callable[[], None]], None] | None = getattr(
+        state, "run_in_background", None)
+    if runner is not None:
+        runner(lambda: jobs.run_queued(state.session_factory, state.settings, job_id))
+    elif (loop := getattr(state, "import_worker", None)) is not None:
+        loop.wake()
 
 
 @router.post("/boundaries")
