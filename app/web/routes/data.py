@@ -22,18 +22,16 @@ from app.crime.boundaries import import_boundaries
 from app.crime.importer import STALE_AFTER, SourceError, expand
 from app.crime.models import Area, AreaKind, ImportBatch, ImportStatus, JobStatus
 from app.crime.queries import Period, batches_seen_by, coverage, data_months, month_value
-from app.deps import get_db
 from app.errors import NotFound, ValidationFailed
 from app.exports import no_data
 from app.reference.models import Force
 from app.reference.service import get_force, list_forces
 from app.sara.problem import CATEGORIES
-from app.web.deps import PageActor, csrf_protect
+from app.web.deps import Db, PageActor, csrf_protect
 from app.web.templating import is_htmx, render
 
 router = APIRouter(prefix="/data", dependencies=[Depends(csrf_protect)],
                    include_in_schema=False)
-Db = Annotated[Session, Depends(get_db)]
 BatchId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 ForceId = Annotated[str, PathParam(max_length=40, pattern=r"^[a-z0-9-]+$")]
 AREA_KINDS = [(k.option, k.label) for k in AreaKind]
