@@ -7,11 +7,11 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.audit.service import AuditAction, record
+from app.audit.service import AuditAction
 from app.auth.context import Actor
 from app.auth.models import User
 from app.auth.permissions import CASE_OWNER_ROLES, Perm, covers_borough
-from app.cases.access import add_event, case_for, ensure_open
+from app.cases.access import case_for, ensure_open
 from app.cases.models import Action, Case, CaseEvent, EventKind, Hypothesis
 from app.cases.schemas import (
     ActionCreate,
@@ -26,6 +26,7 @@ from app.notifications.models import NotificationKind
 from app.notifications.service import notify
 from app.partners.on_cases import directory_agency
 from app.sara.responses import ActionStatus
+from app.usecase import use_case
 
 Child = TypeVar("Child", Hypothesis, Action)
 
@@ -33,11 +34,10 @@ Child = TypeVar("Child", Hypothesis, Action)
 def add_note(db: Session, actor: Actor, ref: str, note: NoteCreate) -> CaseEvent:
     """Notes may be added to closed cases too: they annotate, they do not change the work."""
     case = case_for(db, actor, ref, Perm.CASE_NOTE)
-    event = add_event(db, case, actor, EventKind.NOTE, _first_line(note.body), body=note.body)
-    db.flush()
-    record(db, actor, AuditAction.CASE_NOTE, object_type="case", object_ref=case.ref,
-           details={"event": event.id})
-    db.commit()
+    with use_case(db, actor, AuditAction.CASE_NOTE, case=case) as done:
+        event = done.event(EventKind.NOTE, _first_line(note.body), body=note.body)
+        done.flush()
+        done.details = {"event": event.id}
     return event
 
 
@@ -51,15 +51,13 @@ def _first_line(text: str, limit: int = 120) -> str:
 def add_hypothesis(db: Session, actor: Actor, ref: str, data: HypothesisCreate) -> Hypothesis:
     case = case_for(db, actor, ref, Perm.ANALYSIS_EDIT)
     ensure_open(case)
-    hypothesis = Hypothesis(statement=data.statement, status=data.status, evidence=data.evidence)
-    case.hypotheses.append(hypothesis)
-    db.flush()
-    add_event(db, case, actor, EventKind.HYPOTHESIS,
-              f"Added hypothesis: {_first_line(data.statement, 200)}",
-              details={"hypothesis": hypothesis.id})
-    record(db, actor, AuditAction.HYPOTHESIS_ADD, object_type="case", object_ref=case.ref,
-           details={"hypothesis": hypothesis.id})
-    db.commit()
+    with use_case(db, actor, AuditAction.HYPOTHESIS_ADD, case=case) as done:
+        hypothesis = Hypothesis(statement=data.statement, status=data.status,
+                                evidence=data.evidence)
+        case.hypotheses.append(hypothesis)
+        done.flush()
+        done.event(EventKind.HYPOTHESIS, f"Added hypothesis: {_first_line(data.statement, 200)}",
+                   details={"hypothesis": hypothesis.id})
     return hypothesis
 
 
@@ -69,17 +67,15 @@ def update_hypothesis(db: Session, actor: Actor, ref: str, hypothesis_id: int,
     ensure_open(case)
     hypothesis = _child(case.hypotheses, hypothesis_id, case, "hypothesis")
     _check_version(hypothesis.version, data.version, f"This hypothesis on {case.ref}")
-    changed = _apply(hypothesis, data, ("statement", "status", "evidence"))
-    if not changed:
-        return hypothesis
-    db.flush()
-    status = f" ({hypothesis.status.label.lower()})" if "status" in changed else ""
-    add_event(db, case, actor, EventKind.HYPOTHESIS,
-              f"Updated hypothesis{status}: {_first_line(hypothesis.statement, 200)}",
-              details={"hypothesis": hypothesis.id, "fields": changed})
-    record(db, actor, AuditAction.HYPOTHESIS_UPDATE, object_type="case", object_ref=case.ref,
-           details={"hypothesis": hypothesis.id, "fields": changed})
-    db.commit()
+    with use_case(db, actor, AuditAction.HYPOTHESIS_UPDATE, case=case) as done:
+        changed = _apply(hypothesis, data, ("statement", "status", "evidence"))
+        if not changed:
+            done.unchanged()
+            return hypothesis
+        status = f" ({hypothesis.status.label.lower()})" if "status" in changed else ""
+        done.event(EventKind.HYPOTHESIS,
+                   f"Updated hypothesis{status}: {_first_line(hypothesis.statement, 200)}",
+                   details={"hypothesis": hypothesis.id, "fields": changed})
     return hypothesis
 
 
@@ -88,19 +84,18 @@ def update_hypothesis(db: Session, actor: Actor, ref: str, hypothesis_id: int,
 def add_action(db: Session, actor: Actor, ref: str, data: ActionCreate) -> Action:
     case = case_for(db, actor, ref, Perm.CASE_EDIT)
     ensure_open(case)
-    assignee = eligible_assignee(db, data.assignee, case) if data.assignee else None
-    action = Action(**data.model_dump(exclude={"assignee", "partner_agency"}), assignee=assignee)
-    if data.partner_agency is not None:
-        _lead(db, case, action, data.partner_agency)
-    _sync_completion(action)
-    case.actions.append(action)
-    db.flush()
-    _notify_assignee(db, actor, case, action)
-    add_event(db, case, actor, EventKind.ACTION, f"Added action: {action.title}",
-              details={"action": action.id})
-    record(db, actor, AuditAction.ACTION_ADD, object_type="case", object_ref=case.ref,
-           details={"action": action.id})
-    db.commit()
+    with use_case(db, actor, AuditAction.ACTION_ADD, case=case) as done:
+        assignee = eligible_assignee(db, data.assignee, case) if data.assignee else None
+        action = Action(**data.model_dump(exclude={"assignee", "partner_agency"}),
+                        assignee=assignee)
+        if data.partner_agency is not None:
+            _lead(db, case, action, data.partner_agency)
+        _sync_completion(action)
+        case.actions.append(action)
+        done.flush()
+        _notify_assignee(db, actor, case, action)
+        done.event(EventKind.ACTION, f"Added action: {action.title}",
+                   details={"action": action.id})
     return action
 
 
@@ -110,29 +105,28 @@ def update_action(db: Session, actor: Actor, ref: str, action_id: int,
     ensure_open(case)
     action = _child(case.actions, action_id, case, "action")
     _check_version(action.version, data.version, f"This action on {case.ref}")
-    changed = _apply(action, data,
-                     ("title", "tactic", "partner", "owner", "due_date", "status", "notes"))
-    if "assignee" in data.model_fields_set and _reassign(db, case, action, data.assignee):
-        changed.append("assignee")
-    if "partner_agency" in data.model_fields_set \
-            and data.partner_agency != action.partner_agency_id:
-        _lead(db, case, action, data.partner_agency)
-        changed.append("partner_agency")
-    if action.partner_agency is not None:  # a led action's kind is its agency's, always
-        action.partner = action.partner_agency.kind.partner
-    if not changed:
-        return action
-    _sync_completion(action)
-    db.flush()
-    if "assignee" in changed:
-        _notify_assignee(db, actor, case, action)
-    verb = f"Marked action {action.status.label.lower()}" if "status" in changed \
-        else "Updated action"
-    add_event(db, case, actor, EventKind.ACTION, f"{verb}: {action.title}",
-              details={"action": action.id, "fields": changed})
-    record(db, actor, AuditAction.ACTION_UPDATE, object_type="case", object_ref=case.ref,
-           details={"action": action.id, "fields": changed})
-    db.commit()
+    with use_case(db, actor, AuditAction.ACTION_UPDATE, case=case) as done:
+        changed = _apply(action, data,
+                         ("title", "tactic", "partner", "owner", "due_date", "status", "notes"))
+        if "assignee" in data.model_fields_set and _reassign(db, case, action, data.assignee):
+            changed.append("assignee")
+        if "partner_agency" in data.model_fields_set \
+                and data.partner_agency != action.partner_agency_id:
+            _lead(db, case, action, data.partner_agency)
+            changed.append("partner_agency")
+        if action.partner_agency is not None:  # a led action's kind is its agency's, always
+            action.partner = action.partner_agency.kind.partner
+        if not changed:
+            done.unchanged()
+            return action
+        _sync_completion(action)
+        done.flush()
+        if "assignee" in changed:
+            _notify_assignee(db, actor, case, action)
+        verb = f"Marked action {action.status.label.lower()}" if "status" in changed \
+            else "Updated action"
+        done.event(EventKind.ACTION, f"{verb}: {action.title}",
+                   details={"action": action.id, "fields": changed})
     return action
 
 
