@@ -18,16 +18,20 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
-from app.audit.checkpoints import Checkpoint, NothingToCheckpoint, Witness, checkpoint_now, sign
-from app.audit.keys import SigningKey, signing_key
 from app.audit.models import AuditHead
 from app.db import utcnow
 from app.observability.logs import job_line
 from app.settings import Settings
+
+if TYPE_CHECKING:  # the signing library loads only where checkpoints are on (a command starts
+    # without it: `record` calls note_position on every change)
+    from app.audit.checkpoints import Checkpoint, Witness
+    from app.audit.keys import SigningKey
 
 log = logging.getLogger("popcase.audit")
 
@@ -49,6 +53,9 @@ class AutoCheckpoints:
         """None unless a key and a destination are both set (a bad key raises KeyProblem)."""
         if not settings.audit_checkpoint_file.strip():
             return None
+        from app.audit.checkpoints import Witness
+        from app.audit.keys import signing_key
+
         key = signing_key(settings)
         if key is None:
             return None
@@ -59,6 +66,8 @@ class AutoCheckpoints:
     def write(self, seq: int, hash_: str) -> None:
         """Sign and write; a failure is logged, never raised: the change is already
         committed, and the next checkpoint covers it."""
+        from app.audit.checkpoints import sign
+
         try:
             self.witness.write(sign(self.key, seq, hash_))
             job_line("checkpoint", status="done", seq=seq, trigger="entries")
@@ -130,6 +139,8 @@ class CheckpointLoop:
 
     def tick(self) -> Checkpoint | None:
         """One round: the checkpoint written, or None when none was due."""
+        from app.audit.checkpoints import NothingToCheckpoint, checkpoint_now
+
         with self.factory() as db:
             try:
                 checkpoint = checkpoint_now(db, self.auto.key)

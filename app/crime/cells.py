@@ -23,13 +23,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Select, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
-from app.crime.geometry import Bounds
 from app.crime.models import ImportBatch, ImportStatus, StreetCrime, StreetCrimeCell
 from app.crime.police_uk import parse_month
+
+if TYPE_CHECKING:  # not at run time: the importer recounts cells without the geometry libraries
+    from app.crime.geometry import Bounds
 
 
 def recount_cells(db: Session, force_id: str | None, months: Iterable[date | str]) -> None:
