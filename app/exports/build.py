@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -47,6 +50,15 @@ from app.reviews.service import case_reviews
 from app.sara.cheers import CheersElement
 from app.sara.responses import TACTICS
 from app.sara.triangle import TriangleSide
+
+Rec = TypeVar("Rec", bound=BaseModel)
+
+
+def copied(record: type[Rec], source: object, **given: Any) -> Rec:
+    """``record`` with the fields ``given`` (what is not stored as the file carries it: people,
+    places, keys), and every other field read from ``source``'s attribute of the same name."""
+    values = {name: getattr(source, name) for name in record.model_fields if name not in given}
+    return record.model_validate(values | given)
 
 
 def person(user: User | None) -> Person | None:
@@ -111,22 +123,18 @@ def case_file(db: Session, case: Case, *, contact_details: bool = True) -> CaseF
     operation = case.operation
     comparison = allocations.comparison_of(db, case.id)
     action_keys = {a.id: key for key, a in enumerate(case.actions, start=1)}
-    return CaseFile(case=CaseRecord(
-        ref=case.ref, title=case.title, problem_statement=case.problem_statement,
-        category=case.category, priority=case.priority, source=case.source,
+    return CaseFile(case=copied(
+        CaseRecord, case,
         borough=Place(code=case.borough.code, name=case.borough.name),
         force=Place(code=case.borough.force_id, name=case.borough.force.label),
         ward=Place(code=case.ward.code, name=case.ward.name) if case.ward else None,
-        team=case.team, owner=person(case.owner),
+        owner=person(case.owner),
         operation=OperationRecord(name=operation.name, unit=operation.unit,
                                   description=operation.description,
                                   start_date=operation.start_date,
                                   end_date=operation.end_date,
                                   allocation=_allocation(db, case)) if operation else None,
-        template=_template(case),
-        stage=case.stage, stage_entered_at=case.stage_entered_at, created_at=case.created_at,
-        created_by=person(users.get(case.created_by_id or 0)), updated_at=case.updated_at,
-        last_activity_at=case.last_activity_at,
+        template=_template(case), created_by=person(users.get(case.created_by_id or 0)),
         target_area=_area(case.target_area_name, case.target_geometry, case.target_radius_m),
         cheers={e.value: CheersItem(met=cheers[e].met if e in cheers else None,
                                     evidence=cheers[e].evidence if e in cheers else "")
@@ -134,71 +142,47 @@ def case_file(db: Session, case: Case, *, contact_details: bool = True) -> CaseF
         triangle={s.value: SideItem(who=sides[s].who if s in sides else "",
                                     known=sides[s].known if s in sides else "")
                   for s in TriangleSide},
-        hypotheses=[HypothesisItem(key=key, statement=h.statement, status=h.status,
-                                   evidence=h.evidence, created_at=h.created_at)
+        hypotheses=[copied(HypothesisItem, h, key=key)
                     for key, h in enumerate(case.hypotheses, start=1)],
-        analysis_summary=case.analysis_summary, baseline_start=case.baseline_start,
-        baseline_end=case.baseline_end,
         crime_types=list(case.crime_types) if case.crime_types else None,
-        buffer_width_m=case.buffer_width_m,
         control_area=_area(case.control_area_name, case.control_geometry,
                            case.control_radius_m),
-        response_plan=case.response_plan, planned_patrol_minutes=case.planned_patrol_minutes,
-        actions=[ActionItem(
-            key=key, title=a.title, tactic=a.tactic,
+        actions=[copied(
+            ActionItem, a, key=key,
             tactic_label=TACTICS[a.tactic].label if a.tactic in TACTICS else None,
-            partner=a.partner, owner=a.owner, due_date=a.due_date, status=a.status,
-            completed_on=a.completed_on, notes=a.notes, created_at=a.created_at,
             assignee=person(a.assignee),
             partner_agency=a.partner_agency.name if a.partner_agency else None)
             for key, a in enumerate(case.actions, start=1)],
         partners=[_partner(key, p, users.get(p.added_by_id or 0), contact_details)
                   for key, p in enumerate(case_partners(db, case), start=1)],
-        patrols=[PatrolItem(
-            key=patrol_keys[p.id], started_at=p.started_at, ended_at=p.ended_at,
-            minutes=p.minutes, kind=p.kind, officers=p.officers, place=p.place, notes=p.notes,
-            live=p.live, recorded_by=person(p.recorded_by), created_at=p.created_at,
+        patrols=[copied(
+            PatrolItem, p, key=patrol_keys[p.id], recorded_by=person(p.recorded_by),
             flagged=comparison is not None and comparison.covers(p))
             for p in patrols],
-        outputs=[OutputItem(
-            key=output_keys[o.id], on=o.on_date, kind=o.kind, count=o.count,
-            patrol=patrol_keys.get(o.patrol_id or 0), notes=o.notes,
-            corrects=output_keys.get(o.corrects_id or 0), reason=o.reason,
-            recorded_at=o.recorded_at, recorded_by=person(o.recorded_by)) for o in outputs],
-        concerns=[ConcernItem(
-            key=key, borough=Place(code=c.borough.code, name=c.borough.name),
-            raised_on=c.raised_on, raised_by_kind=c.raised_by_kind,
-            raised_by=c.raised_by, contact=c.contact, channel=c.channel, place=c.place,
+        outputs=[copied(
+            OutputItem, o, key=output_keys[o.id], on=o.on_date,
+            patrol=patrol_keys.get(o.patrol_id or 0),
+            corrects=output_keys.get(o.corrects_id or 0), recorded_by=person(o.recorded_by))
+            for o in outputs],
+        concerns=[copied(
+            ConcernItem, c, key=key, borough=Place(code=c.borough.code, name=c.borough.name),
             ward=Place(code=c.ward.code, name=c.ward.name) if c.ward else None,
-            description=c.description, recorded_at=c.recorded_at,
-            recorded_by=person(c.recorded_by), triage_outcome=c.triage_outcome,
-            triage_reason=c.triage_reason, triaged_at=c.triaged_at,
-            triaged_by=person(users.get(c.triaged_by_id or 0)), we_did=c.we_did,
-            answered_at=c.answered_at, answered_by=person(users.get(c.answered_by_id or 0)))
+            recorded_by=person(c.recorded_by),
+            triaged_by=person(users.get(c.triaged_by_id or 0)),
+            answered_by=person(users.get(c.answered_by_id or 0)))
             for key, c in enumerate(case_concerns(db, case), start=1)],
-        process_evaluation=case.process_evaluation, impact_evaluation=case.impact_evaluation,
-        impact_none_reason=case.impact_none_reason, outcome=case.outcome,
-        lessons_learned=case.lessons_learned,
-        assessments=[AssessmentItem(
-            number=s.number, created_at=s.created_at, created_by=person(s.created_by),
-            before_first=s.before_first, before_last=s.before_last,
-            after_first=s.after_first, after_last=s.after_last,
-            categories=list(s.categories), areas=s.areas, batches=list(s.batches),
-            results=s.results, note=s.note) for s in reversed(snapshots(db, case))],
-        timeline=[EventItem(
-            at=e.at, kind=e.kind, actor=person(e.actor), summary=e.summary,
-            body=e.body, from_stage=e.from_stage, to_stage=e.to_stage,
-            overridden=e.overridden,
+        assessments=[copied(
+            AssessmentItem, s, created_by=person(s.created_by), categories=list(s.categories),
+            batches=list(s.batches)) for s in reversed(snapshots(db, case))],
+        timeline=[copied(
+            EventItem, e, actor=person(e.actor),
             unmet=[UnmetItem(code=u.get("code", ""), message=u.get("message", ""))
                    for u in (e.details or {}).get("unmet", [])],
             review=ReviewItem(at=e.reviewed_at, by=person(e.reviewed_by), note=e.review_note)
             if e.reviewed_at else None) for e in events],
-        next_review_on=case.next_review_on,
-        reviews=[SupervisoryReviewItem(
-            reviewed_at=r.reviewed_at, reviewer=person(r.reviewer), decision=r.decision,
-            decision_label=r.decision.label, note=r.note, due_on=r.due_on,
-            next_review_on=r.next_review_on, reason_for_later=r.reason_for_later,
-            priority=r.priority, cadence_days=r.cadence_days)
+        reviews=[copied(
+            SupervisoryReviewItem, r, reviewer=person(r.reviewer),
+            decision_label=r.decision.label)
             for r in reversed(case_reviews(db, case))],
         attachments=_attachments(case_attachments(db, case), action_keys, patrol_keys),
     ))
