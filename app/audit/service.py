@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.audit.autocheckpoint import note_position
 from app.audit.models import AuditEntry, AuditHead
-from app.auth.context import Actor
+from app.auth.context import Actor, acting_user
 from app.auth.permissions import Perm, require
 from app.db import utcnow
 
@@ -240,7 +240,7 @@ class AuditQuery:
     date_to: date | None = None
 
 
-def _filtered(query: AuditQuery) -> Select[tuple[AuditEntry]]:
+def _filtered(query: AuditQuery) -> Select[AuditEntry]:
     query = AuditQuery(**{k: v.replace("\x00", "") if isinstance(v, str) else v
                           for k, v in vars(query).items()})
     stmt = select(AuditEntry)
@@ -261,7 +261,7 @@ def _filtered(query: AuditQuery) -> Select[tuple[AuditEntry]]:
 def search_log(db: Session, actor: Actor, query: AuditQuery, *, limit: int,
                offset: int) -> tuple[list[AuditEntry], int]:
     """An administrator's search of the log; the search itself is logged."""
-    require(actor.user, Perm.AUDIT_READ)  # type: ignore[arg-type]
+    require(acting_user(actor), Perm.AUDIT_READ)
     entries, total = search(db, query, limit=limit, offset=offset)
     record(db, actor, AuditAction.AUDIT_SEARCH, object_type="audit_log",
            details={"query": _query_details(query), "total": total})
@@ -271,7 +271,7 @@ def search_log(db: Session, actor: Actor, query: AuditQuery, *, limit: int,
 
 def start_export(db: Session, actor: Actor, query: AuditQuery) -> None:
     """Check and log an export of the log (the rows are then streamed by ``iter_matching``)."""
-    require(actor.user, Perm.AUDIT_READ)  # type: ignore[arg-type]
+    require(acting_user(actor), Perm.AUDIT_READ)
     record(db, actor, AuditAction.AUDIT_EXPORT, object_type="audit_log",
            details={"query": _query_details(query)})
     db.commit()

@@ -53,7 +53,7 @@ def recount_cells(db: Session, force_id: str | None, months: Iterable[date | str
         ["force_id", "month", "category", "easting", "northing", "crimes"], counted))
 
 
-def _done_batches(force_id: str) -> Select[tuple[int]]:
+def _done_batches(force_id: str) -> Select[int]:
     """The force's finished imports (as ``app.crime.importer.done_batches``, which imports
     this module)."""
     return select(ImportBatch.id).where(ImportBatch.status == ImportStatus.DONE,

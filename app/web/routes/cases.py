@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from app.audit.service import AuditAction, record_read
-from app.auth.context import Actor
+from app.auth.context import Actor, acting_user
 from app.auth.permissions import Perm, has, home_area, require
 from app.auth.roles import Role
 from app.auth.service import eligible_owners
@@ -255,7 +255,7 @@ def case_page(request: Request, actor: PageActor, db: Db, ref: Ref, section: str
         return redirect(f"/cases/{case.ref}")
     section = section if section in SECTIONS else ""
     editing = None
-    if section and edit and editable_sections(actor.user, case).get(section):  # type: ignore[arg-type]
+    if section and edit and editable_sections(acting_user(actor), case).get(section):
         editing = section if edit == "1" else edit
     group = next((g for g in STAGE_GROUPS if g.value == stage), None)
     open_stage = SECTIONS[section].stage if section else (None if fold else group)
