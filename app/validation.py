@@ -267,7 +267,8 @@ def refuse_nul(data: Any) -> Any:
 
 # Dates of the work recorded (patrols, outputs, concerns, operations, periods of figures): a
 # year outside these is a typing slip, and far dates overflow datetime arithmetic.
-FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+FIRST_DAY: date = date(2000, 1, 1)
+LAST_DAY: date = date(2100, 12, 31)
 
 
 def _plausible(value: date) -> date:

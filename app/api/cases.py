@@ -77,7 +77,7 @@ def list_cases(
                                                    "(police.uk id, e.g. north-wales)")] = None,
     ward: Annotated[str | None, Query(description="ONS ward code, e.g. E05013794")] = None,
     owner: Annotated[str | None, Query(description="Owner's username")] = None,
-    category: Annotated[CategorySlug | None,  # type: ignore[valid-type]
+    category: Annotated[CategorySlug | None,
                         Query(description="police.uk category slug")] = None,
     overdue: Annotated[bool | None, Query(description="Only cases with (true) or without "
                                                       "(false) overdue actions")] = None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
@@ -240,9 +240,13 @@ class AuditQuery:
     date_to: date | None = None
 
 
+def _without_nul(text: str | None) -> str | None:
+    return text.replace("\x00", "") if text is not None else None
+
+
 def _filtered(query: AuditQuery) -> Select[AuditEntry]:
-    query = AuditQuery(**{k: v.replace("\x00", "") if isinstance(v, str) else v
-                          for k, v in vars(query).items()})
+    query = replace(query, actor=_without_nul(query.actor), action=_without_nul(query.action),
+                    object_ref=_without_nul(query.object_ref))
     stmt = select(AuditEntry)
     if query.actor:
         stmt = stmt.where(AuditEntry.actor == query.actor.strip().lower())

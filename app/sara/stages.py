@@ -29,8 +29,8 @@ class Stage(StrEnum):
     def label(self) -> str:
         return self.value.capitalize()
 
-    @property
-    def index(self) -> int:
+    @property  # shadows str.index, which nothing calls on a stage
+    def index(self) -> int:  # type: ignore[override]
         return STAGES.index(self)
 
     @property

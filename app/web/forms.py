@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from app.auth.models import User
 from app.auth.permissions import home_area
@@ -20,7 +21,7 @@ from app.sara.cheers import CheersElement
 from app.sara.triangle import TriangleSide
 from app.validation import FIRST_DAY, LAST_DAY, Problems, field_label, subject
 
-Form = Mapping[str, Any]
+Form = FormData  # a page's submitted form: repeated fields are read with getlist
 
 
 def field_id(field: str) -> str:
