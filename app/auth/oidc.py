@@ -134,7 +134,7 @@ def start_sign_in(db: Session, settings: Settings, next_url: str) -> tuple[str, 
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(64)  # 86 characters: RFC 7636 asks for 43 to 128
     now = utcnow()
-    db.execute(delete(OidcLogin.__table__).where(OidcLogin.created_at < now - timedelta(days=1)))
+    db.execute(delete(OidcLogin).where(OidcLogin.created_at < now - timedelta(days=1)))
     db.add(OidcLogin(state_hash=digest(state), nonce=nonce, code_verifier=verifier,
                      next_url=next_url, created_at=now))
     db.commit()

@@ -155,7 +155,7 @@ def _next_number(db: Session, prefix: str, year: int) -> int:
     """The next case number for a prefix and year, from its counter row (created on first use;
     if two transactions create it at once, the loser takes the update path)."""
     for _ in range(REF_ATTEMPTS):
-        number = db.scalar(
+        number: int | None = db.scalar(
             update(RefCounter)
             .where(RefCounter.prefix == prefix, RefCounter.year == year)
             .values(last_number=RefCounter.last_number + 1)

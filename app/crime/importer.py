@@ -112,8 +112,7 @@ def _from_file(path: Path, bounds: ZipBounds) -> list[Source]:
             members = _csv_members(archive)
         return [Source(f"{path.name}:{m.filename}", m.file_size, _member_opener(path, m.filename))
                 for m in members]
-    return [Source(path.name, path.stat().st_size,
-                   lambda p=path: p.open("rb"))]  # type: ignore[misc]  # mypy: untyped default
+    return [Source(path.name, path.stat().st_size, lambda p=path: p.open("rb"))]  # type: ignore[misc]  # mypy cannot type a lambda's default
 
 
 def _member_opener(path: Path, member: str) -> Callable[[], IO[bytes]]:
@@ -137,7 +136,7 @@ def from_bytes(name: str, content: bytes, bounds: ZipBounds | None = None) -> li
         bounds = bounds or ZipBounds.of(get_settings())
         with _checked(io.BytesIO(content), name, bounds) as archive:
             return [Source(f"{name}:{m.filename}", len(data := archive.read(m)),
-                           lambda d=data: io.BytesIO(d))  # type: ignore[misc]  # as above
+                           lambda d=data: io.BytesIO(d))  # type: ignore[misc]  # mypy cannot type a lambda's default
                     for m in _csv_members(archive)]
     return [Source(name, len(content), lambda: io.BytesIO(content))]
 

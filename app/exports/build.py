@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -53,7 +55,8 @@ def person(user: User | None) -> Person | None:
     return Person(username=user.username, name=user.display_name) if user else None
 
 
-def _area(name: str | None, geometry: dict | None, radius: int | None) -> AreaRecord | None:  # type: ignore[type-arg]
+def _area(name: str | None, geometry: dict[str, Any] | None,
+          radius: int | None) -> AreaRecord | None:
     if geometry is None:
         return None
     return AreaRecord(name=name or "", geometry=geometry, radius_m=radius)

@@ -398,4 +398,5 @@ def _what(cases: Sequence[Any], actions: Sequence[Any]) -> str:
 
 
 def _case_ref_of(plan: Plan, action_id: int) -> str:
-    return next(a.case_ref for a, _r in plan.actions if a.id == action_id)
+    ref: str = next(a.case_ref for a, _r in plan.actions if a.id == action_id)
+    return ref

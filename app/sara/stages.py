@@ -29,8 +29,8 @@ class Stage(StrEnum):
     def label(self) -> str:
         return self.value.capitalize()
 
-    @property  # shadows str.index, which nothing calls on a stage
-    def index(self) -> int:  # type: ignore[override]
+    @property
+    def index(self) -> int:  # type: ignore[override]  # shadows str.index, unused on stages
         return STAGES.index(self)
 
     @property

@@ -100,7 +100,7 @@ def _users_page(request: Request, db: Session, actor: Actor, values: dict[str, A
 @router.post("/users")
 def create_user_submit(request: Request, actor: PageActor, db: Db, form: Form) -> Response:
     require(acting_user(actor), Perm.USER_MANAGE)
-    values = dict(form)
+    values: dict[str, Any] = dict(form)
     role = forms.text(form, "role")
     earlier = []  # reported with the account's own checks: every wrong field at once
     if role not in Role._value2member_map_:
@@ -150,7 +150,7 @@ def _edit_user(request: Request, db: Session, username: str, values: dict[str, A
 def edit_user_submit(request: Request, actor: PageActor, db: Db, form: Form,
                      username: Username) -> Response:
     require(acting_user(actor), Perm.USER_MANAGE)
-    values = dict(form)
+    values: dict[str, Any] = dict(form)
     role = forms.text(form, "role")
     version = forms.version(form)
     if role not in Role._value2member_map_ or not isinstance(version, int):

@@ -374,7 +374,7 @@ def save_section(request: Request, actor: PageActor, db: Db, form: Form, ref: Re
     if spec is None or spec.payload is None:
         return render(request, "errors/error.html", {"heading": "Page not found",
                       "message": "There is no such section."}, status_code=404)
-    values = dict(form)
+    values: dict[str, Any] = dict(form)
     values["crime_types"] = form.getlist("crime_types")
     try:
         problems = Problems()

@@ -199,7 +199,7 @@ def upload_boundaries(request: Request, actor: PageActor, db: Db, form: Upload) 
         return _page(request, db, actor, status_code=422, errors={
             "boundary_file": f"Boundary files are limited to {limit // (1024 * 1024)} MB."})
     assert kind is not None
-    report = import_boundaries(db, actor, upload.filename, content, kind,
+    report = import_boundaries(db, actor, upload.filename or "", content, kind,
                                code_field=str(form.get("code_field") or "").strip() or None,
                                name_field=str(form.get("name_field") or "").strip() or None)
     return RedirectResponse(f"/data/imports/{report.batch_id}", status_code=303)
