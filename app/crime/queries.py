@@ -336,7 +336,7 @@ def point_places(db: Session, box: Bounds) -> dict[tuple[int, int], tuple[str, f
                 .where(StreetCrime.id.in_(ids[start:start + _IDS_PER_QUERY]))):
             if location not in ("", NO_LOCATION):
                 places[point_of[id_]] = (str(location),
-                                         float(lon), float(lat))  # type: ignore[arg-type]  # located
+                                         float(lon), float(lat))  # type: ignore[arg-type]  # a located crime has both
     unnamed = [point for point in point_of.values() if point not in places]
     return places | _named_rows(db, unnamed)
 
@@ -441,6 +441,6 @@ def crime_rows_in(db: Session, force: str, area: BaseGeometry, period: Period,
         return []
     keep = inside(area, np.fromiter((r[5] for r in rows), dtype=np.float64, count=len(rows)),
                   np.fromiter((r[6] for r in rows), dtype=np.float64, count=len(rows)))
-    return [CrimeRow(r[0], r[1], r[2], r[3], r[4],  # type: ignore[arg-type]  # located: in the box
+    return [CrimeRow(r[0], r[1], r[2], r[3], r[4],  # type: ignore[arg-type]  # in the box: located, with both
                      r[7], r[8], r[11], r[9], r[10])
             for r, kept in zip(rows, keep, strict=True) if kept]
