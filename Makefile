@@ -26,6 +26,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check app tests bench migrations
 	$(BIN)/python tools/htmx-upgrade-check.py app/web/templates > /dev/null
+	$(BIN)/mypy
 
 # Tests run on every core (pytest-xdist); TEST_WORKERS=0 runs them in one process.
 TEST_WORKERS ?= auto
@@ -48,4 +49,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.assessment
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build popcase.db popcase.db-wal popcase.db-shm
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build popcase.db popcase.db-wal popcase.db-shm

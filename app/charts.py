@@ -35,9 +35,9 @@ def monthly_bars(series: Sequence[tuple[date, int | None]], *, chart_id: str, ti
     with no imported data (drawn as gaps, not zeros; so is a month counted as None),
     ``marker`` a vertical line (e.g. the start of the response)."""
     missing = (missing or set()) | {month for month, count in series if count is None}
-    series = [(month, count or 0) for month, count in series]
-    months = len(series)
-    top = _nice_ceiling(max([count for _m, count in series] + [0]))
+    bars = [(month, count or 0) for month, count in series]
+    months = len(bars)
+    top = _nice_ceiling(max([count for _m, count in bars] + [0]))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / max(months, 1)
     bar_w = max(step * 0.8, 1.0)
@@ -45,7 +45,7 @@ def monthly_bars(series: Sequence[tuple[date, int | None]], *, chart_id: str, ti
         f'<svg id="{chart_id}" class="app-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-labelledby="{chart_id}-title {chart_id}-desc" data-chart="months">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
-        f'<desc id="{chart_id}-desc">{escape(_describe(series, missing))}</desc>',
+        f'<desc id="{chart_id}-desc">{escape(_describe(bars, missing))}</desc>',
     ]
     for fraction in (0, 0.5, 1):
         y = TOP + plot_h * (1 - fraction)
@@ -53,7 +53,7 @@ def monthly_bars(series: Sequence[tuple[date, int | None]], *, chart_id: str, ti
                      f'y1="{y:.1f}" y2="{y:.1f}"/>')
         parts.append(f'<text class="app-chart__axis" x="{LEFT - 6}" y="{y + 4:.1f}" '
                      f'text-anchor="end">{round(top * fraction)}</text>')
-    for index, (month, count) in enumerate(series):
+    for index, (month, count) in enumerate(bars):
         x = LEFT + step * index + (step - bar_w) / 2
         label = f"{month:%b %Y}: " + ("no data imported" if month in missing else f"{count}")
         classes = ["app-chart__bar"]
@@ -76,8 +76,8 @@ def monthly_bars(series: Sequence[tuple[date, int | None]], *, chart_id: str, ti
                 parts.append(f'<text class="app-chart__axis app-chart__axis--year" '
                              f'x="{x + bar_w / 2:.1f}" y="{HEIGHT - BOTTOM + 28}" '
                              f'text-anchor="middle">{month:%Y}</text>')
-    if marker and series and series[0][0] <= marker <= series[-1][0]:
-        index = next(i for i, (m, _c) in enumerate(series) if m >= marker)
+    if marker and bars and bars[0][0] <= marker <= bars[-1][0]:
+        index = next(i for i, (m, _c) in enumerate(bars) if m >= marker)
         x = LEFT + step * index
         parts.append(f'<line class="app-chart__marker" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" '
                      f'y2="{TOP + plot_h}"/>')

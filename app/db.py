@@ -6,11 +6,11 @@ import re
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine, Result
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -63,6 +63,12 @@ SQLITE_CACHE_KB = 8192
 SQLITE_MMAP_BYTES = 256 * 1024 * 1024
 # How long a writer waits for SQLite's write lock before "database is locked" (answered 503).
 SQLITE_BUSY_TIMEOUT_MS = 15000
+
+
+def rowcount(result: Result[*tuple[Any, ...]]) -> int:
+    """The rows an UPDATE or DELETE matched. ``Session.execute`` is typed to return a
+    ``Result``; for such a statement it is a ``CursorResult``, which has the count."""
+    return cast(CursorResult[*tuple[Any, ...]], result).rowcount
 
 
 def is_sqlite(url: str) -> bool:

@@ -21,7 +21,8 @@ def get_db(request: Request) -> Iterator[Session]:
 
 
 def get_settings_dep(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def request_id(request: Request) -> str:

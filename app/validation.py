@@ -8,9 +8,9 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
 from app.errors import FieldError, ValidationFailed
@@ -235,11 +235,15 @@ class Problems:
                    for k in known)
 
 
-def validate(model: type[Any], payload: dict[str, Any], problems: Problems | None = None) -> Any:
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def validate(model: type[Model], payload: dict[str, Any],
+             problems: Problems | None = None) -> Model:
     """Validate a form payload against an API schema; raise ValidationFailed naming every wrong
     field: the form's own ``problems`` first, then the schema's on the other fields."""
     errors = list(problems.errors) if problems else []
-    result = None
+    result: Model | None = None
     try:
         result = model.model_validate(payload)
     except ValidationError as exc:
@@ -247,6 +251,7 @@ def validate(model: type[Any], payload: dict[str, Any], problems: Problems | Non
                    if problems is None or not problems.covers(e.field)]
     if errors:
         raise ValidationFailed(errors)
+    assert result is not None  # it validated
     return result
 
 
@@ -267,7 +272,8 @@ def refuse_nul(data: Any) -> Any:
 
 # Dates of the work recorded (patrols, outputs, concerns, operations, periods of figures): a
 # year outside these is a typing slip, and far dates overflow datetime arithmetic.
-FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+FIRST_DAY: date = date(2000, 1, 1)
+LAST_DAY: date = date(2100, 12, 31)
 
 
 def _plausible(value: date) -> date:

@@ -155,8 +155,8 @@ def report(db: Session, ref: str, operation: int, runs: int) -> None:
     assessment = timed(runs, lambda: run_assessment(db, lead, ref, request))
     case = cases.view_case(db, lead, ref)
     span = Period(request_month("2024-01"), request_month("2025-12"))
-    shapes = [picture.target_shape(case), picture.buffer_shape(case),
-              picture.control_shape(case)]
+    shapes = [s for s in (picture.target_shape(case), picture.buffer_shape(case),
+                          picture.control_shape(case)) if s is not None]
     floor = timed(runs, lambda: [crimes_in(db, "city-of-london", s, span,
                                            picture.case_categories(case)) for s in shapes])
     line("assessment (12 against 12 months)", assessment, floor, "the counting alone")

@@ -62,7 +62,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-from sqlalchemy import bindparam, func, inspect, select, text, update
+from sqlalchemy import Table, bindparam, func, inspect, select, text, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
@@ -174,7 +174,7 @@ def place_targets(db: Session, radius_m: int = 250) -> int:
         rows.append({"b_id": case_id, "target_area_name": f"Around {point[1]}, {point[0]}",
                      "target_geometry": {"type": "Point", "coordinates": point},
                      "target_radius_m": radius_m, "buffer_width_m": 200})
-    table = Case.__table__
+    table: Table = Case.__table__  # type: ignore[assignment]  # typed FromClause; it is a Table
     if rows:
         db.execute(update(table).where(table.c.id == bindparam("b_id")), rows)
     db.commit()

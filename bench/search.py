@@ -239,7 +239,8 @@ def run(url: str, searches: int, rounds: int, peer_searches: int) -> bool:
                 results.setdefault(f"full-text, {label}", []).append(p95(times))
                 matches += found
                 like_times, _found = timed(
-                    words[:peer_searches], lambda w, user=user: like_scan(db, user, w)[1])
+                    words[:peer_searches],
+                    lambda w, user=user: like_scan(db, user, w)[1])  # type: ignore[misc]  # mypy cannot type a lambda's default
                 results.setdefault(f"LIKE scan (peer), {label}", []).append(p95(like_times))
                 # The peer's words are the round's first: compare the same words' searches.
                 ratio = sum(like_times) / max(sum(times[:peer_searches]), 1e-9)

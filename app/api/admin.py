@@ -15,6 +15,7 @@ from app import csvfile
 from app.api.deps import ApiActor, Db
 from app.api.errors import ERROR_RESPONSES
 from app.audit import service as audit
+from app.auth.context import acting_user
 from app.auth.permissions import Perm, require
 from app.auth.roles import Role
 from app.auth.service import list_users
@@ -141,7 +142,7 @@ def signin_throttling(actor: ApiActor, db: Db) -> ThrottlingRead:
 
 @router.get("/users", response_model=list[UserRead], summary="List users (admin)")
 def users(actor: ApiActor, db: Db) -> list[UserRead]:
-    require(actor.user, Perm.USER_MANAGE)  # type: ignore[arg-type]
+    require(acting_user(actor), Perm.USER_MANAGE)
     return [UserRead(username=u.username, display_name=u.display_name, role=u.role,
                      borough=u.borough_code, active=u.active, created_at=u.created_at)
             for u in list_users(db, actor)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response, status
 
@@ -44,7 +44,7 @@ router = APIRouter(prefix="/cases", tags=["cases"], responses=ERROR_RESPONSES)
 Ref = Annotated[str, Path(min_length=3, max_length=20, examples=["WM-2026-0001"],
                           description="The case reference, e.g. WM-2026-0001")]
 ItemId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-CONFLICT = {409: {"model": ConflictBody,
+CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": ConflictBody,
                   "description": "The case is closed, or the version given is stale"}}
 
 
@@ -77,7 +77,7 @@ def list_cases(
                                                    "(police.uk id, e.g. north-wales)")] = None,
     ward: Annotated[str | None, Query(description="ONS ward code, e.g. E05013794")] = None,
     owner: Annotated[str | None, Query(description="Owner's username")] = None,
-    category: Annotated[CategorySlug | None,  # type: ignore[valid-type]
+    category: Annotated[CategorySlug | None,
                         Query(description="police.uk category slug")] = None,
     overdue: Annotated[bool | None, Query(description="Only cases with (true) or without "
                                                       "(false) overdue actions")] = None,

@@ -3,7 +3,7 @@ supervisors, analysts and admins) and the partners of a case."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
 
@@ -33,7 +33,7 @@ case_router = APIRouter(prefix="/cases", tags=["partners"], responses=ERROR_RESP
 ItemId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Ref = Annotated[str, Path(min_length=3, max_length=20, examples=["WM-2026-0001"],
                           description="The case reference, e.g. WM-2026-0001")]
-STALE = {409: {"model": ConflictBody,
+STALE: dict[int | str, dict[str, Any]] = {409: {"model": ConflictBody,
                "description": "The version given is stale, or the case is closed"}}
 
 

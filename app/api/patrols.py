@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
 
@@ -30,8 +30,9 @@ from app.patrols.views import output_read, patrol_log, patrol_read, totals_of
 router = APIRouter(prefix="/cases/{ref}", tags=["patrols and outputs"],
                    responses=ERROR_RESPONSES)
 PatrolId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-RUNNING = {409: {"description": "The case is closed, you already have a patrol running, or "
-                               "the patrol has already ended"}}
+RUNNING: dict[int | str, dict[str, Any]] = {409: {
+    "description": "The case is closed, you already have a patrol running, or "
+                   "the patrol has already ended"}}
 
 
 def _read(db: Db, patrol: Patrol) -> PatrolRead:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Protocol
+
 from fastapi import APIRouter
 from pydantic import BaseModel
 
@@ -16,6 +19,16 @@ from app.sara.stages import Stage
 from app.sara.triangle import TriangleSide
 
 router = APIRouter(tags=["reference"], responses=ERROR_RESPONSES)
+
+
+class Labelled(Protocol):
+    """A member of one of the SARA enums: its stored value and the label people read."""
+
+    @property
+    def value(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
 
 
 class Term(BaseModel):
@@ -41,8 +54,8 @@ class Vocabularies(BaseModel):
 @router.get("/vocabularies", response_model=Vocabularies,
             summary="Every value a case field accepts, with its label")
 def vocabularies(actor: ApiActor) -> Vocabularies:
-    def terms(enum: type) -> list[Term]:
-        return [Term(value=m.value, label=m.label) for m in enum]  # type: ignore[attr-defined]
+    def terms(enum: Iterable[Labelled]) -> list[Term]:
+        return [Term(value=m.value, label=m.label) for m in enum]
 
     return Vocabularies(
         stages=terms(Stage),

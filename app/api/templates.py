@@ -3,7 +3,7 @@ copied by supervisors and analysts."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, status
 
@@ -24,7 +24,8 @@ from app.problem_templates.views import template_read, template_summary, version
 router = APIRouter(prefix="/templates", tags=["problem templates"], responses=ERROR_RESPONSES)
 
 SlugPath = Annotated[str, Path(min_length=1, max_length=60, examples=["street-drug-market"])]
-STALE = {409: {"model": ConflictBody, "description": "The version given is stale"}}
+STALE: dict[int | str, dict[str, Any]] = {
+    409: {"model": ConflictBody, "description": "The version given is stale"}}
 
 
 @router.get("", response_model=TemplateList, summary="List problem templates")

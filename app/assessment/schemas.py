@@ -23,7 +23,7 @@ class AssessmentRequest(Input):
     before_last: Month
     after_first: Month
     after_last: Month
-    categories: list[CategorySlug] | None = Field(  # type: ignore[valid-type]
+    categories: list[CategorySlug] | None = Field(
         None, max_length=14, description="police.uk categories; null for the case's own")
     note: LongText = ""
 

@@ -77,7 +77,7 @@ def check_upload(upload: Upload,
     data = validate(AttachmentCreate, payload_of(upload))
     if upload.file is None:
         raise ValidationFailed.one(FILE_FIELD, "Choose a photo or document to upload.")
-    return data  # type: ignore[no-any-return]
+    return data
 
 
 async def add(request: Request, db: Session, actor: Actor, ref: str, *,
@@ -94,9 +94,10 @@ async def add(request: Request, db: Session, actor: Actor, ref: str, *,
         if before_file is not None:  # also when no file came at all
             before_file(upload.fields)
         data = check_upload(upload, payload_of)
-        assert upload.file is not None
+        file = upload.file
+        assert file is not None
         return await run_in_threadpool(
-            lambda: service.add_attachment(db, actor, ref, data, upload.file,  # type: ignore[arg-type]
+            lambda: service.add_attachment(db, actor, ref, data, file,
                                            store, original_name=upload.filename,
                                            limits=limits, supersedes=supersedes))
     finally:

@@ -14,6 +14,7 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from app.settings import Settings, attachments_folder
 
@@ -34,7 +35,7 @@ class Incoming:
     size: int = 0
     _hash: hashlib._Hash = field(default_factory=hashlib.sha256)
     _head: bytes = b""
-    _out: object = None
+    _out: BinaryIO | None = None
 
     def write(self, chunk: bytes) -> None:
         if self.size + len(chunk) > self.limit:
@@ -46,7 +47,7 @@ class Incoming:
             self._head = (self._head + chunk)[:16]
         self.size += len(chunk)
 
-    def _file(self):  # type: ignore[no-untyped-def]
+    def _file(self) -> BinaryIO:
         if self._out is None:
             self._out = self.path.open("wb")
         return self._out
@@ -57,7 +58,7 @@ class Incoming:
 
     def discard(self) -> None:
         if self._out is not None:
-            self._out.close()  # type: ignore[attr-defined]
+            self._out.close()
         self.path.unlink(missing_ok=True)
 
 

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
+
+if TYPE_CHECKING:  # python-multipart declares its callbacks' types for type checkers only
+    from python_multipart.multipart import MultipartCallbacks
 
 from app.attachments.storage import Incoming, Received, Store, TooLarge
 from app.bounds import file_name_problem
@@ -67,7 +71,7 @@ async def read_upload(chunks: AsyncIterator[bytes], content_type: str, store: St
     if kind != b"multipart/form-data" or not boundary:
         raise UploadProblem(FILE_FIELD, "Send the file as multipart/form-data.")
     reader = _Reader(store, limit, before_file)
-    parser = MultipartParser(boundary, reader.callbacks())  # type: ignore[arg-type]
+    parser = MultipartParser(boundary, reader.callbacks())
     try:
         async for chunk in chunks:
             for start in range(0, len(chunk), SLICE):
@@ -96,7 +100,7 @@ class _Reader:
         self.headers: dict[bytes, bytes] = {}
         self.count = 0
 
-    def callbacks(self) -> dict[str, Callable[..., None]]:
+    def callbacks(self) -> MultipartCallbacks:
         return {"on_part_begin": self.part_begin, "on_part_data": self.part_data,
                 "on_part_end": self.part_end, "on_header_field": self.header_field_data,
                 "on_header_value": self.header_value_data, "on_header_end": self.header_end,

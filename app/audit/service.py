@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.audit.autocheckpoint import note_position
 from app.audit.models import AuditEntry, AuditHead
-from app.auth.context import Actor
+from app.auth.context import Actor, acting_user
 from app.auth.permissions import Perm, require
 from app.db import utcnow
 from app.observability.metrics import note_access_entry
@@ -247,9 +247,13 @@ class AuditQuery:
     date_to: date | None = None
 
 
-def _filtered(query: AuditQuery) -> Select[tuple[AuditEntry]]:
-    query = AuditQuery(**{k: v.replace("\x00", "") if isinstance(v, str) else v
-                          for k, v in vars(query).items()})
+def _without_nul(text: str | None) -> str | None:
+    return text.replace("\x00", "") if text is not None else None
+
+
+def _filtered(query: AuditQuery) -> Select[AuditEntry]:
+    query = replace(query, actor=_without_nul(query.actor), action=_without_nul(query.action),
+                    object_ref=_without_nul(query.object_ref))
     stmt = select(AuditEntry)
     if query.actor:
         stmt = stmt.where(AuditEntry.actor == query.actor.strip().lower())
@@ -268,7 +272,7 @@ def _filtered(query: AuditQuery) -> Select[tuple[AuditEntry]]:
 def search_log(db: Session, actor: Actor, query: AuditQuery, *, limit: int,
                offset: int) -> tuple[list[AuditEntry], int]:
     """An administrator's search of the log; the search itself is logged."""
-    require(actor.user, Perm.AUDIT_READ)  # type: ignore[arg-type]
+    require(acting_user(actor), Perm.AUDIT_READ)
     entries, total = search(db, query, limit=limit, offset=offset)
     record(db, actor, AuditAction.AUDIT_SEARCH, object_type="audit_log",
            details={"query": _query_details(query), "total": total})
@@ -278,7 +282,7 @@ def search_log(db: Session, actor: Actor, query: AuditQuery, *, limit: int,
 
 def start_export(db: Session, actor: Actor, query: AuditQuery) -> None:
     """Check and log an export of the log (the rows are then streamed by ``iter_matching``)."""
-    require(actor.user, Perm.AUDIT_READ)  # type: ignore[arg-type]
+    require(acting_user(actor), Perm.AUDIT_READ)
     record(db, actor, AuditAction.AUDIT_EXPORT, object_type="audit_log",
            details={"query": _query_details(query)})
     db.commit()

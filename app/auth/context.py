@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from app.auth.models import User
+from app.errors import NotFound
 
 
 class Channel(StrEnum):
@@ -33,3 +34,10 @@ class Actor:
         """The machine's operator running a ``popcase`` command."""
         return cls(user=None, channel=Channel.CLI, client_addr="local",
                    operator=f"cli:{getpass.getuser()}")
+
+
+def acting_user(actor: Actor) -> User:
+    """The signed-in user behind ``actor``: a use case that needs one refuses an operator."""
+    if actor.user is None:
+        raise NotFound("Sign in first.")
+    return actor.user

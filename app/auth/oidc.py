@@ -27,7 +27,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.audit.service import AuditAction, record
@@ -35,7 +35,7 @@ from app.auth.context import Actor
 from app.auth.models import OidcLogin, SignInGroup, User
 from app.auth.service import USERNAME_PATTERN, digest, open_session
 from app.auth.signin_groups import access_for
-from app.db import utcnow
+from app.db import rowcount, utcnow
 from app.settings import Settings
 
 CALLBACK_PATH = "/sign-in/oidc/callback"
@@ -134,7 +134,7 @@ def start_sign_in(db: Session, settings: Settings, next_url: str) -> tuple[str, 
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(64)  # 86 characters: RFC 7636 asks for 43 to 128
     now = utcnow()
-    db.execute(OidcLogin.__table__.delete().where(OidcLogin.created_at < now - timedelta(days=1)))
+    db.execute(delete(OidcLogin).where(OidcLogin.created_at < now - timedelta(days=1)))
     db.add(OidcLogin(state_hash=digest(state), nonce=nonce, code_verifier=verifier,
                      next_url=next_url, created_at=now))
     db.commit()
@@ -181,9 +181,9 @@ def _take_login(db: Session, state: str, browser_state: str | None) -> OidcLogin
     if login.used_at is not None:
         raise OidcRefused("This sign-in link was already used. Start again.", "replayed state")
     now = utcnow()
-    taken = db.execute(update(OidcLogin).where(OidcLogin.state_hash == login.state_hash,
+    taken = rowcount(db.execute(update(OidcLogin).where(OidcLogin.state_hash == login.state_hash,
                                                OidcLogin.used_at.is_(None))
-                       .values(used_at=now)).rowcount
+                       .values(used_at=now)))
     db.commit()
     if taken != 1:
         raise OidcRefused("This sign-in link was already used. Start again.", "replayed state")

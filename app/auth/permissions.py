@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, false, or_, select, true
 
 from app.auth.models import User
 from app.auth.roles import Role
@@ -126,12 +126,13 @@ def can_read_case(user: User, borough: Borough) -> bool:
     return has(user, Perm.CASE_READ) and covers_borough(user, borough)
 
 
-def visible_cases(user: User, borough_column: ColumnElement[str]) -> ColumnElement[bool]:
+def visible_cases(user: User, borough_column: SQLColumnExpression[str]) -> ColumnElement[bool]:
     """SQL condition for the cases a user may see: lists use it, so they hold nothing else."""
     return visible(user, Perm.CASE_READ, borough_column)
 
 
-def visible(user: User, perm: Perm, borough_column: ColumnElement[str]) -> ColumnElement[bool]:
+def visible(user: User, perm: Perm,
+            borough_column: SQLColumnExpression[str | None]) -> ColumnElement[bool]:
     """SQL condition for the rows of a borough-scoped kind (cases, concerns) a user may read
     with ``perm``."""
     if not has(user, perm):
@@ -166,12 +167,12 @@ def can_change_operation(user: User, force_id: str, borough: Borough | None) -> 
     return home is None or home == borough.code
 
 
-def visible_operations(user: User, force_column: ColumnElement[str],
-                       borough_column: ColumnElement[str | None]) -> ColumnElement[bool]:
+def visible_operations(user: User, force_column: SQLColumnExpression[str],
+                       borough_column: SQLColumnExpression[str | None]) -> ColumnElement[bool]:
     """SQL condition for the operations a user may read (as ``can_read_operation``)."""
     if not has(user, Perm.CASE_READ):
         return false()
-    by_area = visible(user, Perm.CASE_READ, borough_column)  # type: ignore[arg-type]
+    by_area = visible(user, Perm.CASE_READ, borough_column)
     if user.force_id is None and home_area(user) is not None:
         force_wide: ColumnElement[bool] = false()  # a home area without a force: its own
     elif user.force_id is None:

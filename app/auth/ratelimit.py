@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.models import RateCounter
-from app.db import reading_session, utcnow
+from app.db import reading_session, rowcount, utcnow
 from app.settings import Settings
 
 
@@ -88,7 +88,7 @@ class DatabaseStorage(Storage):
 
     def reset(self) -> int | None:
         with self.session_factory() as db:
-            removed = db.execute(delete(RateCounter)).rowcount
+            removed = rowcount(db.execute(delete(RateCounter)))
             db.commit()
         return removed
 
@@ -109,9 +109,11 @@ class ApiRateLimiter:
     def from_settings(cls, settings: Settings,
                       session_factory: sessionmaker[Session]) -> ApiRateLimiter:
         limits = parse_many(settings.api_rate_limit) if settings.api_rate_limit.strip() else []
-        storage = (DatabaseStorage(session_factory)
-                   if settings.api_rate_limit_storage == "database"
-                   else storage_from_string(settings.api_rate_limit_storage))
+        if settings.api_rate_limit_storage == "database":
+            return cls(limits, DatabaseStorage(session_factory))
+        storage = storage_from_string(settings.api_rate_limit_storage)
+        if not isinstance(storage, Storage):  # an async+ URL: this limiter runs synchronously
+            raise ValueError("POPCASE_API_RATE_LIMIT_STORAGE must not be an async storage")
         return cls(limits, storage)
 
     def hit(self, token_id: int) -> None:

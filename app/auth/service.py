@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.audit.service import AuditAction, record
 from app.auth import throttle
-from app.auth.context import Actor
+from app.auth.context import Actor, acting_user
 from app.auth.models import ApiToken, User, UserSession
 from app.auth.passwords import hash_password, password_problem, verify_password
 from app.auth.permissions import CASE_OWNER_ROLES, Perm, require
@@ -146,7 +146,7 @@ class UserChanges:
 def update_user(db: Session, actor: Actor, username: str, changes: UserChanges) -> User:
     """Change a user's role, scope, status or password. Deactivating ends their sessions'
     use at once (every request checks ``active``) and stops their tokens."""
-    require(actor.user, Perm.USER_MANAGE)  # type: ignore[arg-type]
+    require(acting_user(actor), Perm.USER_MANAGE)
     user = get_user(db, username)
     if user.version != changes.version:
         raise StaleVersion(f"{user.username} was changed by someone else since you opened it.",
@@ -236,7 +236,7 @@ def eligible_owners(db: Session, borough_code: str | None,
 
 
 def list_users(db: Session, actor: Actor) -> list[User]:
-    require(actor.user, Perm.USER_MANAGE)  # type: ignore[arg-type]
+    require(acting_user(actor), Perm.USER_MANAGE)
     return list(db.scalars(select(User).order_by(User.username)))
 
 
@@ -356,12 +356,12 @@ def create_token(db: Session, actor: Actor, user: User, name: str) -> tuple[ApiT
 
 
 def list_tokens(db: Session, actor: Actor) -> list[ApiToken]:
-    require(actor.user, Perm.TOKEN_MANAGE)  # type: ignore[arg-type]
+    require(acting_user(actor), Perm.TOKEN_MANAGE)
     return list(db.scalars(select(ApiToken).order_by(ApiToken.created_at.desc())))
 
 
 def revoke_token(db: Session, actor: Actor, token_id: int) -> ApiToken:
-    require(actor.user, Perm.TOKEN_MANAGE)  # type: ignore[arg-type]
+    require(acting_user(actor), Perm.TOKEN_MANAGE)
     token = db.get(ApiToken, token_id)
     if token is None:
         raise NotFound(f"There is no token {token_id}.")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.service import AuditAction, record
-from app.auth.context import Actor
+from app.auth.context import Actor, acting_user
 from app.auth.models import SignInGroup
 from app.auth.permissions import Perm, require
 from app.auth.roles import Role
@@ -31,13 +31,13 @@ class NewSignInGroup:
 
 
 def list_groups(db: Session, actor: Actor) -> list[SignInGroup]:
-    require(actor.user, Perm.USER_MANAGE)  # type: ignore[arg-type]
+    require(acting_user(actor), Perm.USER_MANAGE)
     return list(db.scalars(select(SignInGroup).order_by(SignInGroup.group)))
 
 
 def add_group(db: Session, actor: Actor, new: NewSignInGroup,
               earlier: Iterable[FieldError] = ()) -> SignInGroup:
-    require(actor.user, Perm.USER_MANAGE)  # type: ignore[arg-type]
+    require(acting_user(actor), Perm.USER_MANAGE)
     group = new.group.strip()
     errors = list(earlier)
     if not group or len(group) > 255:
@@ -61,7 +61,7 @@ def add_group(db: Session, actor: Actor, new: NewSignInGroup,
 
 
 def remove_group(db: Session, actor: Actor, group_id: int) -> None:
-    require(actor.user, Perm.USER_MANAGE)  # type: ignore[arg-type]
+    require(acting_user(actor), Perm.USER_MANAGE)
     row = db.get(SignInGroup, group_id)
     if row is None:
         raise NotFound(f"There is no sign-in group {group_id}.")

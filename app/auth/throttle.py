@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
 from app.audit.service import AuditAction, record
-from app.auth.context import Actor
+from app.auth.context import Actor, acting_user
 from app.auth.models import ANY_USERNAME, SigninThrottle
 from app.auth.permissions import Perm, require
 from app.db import utcnow
@@ -137,7 +137,7 @@ class ThrottlingReport:
 def throttling_report(db: Session, actor: Actor, *, limit: int = 100) -> ThrottlingReport:
     """Who is slowed down now, and the latest throttled attempts (an administrator's view of
     the access log, logged like a search of it)."""
-    require(actor.user, Perm.AUDIT_READ)  # type: ignore[arg-type]
+    require(acting_user(actor), Perm.AUDIT_READ)
     now = utcnow()
     rows = db.scalars(select(SigninThrottle).where(SigninThrottle.locked_until > now)
                       .order_by(SigninThrottle.last_failure_at.desc()).limit(limit))

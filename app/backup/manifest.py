@@ -91,7 +91,8 @@ def table_counts(conn: Connection) -> dict[str, int]:
 def revision_of(conn: Connection) -> str | None:
     if "alembic_version" not in inspect(conn).get_table_names():
         return None
-    return conn.scalar(text("SELECT version_num FROM alembic_version"))
+    revision: str | None = conn.scalar(text("SELECT version_num FROM alembic_version"))
+    return revision
 
 
 def audit_head(conn: Connection) -> tuple[int, str]:

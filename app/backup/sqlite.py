@@ -97,7 +97,8 @@ def is_empty(url: str) -> bool:
     if not path.exists() or path.stat().st_size == 0:
         return True
     with closing(sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)) as conn:
-        return conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+        objects: int = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        return objects == 0
 
 
 def restore(file: Path, url: str) -> Manifest:

@@ -13,18 +13,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.auth.context import Actor
-from app.auth.models import User
+from app.auth.context import acting_user as acting_user  # re-exported for case use cases
 from app.auth.permissions import Perm, require_case
 from app.cases.models import Case, CaseEvent, EventKind
 from app.db import utcnow
 from app.errors import Conflict, NotFound, StaleVersion
 from app.sara.stages import Stage
-
-
-def acting_user(actor: Actor) -> User:
-    if actor.user is None:
-        raise NotFound("Sign in first.")
-    return actor.user
 
 
 def normalise_ref(ref: str) -> str:

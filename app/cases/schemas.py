@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -32,8 +32,12 @@ from app.sara.stages import Stage
 from app.sara.triangle import TriangleSide
 from app.validation import refuse_nul
 
-CategorySlug = Literal.__getitem__(tuple(CATEGORIES))  # type: ignore[attr-defined]
-TacticKey = Literal.__getitem__(tuple(TACTICS))  # type: ignore[attr-defined]
+if TYPE_CHECKING:  # a Literal built at run time is no type to mypy: the values are strings
+    CategorySlug = str
+    TacticKey = str
+else:  # pydantic checks a value against the slugs and keys of the SARA rules
+    CategorySlug = Literal.__getitem__(tuple(CATEGORIES))
+    TacticKey = Literal.__getitem__(tuple(TACTICS))
 
 
 def _gss_code(pattern_text: str, what: str) -> Any:
@@ -127,7 +131,7 @@ class CaseCreate(Input):
         None, description="Open from this problem template (its slug): the case takes its "
                           "category and priority unless given, its hypotheses and starting "
                           "actions", examples=["street-drug-market"])
-    category: CategorySlug | None = Field(  # type: ignore[valid-type]
+    category: CategorySlug | None = Field(
         None, validate_default=True,
         description="police.uk category slug; may be left out when a template gives it")
     borough: BoroughCode
@@ -167,7 +171,7 @@ class CaseUpdate(Input):
     version: int = Field(ge=1)
     title: str | None = Field(None, min_length=3, max_length=200)
     problem_statement: LongText | None = None
-    category: CategorySlug | None = None  # type: ignore[valid-type]
+    category: CategorySlug | None = None
     borough: BoroughCode | None = None
     ward: WardCode | None = None
     priority: Priority | None = None
@@ -179,7 +183,7 @@ class CaseUpdate(Input):
                                        "the ring around the target used to watch for "
                                        "displacement")
     control_area: TargetArea | None = None
-    crime_types: list[CategorySlug] | None = Field(  # type: ignore[valid-type]
+    crime_types: list[CategorySlug] | None = Field(
         None, max_length=14, description="police.uk categories the analysis looks at; "
                                          "null for the case's own category")
     cheers: dict[CheersElement, CheersInput] | None = None
@@ -228,7 +232,7 @@ class HypothesisUpdate(Input):
 
 class ActionCreate(Input):
     title: str = Field(min_length=3, max_length=200)
-    tactic: TacticKey | None = None  # type: ignore[valid-type]
+    tactic: TacticKey | None = None
     partner: Partner = Partner.POLICE
     owner: Annotated[str, Field(max_length=120)] = ""
     due_date: date | None = None
@@ -246,7 +250,7 @@ class ActionCreate(Input):
 class ActionUpdate(Input):
     version: int = Field(ge=1)
     title: str | None = Field(None, min_length=3, max_length=200)
-    tactic: TacticKey | None = None  # type: ignore[valid-type]
+    tactic: TacticKey | None = None
     partner: Partner | None = None
     owner: Annotated[str, Field(max_length=120)] | None = None
     due_date: date | None = None
@@ -297,7 +301,7 @@ class CaseFilters(BaseModel):
     force: ForceId | None = None
     ward: WardCode | None = None
     owner: Username | None = None
-    category: CategorySlug | None = None  # type: ignore[valid-type]
+    category: CategorySlug | None = None
     overdue: bool | None = None
     review: Literal["overdue", "due"] | None = Field(
         None, description="overdue: the supervisory review is overdue; due: it falls within "

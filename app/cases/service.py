@@ -10,6 +10,7 @@ from markupsafe import Markup
 from sqlalchemy import (
     ColumnElement,
     Select,
+    SQLColumnExpression,
     and_,
     exists,
     func,
@@ -154,7 +155,7 @@ def _next_number(db: Session, prefix: str, year: int) -> int:
     """The next case number for a prefix and year, from its counter row (created on first use;
     if two transactions create it at once, the loser takes the update path)."""
     for _ in range(REF_ATTEMPTS):
-        number = db.scalar(
+        number: int | None = db.scalar(
             update(RefCounter)
             .where(RefCounter.prefix == prefix, RefCounter.year == year)
             .values(last_number=RefCounter.last_number + 1)
@@ -559,14 +560,14 @@ def _check_places(db: Session, filters: CaseFilters) -> None:
         raise ValidationFailed(errors)
 
 
-def _cases() -> Select[tuple[Case]]:
+def _cases() -> Select[Case]:
     # A list shows none of a case's collections: do not load them for every row.
     return select(Case).options(lazyload(Case.cheers), lazyload(Case.triangle),
                                 lazyload(Case.hypotheses), lazyload(Case.actions))
 
 
 def _area_conditions(user: User, filters: CaseFilters,
-                     area: ColumnElement[str]) -> list[ColumnElement[bool]]:
+                     area: SQLColumnExpression[str]) -> list[ColumnElement[bool]]:
     """The reader's scope and the area filters, over a column holding a case's area."""
     conditions = [visible_cases(user, area)]
     if filters.borough:
@@ -577,7 +578,7 @@ def _area_conditions(user: User, filters: CaseFilters,
     return conditions
 
 
-def _filtered_cases(user: User, filters: CaseFilters) -> Select[tuple[Case]]:
+def _filtered_cases(user: User, filters: CaseFilters) -> Select[Case]:
     query = _cases().where(*_area_conditions(user, filters, Case.borough_code))
     if filters.stage:
         query = query.where(Case.stage.in_(filters.stage))

@@ -44,7 +44,7 @@ class ConcernTriage(Input):
     outcome: TriageOutcome
     case: CaseRef | None = None
     title: Annotated[str, Field(min_length=3, max_length=200)] | None = None
-    category: CategorySlug | None = None  # type: ignore[valid-type]
+    category: CategorySlug | None = None
     reason: LongText = ""
 
 

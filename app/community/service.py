@@ -97,7 +97,7 @@ def list_concerns(db: Session, actor: Actor, filters: ConcernFilters) -> tuple[l
     return rows, total
 
 
-def _filtered(db: Session, user: User, filters: ConcernFilters) -> Select[tuple[Concern]]:
+def _filtered(db: Session, user: User, filters: ConcernFilters) -> Select[Concern]:
     query = select(Concern).where(visible(user, Perm.CONCERN_READ, Concern.borough_code))
     if filters.borough:
         query = query.where(Concern.borough_code == filters.borough)

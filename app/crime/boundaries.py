@@ -29,13 +29,14 @@ from sqlalchemy.orm import Session
 from app.audit.service import AuditAction, record
 from app.auth.context import Actor
 from app.auth.permissions import covers_force
-from app.crime.geometry import AreaError, area_shape, bounds, repaired_polygon
+from app.crime.geometry import area_shape, bounds, repaired_polygon
 from app.crime.models import Area, AreaKind, ImportBatch, ImportKind, ImportStatus
 from app.db import utcnow
 from app.errors import ValidationFailed
 from app.reference import codes
 from app.reference.models import Borough, Force
 from app.reference.setup import AreaSetup, register_local_areas, register_wards
+from app.sara.areas import AreaError
 
 MAX_FEATURES = 50_000
 # ONS property names by kind, as regular expressions over upper-cased names; "nn" is a year.

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Select, delete, func, insert, literal, select
+from sqlalchemy import ColumnElement, Select, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from app.crime.models import ImportBatch, ImportStatus, StreetCrime, StreetCrimeCell
@@ -39,7 +39,8 @@ def recount_cells(db: Session, force_id: str | None, months: Iterable[date | str
     """Recount a force's cells of ``months`` (dates, or "YYYY-MM" as a batch lists them) from
     the located rows of its finished imports: one delete and one insert-select, in the
     caller's transaction."""
-    wanted = sorted({m if isinstance(m, date) else parse_month(m) for m in months} - {None})
+    parsed = {m if isinstance(m, date) else parse_month(m) for m in months}
+    wanted = sorted(m for m in parsed if m is not None)
     if force_id is None or not wanted:
         return
     db.flush()  # the batch's own status is read by the insert-select below
@@ -56,7 +57,7 @@ def recount_cells(db: Session, force_id: str | None, months: Iterable[date | str
         ["force_id", "month", "category", "easting", "northing", "crimes"], counted))
 
 
-def _done_batches(force_id: str) -> Select[tuple[int]]:
+def _done_batches(force_id: str) -> Select[int]:
     """The force's finished imports (as ``app.crime.importer.done_batches``, which imports
     this module)."""
     return select(ImportBatch.id).where(ImportBatch.status == ImportStatus.DONE,
@@ -64,10 +65,10 @@ def _done_batches(force_id: str) -> Select[tuple[int]]:
 
 
 def cell_filter(force_id: str, first: date, last: date, categories: list[str] | None,
-                box: Bounds) -> list[object]:
+                box: Bounds) -> list[ColumnElement[bool]]:
     """SQL conditions for a force's cells of a period, of the categories (all when none),
     in a box."""
-    conditions: list[object] = [
+    conditions: list[ColumnElement[bool]] = [
         StreetCrimeCell.force_id == force_id, StreetCrimeCell.month.between(first, last),
         StreetCrimeCell.easting.between(box.min_e, box.max_e),
         StreetCrimeCell.northing.between(box.min_n, box.max_n)]

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import shapely
-from shapely.geometry import Point, shape
+from shapely.geometry import GeometryCollection, Point, shape
 from shapely.geometry.base import BaseGeometry
 
 from app.crime.projection import TO_BNG, TO_WGS84
@@ -65,12 +65,13 @@ def repaired_polygon(geometry: dict[str, Any]) -> dict[str, Any]:
     if given.is_valid:
         return geometry
     valid = shapely.make_valid(given)
-    parts = valid.geoms if valid.geom_type == "GeometryCollection" else [valid]
+    parts = list(valid.geoms) if isinstance(valid, GeometryCollection) else [valid]
     polygons = [p for p in parts if p.geom_type in ("Polygon", "MultiPolygon")]
     repaired = shapely.union_all(polygons) if polygons else None
     if repaired is None or repaired.is_empty:
         raise AreaError("its polygon is invalid and cannot be repaired")
-    return json.loads(shapely.to_geojson(repaired))
+    repaired_json: dict[str, Any] = json.loads(shapely.to_geojson(repaired))
+    return repaired_json
 
 
 def buffer_ring(target: BaseGeometry, width_m: int) -> BaseGeometry:
@@ -80,7 +81,8 @@ def buffer_ring(target: BaseGeometry, width_m: int) -> BaseGeometry:
 def geojson_wgs84(geometry_bng: BaseGeometry, precision: int = 6) -> dict[str, Any]:
     """GeoJSON (plain lists, as stored and as the API returns it), to about 10 cm."""
     rounded = shapely.set_precision(to_wgs84(geometry_bng), 10 ** -precision)
-    return json.loads(shapely.to_geojson(rounded))
+    rounded_json: dict[str, Any] = json.loads(shapely.to_geojson(rounded))
+    return rounded_json
 
 
 def squares_wgs84(west: np.ndarray, south: np.ndarray, size: float,

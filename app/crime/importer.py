@@ -60,9 +60,9 @@ COMMIT_EVERY_S = 2.0
 KEPT_PROBLEMS = 200  # rejected rows listed in the report; all are counted
 STALE_AFTER = timedelta(minutes=10)  # a running import with no progress for this long died
 TABLES: dict[ImportKind, Table] = {
-    ImportKind.STREET: StreetCrime.__table__,  # type: ignore[dict-item]
-    ImportKind.STOP_SEARCH: StopSearch.__table__,  # type: ignore[dict-item]
-    ImportKind.OUTCOMES: CrimeOutcome.__table__,  # type: ignore[dict-item]
+    ImportKind.STREET: StreetCrime.__table__,  # type: ignore[dict-item]  # a model's __table__ is typed FromClause; it is a Table
+    ImportKind.STOP_SEARCH: StopSearch.__table__,  # type: ignore[dict-item]  # a model's __table__ is typed FromClause; it is a Table
+    ImportKind.OUTCOMES: CrimeOutcome.__table__,  # type: ignore[dict-item]  # a model's __table__ is typed FromClause; it is a Table
 }
 
 
@@ -113,7 +113,7 @@ def _from_file(path: Path, bounds: ZipBounds) -> list[Source]:
             members = _csv_members(archive)
         return [Source(f"{path.name}:{m.filename}", m.file_size, _member_opener(path, m.filename))
                 for m in members]
-    return [Source(path.name, path.stat().st_size, lambda p=path: p.open("rb"))]  # type: ignore[misc]
+    return [Source(path.name, path.stat().st_size, lambda p=path: p.open("rb"))]  # type: ignore[misc]  # mypy cannot type a lambda's default
 
 
 def _member_opener(path: Path, member: str) -> Callable[[], IO[bytes]]:
@@ -126,7 +126,7 @@ def _member_opener(path: Path, member: str) -> Callable[[], IO[bytes]]:
             stream_close()
             archive.close()
 
-        stream.close = close  # type: ignore[method-assign]
+        stream.close = close  # type: ignore[method-assign]  # closing it closes the archive
         return stream
     return open_member
 
@@ -137,7 +137,7 @@ def from_bytes(name: str, content: bytes, bounds: ZipBounds | None = None) -> li
         bounds = bounds or ZipBounds.of(get_settings())
         with _checked(io.BytesIO(content), name, bounds) as archive:
             return [Source(f"{name}:{m.filename}", len(data := archive.read(m)),
-                           lambda d=data: io.BytesIO(d))  # type: ignore[misc]
+                           lambda d=data: io.BytesIO(d))  # type: ignore[misc]  # mypy cannot type a lambda's default
                     for m in _csv_members(archive)]
     return [Source(name, len(content), lambda: io.BytesIO(content))]
 
@@ -197,7 +197,7 @@ def import_sources(factory: sessionmaker[Session], actor: Actor, sources: list[S
         reports.append(import_source(factory, actor, source, progress, force_id=force_id,
                                      job_id=job_id))
     if any(r.added for r in reports):
-        refresh_statistics(factory, {ImportKind(r.kind) for r in reports if r.added})
+        refresh_statistics(factory, {ImportKind(r.kind) for r in reports if r.added and r.kind})
     return reports
 
 
@@ -341,7 +341,7 @@ class _Owner:
     def take(self, rows: list[Row]) -> None:
         """Notes a chunk's months and reporting forces; stop-and-search rows (which do not
         name their force) are given the file's."""
-        layout = police_uk.STORED_COLUMNS[self.batch.kind]  # type: ignore[index]
+        layout = police_uk.STORED_COLUMNS[self.batch.kind]  # type: ignore[index]  # a running batch has its kind
         month = layout.index("month")
         self.months.update(m[:7] for m in {row[month] for row in rows})
         reporters: Counter[str] = Counter()
@@ -634,7 +634,7 @@ def _fail(db: Session, batch: ImportBatch, actor: Actor, message: str) -> None:
     batch = db.get(ImportBatch, batch.id) or batch
     counted = batch.status is ImportStatus.DONE  # failed after it finished: its rows counted
     if batch.kind in TABLES:
-        table = TABLES[batch.kind]  # type: ignore[index]
+        table = TABLES[batch.kind]
         db.execute(delete(table).where(table.c.batch_id == batch.id))
     batch.status, batch.message, batch.finished_at = ImportStatus.FAILED, message, utcnow()
     if counted and batch.kind is ImportKind.STREET:
@@ -662,7 +662,7 @@ def abandon_stale_batches(db: Session, actor: Actor) -> int:
         ImportBatch.job_id.is_(None))))
     for batch in stale:
         if batch.kind in TABLES:
-            table = TABLES[batch.kind]  # type: ignore[index]
+            table = TABLES[batch.kind]
             db.execute(delete(table).where(table.c.batch_id == batch.id))
         db.execute(update(ImportBatch).where(ImportBatch.id == batch.id).values(
             status=ImportStatus.FAILED, finished_at=utcnow(), added=0, already_present=0,

@@ -173,7 +173,7 @@ def discard_attempts(db: Session, job_id: int, worker: str) -> int:
     for batch in batches:
         counted = batch.status is ImportStatus.DONE
         if batch.kind in TABLES:
-            table = TABLES[batch.kind]  # type: ignore[index]
+            table = TABLES[batch.kind]
             db.execute(delete(table).where(table.c.batch_id == batch.id))
         batch.status, batch.message, batch.finished_at = ImportStatus.FAILED, DISCARDED, utcnow()
         batch.added = batch.already_present = 0

@@ -273,7 +273,7 @@ class AreaKind(StrEnum):
         return {"borough": "Local authority", "ward": "Ward", "lsoa": "LSOA",
                 "force": "Police force area", "other": "Other area"}[self.value]
 
-    def count(self, n: int) -> str:
+    def count(self, n: int) -> str:  # type: ignore[override]  # shadows str.count, unused here
         """``n`` of them, in words: "1 local authority", "704 wards"."""
         one, many = {"borough": ("local authority", "local authorities"),
                      "ward": ("ward", "wards"), "lsoa": ("LSOA", "LSOAs"),
@@ -290,7 +290,10 @@ class AreaKind(StrEnum):
     def from_option(cls, text: str) -> AreaKind | None:
         value = text.strip().lower()
         value = "borough" if value == "local-authority" else value
-        return cls._value2member_map_.get(value)  # type: ignore[return-value]
+        try:
+            return cls(value)
+        except ValueError:
+            return None
 
 
 class Area(Base):

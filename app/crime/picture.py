@@ -20,7 +20,7 @@ from app.audit.service import AuditAction, record
 from app.auth.context import Actor
 from app.cases.access import case_for
 from app.cases.models import Case
-from app.crime.geometry import AreaError, area_shape, buffer_ring, geojson_wgs84
+from app.crime.geometry import area_shape, buffer_ring, geojson_wgs84
 from app.crime.models import Area, AreaKind, ImportKind
 from app.crime.queries import (
     Period,
@@ -35,6 +35,7 @@ from app.crime.queries import (
     without_location,
 )
 from app.errors import ValidationFailed
+from app.sara.areas import AreaError
 from app.sara.problem import CATEGORIES
 
 DEFAULT_MONTHS = 24

@@ -10,7 +10,7 @@ stop-and-search rows dated outside their file's month, or without coordinates.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -218,8 +218,9 @@ def street_row(row: Sequence[str], identities: Identities) -> Row:
             context)
 
 
-_STORED_OUTCOME = itemgetter(*STORED_COLUMNS[ImportKind.OUTCOMES])
-_STORED_STOP_SEARCH = itemgetter(*STORED_COLUMNS[ImportKind.STOP_SEARCH])
+_Stored = Callable[[dict[str, Any]], tuple[Any, ...]]  # a row's values in stored order
+_STORED_OUTCOME: _Stored = itemgetter(*STORED_COLUMNS[ImportKind.OUTCOMES])
+_STORED_STOP_SEARCH: _Stored = itemgetter(*STORED_COLUMNS[ImportKind.STOP_SEARCH])
 
 
 def _too_long(row: Sequence[str], limits: Sequence[int], columns: Sequence[str]) -> str:
@@ -265,7 +266,7 @@ def stop_search_row(row: Sequence[str], positions: dict[str, int], identities: I
         raise RowProblem(f"Date {date_text!r} has no UTC offset")
     point = parse_coordinates(_field(row, positions, "Longitude", 30),
                               _field(row, positions, "Latitude", 30))
-    values = {
+    values: dict[str, Any] = {
         "force": facts.force,
         "month": facts.month or occurred_at.date().replace(day=1),
         "occurred_at": occurred_at,

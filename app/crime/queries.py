@@ -246,7 +246,8 @@ def cell_counts(db: Session, force: str, box: Bounds, cell_m: int, period: Perio
     result = db.execute(
         select(column, row, func.count()).where(*_street_filter(force, period, categories, box))
         .group_by(column, row))
-    return [(int(c), int(r), int(n)) for c, r, n in result]
+    return [(int(c), int(r), int(n))  # type: ignore[arg-type]  # the box excluded NULL
+            for c, r, n in result]
 
 
 def point_counts(db: Session, force: str, box: Bounds, period: Period,
@@ -324,7 +325,8 @@ def point_places(db: Session, box: Bounds) -> dict[tuple[int, int], tuple[str, f
         .where(StreetCrime.easting.between(box.min_e, box.max_e),
                StreetCrime.northing.between(box.min_n, box.max_n))
         .group_by(StreetCrime.easting, StreetCrime.northing)).all()
-    point_of = {int(first): (int(e), int(n)) for e, n, first in firsts}
+    point_of = {int(first): (int(e), int(n))  # type: ignore[arg-type]  # between() excluded NULL
+                for e, n, first in firsts}
     ids = list(point_of)
     places: dict[tuple[int, int], tuple[str, float, float]] = {}
     for start in range(0, len(ids), _IDS_PER_QUERY):
@@ -333,7 +335,8 @@ def point_places(db: Session, box: Bounds) -> dict[tuple[int, int], tuple[str, f
                        StreetCrime.latitude)
                 .where(StreetCrime.id.in_(ids[start:start + _IDS_PER_QUERY]))):
             if location not in ("", NO_LOCATION):
-                places[point_of[id_]] = (str(location), float(lon), float(lat))
+                places[point_of[id_]] = (str(location),
+                                         float(lon), float(lat))  # type: ignore[arg-type]  # a located crime has both
     unnamed = [point for point in point_of.values() if point not in places]
     return places | _named_rows(db, unnamed)
 
@@ -411,7 +414,7 @@ def stop_searches_in(db: Session, force: str, area: BaseGeometry,
 class CrimeRow:
     """One located street crime, as a case file's crimes.csv lists it."""
 
-    crime_id: str
+    crime_id: str | None  # police.uk gives some crimes no id
     month: date
     category: str
     longitude: float
@@ -438,5 +441,6 @@ def crime_rows_in(db: Session, force: str, area: BaseGeometry, period: Period,
         return []
     keep = inside(area, np.fromiter((r[5] for r in rows), dtype=np.float64, count=len(rows)),
                   np.fromiter((r[6] for r in rows), dtype=np.float64, count=len(rows)))
-    return [CrimeRow(r[0], r[1], r[2], r[3], r[4], r[7], r[8], r[11], r[9], r[10])
+    return [CrimeRow(r[0], r[1], r[2], r[3], r[4],  # type: ignore[arg-type]  # in the box: located, with both
+                     r[7], r[8], r[11], r[9], r[10])
             for r, kept in zip(rows, keep, strict=True) if kept]

@@ -65,7 +65,8 @@ def person(user: User | None) -> Person | None:
     return Person(username=user.username, name=user.display_name) if user else None
 
 
-def _area(name: str | None, geometry: dict | None, radius: int | None) -> AreaRecord | None:  # type: ignore[type-arg]
+def _area(name: str | None, geometry: dict[str, Any] | None,
+          radius: int | None) -> AreaRecord | None:
     if geometry is None:
         return None
     return AreaRecord(name=name or "", geometry=geometry, radius_m=radius)

@@ -18,8 +18,9 @@ from shapely.geometry.base import BaseGeometry
 from app import __version__
 from app.charts import monthly_lines
 from app.clock import local
-from app.crime.geometry import AreaError, area_shape, to_bng
+from app.crime.geometry import area_shape, to_bng
 from app.exports.schemas import AreaRecord, CaseFile, CaseRecord
+from app.sara.areas import AreaError
 from app.sara.assessment import Outcome
 from app.sara.cheers import CheersElement
 from app.sara.patrols import OutputKind, VisitBand, band_counts, format_minutes

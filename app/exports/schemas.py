@@ -13,7 +13,7 @@ case ``ref`` when the importing popcase already had a case with that reference.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,8 +30,8 @@ from app.sara.responses import ActionStatus, Partner
 from app.sara.reviews import ReviewDecision
 from app.sara.stages import Stage
 
-FORMAT = "popcase-case-file"
-VERSION = 1
+FORMAT: Final = "popcase-case-file"
+VERSION: Final = 1
 
 
 class Record(BaseModel):

@@ -241,7 +241,7 @@ def export_operation(db: Session, actor: Actor, operation: Operation, *, reason:
     if actor.user is None:
         cases = list(db.scalars(select(Case).where(Case.operation_id == operation.id)
                                 .order_by(Case.ref)))
-        rows = [(c, (assessment.snapshots(db, c) or [None])[0]) for c in cases]
+        rows = [(c, next(iter(assessment.snapshots(db, c)), None)) for c in cases]
     else:
         rows = assessment.latest_snapshots(db, actor, operation.id)
     result = evaluation(operation, rows, allocation_read(db, actor, operation))

@@ -25,7 +25,7 @@ from app.auth.service import get_user
 from app.cases.access import acting_user
 from app.cases.models import Action, Case, CaseEvent, EventKind
 from app.cases.schemas import PersonRead
-from app.db import utcnow
+from app.db import rowcount, utcnow
 from app.errors import Conflict, FieldError, Forbidden, ValidationFailed
 from app.handover.schemas import (
     DepartedOwner,
@@ -48,14 +48,14 @@ CHUNK = 500  # ids per IN (...) list: well inside every database's parameter lim
 
 # --- reading a person's open work --------------------------------------------------------------
 
-def open_cases(db: Session, person_id: int) -> Sequence[Row[Any]]:
+def open_cases(db: Session, person_id: int) -> Sequence[Row[*tuple[Any, ...]]]:
     return db.execute(
         select(Case.id, Case.ref, Case.title, Case.stage, Case.borough_code, Case.version)
         .where(Case.owner_id == person_id, Case.stage != Stage.CLOSED).order_by(Case.ref)
     ).all()
 
 
-def open_actions(db: Session, person_id: int) -> Sequence[Row[Any]]:
+def open_actions(db: Session, person_id: int) -> Sequence[Row[*tuple[Any, ...]]]:
     return db.execute(
         select(Action.id, Action.title, Action.status, Action.due_date, Action.case_id,
                Case.ref.label("case_ref"), Case.borough_code, Case.owner_id)
@@ -146,8 +146,8 @@ class Plan:
     person: User
     by: User
     # (case row, new owner) and (action row, new assignee)
-    cases: list[tuple[Row[Any], User]] = field(default_factory=list)
-    actions: list[tuple[Row[Any], User]] = field(default_factory=list)
+    cases: list[tuple[Row[*tuple[Any, ...]], User]] = field(default_factory=list)
+    actions: list[tuple[Row[*tuple[Any, ...]], User]] = field(default_factory=list)
 
     def refs(self) -> list[str]:
         return sorted({c.ref for c, _r in self.cases} | {a.case_ref for a, _r in self.actions})
@@ -209,8 +209,8 @@ def plan_handover(db: Session, by: User, person: User, request: HandoverRequest)
     return plan
 
 
-def _unknown_items(person: User, request: HandoverRequest, cases: Sequence[Row[Any]],
-                   actions: Sequence[Row[Any]]) -> list[FieldError]:
+def _unknown_items(person: User, request: HandoverRequest, cases: Sequence[Row[*tuple[Any, ...]]],
+                   actions: Sequence[Row[*tuple[Any, ...]]]) -> list[FieldError]:
     refs, action_ids = {c.ref for c in cases}, {a.id for a in actions}
     return [FieldError(f"cases.{ref}", f"{ref} is not an open case of {person.display_name}.")
             for ref in request.cases if ref not in refs] + [
@@ -301,23 +301,23 @@ def _move(db: Session, plan: Plan, at: Any) -> None:
         cases_of[recipient.id].append(case.id)
     for recipient_id, ids in cases_of.items():
         for chunk in _chunks(ids):
-            moved = db.execute(
+            moved = rowcount(db.execute(
                 update(Case).where(Case.id.in_(chunk), Case.owner_id == person_id,
                                    Case.stage != Stage.CLOSED)
                 .values(owner_id=recipient_id, version=Case.version + 1, updated_at=at,
                         last_activity_at=at),
-                execution_options={"synchronize_session": False}).rowcount
+                execution_options={"synchronize_session": False}))
             _check_moved(moved, len(chunk))
     actions_of: dict[int, list[int]] = defaultdict(list)
     for action, recipient in plan.actions:
         actions_of[recipient.id].append(action.id)
     for recipient_id, ids in actions_of.items():
         for chunk in _chunks(ids):
-            moved = db.execute(
+            moved = rowcount(db.execute(
                 update(Action).where(Action.id.in_(chunk), Action.assignee_id == person_id,
                                      Action.status.in_(OPEN_STATUSES))
                 .values(assignee_id=recipient_id, version=Action.version + 1),
-                execution_options={"synchronize_session": False}).rowcount
+                execution_options={"synchronize_session": False}))
             _check_moved(moved, len(chunk))
     owned = {case.id for case, _r in plan.cases}
     only_actions = sorted({a.case_id for a, _r in plan.actions} - owned)
@@ -337,7 +337,7 @@ def _timeline(db: Session, plan: Plan, token: str, at: Any) -> None:
     """One "Handed over" event per case touched, written in one bulk insert."""
     person, by = plan.person, plan.by
     new_owner = {case.id: recipient for case, recipient in plan.cases}
-    moved: dict[int, list[tuple[Row[Any], User]]] = defaultdict(list)
+    moved: dict[int, list[tuple[Row[*tuple[Any, ...]], User]]] = defaultdict(list)
     for action, recipient in plan.actions:
         moved[action.case_id].append((action, recipient))
     rows = []
@@ -398,4 +398,5 @@ def _what(cases: Sequence[Any], actions: Sequence[Any]) -> str:
 
 
 def _case_ref_of(plan: Plan, action_id: int) -> str:
-    return next(a.case_ref for a, _r in plan.actions if a.id == action_id)
+    ref: str = next(a.case_ref for a, _r in plan.actions if a.id == action_id)
+    return ref

@@ -14,7 +14,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    SQLColumnExpression,
+    and_,
+    exists,
+    func,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import Session, aliased
 
 from app.audit.service import AuditAction, record
@@ -94,8 +104,8 @@ def _existing(db: Session, pairs: list[tuple[int, str]]) -> set[tuple[int, str]]
 
 # --- who is told -------------------------------------------------------------------------------
 
-def area_people(roles: Iterable[Role], borough_code: ColumnElement[str],
-                force_id: ColumnElement[str]) -> ColumnElement[bool]:
+def area_people(roles: Iterable[Role], borough_code: SQLColumnExpression[str],
+                force_id: SQLColumnExpression[str]) -> ColumnElement[bool]:
     """SQL condition on ``User``: the active people with one of ``roles`` whose home area is
     the given one; when it has none, those of its force who work across the whole force."""
     roles = tuple(roles)
@@ -107,7 +117,7 @@ def area_people(roles: Iterable[Role], borough_code: ColumnElement[str],
                 or_(User.borough_code == borough_code, force_wide))
 
 
-def _rows(db: Session, query: Select[Any], make: Any) -> list[Row]:
+def _rows(db: Session, query: Select[*tuple[Any, ...]], make: Any) -> list[Row]:
     return [make(*row) for row in db.execute(query)]
 
 
@@ -118,7 +128,7 @@ def _action_holder() -> ColumnElement[bool]:
     return User.id == func.coalesce(Action.assignee_id, Case.owner_id)
 
 
-def _open_actions() -> Select[Any]:
+def _open_actions() -> Select[User, int, str, date | None, str, int]:
     return (select(User, Action.id, Action.title, Action.due_date, Case.ref, Case.id)
             .join(Case, Case.id == Action.case_id)
             .where(Action.status.in_(OPEN_ACTION), Case.stage != Stage.CLOSED))

@@ -14,7 +14,7 @@ from app.auth.models import User
 from app.auth.permissions import visible_cases
 from app.cases.access import acting_user
 from app.cases.models import Case
-from app.db import utcnow
+from app.db import rowcount, utcnow
 from app.errors import NotFound, StaleVersion
 from app.notifications.models import (
     Delivery,
@@ -112,9 +112,9 @@ def mark_read(db: Session, actor: Actor, notification_id: int) -> NotificationRe
 
 def mark_all_read(db: Session, actor: Actor) -> ReadAll:
     user = acting_user(actor)
-    marked = db.execute(update(Notification).where(
+    marked = rowcount(db.execute(update(Notification).where(
         Notification.user_id == user.id, Notification.read_at.is_(None))
-        .values(read_at=utcnow())).rowcount
+        .values(read_at=utcnow())))
     if marked:
         record(db, actor, AuditAction.NOTIFICATIONS_READ, object_type="notifications",
                object_ref=user.username, details={"marked": marked})

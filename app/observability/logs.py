@@ -39,7 +39,7 @@ class DatabaseTime:
 database_time: ContextVar[DatabaseTime | None] = ContextVar("popcase_db_time", default=None)
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StderrHandler(logging.StreamHandler):
     """Writes to whatever ``sys.stderr`` is at each line (test runners swap it)."""
 
     def emit(self, record: logging.LogRecord) -> None:

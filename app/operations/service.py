@@ -65,7 +65,7 @@ def update_operation(db: Session, actor: Actor, operation_id: int,
     fields = data.model_fields_set - {"version"}
     if "name" in fields and data.name and data.name.lower() != operation.name.lower():
         _check_name_free(db, data.name)
-    changed = []
+    changed: list[str] = []
     for name in ("name", "description", "unit", "start_date", "end_date"):
         if name not in fields:
             continue

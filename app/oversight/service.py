@@ -9,9 +9,10 @@ the Koper band needs each one.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, func, or_, select, true
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.audit.service import AuditAction, record
 from app.auth.context import Actor
@@ -187,7 +188,7 @@ def patrol_figures(db: Session, cases: ColumnElement[bool], first: date,
     visits = [int((ended - started).total_seconds() // 60) for started, ended in db.execute(
         select(Patrol.started_at, Patrol.ended_at).join(Case, Case.id == Patrol.case_id)
         .where(cases, Patrol.ended_at.is_not(None), Patrol.started_at >= start,
-               Patrol.started_at < end))]
+               Patrol.started_at < end)) if ended is not None]
     running = db.scalar(select(func.count(Patrol.id)).join(Case, Case.id == Patrol.case_id)
                         .where(cases, Patrol.ended_at.is_(None))) or 0
     planned = 0.0
@@ -196,7 +197,7 @@ def patrol_figures(db: Session, cases: ColumnElement[bool], first: date,
                    Case.stage_entered_at).where(cases, Case.planned_patrol_minutes > 0)):
         # A case plans patrols from the day it opened until it closed.
         until = min(last, london_day(entered)) if stage is Stage.CLOSED else last
-        planned += planned_minutes(per_week, max(first, london_day(created)), until)
+        planned += planned_minutes(per_week or 0, max(first, london_day(created)), until)
     delivered, planned_rounded = sum(visits), round(planned)
     bands = band_counts(visits)
     return PatrolFigures(
@@ -276,8 +277,8 @@ def work_queue(db: Session, actor: Actor, query: QueueQuery) -> WorkQueue:
     return queue
 
 
-def _count(db: Session, query: object) -> int:
-    return db.scalar(select(func.count()).select_from(query.subquery())) or 0  # type: ignore[attr-defined]
+def _count(db: Session, query: Select[*tuple[Any, ...]]) -> int:
+    return db.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
 def _reviews(db: Session, scope: list[ColumnElement[bool]],
@@ -306,17 +307,18 @@ def _overdue_actions(db: Session, scope: list[ColumnElement[bool]],
     return QueueList[OverdueAction](total=_count(db, query), items=[
         OverdueAction(ref=ref, title=title, action_id=action.id, action=action.title,
                       owner=action.owner, due_date=action.due_date,
-                      days_overdue=(day - action.due_date).days)
+                      days_overdue=(day - action.due_date).days)  # type: ignore[operator]  # due_date < day: not NULL
         for action, ref, title in rows])
 
 
-def _quiet_cases(db: Session, scope: list[ColumnElement[bool]], column: object,
-                 before: datetime, now: datetime) -> QueueList[QuietCase]:
-    query = select(Case).where(*scope, column < before)  # type: ignore[operator]
-    rows = db.scalars(query.order_by(column, Case.id).limit(QUEUE_ITEMS))  # type: ignore[arg-type]
+def _quiet_cases(db: Session, scope: list[ColumnElement[bool]],
+                 column: InstrumentedAttribute[datetime], before: datetime,
+                 now: datetime) -> QueueList[QuietCase]:
+    query = select(Case).where(*scope, column < before)
+    rows = db.scalars(query.order_by(column, Case.id).limit(QUEUE_ITEMS))
     items = []
     for case in rows:
-        since = getattr(case, column.key)  # type: ignore[attr-defined]
+        since: datetime = getattr(case, column.key)
         items.append(QuietCase(ref=case.ref, title=case.title, stage=case.stage,
                                borough=case.borough_code,
                                owner_name=case.owner.display_name if case.owner else None,
@@ -324,7 +326,7 @@ def _quiet_cases(db: Session, scope: list[ColumnElement[bool]], column: object,
     return QueueList[QuietCase](total=_count(db, query), items=items)
 
 
-def _unreviewed_overrides() -> list[ColumnElement[bool]]:
+def _unreviewed_overrides() -> list[SQLColumnExpression[bool]]:
     return [CaseEvent.kind == EventKind.MOVED, CaseEvent.overridden,
             CaseEvent.reviewed_at.is_(None)]
 

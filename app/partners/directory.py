@@ -114,7 +114,7 @@ def update_agency(db: Session, actor: Actor, agency_id: int,
                   data: AgencyUpdate) -> PartnerAgency:
     agency = agency_for(db, acting_user(actor), agency_id, manage=True)
     _check_version(agency.version, data.version, agency.name)
-    changed = []
+    changed: list[str] = []
     fields = data.model_fields_set
     for name in ("name", "kind", "notes"):
         value = getattr(data, name)
@@ -159,7 +159,7 @@ def update_contact(db: Session, actor: Actor, agency_id: int, contact_id: int,
     _check_version(contact.version, data.version, "This contact")
     if contact.erased_at is not None:
         raise NotFound(f"{agency.name} has no contact {contact_id}: it was erased.")
-    changed = []
+    changed: list[str] = []
     for name in ("name", "job_title", "phone", "email"):
         value = getattr(data, name)
         if name in data.model_fields_set and value is not None \

@@ -36,14 +36,14 @@ Statement = Annotated[str, Field(min_length=3, max_length=2000)]
 
 
 class SuggestedResponseInput(Input):
-    technique: TacticKey = Field(  # type: ignore[valid-type]
+    technique: TacticKey = Field(
         description="A situational crime prevention technique or another named tactic")
     why: str = Field(min_length=3, max_length=500, description="Why it fits the problem")
 
 
 class StartingActionInput(Input):
     title: str = Field(min_length=3, max_length=200)
-    tactic: TacticKey | None = None  # type: ignore[valid-type]
+    tactic: TacticKey | None = None
     partner: Partner = Partner.POLICE
     due_in_days: int = Field(ge=0, le=MAX_DUE_IN_DAYS,
                              description="Due this many days after the case is opened")
@@ -64,7 +64,7 @@ class TemplateContentInput(Input):
     """Everything one version of a template sets."""
 
     name: TemplateName
-    category: CategorySlug  # type: ignore[valid-type]
+    category: CategorySlug
     priority: Priority = Priority.MEDIUM
     summary: Annotated[str, Field(max_length=2000)] = ""
     cheers_prompts: CheersPrompts = Field(

@@ -598,7 +598,7 @@ def rank_by_harm(harm: ArrayLike, counts: ArrayLike, in_study: ArrayLike, top_k:
         raise ValueError("Harm must be a grid of finite values, 0 or more.")
     x = _integer_counts(counts, mask)
     gi = gi_star(h, mask)
-    rows, cols = _rank_order(h, mask)  # type: ignore[arg-type]  # a float grid ranks alike
+    rows, cols = _rank_order(h, mask)  # a float grid ranks alike
     listed = [(int(r), int(c)) for r, c in zip(rows.tolist(), cols.tolist(), strict=True)
               if x[r, c] > 0]
     cells = tuple(HarmCell(c, r, float(h[r, c]), int(x[r, c]), gi.z_at(c, r), gi.p_at(c, r),

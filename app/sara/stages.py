@@ -30,7 +30,7 @@ class Stage(StrEnum):
         return self.value.capitalize()
 
     @property
-    def index(self) -> int:
+    def index(self) -> int:  # type: ignore[override]  # shadows str.index, unused on stages
         return STAGES.index(self)
 
     @property

@@ -122,9 +122,9 @@ def _write_pg(conn: Connection, ids: list[int], docs: dict[int, dict[str, str]])
     if not docs:
         return
     vector = " || ".join(f"setweight(to_tsvector('{CONFIG}', :{w}), '{w}')" for w in WEIGHTS)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for case_id, doc in docs.items():
-        safe = {w: doc[w].translate(ANGLES) for w in WEIGHTS}
+        safe: dict[str, str] = {w: doc[w].translate(ANGLES) for w in WEIGHTS}
         rows.append({"case_id": case_id, "area": doc[AREA], **safe,
                      "content": "\n".join(safe[w] for w in WEIGHTS[1:] if safe[w])})
     conn.execute(text(

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Select, cast, column, false, func, literal
 from sqlalchemy import table as sql_table
 from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnClause
 
 from app.cases.models import Case
 from app.search.highlight import highlighted
@@ -28,7 +29,8 @@ SNIPPET_WORDS = 16
 HEADLINE = (f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={SNIPPET_WORDS + 4}, "
             f"MinWords={SNIPPET_WORDS // 2}, MaxFragments=2, FragmentDelimiter=\" … \"")
 _fts = sql_table(TABLE, column("rowid"), column(FTS_BOROUGH))
-_fts_self = literal_column(TABLE)  # FTS5 names the table itself to MATCH and rank it
+# FTS5 names the table itself to MATCH and rank it
+_fts_self: ColumnClause[Any] = literal_column(TABLE)
 
 
 def fts5_query(q: str) -> str | None:

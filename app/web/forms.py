@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from app.auth.models import User
 from app.auth.permissions import home_area
@@ -28,7 +29,7 @@ from app.validation import (
     subject,
 )
 
-Form = Mapping[str, Any]
+Form = FormData  # a page's submitted form: repeated fields are read with getlist
 
 
 def field_id(field: str) -> str:
@@ -339,7 +340,9 @@ def patrol_times(form: Form, prefix: str, problems: Problems, *,
     if day is None or len(times) < 2:
         return {}
     on = date.fromisoformat(day)
-    started = datetime.combine(on, times["started_at"])  # type: ignore[arg-type]
+    start_time = times["started_at"]
+    assert start_time is not None  # only the end may be left empty
+    started = datetime.combine(on, start_time)
     ended = datetime.combine(on, times["ended_at"]) if times["ended_at"] else None
     if ended is not None and ended <= started:
         ended += timedelta(days=1)

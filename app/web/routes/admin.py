@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 
 from app.api.admin import csv_response
 from app.audit import service as audit
-from app.auth.context import Actor
+from app.auth.context import Actor, acting_user
 from app.auth.permissions import Perm, home_area, require
 from app.auth.roles import Role
 from app.auth.service import (
@@ -99,8 +99,8 @@ def _users_page(request: Request, db: Session, actor: Actor, values: dict[str, A
 
 @router.post("/users")
 def create_user_submit(request: Request, actor: PageActor, db: Db, form: Form) -> Response:
-    require(actor.user, Perm.USER_MANAGE)  # type: ignore[arg-type]
-    values = dict(form)
+    require(acting_user(actor), Perm.USER_MANAGE)
+    values: dict[str, Any] = dict(form)
     role = forms.text(form, "role")
     earlier = []  # reported with the account's own checks: every wrong field at once
     if role not in Role._value2member_map_:
@@ -125,7 +125,7 @@ def create_user_submit(request: Request, actor: PageActor, db: Db, form: Form) -
 
 @router.get("/users/{username}")
 def edit_user_page(request: Request, actor: PageActor, db: Db, username: Username) -> Response:
-    require(actor.user, Perm.USER_MANAGE)  # type: ignore[arg-type]
+    require(acting_user(actor), Perm.USER_MANAGE)
     user = get_user(db, username)
     values = {"display_name": user.display_name, "role": user.role.value,
               "borough": user.borough_code or "", "force": user.force_id or "",
@@ -149,8 +149,8 @@ def _edit_user(request: Request, db: Session, username: str, values: dict[str, A
 @router.post("/users/{username}")
 def edit_user_submit(request: Request, actor: PageActor, db: Db, form: Form,
                      username: Username) -> Response:
-    require(actor.user, Perm.USER_MANAGE)  # type: ignore[arg-type]
-    values = dict(form)
+    require(acting_user(actor), Perm.USER_MANAGE)
+    values: dict[str, Any] = dict(form)
     role = forms.text(form, "role")
     version = forms.version(form)
     if role not in Role._value2member_map_ or not isinstance(version, int):
@@ -201,7 +201,7 @@ def _tokens_page(request: Request, db: Session, actor: Actor, *, new_secret: str
 
 @router.post("/tokens")
 def issue_token(request: Request, actor: PageActor, db: Db, form: Form) -> Response:
-    require(actor.user, Perm.TOKEN_MANAGE)  # type: ignore[arg-type]
+    require(acting_user(actor), Perm.TOKEN_MANAGE)
     try:
         user = get_user(db, forms.text(form, "user"))
         token, secret = create_token(db, actor, user, forms.text(form, "name"))

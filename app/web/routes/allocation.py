@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.service import AuditAction, record_read
-from app.auth.context import Actor
+from app.auth.context import Actor, acting_user
 from app.auth.permissions import covers_borough, visible_cases
 from app.cases.models import Case
 from app.clock import today
@@ -56,7 +56,7 @@ def allocation_page(request: Request, actor: PageActor, db: Db, operation_id: Op
 def make_allocation(request: Request, actor: PageActor, db: Db, form: Form,
                     operation_id: OperationId) -> Response:
     operation = get_operation(db, actor, operation_id)
-    require_change(actor.user, operation)  # type: ignore[arg-type]
+    require_change(acting_user(actor), operation)
     payload: dict[str, Any] = {
         "cases": [str(v) for v in form.getlist("cases") if v],
         "method": forms.text(form, "method") or Method.PAIRS.value,
@@ -86,7 +86,7 @@ def open_cell_candidates(request: Request, actor: PageActor, db: Db, form: Form,
     """A hotspot search's top cells opened as the operation's cases, then shown (ticked) among
     the candidates."""
     operation = get_operation(db, actor, operation_id)
-    require_change(actor.user, operation)  # type: ignore[arg-type]
+    require_change(acting_user(actor), operation)
     category = forms.text(form, "category")
     payload: dict[str, Any] = {
         "borough": forms.optional(form, "borough"), "first": forms.text(form, "first"),

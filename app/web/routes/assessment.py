@@ -3,7 +3,7 @@ record's facts to the process evaluation, and an operation's evaluation (page an
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response, StreamingResponse
@@ -35,7 +35,7 @@ MONTH_FIELDS = ("before_first", "before_last", "after_first", "after_last")
 @router.post("/cases/{ref}/assessments")
 def run_assessment(request: Request, actor: PageActor, db: Db, form: Form,
                    ref: Ref) -> Response:
-    values = {name: forms.text(form, name) for name in MONTH_FIELDS}
+    values: dict[str, Any] = {name: forms.text(form, name) for name in MONTH_FIELDS}
     values |= {"categories": [c for c in form.getlist("categories") if c],
                "note": forms.text(form, "note")}
     try:

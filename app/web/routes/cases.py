@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from app.audit.service import AuditAction, record_read
-from app.auth.context import Actor
+from app.auth.context import Actor, acting_user
 from app.auth.permissions import Perm, has, home_area, require
 from app.auth.roles import Role
 from app.auth.service import eligible_owners
@@ -234,7 +234,7 @@ def case_page(request: Request, actor: PageActor, db: Db, ref: Ref, section: str
         return redirect(f"/cases/{case.ref}")
     section = section if section in SECTIONS else ""
     editing = None
-    if section and edit and editable_sections(actor.user, case).get(section):  # type: ignore[arg-type]
+    if section and edit and editable_sections(acting_user(actor), case).get(section):
         editing = section if edit == "1" else edit
     group = next((g for g in STAGE_GROUPS if g.value == stage), None)
     open_stage = SECTIONS[section].stage if section else (None if fold else group)
@@ -335,7 +335,7 @@ def save_section(request: Request, actor: PageActor, db: Db, form: Form, ref: Re
     if spec is None or spec.payload is None:
         return render(request, "errors/error.html", {"heading": "Page not found",
                       "message": "There is no such section."}, status_code=404)
-    values = dict(form)
+    values: dict[str, Any] = dict(form)
     values["crime_types"] = form.getlist("crime_types")
     try:
         problems = Problems()

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, QueryParams, UploadFile
 
-from app.auth.context import Actor
+from app.auth.context import Actor, acting_user
 from app.auth.permissions import Perm, covers_force, require
 from app.bounds import ZipBounds, file_name_problem
 from app.crime import counts, jobs
@@ -50,7 +50,7 @@ Upload = Annotated[FormData, Depends(upload_form)]
 
 def _page(request: Request, db: Session, actor: Actor, *, errors: dict[str, str] | None = None,
           status_code: int = 200, notice: str = "", follow: str = "") -> Response:
-    require(actor.user, Perm.CASE_READ)  # type: ignore[arg-type]
+    require(acting_user(actor), Perm.CASE_READ)
     user = actor.user
     assert user is not None
     batches = list(db.scalars(select(ImportBatch).where(batches_seen_by(user))
@@ -109,14 +109,14 @@ def _not_yet_begun(db: Session, actor: Actor, started: int, after: int, at: int)
 def upload_police_uk(request: Request, actor: PageActor, db: Db, form: Upload) -> Response:
     """Save the upload, then import it in the background: the batches record the progress,
     so this page (from any server process) can follow it."""
-    require(actor.user, Perm.DATA_IMPORT)  # type: ignore[arg-type]
+    require(acting_user(actor), Perm.DATA_IMPORT)
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return _page(request, db, actor, errors={"file": "Choose a CSV or zip file."},
                      status_code=422)
     force = str(form.get("force") or "").strip() or None
     if force and (db.get(Force, force) is None
-                  or not covers_force(actor.user, force)):  # type: ignore[arg-type]
+                  or not covers_force(acting_user(actor), force)):
         return _page(request, db, actor, errors={"force": "Choose a force from the list."},
                      status_code=422)
     if problem := file_name_problem(upload.filename):
@@ -163,7 +163,7 @@ def _start(request: Request, job_id: int) -> None:
 
 @router.post("/boundaries")
 def upload_boundaries(request: Request, actor: PageActor, db: Db, form: Upload) -> Response:
-    require(actor.user, Perm.DATA_IMPORT)  # type: ignore[arg-type]
+    require(acting_user(actor), Perm.DATA_IMPORT)
     upload = form.get("boundary_file")
     kind = AreaKind.from_option(str(form.get("kind") or ""))
     errors = {}
@@ -182,7 +182,7 @@ def upload_boundaries(request: Request, actor: PageActor, db: Db, form: Upload) 
         return _page(request, db, actor, status_code=422, errors={
             "boundary_file": f"Boundary files are limited to {limit // (1024 * 1024)} MB."})
     assert kind is not None
-    report = import_boundaries(db, actor, upload.filename, content, kind,
+    report = import_boundaries(db, actor, upload.filename or "", content, kind,
                                code_field=str(form.get("code_field") or "").strip() or None,
                                name_field=str(form.get("name_field") or "").strip() or None)
     return RedirectResponse(f"/data/imports/{report.batch_id}", status_code=303)

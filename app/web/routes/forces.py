@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
-from app.auth.context import Actor
+from app.auth.context import Actor, acting_user
 from app.auth.models import User
 from app.auth.permissions import Perm, covers_force, require
 from app.auth.roles import Role
@@ -63,7 +63,7 @@ Form = Annotated[FormData, Depends(form_data)]
 
 @router.get("")
 def forces_page(request: Request, actor: PageActor, db: Db) -> Response:
-    require(actor.user, Perm.FORCE_MANAGE)  # type: ignore[arg-type]
+    require(acting_user(actor), Perm.FORCE_MANAGE)
     covered = {c.force.id: c for c in coverage(db)}
     return render(request, "admin/forces.html", {
         "active_nav": "forces", "forces": service.list_forces(db), "coverage": covered})
@@ -81,7 +81,7 @@ def _force_page(request: Request, db: Session, actor: Actor, force_id: str, *,
                 cadence_errors: dict[str, str] | None = None, flash: str = "",
                 retention_errors: dict[str, str] | None = None,
                 status_code: int = 200) -> Response:
-    require(actor.user, Perm.FORCE_MANAGE)  # type: ignore[arg-type]
+    require(acting_user(actor), Perm.FORCE_MANAGE)
     force = service.get_force(db, force_id)
     areas = service.list_boroughs(db, force.id)
     codes = [a.code for a in areas]
@@ -103,7 +103,7 @@ def _force_page(request: Request, db: Session, actor: Actor, force_id: str, *,
         "setup_kinds": SETUP_KINDS,
         "cadence": reviews.read_cadence(db, actor, force.id),
         "cadence_errors": cadence_errors or {}, "cadence_values": values or {},
-        "may_set_cadence": covers_force(actor.user, force.id),  # type: ignore[arg-type]
+        "may_set_cadence": covers_force(acting_user(actor), force.id),
         "flash": "The review cadence is saved." if flash == "cadence" else "",
         "retention": retention.read_periods(db, actor, force.id),
         "retention_errors": retention_errors or {}, "categories": CATEGORIES,
@@ -114,7 +114,7 @@ def _force_page(request: Request, db: Session, actor: Actor, force_id: str, *,
 @router.post("/{force_id}/boundaries")
 def set_up_areas(request: Request, actor: PageActor, db: Db, form: Upload,
                  force_id: ForceId) -> Response:
-    require(actor.user, Perm.FORCE_MANAGE)  # type: ignore[arg-type]
+    require(acting_user(actor), Perm.FORCE_MANAGE)
     force = service.get_force(db, force_id)
     upload, kind = form.get("boundary_file"), AreaKind.from_option(forms.text(form, "kind"))
     errors = {}
@@ -144,7 +144,7 @@ def set_up_areas(request: Request, actor: PageActor, db: Db, form: Upload,
 @router.post("/{force_id}/areas/{code}/prefix")
 def change_prefix(request: Request, actor: PageActor, db: Db, form: Form, force_id: ForceId,
                   code: AreaCode) -> Response:
-    require(actor.user, Perm.FORCE_MANAGE)  # type: ignore[arg-type]
+    require(acting_user(actor), Perm.FORCE_MANAGE)
     known = service.get_borough(db, code)
     if known is None or known.force_id != service.get_force(db, force_id).id:
         raise NotFound(f"{code} is not a local policing area of {force_id}.")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import QueryParams
 
 from app.audit.service import AuditAction, record_read
-from app.auth.context import Actor
+from app.auth.context import Actor, acting_user
 from app.auth.permissions import Perm, home_area, require
 from app.cases import service as cases
 from app.cases.access import case_for
@@ -120,7 +120,7 @@ def operation_list(request: Request, actor: PageActor, db: Db) -> Response:
 
 @router.get("/operations/new")
 def new_operation(request: Request, actor: PageActor, db: Db) -> Response:
-    require(actor.user, Perm.OPERATION_MANAGE,  # type: ignore[arg-type]
+    require(acting_user(actor), Perm.OPERATION_MANAGE,
             "Only supervisors and analysts set up operations.")
     user = actor.user
     return render(request, "operations/form.html", {
@@ -210,7 +210,7 @@ def edit_operation(request: Request, actor: PageActor, db: Db,
     # Out of one's reading scope it is not found (as a case is); read but not one's own:
     # forbidden.
     operation = operations.get_operation(db, actor, operation_id)
-    operations.require_change(actor.user, operation)  # type: ignore[arg-type]
+    operations.require_change(acting_user(actor), operation)
     record_read(db, actor, AuditAction.OPERATION_VIEW, object_type="operation",
                 object_ref=str(operation.id), details={"form": "edit"})
     values = {name: getattr(operation, name) or "" for name in OPERATION_FIELDS}
@@ -256,7 +256,7 @@ def add_case(request: Request, actor: PageActor, db: Db, form: Form,
     """Put a case (by its reference) into the operation: the case update, as on the case
     page, so it is on the case's timeline."""
     operation = operations.get_operation(db, actor, operation_id)
-    operations.require_change(actor.user, operation)  # type: ignore[arg-type]
+    operations.require_change(acting_user(actor), operation)
     ref = forms.text(form, "ref").upper()
     try:
         if not ref:

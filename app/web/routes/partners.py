@@ -245,7 +245,8 @@ def update_contact(request: Request, actor: PageActor, db: Db, form: Form, agenc
         agency = agency_for(db, acting_user(actor), agency_id, manage=True)
         found = contact_of(db, agency, contact_id)
         stale = isinstance(exc, StaleVersion)
-        errors = {} if stale else forms.prefixed(exc.errors, "contact", list(form))
+        errors = (forms.prefixed(exc.errors, "contact", list(form))
+                  if isinstance(exc, ValidationFailed) else {})
         return _contact_form(request, agency, found, dict(form) | (
             {"version": str(found.version)} if stale else {}), errors,
             status_code=409 if stale else 422, conflict=exc.message if stale else "")

@@ -200,7 +200,7 @@ def _rows(form: forms.Form, name: str, fields: tuple[str, ...], most: int,
     not make a row filled on their own."""
     found: list[dict[str, Any]] = []
     for i in range(most):
-        row = {f: forms.text(form, f"{name}-{i}-{f}") for f in fields}
+        row: dict[str, str | None] = {f: forms.text(form, f"{name}-{i}-{f}") for f in fields}
         if not any(v for f, v in row.items() if f not in quiet):
             continue
         for f in optional:
