@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from app.audit.service import AuditAction, record
+from app.audit.service import AuditAction
 from app.auth.context import Actor
 from app.auth.permissions import Perm, require
-from app.cases.access import acting_user, add_event, case_for, stale_guard
+from app.cases.access import acting_user, case_for, stale_guard
 from app.cases.models import Case, EventKind
 from app.cases.schemas import TransitionRequest
 from app.cases.views import case_facts
@@ -16,6 +16,7 @@ from app.errors import Conflict
 from app.retention.schedule import schedule_closed, unschedule_reopened
 from app.reviews.schedule import schedule_reopened, unschedule
 from app.sara.stages import Move, MoveKind, Stage, decide_move
+from app.usecase import use_case
 
 
 def move_case(db: Session, actor: Actor, ref: str, request: TransitionRequest) -> Case:
@@ -34,28 +35,27 @@ def move_case(db: Session, actor: Actor, ref: str, request: TransitionRequest) -
                        override=request.override)
     if move.overridden:
         require(user, Perm.GATE_OVERRIDE, "Only a supervisor can override a gate.")
-    now = utcnow()
-    case.stage, case.stage_entered_at, case.updated_at = move.to_stage, now, now
-    if move.closes:
-        unschedule(case)
-        schedule_closed(db, case)
-    elif move.kind is MoveKind.REOPEN:
-        schedule_reopened(db, case)
-        unschedule_reopened(case)
-    with stale_guard(db, case):
-        db.flush()
-    add_event(
-        db, case, actor, EventKind.MOVED, _summary(move), body=move.reason,
-        from_stage=move.from_stage, to_stage=move.to_stage, overridden=move.overridden,
-        details={"kind": move.kind.value,
-                 "unmet": [{"code": u.code, "message": u.message} for u in move.unmet]},
-    )
-    record(db, actor, AuditAction.CASE_MOVE, object_type="case", object_ref=case.ref,
-           justification=move.reason,
-           details={"from": move.from_stage.value, "to": move.to_stage.value,
-                    "kind": move.kind.value, "override": move.overridden,
-                    "unmet": [u.code for u in move.unmet]})
-    db.commit()
+    with use_case(db, actor, AuditAction.CASE_MOVE, case=case,
+                  justification=move.reason) as done:
+        now = utcnow()
+        case.stage, case.stage_entered_at, case.updated_at = move.to_stage, now, now
+        if move.closes:
+            unschedule(case)
+            schedule_closed(db, case)
+        elif move.kind is MoveKind.REOPEN:
+            schedule_reopened(db, case)
+            unschedule_reopened(case)
+        with stale_guard(db, case):
+            db.flush()
+        done.event(
+            EventKind.MOVED, _summary(move), body=move.reason,
+            from_stage=move.from_stage, to_stage=move.to_stage, overridden=move.overridden,
+            details={"kind": move.kind.value,
+                     "unmet": [{"code": u.code, "message": u.message} for u in move.unmet]},
+        )
+        done.details = {"from": move.from_stage.value, "to": move.to_stage.value,
+                        "kind": move.kind.value, "override": move.overridden,
+                        "unmet": [u.code for u in move.unmet]}
     return case
 
 

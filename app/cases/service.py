@@ -22,7 +22,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
-from app.audit.service import AuditAction, record
+from app.audit.service import AuditAction, record, record_read
 from app.auth.context import Actor
 from app.auth.models import User
 from app.auth.permissions import (
@@ -67,6 +67,7 @@ from app.sara.reviews import DUE_SOON_DAYS
 from app.sara.stages import Stage
 from app.sara.triangle import TriangleSide
 from app.search import query as search
+from app.usecase import use_case
 
 REF_ATTEMPTS = 5
 # Fields an analyst may change (with hypotheses, through their own use cases).
@@ -93,6 +94,7 @@ def create_case(db: Session, actor: Actor, data: CaseCreate, *,
                 via: Perm = Perm.CASE_CREATE) -> Case:
     """Open a case in Scanning. ``via`` CASE_PROPOSE: opened from an analysis (the hotspot
     finder), which analysts may do too; the borough then assigns an owner."""
+    # Not use_case: open_case writes the entry, as it is also one step of triage_concern's.
     case = open_case(db, actor, data, via=via)
     db.commit()
     return case
@@ -220,8 +222,7 @@ def _set_target_area(case: Case, area: dict[str, Any] | None) -> None:
 def view_case(db: Session, actor: Actor, ref: str) -> Case:
     """A case opened for reading: the consultation goes into the access log."""
     case = case_for(db, actor, ref)
-    record(db, actor, AuditAction.CASE_VIEW, object_type="case", object_ref=case.ref)
-    db.commit()
+    record_read(db, actor, AuditAction.CASE_VIEW, object_type="case", object_ref=case.ref)
     return case
 
 
@@ -241,17 +242,16 @@ def update_case(db: Session, actor: Actor, ref: str, data: CaseUpdate) -> Case:
     case = case_for(db, actor, ref, _permission_for(fields))
     ensure_open(case)
     ensure_version(case, data.version)
-    changed = _apply_update(db, user, case, data, fields)
-    if not changed:
-        return case
-    case.updated_at = utcnow()
-    with stale_guard(db, case):
-        db.flush()
-    add_event(db, case, actor, EventKind.EDITED, "Changed " + ", ".join(changed),
-              details={"fields": changed})
-    record(db, actor, AuditAction.CASE_UPDATE, object_type="case", object_ref=case.ref,
-           details={"fields": changed})
-    db.commit()
+    with use_case(db, actor, AuditAction.CASE_UPDATE, case=case) as done:
+        changed = _apply_update(db, user, case, data, fields)
+        if not changed:
+            done.unchanged()
+            return case
+        case.updated_at = utcnow()
+        with stale_guard(db, case):
+            db.flush()
+        done.event(EventKind.EDITED, "Changed " + ", ".join(changed),
+                   details={"fields": changed})
     return case
 
 
@@ -478,10 +478,9 @@ def list_cases(db: Session, actor: Actor, filters: CaseFilters, *,
         rows, total = _search_cases(db, user, filters)
     found = search.snippets(db, filters.q, [case.id for case, _ in rows]) if filters.q else {}
     if log:
-        record(db, actor, AuditAction.CASE_LIST, object_type="case",
-               details={"filters": filters.model_dump(mode="json", exclude_defaults=True),
-                        "total": total})
-        db.commit()
+        record_read(db, actor, AuditAction.CASE_LIST, object_type="case",
+                    details={"filters": filters.model_dump(mode="json", exclude_defaults=True),
+                             "total": total})
     return [CaseRow(case, count, found.get(case.id)) for case, count in rows], total
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, lazyload
 
-from app.audit.service import AuditAction, record
+from app.audit.service import AuditAction, record_read
 from app.auth.context import Actor
 from app.auth.models import User
 from app.auth.permissions import Perm, covers_borough, has, require, visible
-from app.cases.access import acting_user, add_event, case_for, ensure_open
+from app.cases.access import acting_user, case_for, ensure_open
 from app.cases.models import Case, EventKind
 from app.cases.schemas import CaseCreate
 from app.cases.service import open_case
@@ -26,6 +26,7 @@ from app.errors import Conflict, FieldError, NotFound, StaleVersion, ValidationF
 from app.reference.models import Borough, Ward
 from app.reference.service import unknown_area
 from app.sara.community import TriageOutcome
+from app.usecase import use_case
 
 TITLE_FROM_DESCRIPTION = 80
 
@@ -45,16 +46,16 @@ def record_concern(db: Session, actor: Actor, data: ConcernCreate) -> Concern:
             raise ValidationFailed.one("ward", f"{data.ward} is not a ward of {borough.name}.")
     if data.raised_on > today():
         raise ValidationFailed.one("raised_on", "This date is in the future.")
-    concern = Concern(
-        borough_code=borough.code, ward_code=data.ward, raised_on=data.raised_on,
-        raised_by_kind=data.raised_by_kind, raised_by=data.raised_by, contact=data.contact,
-        channel=data.channel, place=data.place, description=data.description,
-        recorded_at=utcnow(), recorded_by_id=user.id)
-    db.add(concern)
-    db.flush()
-    record(db, actor, AuditAction.CONCERN_RECORD, object_type="concern",
-           object_ref=str(concern.id), details={"borough": borough.code})
-    db.commit()
+    with use_case(db, actor, AuditAction.CONCERN_RECORD, object_type="concern",
+                  details={"borough": borough.code}) as done:
+        concern = Concern(
+            borough_code=borough.code, ward_code=data.ward, raised_on=data.raised_on,
+            raised_by_kind=data.raised_by_kind, raised_by=data.raised_by, contact=data.contact,
+            channel=data.channel, place=data.place, description=data.description,
+            recorded_at=utcnow(), recorded_by_id=user.id)
+        db.add(concern)
+        done.flush()
+        done.object_ref = str(concern.id)
     return concern
 
 
@@ -71,9 +72,8 @@ def concern_for(db: Session, actor: Actor, concern_id: int,
 
 def view_concern(db: Session, actor: Actor, concern_id: int) -> Concern:
     concern = concern_for(db, actor, concern_id)
-    record(db, actor, AuditAction.CONCERN_VIEW, object_type="concern",
-           object_ref=str(concern.id))
-    db.commit()
+    record_read(db, actor, AuditAction.CONCERN_VIEW, object_type="concern",
+                object_ref=str(concern.id))
     return concern
 
 
@@ -90,10 +90,9 @@ def list_concerns(db: Session, actor: Actor, filters: ConcernFilters) -> tuple[l
     order = (Concern.raised_on.asc(), Concern.id.asc()) if filters.status == "awaiting" \
         else (Concern.raised_on.desc(), Concern.id.desc())
     rows = list(db.scalars(query.order_by(*order).limit(filters.limit).offset(filters.offset)))
-    record(db, actor, AuditAction.CONCERN_LIST, object_type="concern",
-           details={"filters": filters.model_dump(mode="json", exclude_defaults=True),
-                    "total": total})
-    db.commit()
+    record_read(db, actor, AuditAction.CONCERN_LIST, object_type="concern",
+                details={"filters": filters.model_dump(mode="json", exclude_defaults=True),
+                         "total": total})
     return rows, total
 
 
@@ -127,26 +126,25 @@ def triage_concern(db: Session, actor: Actor, concern_id: int, data: ConcernTria
     if data.version != concern.version:
         raise StaleVersion(f"Concern {concern.id} has changed since you opened it.",
                            current_version=concern.version)
-    case = None
-    if data.outcome is TriageOutcome.LINKED:
-        case = _case_to_link(db, actor, data, concern)
-    elif data.outcome is TriageOutcome.NEW_CASE:
-        case = _new_case_from(db, actor, concern, data)
-    elif len(data.reason) < 3:
-        raise ValidationFailed.one("reason", "Say why this is not a police matter (and who it "
-                                             "was passed to, if anyone).")
-    concern.triage_outcome, concern.triage_reason = data.outcome, data.reason
-    concern.triaged_at, concern.triaged_by_id = utcnow(), user.id
-    concern.case = case
-    db.flush()
-    if case is not None:
-        add_event(db, case, actor, EventKind.COMMUNITY,
-                  f"Community concern {concern.id} linked: {_first_words(concern.description)}",
-                  body=data.reason, details={"concern": concern.id})
-    record(db, actor, AuditAction.CONCERN_TRIAGE, object_type="concern",
-           object_ref=str(concern.id), justification=data.reason,
-           details={"outcome": data.outcome.value, "case": case.ref if case else None})
-    db.commit()
+    with use_case(db, actor, AuditAction.CONCERN_TRIAGE, object_type="concern",
+                  object_ref=str(concern.id), justification=data.reason) as done:
+        case = None
+        if data.outcome is TriageOutcome.LINKED:
+            case = _case_to_link(db, actor, data, concern)
+        elif data.outcome is TriageOutcome.NEW_CASE:
+            case = _new_case_from(db, actor, concern, data)  # with its own case.create entry
+        elif len(data.reason) < 3:
+            raise ValidationFailed.one("reason", "Say why this is not a police matter (and who "
+                                                 "it was passed to, if anyone).")
+        concern.triage_outcome, concern.triage_reason = data.outcome, data.reason
+        concern.triaged_at, concern.triaged_by_id = utcnow(), user.id
+        concern.case = case
+        done.flush()
+        if case is not None:
+            done.event(EventKind.COMMUNITY, f"Community concern {concern.id} linked: "
+                       f"{_first_words(concern.description)}",
+                       case=case, body=data.reason, details={"concern": concern.id})
+        done.details = {"outcome": data.outcome.value, "case": case.ref if case else None}
     return concern
 
 
@@ -202,14 +200,12 @@ def answer_concern(db: Session, actor: Actor, concern_id: int, data: ConcernAnsw
                            current_version=concern.version)
     if data.we_did == concern.we_did:
         return concern
-    concern.we_did, concern.answered_at, concern.answered_by_id = data.we_did, utcnow(), user.id
-    db.flush()
-    add_event(db, case, actor, EventKind.COMMUNITY,
-              f"You said, we did (concern {concern.id}): {_first_words(data.we_did)}",
-              body=data.we_did, details={"concern": concern.id})
-    record(db, actor, AuditAction.CONCERN_ANSWER, object_type="concern",
-           object_ref=str(concern.id), details={"case": case.ref})
-    db.commit()
+    with use_case(db, actor, AuditAction.CONCERN_ANSWER, case=case, object_type="concern",
+                  object_ref=str(concern.id), details={"case": case.ref}) as done:
+        concern.we_did, concern.answered_at, concern.answered_by_id = data.we_did, utcnow(), user.id
+        done.event(EventKind.COMMUNITY,
+                   f"You said, we did (concern {concern.id}): {_first_words(data.we_did)}",
+                   body=data.we_did, details={"concern": concern.id})
     return concern
 
 

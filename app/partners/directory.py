@@ -7,7 +7,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.audit.service import AuditAction, record
+from app.audit.service import AuditAction, record_read
 from app.auth.context import Actor
 from app.auth.models import User
 from app.auth.permissions import Perm, has, require
@@ -21,6 +21,7 @@ from app.partners.schemas import AgencyCreate, AgencyUpdate, ContactCreate, Cont
 from app.reference.models import Borough, Force
 from app.sara.partners import FORMER_CONTACT, AgencyKind
 from app.sara.stages import Stage
+from app.usecase import use_case
 
 # --- read --------------------------------------------------------------------------------------
 
@@ -48,17 +49,15 @@ def list_agencies(db: Session, actor: Actor, *, force: str | None = None,
     if not include_retired:
         query = query.where(PartnerAgency.retired_at.is_(None))
     agencies = list(db.scalars(query))
-    record(db, actor, AuditAction.PARTNER_LIST, object_type="partners",
-           object_ref=force or user.force_id or "all", details={"count": len(agencies)})
-    db.commit()
+    record_read(db, actor, AuditAction.PARTNER_LIST, object_type="partners",
+                object_ref=force or user.force_id or "all", details={"count": len(agencies)})
     return agencies
 
 
 def view_agency(db: Session, actor: Actor, agency_id: int) -> PartnerAgency:
     agency = agency_for(db, acting_user(actor), agency_id)
-    record(db, actor, AuditAction.PARTNER_VIEW, object_type="partner",
-           object_ref=str(agency.id))
-    db.commit()
+    record_read(db, actor, AuditAction.PARTNER_VIEW, object_type="partner",
+                object_ref=str(agency.id))
     return agency
 
 
@@ -68,13 +67,13 @@ def create_agency(db: Session, actor: Actor, data: AgencyCreate) -> PartnerAgenc
     user = acting_user(actor)
     require(user, Perm.PARTNER_MANAGE)
     force_id = _force_of_new_agency(db, user, data.force)
-    agency = PartnerAgency(force_id=force_id, name=data.name, kind=data.kind,
-                           borough_code=_area(db, force_id, data.borough), notes=data.notes)
-    db.add(agency)
-    _flush_unique_name(db, agency.name)
-    record(db, actor, AuditAction.PARTNER_CREATE, object_type="partner",
-           object_ref=str(agency.id), details={"force": force_id, "kind": agency.kind.value})
-    db.commit()
+    with use_case(db, actor, AuditAction.PARTNER_CREATE, object_type="partner") as done:
+        agency = PartnerAgency(force_id=force_id, name=data.name, kind=data.kind,
+                               borough_code=_area(db, force_id, data.borough), notes=data.notes)
+        db.add(agency)
+        _flush_unique_name(db, agency.name)
+        done.object_ref = str(agency.id)
+        done.details = {"force": force_id, "kind": agency.kind.value}
     return agency
 
 
@@ -114,25 +113,26 @@ def update_agency(db: Session, actor: Actor, agency_id: int,
                   data: AgencyUpdate) -> PartnerAgency:
     agency = agency_for(db, acting_user(actor), agency_id, manage=True)
     _check_version(agency.version, data.version, agency.name)
-    changed: list[str] = []
-    fields = data.model_fields_set
-    for name in ("name", "kind", "notes"):
-        value = getattr(data, name)
-        if name in fields and value is not None and value != getattr(agency, name):
-            setattr(agency, name, value)
-            changed.append(name)
-    if "borough" in fields and data.borough != agency.borough_code:
-        agency.borough_code = _area(db, agency.force_id, data.borough)
-        changed.append("borough")
-    if data.retired is not None and data.retired != (agency.retired_at is not None):
-        agency.retired_at = utcnow() if data.retired else None
-        changed.append("retired")
-    if not changed:
-        return agency
-    _flush_unique_name(db, agency.name)
-    record(db, actor, AuditAction.PARTNER_UPDATE, object_type="partner",
-           object_ref=str(agency.id), details={"fields": changed})
-    db.commit()
+    with use_case(db, actor, AuditAction.PARTNER_UPDATE, object_type="partner",
+                  object_ref=str(agency.id)) as done:
+        changed: list[str] = []
+        fields = data.model_fields_set
+        for name in ("name", "kind", "notes"):
+            value = getattr(data, name)
+            if name in fields and value is not None and value != getattr(agency, name):
+                setattr(agency, name, value)
+                changed.append(name)
+        if "borough" in fields and data.borough != agency.borough_code:
+            agency.borough_code = _area(db, agency.force_id, data.borough)
+            changed.append("borough")
+        if data.retired is not None and data.retired != (agency.retired_at is not None):
+            agency.retired_at = utcnow() if data.retired else None
+            changed.append("retired")
+        if not changed:
+            done.unchanged()
+            return agency
+        _flush_unique_name(db, agency.name)
+        done.details = {"fields": changed}
     return agency
 
 
@@ -143,12 +143,12 @@ def add_contact(db: Session, actor: Actor, agency_id: int, data: ContactCreate) 
     if agency.retired_at is not None:
         raise ValidationFailed.one("name", f"{agency.name} is retired: bring it back before "
                                            "adding contacts.")
-    contact = PartnerContact(agency_id=agency.id, **data.model_dump())
-    db.add(contact)
-    db.flush()
-    record(db, actor, AuditAction.CONTACT_ADD, object_type="partner", object_ref=str(agency.id),
-           details={"contact": contact.id})
-    db.commit()
+    with use_case(db, actor, AuditAction.CONTACT_ADD, object_type="partner",
+                  object_ref=str(agency.id)) as done:
+        contact = PartnerContact(agency_id=agency.id, **data.model_dump())
+        db.add(contact)
+        done.flush()
+        done.details = {"contact": contact.id}
     return contact
 
 
@@ -159,27 +159,28 @@ def update_contact(db: Session, actor: Actor, agency_id: int, contact_id: int,
     _check_version(contact.version, data.version, "This contact")
     if contact.erased_at is not None:
         raise NotFound(f"{agency.name} has no contact {contact_id}: it was erased.")
-    changed: list[str] = []
-    for name in ("name", "job_title", "phone", "email"):
-        value = getattr(data, name)
-        if name in data.model_fields_set and value is not None \
-                and value != getattr(contact, name):
-            setattr(contact, name, value)
-            changed.append(name)
-    if data.retired is not None and data.retired != (contact.retired_at is not None):
-        contact.retired_at = utcnow() if data.retired else None
-        changed.append("retired")
-    # Retired again once no open case names them (their case closed, or let them go): erased.
-    erased = data.retired is True and not on_open_case(db, contact.id)
-    if not changed and not erased:
-        return contact
-    if erased:
-        erase_contact(contact)
-    db.flush()
-    record(db, actor, AuditAction.CONTACT_ERASE if erased else AuditAction.CONTACT_UPDATE,
-           object_type="partner", object_ref=str(agency.id),
-           details={"contact": contact.id, "fields": changed})
-    db.commit()
+    with use_case(db, actor, AuditAction.CONTACT_UPDATE, object_type="partner",
+                  object_ref=str(agency.id)) as done:
+        changed: list[str] = []
+        for name in ("name", "job_title", "phone", "email"):
+            value = getattr(data, name)
+            if name in data.model_fields_set and value is not None \
+                    and value != getattr(contact, name):
+                setattr(contact, name, value)
+                changed.append(name)
+        if data.retired is not None and data.retired != (contact.retired_at is not None):
+            contact.retired_at = utcnow() if data.retired else None
+            changed.append("retired")
+        # Retired again once no open case names them (their case closed, or let them go):
+        # erased.
+        erased = data.retired is True and not on_open_case(db, contact.id)
+        if not changed and not erased:
+            done.unchanged()
+            return contact
+        if erased:
+            erase_contact(contact)
+            done.action = AuditAction.CONTACT_ERASE
+        done.details = {"contact": contact.id, "fields": changed}
     return contact
 
 

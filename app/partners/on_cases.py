@@ -6,14 +6,15 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.audit.service import AuditAction, record
+from app.audit.service import AuditAction, record_read
 from app.auth.context import Actor
 from app.auth.permissions import Perm
-from app.cases.access import add_event, case_for, ensure_open
+from app.cases.access import case_for, ensure_open
 from app.cases.models import Case, EventKind
 from app.errors import NotFound, StaleVersion, ValidationFailed
 from app.partners.models import CasePartner, PartnerAgency, PartnerContact
 from app.partners.schemas import CasePartnerCreate, CasePartnerUpdate
+from app.usecase import use_case
 
 
 def case_partners(db: Session, case: Case) -> list[CasePartner]:
@@ -26,8 +27,8 @@ def case_partners(db: Session, case: Case) -> list[CasePartner]:
 def view_case_partners(db: Session, actor: Actor, ref: str) -> tuple[Case, list[CasePartner]]:
     case = case_for(db, actor, ref)
     partners = case_partners(db, case)
-    record(db, actor, AuditAction.CASE_PARTNERS_VIEW, object_type="case", object_ref=case.ref)
-    db.commit()
+    record_read(db, actor, AuditAction.CASE_PARTNERS_VIEW, object_type="case",
+                object_ref=case.ref)
     return case, partners
 
 
@@ -40,16 +41,14 @@ def add_case_partner(db: Session, actor: Actor, ref: str, data: CasePartnerCreat
         raise ValidationFailed.one("agency", f"{agency.name} is already a partner on "
                                              f"{case.ref}: change its role or contact there.")
     contact = _contact(db, agency, data.contact)
-    partner = CasePartner(case_id=case.id, agency=agency, contact=contact, role=data.role,
-                          added_by_id=actor.user.id if actor.user else None)
-    db.add(partner)
-    db.flush()
-    add_event(db, case, actor, EventKind.PARTNER,
-              f"Added partner: {agency.name} ({data.role.label.lower()})",
-              details={"partner": partner.id, "agency": agency.id})
-    record(db, actor, AuditAction.CASE_PARTNER_ADD, object_type="case", object_ref=case.ref,
-           details={"partner": partner.id, "agency": agency.id})
-    db.commit()
+    with use_case(db, actor, AuditAction.CASE_PARTNER_ADD, case=case) as done:
+        partner = CasePartner(case_id=case.id, agency=agency, contact=contact, role=data.role,
+                              added_by_id=actor.user.id if actor.user else None)
+        db.add(partner)
+        done.flush()
+        done.event(EventKind.PARTNER,
+                   f"Added partner: {agency.name} ({data.role.label.lower()})",
+                   details={"partner": partner.id, "agency": agency.id})
     return partner
 
 
@@ -61,22 +60,20 @@ def update_case_partner(db: Session, actor: Actor, ref: str, partner_id: int,
     if partner.version != data.version:
         raise StaleVersion(f"This partner on {case.ref} has changed since you opened it.",
                            current_version=partner.version)
-    changed = []
-    if data.role is not None and data.role != partner.role:
-        partner.role = data.role
-        changed.append("role")
-    if "contact" in data.model_fields_set and data.contact != partner.contact_id:
-        partner.contact = _contact(db, partner.agency, data.contact)
-        changed.append("contact")
-    if not changed:
-        return partner
-    db.flush()
-    add_event(db, case, actor, EventKind.PARTNER,
-              f"Changed partner: {partner.agency.name} ({partner.role.label.lower()})",
-              details={"partner": partner.id, "fields": changed})
-    record(db, actor, AuditAction.CASE_PARTNER_UPDATE, object_type="case", object_ref=case.ref,
-           details={"partner": partner.id, "fields": changed})
-    db.commit()
+    with use_case(db, actor, AuditAction.CASE_PARTNER_UPDATE, case=case) as done:
+        changed = []
+        if data.role is not None and data.role != partner.role:
+            partner.role = data.role
+            changed.append("role")
+        if "contact" in data.model_fields_set and data.contact != partner.contact_id:
+            partner.contact = _contact(db, partner.agency, data.contact)
+            changed.append("contact")
+        if not changed:
+            done.unchanged()
+            return partner
+        done.event(EventKind.PARTNER,
+                   f"Changed partner: {partner.agency.name} ({partner.role.label.lower()})",
+                   details={"partner": partner.id, "fields": changed})
     return partner
 
 
@@ -85,13 +82,10 @@ def remove_case_partner(db: Session, actor: Actor, ref: str, partner_id: int) ->
     ensure_open(case)
     partner = _partner(db, case, partner_id)
     name, agency_id = partner.agency.name, partner.agency_id
-    db.delete(partner)
-    db.flush()
-    add_event(db, case, actor, EventKind.PARTNER, f"Removed partner: {name}",
-              details={"partner": partner_id, "agency": agency_id})
-    record(db, actor, AuditAction.CASE_PARTNER_REMOVE, object_type="case", object_ref=case.ref,
-           details={"partner": partner_id, "agency": agency_id})
-    db.commit()
+    with use_case(db, actor, AuditAction.CASE_PARTNER_REMOVE, case=case) as done:
+        db.delete(partner)
+        done.event(EventKind.PARTNER, f"Removed partner: {name}",
+                   details={"partner": partner_id, "agency": agency_id})
 
 
 def _partner(db: Session, case: Case, partner_id: int) -> CasePartner:

@@ -10,10 +10,10 @@ from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from app.audit.service import AuditAction, record
+from app.audit.service import AuditAction
 from app.auth.context import Actor
 from app.auth.permissions import Perm, has
-from app.cases.access import acting_user, add_event, case_for, ensure_open
+from app.cases.access import acting_user, case_for, ensure_open
 from app.cases.models import Case, EventKind
 from app.clock import as_utc, local, to_minute, today
 from app.db import utcnow
@@ -40,6 +40,7 @@ from app.sara.patrols import (
     format_minutes,
     visit_band,
 )
+from app.usecase import use_case
 
 EARLIEST = date(2000, 1, 1)  # anything before is a typing slip
 FUTURE_GRACE = timedelta(minutes=5)  # a phone's clock may run a little ahead
@@ -56,21 +57,18 @@ def start_patrol(db: Session, actor: Actor, ref: str, data: PatrolStart) -> Patr
     if running is not None:
         raise Conflict(f"You already have a patrol running on {running[1]} since "
                        f"{local(running[0].started_at):%H:%M}: end it first.")
-    patrol = Patrol(case_id=case.id, started_at=to_minute(utcnow()), kind=data.kind,
-                    officers=data.officers or user.display_name, place=data.place, live=True,
-                    recorded_by_id=user.id, created_at=utcnow())
-    db.add(patrol)
-    try:
-        db.flush()
-    except IntegrityError:  # the same person's second tap, racing the first
-        db.rollback()
-        raise Conflict("You already have a patrol running: end it first.") from None
-    add_event(db, case, actor, EventKind.PATROL,
-              f"Started a {patrol.kind.label.lower()} patrol at "
-              f"{local(patrol.started_at):%H:%M}", details={"patrol": patrol.id})
-    record(db, actor, AuditAction.PATROL_START, object_type="case", object_ref=case.ref,
-           details={"patrol": patrol.id})
-    db.commit()
+    with use_case(db, actor, AuditAction.PATROL_START, case=case) as done:
+        patrol = Patrol(case_id=case.id, started_at=to_minute(utcnow()), kind=data.kind,
+                        officers=data.officers or user.display_name, place=data.place,
+                        live=True, recorded_by_id=user.id, created_at=utcnow())
+        db.add(patrol)
+        try:
+            done.flush()
+        except IntegrityError:  # the same person's second tap, racing the first
+            db.rollback()
+            raise Conflict("You already have a patrol running: end it first.") from None
+        done.event(EventKind.PATROL, f"Started a {patrol.kind.label.lower()} patrol at "
+                   f"{local(patrol.started_at):%H:%M}", details={"patrol": patrol.id})
     return patrol
 
 
@@ -94,16 +92,15 @@ def end_patrol(db: Session, actor: Actor, ref: str, patrol_id: int) -> Patrol:
             "ended_at", "This patrol started less than a minute ago: end it in a minute, or "
                         "discard it if it was started by mistake.")
     _check_length(patrol.started_at, now, "ended_at")
-    patrol.ended_at = now
-    db.flush()
-    minutes = patrol.minutes or 0
-    add_event(db, case, actor, EventKind.PATROL,
-              f"Ended the {patrol.kind.label.lower()} patrol started at "
-              f"{local(patrol.started_at):%H:%M}: {format_minutes(minutes)} "
-              f"({visit_band(minutes).label.lower()})", details={"patrol": patrol.id})
-    record(db, actor, AuditAction.PATROL_END, object_type="case", object_ref=case.ref,
-           details={"patrol": patrol.id, "minutes": minutes})
-    db.commit()
+    with use_case(db, actor, AuditAction.PATROL_END, case=case) as done:
+        patrol.ended_at = now
+        done.flush()
+        minutes = patrol.minutes or 0
+        done.event(EventKind.PATROL,
+                   f"Ended the {patrol.kind.label.lower()} patrol started at "
+                   f"{local(patrol.started_at):%H:%M}: {format_minutes(minutes)} "
+                   f"({visit_band(minutes).label.lower()})", details={"patrol": patrol.id})
+        done.details = {"patrol": patrol.id, "minutes": minutes}
     return patrol
 
 
@@ -121,14 +118,11 @@ def discard_patrol(db: Session, actor: Actor, ref: str, patrol_id: int) -> None:
     if db.scalar(select(func.count(OutputEntry.id)).where(OutputEntry.patrol_id == patrol.id)):
         raise Conflict("Outputs are recorded against this patrol: end it instead.")
     started = local(patrol.started_at)
-    db.delete(patrol)
-    db.flush()
-    add_event(db, case, actor, EventKind.PATROL,
-              f"Discarded the patrol started at {started:%H:%M} on {started:%-d %b %Y}",
-              details={"patrol": patrol_id})
-    record(db, actor, AuditAction.PATROL_DISCARD, object_type="case", object_ref=case.ref,
-           details={"patrol": patrol_id})
-    db.commit()
+    with use_case(db, actor, AuditAction.PATROL_DISCARD, case=case) as done:
+        db.delete(patrol)
+        done.event(EventKind.PATROL,
+                   f"Discarded the patrol started at {started:%H:%M} on {started:%-d %b %Y}",
+                   details={"patrol": patrol_id})
 
 
 def add_patrol(db: Session, actor: Actor, ref: str, data: PatrolCreate) -> Patrol:
@@ -138,18 +132,18 @@ def add_patrol(db: Session, actor: Actor, ref: str, data: PatrolCreate) -> Patro
     user = acting_user(actor)
     started, ended = to_minute(as_utc(data.started_at)), to_minute(as_utc(data.ended_at))
     _check_times(started, ended)
-    patrol = Patrol(case_id=case.id, started_at=started, ended_at=ended, kind=data.kind,
-                    officers=data.officers or user.display_name, place=data.place,
-                    notes=data.notes, live=False, recorded_by_id=user.id, created_at=utcnow())
-    db.add(patrol)
-    db.flush()
-    minutes = patrol.minutes or 0
-    add_event(db, case, actor, EventKind.PATROL,
-              f"Recorded a {patrol.kind.label.lower()} patrol on {_span(patrol)}: "
-              f"{format_minutes(minutes)}", details={"patrol": patrol.id})
-    record(db, actor, AuditAction.PATROL_ADD, object_type="case", object_ref=case.ref,
-           details={"patrol": patrol.id, "minutes": minutes})
-    db.commit()
+    with use_case(db, actor, AuditAction.PATROL_ADD, case=case) as done:
+        patrol = Patrol(case_id=case.id, started_at=started, ended_at=ended, kind=data.kind,
+                        officers=data.officers or user.display_name, place=data.place,
+                        notes=data.notes, live=False, recorded_by_id=user.id,
+                        created_at=utcnow())
+        db.add(patrol)
+        done.flush()
+        minutes = patrol.minutes or 0
+        done.event(EventKind.PATROL,
+                   f"Recorded a {patrol.kind.label.lower()} patrol on {_span(patrol)}: "
+                   f"{format_minutes(minutes)}", details={"patrol": patrol.id})
+        done.details = {"patrol": patrol.id, "minutes": minutes}
     return patrol
 
 
@@ -174,24 +168,23 @@ def correct_patrol(db: Session, actor: Actor, ref: str, patrol_id: int,
         _check_times(started, ended)
     else:
         _check_not_future(started, "started_at")
-    changed = []
-    if (started, ended) != (patrol.started_at, patrol.ended_at):
-        patrol.started_at, patrol.ended_at = started, ended
-        changed.append(f"times {before} to {_span(patrol)}")
-    for name in ("kind", "officers", "place", "notes"):
-        value = getattr(data, name)
-        if name in fields and value is not None and value != getattr(patrol, name):
-            setattr(patrol, name, value)
-            changed.append(name)
-    if not changed:
-        return patrol
-    db.flush()
-    add_event(db, case, actor, EventKind.PATROL,
-              f"Corrected the patrol of {before}: " + ", ".join(changed), body=data.reason,
-              details={"patrol": patrol.id, "fields": changed})
-    record(db, actor, AuditAction.PATROL_CORRECT, object_type="case", object_ref=case.ref,
-           justification=data.reason, details={"patrol": patrol.id, "fields": changed})
-    db.commit()
+    with use_case(db, actor, AuditAction.PATROL_CORRECT, case=case,
+                  justification=data.reason) as done:
+        changed = []
+        if (started, ended) != (patrol.started_at, patrol.ended_at):
+            patrol.started_at, patrol.ended_at = started, ended
+            changed.append(f"times {before} to {_span(patrol)}")
+        for name in ("kind", "officers", "place", "notes"):
+            value = getattr(data, name)
+            if name in fields and value is not None and value != getattr(patrol, name):
+                setattr(patrol, name, value)
+                changed.append(name)
+        if not changed:
+            done.unchanged()
+            return patrol
+        done.event(EventKind.PATROL,
+                   f"Corrected the patrol of {before}: " + ", ".join(changed),
+                   body=data.reason, details={"patrol": patrol.id, "fields": changed})
     return patrol
 
 
@@ -268,19 +261,18 @@ def record_outputs(db: Session, actor: Actor, ref: str, data: OutputsCreate) -> 
         raise ValidationFailed.one("counts", "Enter at least one output: a whole number "
                                              "above 0.")
     now = utcnow()
-    entries = [OutputEntry(case_id=case.id, on_date=data.on, kind=kind, count=count,
-                           patrol_id=data.patrol_id, notes=data.notes, recorded_at=now,
-                           recorded_by_id=user.id) for kind, count in counted]
-    db.add_all(entries)
-    db.flush()
-    described = describe_counts(counted)
-    add_event(db, case, actor, EventKind.OUTPUT,
-              f"Recorded {described} on {data.on:%-d %b %Y}", body=data.notes,
-              details={"outputs": [e.id for e in entries]})
-    record(db, actor, AuditAction.OUTPUT_RECORD, object_type="case", object_ref=case.ref,
-           details={"outputs": [e.id for e in entries],
-                    "counts": {kind.value: count for kind, count in counted}})
-    db.commit()
+    with use_case(db, actor, AuditAction.OUTPUT_RECORD, case=case) as done:
+        entries = [OutputEntry(case_id=case.id, on_date=data.on, kind=kind, count=count,
+                               patrol_id=data.patrol_id, notes=data.notes, recorded_at=now,
+                               recorded_by_id=user.id) for kind, count in counted]
+        db.add_all(entries)
+        done.flush()
+        described = describe_counts(counted)
+        done.event(EventKind.OUTPUT,
+                   f"Recorded {described} on {data.on:%-d %b %Y}", body=data.notes,
+                   details={"outputs": [e.id for e in entries]})
+        done.details = {"outputs": [e.id for e in entries],
+                        "counts": {kind.value: count for kind, count in counted}}
     return entries
 
 
@@ -300,26 +292,25 @@ def correct_output(db: Session, actor: Actor, ref: str, entry_id: int,
     if data.count == entry.count:
         raise ValidationFailed.one("count", f"{entry.kind.counted(entry.count)} is what is "
                                             "recorded already: enter the right count.")
-    correction = OutputEntry(case_id=case.id, on_date=entry.on_date, kind=entry.kind,
-                             count=data.count, patrol_id=entry.patrol_id, notes=entry.notes,
-                             corrects_id=entry.id, reason=data.reason, recorded_at=utcnow(),
-                             recorded_by_id=user.id)
-    db.add(correction)
-    try:
-        db.flush()
-    except IntegrityError:  # corrected by someone else at the same moment
-        db.rollback()
-        raise Conflict("This entry was corrected by someone else at the same moment: "
-                       "reload and check it.") from None
-    add_event(db, case, actor, EventKind.OUTPUT,
-              f"Corrected {entry.kind.label.lower()} on {entry.on_date:%-d %b %Y}: "
-              f"{entry.count} to {data.count}", body=data.reason,
-              details={"output": correction.id, "corrects": entry.id})
-    record(db, actor, AuditAction.OUTPUT_CORRECT, object_type="case", object_ref=case.ref,
-           justification=data.reason,
-           details={"output": correction.id, "corrects": entry.id, "from": entry.count,
-                    "to": data.count})
-    db.commit()
+    with use_case(db, actor, AuditAction.OUTPUT_CORRECT, case=case,
+                  justification=data.reason) as done:
+        correction = OutputEntry(case_id=case.id, on_date=entry.on_date, kind=entry.kind,
+                                 count=data.count, patrol_id=entry.patrol_id,
+                                 notes=entry.notes, corrects_id=entry.id, reason=data.reason,
+                                 recorded_at=utcnow(), recorded_by_id=user.id)
+        db.add(correction)
+        try:
+            done.flush()
+        except IntegrityError:  # corrected by someone else at the same moment
+            db.rollback()
+            raise Conflict("This entry was corrected by someone else at the same moment: "
+                           "reload and check it.") from None
+        done.event(EventKind.OUTPUT,
+                   f"Corrected {entry.kind.label.lower()} on {entry.on_date:%-d %b %Y}: "
+                   f"{entry.count} to {data.count}", body=data.reason,
+                   details={"output": correction.id, "corrects": entry.id})
+        done.details = {"output": correction.id, "corrects": entry.id, "from": entry.count,
+                        "to": data.count}
     return correction
 
 

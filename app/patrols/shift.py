@@ -10,7 +10,7 @@ from sqlalchemy import case as when_then
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from app.audit.service import AuditAction, record
+from app.audit.service import AuditAction, record_read
 from app.auth.context import Actor
 from app.auth.permissions import Perm, has, home_area, require, visible
 from app.cases.access import acting_user
@@ -60,9 +60,8 @@ def shift_of(db: Session, actor: Actor) -> Shift:
     running_case = db.scalar(select(Case).where(Case.ref == running[1])) if running else None
     cases = _cases(db, actor)
     concerns, waiting = _concerns(db, actor)
-    record(db, actor, AuditAction.SHIFT_VIEW, object_type="case",
-           details={"cases": [c.case.ref for c in cases], "concerns_waiting": waiting})
-    db.commit()
+    record_read(db, actor, AuditAction.SHIFT_VIEW, object_type="case",
+                details={"cases": [c.case.ref for c in cases], "concerns_waiting": waiting})
     return Shift(
         running=running[0] if running else None, running_case=running_case, cases=cases,
         outputs_today=_outputs_today(db, user.id), concerns=concerns, concerns_waiting=waiting,
