@@ -35,8 +35,9 @@ if TYPE_CHECKING:
 @dataclass
 class UseCase:
     """What the body of ``use_case`` says about its change, for the entry written at its end.
-    ``object_ref``, ``details`` and ``justification`` may be set as the body learns them (a
-    new row's id, say); ``unchanged()`` ends the use case without an entry or a commit."""
+    ``action``, ``object_ref``, ``details`` and ``justification`` may be set as the body learns
+    them (a new row's id, say); ``unchanged()`` ends the use case without an entry or a commit.
+    """
 
     db: Session
     actor: Actor
@@ -46,6 +47,7 @@ class UseCase:
     case: Case | None = None
     details: dict[str, Any] | None = None
     justification: str = ""
+    commit: bool = True
     nothing_changed: bool = field(default=False, init=False)
 
     def flush(self) -> None:
@@ -77,22 +79,27 @@ class UseCase:
         record(self.db, self.actor, self.action, object_type=self.object_type,
                object_ref=self.object_ref, justification=self.justification,
                details=self.details)
-        self.db.commit()
+        if self.commit:
+            self.db.commit()
 
 
 @contextmanager
 def use_case(db: Session, actor: Actor, action: AuditAction, *,
              case: Case | None = None, object_type: str | None = None, object_ref: str = "",
-             details: dict[str, Any] | None = None, justification: str = "") -> Iterator[UseCase]:
+             details: dict[str, Any] | None = None, justification: str = "",
+             commit: bool = True) -> Iterator[UseCase]:
     """One use case, one transaction (see the module's docstring). With ``case``, the entry is
-    about that case (object type "case", its reference) unless told otherwise."""
+    about that case (object type "case", its reference) unless told otherwise. ``commit``
+    False: a step of an enclosing use case (opening the case a concern is triaged into), which
+    writes its own entry too and commits, or rolls back, the whole."""
     done = UseCase(db, actor, action,
                    object_type if object_type is not None else ("case" if case else ""),
                    object_ref or (case.ref if case is not None else ""), case, details,
-                   justification)
+                   justification, commit)
     try:
         yield done
     except BaseException:
-        db.rollback()
+        if commit:
+            db.rollback()
         raise
     done.finish()

@@ -22,7 +22,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
-from app.audit.service import AuditAction, record, record_read
+from app.audit.service import AuditAction, record_read
 from app.auth.context import Actor
 from app.auth.models import User
 from app.auth.permissions import (
@@ -35,7 +35,6 @@ from app.auth.permissions import (
 )
 from app.cases.access import (
     acting_user,
-    add_event,
     case_for,
     ensure_open,
     ensure_version,
@@ -94,16 +93,13 @@ def create_case(db: Session, actor: Actor, data: CaseCreate, *,
                 via: Perm = Perm.CASE_CREATE) -> Case:
     """Open a case in Scanning. ``via`` CASE_PROPOSE: opened from an analysis (the hotspot
     finder), which analysts may do too; the borough then assigns an owner."""
-    # Not use_case: open_case writes the entry, as it is also one step of triage_concern's.
-    case = open_case(db, actor, data, via=via)
-    db.commit()
-    return case
+    return open_case(db, actor, data, via=via, commit=True)
 
 
 def open_case(db: Session, actor: Actor, data: CaseCreate, *,
-              via: Perm = Perm.CASE_CREATE) -> Case:
-    """``create_case`` without the commit, for use cases that open a case as one of their
-    steps (a community concern triaged into a new case)."""
+              via: Perm = Perm.CASE_CREATE, commit: bool = False) -> Case:
+    """``create_case`` without the commit (unless ``commit``), for use cases that open a case
+    as one of their steps (a community concern triaged into a new case)."""
     user = acting_user(actor)
     require(user, via)
     template = version_for_new_case(db, user, data.template) if data.template else None
@@ -114,30 +110,31 @@ def open_case(db: Session, actor: Actor, data: CaseCreate, *,
     borough, ward = _place(db, user, data.borough, data.ward)
     owner = _owner_for_new_case(db, user, data.owner, borough)
     now = utcnow()
-    case = Case(
-        title=data.title, problem_statement=data.problem_statement, category=category,
-        priority=priority, source=data.source, borough_code=borough.code,
-        ward_code=ward.code if ward else None, team=data.team,
-        owner_id=owner.id if owner else None, stage=Stage.SCANNING, stage_entered_at=now,
-        created_at=now, updated_at=now, last_activity_at=now, created_by_id=user.id,
-        cheers=[CaseCheers(element=e, met=_given(data, e).met, evidence=_given(data, e).evidence)
-                for e in CheersElement],
-        triangle=[CaseTriangleSide(side=s) for s in TriangleSide],
-    )
-    if data.target_area:
-        _set_target_area(case, data.target_area.model_dump())
-    if template:
-        apply_template(case, template, today())
-    schedule_new_case(db, case, borough.force_id)
-    allocate_ref(db, case, borough, now.year)
-    opened = f"Opened {case.ref} in Scanning"
-    source = {"template": template.template.slug, "version": template.version} \
-        if template else {}
-    add_event(db, case, actor, EventKind.CREATED,
-              f"{opened} from template {template.label}" if template else opened,
-              details=source)
-    record(db, actor, AuditAction.CASE_CREATE, object_type="case", object_ref=case.ref,
-           details=source or None)
+    with use_case(db, actor, AuditAction.CASE_CREATE, object_type="case",
+                  commit=commit) as done:
+        case = Case(
+            title=data.title, problem_statement=data.problem_statement, category=category,
+            priority=priority, source=data.source, borough_code=borough.code,
+            ward_code=ward.code if ward else None, team=data.team,
+            owner_id=owner.id if owner else None, stage=Stage.SCANNING, stage_entered_at=now,
+            created_at=now, updated_at=now, last_activity_at=now, created_by_id=user.id,
+            cheers=[CaseCheers(element=e, met=_given(data, e).met,
+                               evidence=_given(data, e).evidence) for e in CheersElement],
+            triangle=[CaseTriangleSide(side=s) for s in TriangleSide],
+        )
+        if data.target_area:
+            _set_target_area(case, data.target_area.model_dump())
+        if template:
+            apply_template(case, template, today())
+        schedule_new_case(db, case, borough.force_id)
+        allocate_ref(db, case, borough, now.year)
+        opened = f"Opened {case.ref} in Scanning"
+        source = {"template": template.template.slug, "version": template.version} \
+            if template else {}
+        done.event(EventKind.CREATED,
+                   f"{opened} from template {template.label}" if template else opened,
+                   case=case, details=source)
+        done.object_ref, done.details = case.ref, source or None
     return case
 
 
