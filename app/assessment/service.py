@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from app.assessment.models import AssessmentSnapshot
 from app.assessment.schemas import AssessmentProposal, AssessmentRequest
-from app.audit.service import AuditAction, record, record_read
+from app.audit.service import AuditAction, record_read
 from app.auth.context import Actor
 from app.auth.permissions import Perm, visible_cases
-from app.cases.access import acting_user, add_event, case_for, ensure_open
+from app.cases.access import acting_user, case_for, ensure_open
 from app.cases.models import Case, CaseEvent, EventKind
 from app.clock import london_day
 from app.crime import picture
@@ -42,6 +42,7 @@ from app.harm.models import HarmTable
 from app.operations.service import get_operation
 from app.sara import count_models, harm, impact
 from app.sara.stages import Stage
+from app.usecase import use_case
 from app.validation import FIRST_DAY, LAST_DAY
 
 DEFAULT_MONTHS = 12
@@ -162,29 +163,28 @@ def run_assessment(db: Session, actor: Actor, ref: str,
                                  else None)
     number = (db.scalar(select(func.max(AssessmentSnapshot.number))
                         .where(AssessmentSnapshot.case_id == case.id)) or 0) + 1
-    snapshot = AssessmentSnapshot(
-        case_id=case.id, number=number, created_by_id=user.id, before_first=before.first,
-        before_last=before.last, after_first=after.first, after_last=after.last,
-        categories=categories, areas=_areas_record(case, shapes),
-        batches=_batches(db, force, span), results=results, note=data.note)
-    db.add(snapshot)
-    try:
-        db.flush()
-    except IntegrityError:  # another assessment of this case was saved at the same moment
-        db.rollback()
-        raise Conflict(f"Another assessment of {case.ref} was saved at the same moment: "
-                       "reload and look at it before computing again.") from None
-    ratio = results["odds_ratio"]["value"]
-    add_event(db, case, actor, EventKind.ASSESSMENT,
-              f"Saved impact assessment {number} ({before.label} against {after.label})"
-              + (f": odds ratio {ratio:.2f}" if ratio is not None else ""),
-              body=data.note, details={"snapshot": number})
-    record(db, actor, AuditAction.ASSESSMENT_RUN, object_type="case", object_ref=case.ref,
-           details={"snapshot": number, "before": [before.first.isoformat(),
-                                                   before.last.isoformat()],
-                    "after": [after.first.isoformat(), after.last.isoformat()],
-                    "categories": categories})
-    db.commit()
+    # The entry's details are given up front: the event carries only the snapshot's number.
+    with use_case(db, actor, AuditAction.ASSESSMENT_RUN, case=case,
+                  details={"snapshot": number, "before": [before.first.isoformat(),
+                                                          before.last.isoformat()],
+                           "after": [after.first.isoformat(), after.last.isoformat()],
+                           "categories": categories}) as done:
+        snapshot = AssessmentSnapshot(
+            case_id=case.id, number=number, created_by_id=user.id, before_first=before.first,
+            before_last=before.last, after_first=after.first, after_last=after.last,
+            categories=categories, areas=_areas_record(case, shapes),
+            batches=_batches(db, force, span), results=results, note=data.note)
+        db.add(snapshot)
+        try:
+            done.flush()
+        except IntegrityError:  # another assessment of this case was saved at the same moment
+            raise Conflict(f"Another assessment of {case.ref} was saved at the same moment: "
+                           "reload and look at it before computing again.") from None
+        ratio = results["odds_ratio"]["value"]
+        done.event(EventKind.ASSESSMENT,
+                   f"Saved impact assessment {number} ({before.label} against {after.label})"
+                   + (f": odds ratio {ratio:.2f}" if ratio is not None else ""),
+                   body=data.note, details={"snapshot": number})
     return snapshot
 
 
@@ -493,9 +493,8 @@ def latest_snapshots(db: Session, actor: Actor,
         .outerjoin(AssessmentSnapshot, and_(AssessmentSnapshot.case_id == Case.id,
                                             AssessmentSnapshot.number == latest.c.number))
         .order_by(Case.ref)).all()
-    record(db, actor, AuditAction.EVALUATION_VIEW, object_type="operation",
-           object_ref=str(operation_id), details={"cases": len(rows)})
-    db.commit()
+    record_read(db, actor, AuditAction.EVALUATION_VIEW, object_type="operation",
+                object_ref=str(operation_id), details={"cases": len(rows)})
     return [(case, snapshot) for case, snapshot in rows]
 
 

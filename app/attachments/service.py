@@ -20,14 +20,15 @@ from app.attachments import content
 from app.attachments.models import Attachment, AttachmentKind
 from app.attachments.schemas import AttachmentCreate, AttachmentLinks, AttachmentRead
 from app.attachments.storage import Received, Store
-from app.audit.service import AuditAction, record
+from app.audit.service import AuditAction, record_read
 from app.auth.context import Actor
 from app.auth.permissions import Perm
-from app.cases.access import acting_user, add_event, case_for, ensure_open
+from app.cases.access import acting_user, case_for, ensure_open
 from app.cases.models import Action, Case, EventKind
 from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
 from app.patrols.models import Patrol
+from app.usecase import UseCase, use_case
 
 
 class Variant(StrEnum):
@@ -71,20 +72,20 @@ def add_attachment(db: Session, actor: Actor, ref: str, data: AttachmentCreate,
         if data.phase is not None and found.kind is AttachmentKind.DOCUMENT:
             raise ValidationFailed.one("phase", "Before and after are for photos: leave it "
                                                 "empty for a document.")
-        attachment = Attachment(
-            case_id=case.id, action_id=data.action, patrol_id=data.patrol, added_at=utcnow(),
-            added_by_id=user.id, caption=data.caption, stage=case.stage, kind=found.kind,
-            phase=data.phase, original_name=_display_name(original_name),
-            content_type=found.content_type, size=received.size, sha256=received.sha256,
-            shown_sha256=received.sha256, width=copies.width, height=copies.height,
-            supersedes_id=old.id if old else None)
-        _store_files(store, received, copies, attachment, created)
-        db.add(attachment)
-        db.flush()
-        _log_added(db, actor, case, attachment, old)
-        db.commit()
+        with use_case(db, actor, AuditAction.ATTACHMENT_ADD, case=case) as done:
+            attachment = Attachment(
+                case_id=case.id, action_id=data.action, patrol_id=data.patrol, added_at=utcnow(),
+                added_by_id=user.id, caption=data.caption, stage=case.stage, kind=found.kind,
+                phase=data.phase, original_name=_display_name(original_name),
+                content_type=found.content_type, size=received.size, sha256=received.sha256,
+                shown_sha256=received.sha256, width=copies.width, height=copies.height,
+                supersedes_id=old.id if old else None)
+            _store_files(store, received, copies, attachment, created)
+            db.add(attachment)
+            done.flush()
+            _log_added(done, attachment, old)
     except BaseException:
-        db.rollback()
+        db.rollback()  # the block rolled back already, unless its commit failed
         received.discard()
         _clean(db, store, created)
         raise
@@ -106,8 +107,7 @@ def _store_files(store: Store, received: Received, copies: content.Copies,
             created.append(attachment.thumb_sha256)
 
 
-def _log_added(db: Session, actor: Actor, case: Case, attachment: Attachment,
-               old: Attachment | None) -> None:
+def _log_added(done: UseCase, attachment: Attachment, old: Attachment | None) -> None:
     what = "Photo" if attachment.kind is AttachmentKind.PHOTO else "Document"
     phase = f" ({attachment.phase.value})" if attachment.phase else ""
     summary = f"{what}{phase} added: {attachment.caption}"
@@ -115,9 +115,8 @@ def _log_added(db: Session, actor: Actor, case: Case, attachment: Attachment,
         summary = f"{what}{phase} corrected (replaces #{old.id}): {attachment.caption}"
     details = {"attachment": attachment.id, "sha256": attachment.sha256,
                "kind": attachment.kind.value, "supersedes": old.id if old else None}
-    add_event(db, case, actor, EventKind.ATTACHMENT, summary, details=details)
-    record(db, actor, AuditAction.ATTACHMENT_ADD, object_type="case", object_ref=case.ref,
-           details=details | {"size": attachment.size})
+    done.event(EventKind.ATTACHMENT, summary, details=details)
+    done.details = details | {"size": attachment.size}
 
 
 def _clean(db: Session, store: Store, digests: list[str]) -> None:
@@ -173,9 +172,8 @@ def case_attachments(db: Session, case: Case) -> list[Attachment]:
 def list_attachments(db: Session, actor: Actor, ref: str) -> tuple[Case, list[Attachment]]:
     case = case_for(db, actor, ref)
     found = case_attachments(db, case)
-    record(db, actor, AuditAction.ATTACHMENTS_VIEW, object_type="case", object_ref=case.ref,
-           details={"attachments": len(found)})
-    db.commit()
+    record_read(db, actor, AuditAction.ATTACHMENTS_VIEW, object_type="case",
+                object_ref=case.ref, details={"attachments": len(found)})
     return case, found
 
 
@@ -183,9 +181,8 @@ def get_attachment(db: Session, actor: Actor, ref: str,
                    attachment_id: int) -> tuple[Case, Attachment, int | None]:
     case = case_for(db, actor, ref)
     found = _attachment(db, case, attachment_id)
-    record(db, actor, AuditAction.ATTACHMENTS_VIEW, object_type="case", object_ref=case.ref,
-           details={"attachment": found.id})
-    db.commit()
+    record_read(db, actor, AuditAction.ATTACHMENTS_VIEW, object_type="case",
+                object_ref=case.ref, details={"attachment": found.id})
     return case, found, superseded_by(db, found)
 
 
@@ -202,9 +199,9 @@ def download(db: Session, actor: Actor, ref: str, attachment_id: int, variant: V
     case = case_for(db, actor, ref, perm)
     attachment = _attachment(db, case, attachment_id)
     digest, media_type = _variant(attachment, variant)
-    record(db, actor, AuditAction.ATTACHMENT_DOWNLOAD, object_type="case", object_ref=case.ref,
-           details={"attachment": attachment.id, "variant": variant.value, "sha256": digest})
-    db.commit()
+    record_read(db, actor, AuditAction.ATTACHMENT_DOWNLOAD, object_type="case",
+                object_ref=case.ref, details={"attachment": attachment.id,
+                                              "variant": variant.value, "sha256": digest})
     path = store.path_of(digest)
     if not path.is_file() and case.disposed_at is not None:
         raise NotFound(f"The file of attachment {attachment.id} was erased when {case.ref}'s "

@@ -26,7 +26,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.audit.service import AuditAction, record
+from app.audit.service import AuditAction
 from app.auth.context import Actor
 from app.auth.permissions import covers_force
 from app.crime.geometry import area_shape, bounds, repaired_polygon
@@ -37,6 +37,7 @@ from app.reference import codes
 from app.reference.models import Borough, Force
 from app.reference.setup import AreaSetup, register_local_areas, register_wards
 from app.sara.areas import AreaError
+from app.usecase import use_case
 
 MAX_FEATURES = 50_000
 # ONS property names by kind, as regular expressions over upper-cased names; "nn" is a year.
@@ -293,16 +294,19 @@ def _store(db: Session, area: Area, existing: dict[str, Area], batch: ImportBatc
 def _finish(db: Session, actor: Actor, batch: ImportBatch, kind: AreaKind, tally: _Tally,
             message: str, status: ImportStatus) -> BoundaryReport:
     problems = tally.problems
-    batch.added, batch.already_present, batch.rejected = tally.added, tally.updated, len(problems)
-    batch.problems, batch.message, batch.status = problems[:200], message, status
-    batch.finished_at = batch.heartbeat_at = utcnow()
-    batch.bytes_done = batch.bytes_total
-    record(db, actor, AuditAction.DATA_IMPORT, object_type="import", object_ref=str(batch.id),
-           details={"source": batch.source, "kind": "boundaries", "area_kind": kind.option,
-                    "force": batch.force_id, "status": status.value, "added": tally.added,
-                    "updated": tally.updated, "rejected": len(problems),
-                    "local_areas": [a["code"] for a in tally.local_areas]})
-    db.commit()
+    # The ending of import_boundaries' one transaction: the areas were added before it.
+    with use_case(db, actor, AuditAction.DATA_IMPORT, object_type="import",
+                  object_ref=str(batch.id),
+                  details={"source": batch.source, "kind": "boundaries",
+                           "area_kind": kind.option, "force": batch.force_id,
+                           "status": status.value, "added": tally.added,
+                           "updated": tally.updated, "rejected": len(problems),
+                           "local_areas": [a["code"] for a in tally.local_areas]}):
+        batch.added, batch.already_present, batch.rejected = (tally.added, tally.updated,
+                                                              len(problems))
+        batch.problems, batch.message, batch.status = problems[:200], message, status
+        batch.finished_at = batch.heartbeat_at = utcnow()
+        batch.bytes_done = batch.bytes_total
     force = db.get(Force, batch.force_id) if batch.force_id else None
     return BoundaryReport(batch.id, batch.source, status.value, kind.option, batch.force_id,
                           force.label if force else None, tally.added, tally.updated,

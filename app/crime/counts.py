@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.audit.service import AuditAction, record
+from app.audit.service import AuditAction, record_read
 from app.auth.context import Actor
 from app.auth.permissions import Perm, covers_force, require
 from app.cases.access import acting_user
@@ -87,10 +87,9 @@ def force_counts(db: Session, actor: Actor, force_id: str, period: Period | None
     period = period or span
     street_months(db, force.id, force.label, period)  # a period without any is refused
     counts = _count(db, force, period, list(categories or []))
-    record(db, actor, AuditAction.CRIME_COUNTS, object_type="force", object_ref=force.id,
-           details={"first": period.first.isoformat(), "last": period.last.isoformat(),
-                    "categories": counts.categories, "rows": counts.rows})
-    db.commit()
+    record_read(db, actor, AuditAction.CRIME_COUNTS, object_type="force", object_ref=force.id,
+                details={"first": period.first.isoformat(), "last": period.last.isoformat(),
+                         "categories": counts.categories, "rows": counts.rows})
     return counts
 
 

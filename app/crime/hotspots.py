@@ -26,7 +26,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.audit.service import AuditAction, record
+from app.audit.service import AuditAction, record_read
 from app.auth.context import Actor
 from app.auth.permissions import Perm, covers_borough, covers_force, require
 from app.cases import service
@@ -230,13 +230,12 @@ def find(db: Session, actor: Actor, query: HotspotQuery) -> HotspotAnswer:
     study = study_area(db, actor, query)
     area = study.area
     answer = compute(db, query, study)
-    record(db, actor, AuditAction.HOTSPOTS, object_type="area", object_ref=area.code,
-           details={"first": query.first.isoformat(), "last": query.last.isoformat(),
-                    "categories": list(query.categories), "cell_m": query.cell_m,
-                    "force": study.force.id, "crimes": answer.crimes_total,
-                    "rank_by": query.rank_by,
-                    **({"harm_table": answer.harm.table["id"]} if answer.harm else {})})
-    db.commit()
+    record_read(db, actor, AuditAction.HOTSPOTS, object_type="area", object_ref=area.code,
+                details={"first": query.first.isoformat(), "last": query.last.isoformat(),
+                         "categories": list(query.categories), "cell_m": query.cell_m,
+                         "force": study.force.id, "crimes": answer.crimes_total,
+                         "rank_by": query.rank_by,
+                         **({"harm_table": answer.harm.table["id"]} if answer.harm else {})})
     return answer
 
 
@@ -509,11 +508,11 @@ def case_choice(db: Session, actor: Actor, query: HotspotQuery, col: int,
     here: figures sent by a browser are never trusted)."""
     study = _study_for_case(db, actor, query)
     choice = _choice(db, actor, query, study, col, row)
-    record(db, actor, AuditAction.HOTSPOTS, object_type="area", object_ref=study.area.code,
-           details={"first": query.first.isoformat(), "last": query.last.isoformat(),
-                    "categories": list(query.categories), "cell_m": query.cell_m,
-                    "force": study.force.id, "cell": [col, row]})
-    db.commit()
+    record_read(db, actor, AuditAction.HOTSPOTS, object_type="area",
+                object_ref=study.area.code,
+                details={"first": query.first.isoformat(), "last": query.last.isoformat(),
+                         "categories": list(query.categories), "cell_m": query.cell_m,
+                         "force": study.force.id, "cell": [col, row]})
     return choice
 
 

@@ -16,7 +16,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.audit.service import AuditAction, record
+from app.audit.service import AuditAction, record_read
 from app.auth.context import Actor
 from app.cases.access import case_for
 from app.cases.models import Case
@@ -186,10 +186,9 @@ def picture_of(db: Session, actor: Actor, case: Case, period: Period | None = No
         without_location=without_location(db, force, period, categories),
         months_missing=[m for m in period.months() if m not in present],
     )
-    record(db, actor, AuditAction.CRIME_PICTURE, object_type="case", object_ref=case.ref,
-           details={"first": period.first.isoformat(), "last": period.last.isoformat(),
-                    "categories": categories})
-    db.commit()
+    record_read(db, actor, AuditAction.CRIME_PICTURE, object_type="case", object_ref=case.ref,
+                details={"first": period.first.isoformat(), "last": period.last.isoformat(),
+                         "categories": categories})
     return picture
 
 

@@ -22,7 +22,7 @@ from app.assessment.models import AssessmentSnapshot
 from app.attachments.content import Limits, Refused, inspect, sniff
 from app.attachments.models import Attachment, AttachmentKind
 from app.attachments.storage import Store
-from app.audit.service import AuditAction, record
+from app.audit.service import AuditAction
 from app.auth.context import Actor
 from app.auth.models import User
 from app.auth.roles import Role
@@ -58,6 +58,7 @@ from app.reviews.models import CaseReview
 from app.sara.cheers import CheersElement
 from app.sara.triangle import TriangleSide
 from app.settings import get_settings
+from app.usecase import use_case
 
 
 @dataclass(frozen=True)
@@ -77,29 +78,31 @@ def import_case_file(db: Session, actor: Actor, content: bytes,
     if borough is None:
         raise CaseFileError(f"{record_.borough.code} ({record_.borough.name}) is not a local "
                             "policing area here: set up its force's areas first.")
-    if record_.force is not None:
-        if record_.force.code != borough.force_id:
-            raise CaseFileError(f"{borough.name} is an area of another force here than the "
-                                f"file's {record_.force.name}.")
-        if not borough.force.name:  # as the force's own files write it, like an import would
-            learn_force_name(db, borough.force_id, record_.force.name)
-    people = _People(db, borough.force_id)
-    agencies = _Agencies(db, borough.force_id)
-    with db.no_autoflush:  # the case is written once its reference is chosen
-        case = _case(db, record_, borough, people, agencies)
-        _place_ref(db, case, record_.ref, borough)
-    _children(db, case, record_, people)
-    redaction = manifest.get("redaction") or {}
-    _partners(db, case, record_, people, agencies,
-              with_contacts=not redaction.get("applied") and "partner_contacts" not in redaction)
-    _attachments(db, case, record_, people, carried,
-                 store or Store.from_settings(get_settings()))
-    record(db, actor, AuditAction.CASE_IMPORT, object_type="case", object_ref=case.ref,
-           details={"original_ref": record_.ref, "exported_by": manifest.get("exported_by"),
-                    "exported_at": manifest.get("exported_at"),
-                    "redacted": bool((manifest.get("redaction") or {}).get("applied")),
-                    "sha256": files.sha256(content), "people_added": people.added})
-    db.commit()
+    with use_case(db, actor, AuditAction.CASE_IMPORT, object_type="case") as done:
+        if record_.force is not None:
+            if record_.force.code != borough.force_id:
+                raise CaseFileError(f"{borough.name} is an area of another force here than the "
+                                    f"file's {record_.force.name}.")
+            if not borough.force.name:  # as the force's own files write it, like an import would
+                learn_force_name(db, borough.force_id, record_.force.name)
+        people = _People(db, borough.force_id)
+        agencies = _Agencies(db, borough.force_id)
+        with db.no_autoflush:  # the case is written once its reference is chosen
+            case = _case(db, record_, borough, people, agencies)
+            _place_ref(db, case, record_.ref, borough)
+        _children(db, case, record_, people)
+        redaction = manifest.get("redaction") or {}
+        _partners(db, case, record_, people, agencies,
+                  with_contacts=not redaction.get("applied")
+                  and "partner_contacts" not in redaction)
+        _attachments(db, case, record_, people, carried,
+                     store or Store.from_settings(get_settings()))
+        done.object_ref = case.ref
+        done.details = {
+            "original_ref": record_.ref, "exported_by": manifest.get("exported_by"),
+            "exported_at": manifest.get("exported_at"),
+            "redacted": bool((manifest.get("redaction") or {}).get("applied")),
+            "sha256": files.sha256(content), "people_added": people.added}
     return Imported(case.ref, record_.ref, people.added)
 
 

@@ -41,6 +41,7 @@ from app.partners.access import sees_case_contacts
 from app.reference.models import Borough, Force
 from app.sara.patrols import visit_band
 from app.settings import get_settings
+from app.usecase import use_case
 
 MIN_REASON = 3
 
@@ -75,13 +76,11 @@ def export_case(db: Session, actor: Actor, ref: str, *, reason: str,
     redacted: only when asked). An unredacted file always carries them."""
     reason = _check_reason(reason)
     case = _exportable_case(db, actor, ref)
-    content = case_file_zip(db, actor, case, reason=reason, redacted=redacted, photos=photos,
-                            store=store)
-    record(db, actor, AuditAction.CASE_EXPORT, object_type="case", object_ref=case.ref,
-           justification=reason, details={"redacted": redacted,
-                                          "photos": photos or not redacted,
-                                          "sha256": files.sha256(content)})
-    db.commit()
+    with use_case(db, actor, AuditAction.CASE_EXPORT, case=case, justification=reason) as done:
+        content = case_file_zip(db, actor, case, reason=reason, redacted=redacted,
+                                photos=photos, store=store)
+        done.details = {"redacted": redacted, "photos": photos or not redacted,
+                        "sha256": files.sha256(content)}
     suffix = "-redacted" if redacted else ""
     return Export(f"{case.ref}{suffix}.zip", content)
 
@@ -256,6 +255,7 @@ def export_operation(db: Session, actor: Actor, operation: Operation, *, reason:
         "evaluation.json": result.model_dump_json(indent=2).encode("utf-8"),
         "evaluation.csv": csv_bytes(CSV_COLUMNS, evaluation_csv(result)),
     }
+    # Plain ending, not use_case: an entry for every case disclosed besides the bundle's own.
     for case, _snapshot in rows:
         members[f"cases/{case.ref}.zip"] = case_file_zip(db, actor, case, reason=reason,
                                                          redacted=redacted)

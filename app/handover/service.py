@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from app.audit.service import AuditAction, record
+from app.audit.service import AuditAction, record_read
 from app.auth.context import Actor
 from app.auth.models import User
 from app.auth.permissions import CASE_OWNER_ROLES, Perm, covers_borough, require
@@ -41,6 +41,7 @@ from app.notifications.service import notify
 from app.reference.models import Borough
 from app.sara.responses import ActionStatus
 from app.sara.stages import Stage
+from app.usecase import UseCase, use_case
 
 OPEN_STATUSES = (ActionStatus.PLANNED, ActionStatus.IN_PROGRESS)
 CHUNK = 500  # ids per IN (...) list: well inside every database's parameter limit
@@ -85,10 +86,9 @@ def open_work(db: Session, actor: Actor, username: str) -> OpenWork:
     boroughs = _boroughs(db, [c.borough_code for c in cases] + [a.borough_code for a in actions])
     seen_cases = [c for c in cases if covers_borough(user, boroughs[c.borough_code])]
     seen_actions = [a for a in actions if covers_borough(user, boroughs[a.borough_code])]
-    record(db, actor, AuditAction.OPEN_WORK_VIEW, object_type="user",
-           object_ref=person.username,
-           details={"cases": len(seen_cases), "actions": len(seen_actions)})
-    db.commit()
+    record_read(db, actor, AuditAction.OPEN_WORK_VIEW, object_type="user",
+                object_ref=person.username,
+                details={"cases": len(seen_cases), "actions": len(seen_actions)})
     return OpenWork(
         person=person_read(person), active=person.active,
         cases=[OpenCase(ref=c.ref, title=c.title, stage=c.stage, borough=c.borough_code,
@@ -276,10 +276,11 @@ def hand_over(db: Session, actor: Actor, username: str,
     token = secrets.token_hex(6)
     at = utcnow()
     if not request.dry_run:
-        _move(db, plan, at)
-        _timeline(db, plan, token, at)
-        _log_and_notify(db, actor, plan, token)
-        db.commit()
+        with use_case(db, actor, AuditAction.HANDOVER, object_type="user",
+                      object_ref=person.username) as done:
+            _move(db, plan, at)
+            _timeline(db, plan, token, at)
+            _log_and_notify(done, plan, token)
     return HandoverResult(
         handover=token if not request.dry_run else "", dry_run=request.dry_run,
         person=person_read(person), by=person_read(by), at=at, cases=len(plan.cases),
@@ -367,14 +368,14 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _log_and_notify(db: Session, actor: Actor, plan: Plan, token: str) -> None:
-    person, by = plan.person, plan.by
+def _log_and_notify(done: UseCase, plan: Plan, token: str) -> None:
+    """The entry's details (written when the use case ends), and the recipients' notices."""
+    db, person, by = done.db, plan.person, plan.by
     shares = plan.shares()
-    record(db, actor, AuditAction.HANDOVER, object_type="user", object_ref=person.username,
-           details={"handover": token, "cases": len(plan.cases), "actions": len(plan.actions),
+    done.details = {"handover": token, "cases": len(plan.cases), "actions": len(plan.actions),
                     "refs": plan.refs(),
                     "to": {s.username: {"cases": s.cases, "actions": s.actions}
-                           for s in shares}})
+                           for s in shares}}
     users = {u.id: u for _row, u in [*plan.cases, *plan.actions]}
     for share in shares:
         recipient = next(u for u in users.values() if u.username == share.username)

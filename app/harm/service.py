@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.audit.service import AuditAction, record
+from app.audit.service import AuditAction
 from app.auth.context import Actor
 from app.auth.permissions import Perm, covers_force, has, require
 from app.errors import FieldError, NotFound, ValidationFailed
@@ -14,6 +14,7 @@ from app.harm.models import HarmTable, HarmWeight
 from app.harm.schemas import HarmTableCreate, HarmTableRead
 from app.reference.models import Force
 from app.sara import harm
+from app.usecase import use_case
 from app.validation import validate
 
 
@@ -44,16 +45,16 @@ def load_table(db: Session, actor: Actor, force_id: str, data: HarmTableCreate) 
         raise ValidationFailed.one("version", f"{force.label} already has version "
                                               f"{data.version} of {data.name}: give the new "
                                               "table its own version.")
-    table = HarmTable(force_id=force.id, name=data.name, version=data.version,
-                      source=data.source, note=data.note,
-                      loaded_by_id=user.id if user else None,
-                      weights=[HarmWeight(category=c, weight=float(w))
-                               for c, w in sorted(data.weights.items())])
-    db.add(table)
-    db.flush()
-    record(db, actor, AuditAction.HARM_TABLE_LOAD, object_type="force", object_ref=force.id,
-           details={"table": table.id, "name": table.name, "version": table.version})
-    db.commit()
+    with use_case(db, actor, AuditAction.HARM_TABLE_LOAD, object_type="force",
+                  object_ref=force.id) as done:
+        table = HarmTable(force_id=force.id, name=data.name, version=data.version,
+                          source=data.source, note=data.note,
+                          loaded_by_id=user.id if user else None,
+                          weights=[HarmWeight(category=c, weight=float(w))
+                                   for c, w in sorted(data.weights.items())])
+        db.add(table)
+        done.flush()
+        done.details = {"table": table.id, "name": table.name, "version": table.version}
     return table
 
 

@@ -26,11 +26,11 @@ from app.assessment.schemas import (
     GroupCounts,
     GroupEvaluation,
 )
-from app.audit.service import AuditAction, record
+from app.audit.service import AuditAction
 from app.auth.context import Actor
 from app.auth.permissions import Perm, covers_borough, visible_cases
 from app.cases import service as cases
-from app.cases.access import acting_user, add_event, case_for
+from app.cases.access import acting_user, case_for
 from app.cases.models import Case, EventKind
 from app.clock import london_day, to_minute
 from app.crime import hotspots, picture
@@ -46,6 +46,7 @@ from app.sara import allocation as rules
 from app.sara import count_models, impact
 from app.sara.allocation import Group
 from app.sara.stages import Stage
+from app.usecase import use_case
 
 BASELINE_MONTHS = 12
 
@@ -80,32 +81,30 @@ def make_allocation(db: Session, actor: Actor, operation_id: int, data: Allocati
         raise ValidationFailed([FieldError("cases", p) for p in problems])
     seed = data.seed if data.seed is not None else secrets.randbits(rules.SEED_BITS)
     by_ref = {case.ref: case for case in cases}
-    allocation = Allocation(
-        operation_id=operation.id, method=method.value, block_size=size, seed=seed,
-        baseline_first=baseline.first, baseline_last=baseline.last, starts=starts,
-        categories=categories, note=data.note, made_at=now, made_by_id=user.id)
-    db.add(allocation)
-    try:
-        db.flush()
-    except IntegrityError:  # another allocation of this operation at the same moment
-        db.rollback()
-        raise Conflict(f"{operation.name}'s hotspots were randomised at the same moment by "
-                       "someone else: reload to see the allocation.") from None
-    for placed in rules.allocate(candidates, seed, size):
-        case = by_ref[placed.key]
-        db.add(AllocationUnit(allocation_id=allocation.id, case_id=case.id,
-                              block=placed.block, arm=placed.group.value,
-                              baseline=placed.baseline))
-        event = add_event(db, case, actor, EventKind.EDITED, _allocated_text(
-            operation, placed, starts), details={"allocation": allocation.id,
-                                                 "group": placed.group.value})
-        event.at = now
-    db.flush()
-    record(db, actor, AuditAction.ALLOCATION_MAKE, object_type="operation",
-           object_ref=str(operation.id),
-           details={"method": method.value, "block_size": size, "seed": seed,
-                    "cases": sorted(by_ref), "starts": starts.isoformat()})
-    db.commit()
+    # The entry's details are given up front: the cases' events carry their own.
+    with use_case(db, actor, AuditAction.ALLOCATION_MAKE, object_type="operation",
+                  object_ref=str(operation.id),
+                  details={"method": method.value, "block_size": size, "seed": seed,
+                           "cases": sorted(by_ref), "starts": starts.isoformat()}) as done:
+        allocation = Allocation(
+            operation_id=operation.id, method=method.value, block_size=size, seed=seed,
+            baseline_first=baseline.first, baseline_last=baseline.last, starts=starts,
+            categories=categories, note=data.note, made_at=now, made_by_id=user.id)
+        db.add(allocation)
+        try:
+            done.flush()
+        except IntegrityError:  # another allocation of this operation at the same moment
+            raise Conflict(f"{operation.name}'s hotspots were randomised at the same moment "
+                           "by someone else: reload to see the allocation.") from None
+        for placed in rules.allocate(candidates, seed, size):
+            case = by_ref[placed.key]
+            db.add(AllocationUnit(allocation_id=allocation.id, case_id=case.id,
+                                  block=placed.block, arm=placed.group.value,
+                                  baseline=placed.baseline))
+            event = done.event(EventKind.EDITED, _allocated_text(operation, placed, starts),
+                               case=case, details={"allocation": allocation.id,
+                                                   "group": placed.group.value})
+            event.at = now
     db.refresh(allocation)
     return allocation
 
@@ -145,27 +144,26 @@ def open_cell_candidates(db: Session, actor: Actor, operation_id: int,
                                            f"{operation.name}: search within it.")
     by_category: dict[str, hotspots.HotspotAnswer] = {}
     opened = []
-    for cell, borough, category in chosen.cells:
-        if category not in by_category:  # the search again, counting the case's category
-            by_category[category] = hotspots.compute(
-                db, replace(query, categories=(category,), rank_by="crimes"), study)
-        counted = by_category[category]
-        mine = counted.cell_at(cell.col, cell.row)
-        assert mine is not None  # the cell holds crime of the category it was given
-        case = cases.open_case(db, actor, hotspots.cell_case(
-            chosen.answer, cell, counted, mine, category, borough), via=Perm.CASE_PROPOSE)
-        case.operation_id, case.operation = operation.id, operation
-        add_event(db, case, actor, EventKind.EDITED,
-                  f"Joined {operation.name} as a candidate hotspot for its randomised "
-                  "allocation")
-        opened.append(case)
-    record(db, actor, AuditAction.OPERATION_CELLS, object_type="operation",
-           object_ref=str(operation.id),
-           details={"area": study.area.code, "first": data.first, "last": data.last,
-                    "categories": list(query.categories), "cell_m": data.cell_m,
-                    "rank_by": data.rank_by, "cases": [c.ref for c in opened],
-                    "skipped": chosen.skipped})
-    db.commit()
+    with use_case(db, actor, AuditAction.OPERATION_CELLS, object_type="operation",
+                  object_ref=str(operation.id)) as done:
+        for cell, borough, category in chosen.cells:
+            if category not in by_category:  # the search again, counting the case's
+                by_category[category] = hotspots.compute(
+                    db, replace(query, categories=(category,), rank_by="crimes"), study)
+            counted = by_category[category]
+            mine = counted.cell_at(cell.col, cell.row)
+            assert mine is not None  # the cell holds crime of the category it was given
+            case = cases.open_case(db, actor, hotspots.cell_case(
+                chosen.answer, cell, counted, mine, category, borough),
+                via=Perm.CASE_PROPOSE)
+            case.operation_id, case.operation = operation.id, operation
+            done.event(EventKind.EDITED, f"Joined {operation.name} as a candidate hotspot for "
+                                         "its randomised allocation", case=case)
+            opened.append(case)
+        done.details = {"area": study.area.code, "first": data.first, "last": data.last,
+                        "categories": list(query.categories), "cell_m": data.cell_m,
+                        "rank_by": data.rank_by, "cases": [c.ref for c in opened],
+                        "skipped": chosen.skipped}
     return opened, chosen.skipped
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.audit.service import AuditAction, record
+from app.audit.service import AuditAction
 from app.auth.context import Actor
 from app.auth.models import User
 from app.auth.permissions import (
@@ -27,6 +27,7 @@ from app.operations.models import Operation
 from app.operations.schemas import OperationCreate, OperationUpdate
 from app.reference.models import Borough, Force
 from app.reference.service import unknown_area
+from app.usecase import use_case
 
 
 def create_operation(db: Session, actor: Actor, data: OperationCreate) -> Operation:
@@ -40,17 +41,16 @@ def create_operation(db: Session, actor: Actor, data: OperationCreate) -> Operat
     force = _running_force(db, user, data.force or (borough.force_id if borough else None))
     _check_owner(db, user, force, borough)
     now = utcnow()
-    operation = Operation(name=data.name, description=data.description, unit=data.unit,
-                          start_date=data.start_date, end_date=data.end_date, created_at=now,
-                          updated_at=now, created_by_id=user.id, force_id=force.id,
-                          borough_code=borough.code if borough else None)
-    operation.force, operation.borough = force, borough
-    db.add(operation)
-    db.flush()
-    record(db, actor, AuditAction.OPERATION_CREATE, object_type="operation",
-           object_ref=str(operation.id), details={"name": operation.name,
-                                                  "borough": operation.borough_code})
-    db.commit()
+    with use_case(db, actor, AuditAction.OPERATION_CREATE, object_type="operation") as done:
+        operation = Operation(name=data.name, description=data.description, unit=data.unit,
+                              start_date=data.start_date, end_date=data.end_date,
+                              created_at=now, updated_at=now, created_by_id=user.id,
+                              force_id=force.id, borough_code=borough.code if borough else None)
+        operation.force, operation.borough = force, borough
+        db.add(operation)
+        done.flush()
+        done.object_ref = str(operation.id)
+        done.details = {"name": operation.name, "borough": operation.borough_code}
     return operation
 
 
@@ -66,29 +66,29 @@ def update_operation(db: Session, actor: Actor, operation_id: int,
     if "name" in fields and data.name and data.name.lower() != operation.name.lower():
         _check_name_free(db, data.name)
     changed: list[str] = []
-    for name in ("name", "description", "unit", "start_date", "end_date"):
-        if name not in fields:
-            continue
-        value = getattr(data, name)
-        if value is None and name in ("name", "start_date"):
-            raise ValidationFailed.one(name, "This field cannot be empty.")
-        if value is None and name in ("description", "unit"):
-            value = ""
-        if value != getattr(operation, name):
-            setattr(operation, name, value)
-            changed.append(name)
-    if operation.end_date and operation.end_date < operation.start_date:
-        raise ValidationFailed.one("end_date", "The operation must end after it starts.")
-    if "borough" in fields and data.borough != operation.borough_code:
-        _hand_over(db, user, operation, _area(db, data.borough))
-        changed.append("borough")
-    if not changed:
-        return operation
-    operation.updated_at = utcnow()
-    db.flush()
-    record(db, actor, AuditAction.OPERATION_UPDATE, object_type="operation",
-           object_ref=str(operation.id), details={"fields": changed})
-    db.commit()
+    with use_case(db, actor, AuditAction.OPERATION_UPDATE, object_type="operation",
+                  object_ref=str(operation.id)) as done:
+        for name in ("name", "description", "unit", "start_date", "end_date"):
+            if name not in fields:
+                continue
+            value = getattr(data, name)
+            if value is None and name in ("name", "start_date"):
+                raise ValidationFailed.one(name, "This field cannot be empty.")
+            if value is None and name in ("description", "unit"):
+                value = ""
+            if value != getattr(operation, name):
+                setattr(operation, name, value)
+                changed.append(name)
+        if operation.end_date and operation.end_date < operation.start_date:
+            raise ValidationFailed.one("end_date", "The operation must end after it starts.")
+        if "borough" in fields and data.borough != operation.borough_code:
+            _hand_over(db, user, operation, _area(db, data.borough))
+            changed.append("borough")
+        if not changed:
+            done.unchanged()
+            return operation
+        operation.updated_at = utcnow()
+        done.details = {"fields": changed}
     return operation
 
 

@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, func, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from app.audit.service import AuditAction, record
+from app.audit.service import AuditAction, record_read
 from app.auth.context import Actor
 from app.auth.models import User
 from app.auth.permissions import Perm, home_area, require, scope_of, visible, visible_cases
-from app.cases.access import acting_user, add_event, case_for
+from app.cases.access import acting_user, case_for
 from app.cases.models import Action, Case, CaseEvent, EventKind
 from app.clock import day_start_utc, local, london_day, today
 from app.community.models import Concern
@@ -56,6 +56,7 @@ from app.sara.patrols import OutputKind, VisitBand, band_counts, planned_minutes
 from app.sara.responses import ActionStatus
 from app.sara.reviews import DUE_SOON_DAYS, days_overdue
 from app.sara.stages import STAGES, Stage
+from app.usecase import use_case
 
 QUEUE_ITEMS = 200  # per list; the totals are exact
 
@@ -82,10 +83,9 @@ def summary(db: Session, actor: Actor, query: StatsQuery) -> Summary:
         concerns=concern_figures(db, cases, first, last, _triage_queue(user, query)),
     )
     action = AuditAction.OPERATION_VIEW if operation else AuditAction.STATS_VIEW
-    record(db, actor, action, object_type="operation" if operation else "stats",
-           object_ref=str(operation.id) if operation else "",
-           details={"query": query.model_dump(mode="json", exclude_defaults=True)})
-    db.commit()
+    record_read(db, actor, action, object_type="operation" if operation else "stats",
+                object_ref=str(operation.id) if operation else "",
+                details={"query": query.model_dump(mode="json", exclude_defaults=True)})
     return result
 
 
@@ -271,9 +271,9 @@ def work_queue(db: Session, actor: Actor, query: QueueQuery) -> WorkQueue:
                                                         CaseEvent.actor_id == user.id)),
         departed_owners=departed_owners(db, open_cases),
     )
-    record(db, actor, AuditAction.QUEUE_VIEW, object_type="queue", object_ref=borough or "",
-           details={"query": query.model_dump(mode="json", exclude_defaults=True)})
-    db.commit()
+    record_read(db, actor, AuditAction.QUEUE_VIEW, object_type="queue",
+                object_ref=borough or "",
+                details={"query": query.model_dump(mode="json", exclude_defaults=True)})
     return queue
 
 
@@ -365,14 +365,12 @@ def review_override(db: Session, actor: Actor, event_id: int, data: OverrideRevi
     if event.reviewed_at is not None:
         reviewer = event.reviewed_by.display_name if event.reviewed_by else "someone"
         raise Conflict(f"This override was already reviewed by {reviewer}.")
-    event.reviewed_at, event.reviewed_by, event.review_note = utcnow(), user, data.note
-    db.flush()
-    moved = f"{event.from_stage.label} to {event.to_stage.label}" \
-        if event.from_stage and event.to_stage else "a stage move"
-    add_event(db, case, actor, EventKind.REVIEW,
-              f"Reviewed the gate override of {local(event.at):%-d %b %Y} ({moved})",
-              body=data.note, details={"event": event.id})
-    record(db, actor, AuditAction.OVERRIDE_REVIEW, object_type="case", object_ref=case.ref,
-           justification=data.note, details={"event": event.id})
-    db.commit()
+    with use_case(db, actor, AuditAction.OVERRIDE_REVIEW, case=case,
+                  justification=data.note) as done:
+        event.reviewed_at, event.reviewed_by, event.review_note = utcnow(), user, data.note
+        moved = f"{event.from_stage.label} to {event.to_stage.label}" \
+            if event.from_stage and event.to_stage else "a stage move"
+        done.event(EventKind.REVIEW,
+                   f"Reviewed the gate override of {local(event.at):%-d %b %Y} ({moved})",
+                   body=data.note, details={"event": event.id})
     return event

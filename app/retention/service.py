@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.attachments.storage import Store
 from app.audit.models import AuditEntry
-from app.audit.service import AuditAction, record
+from app.audit.service import AuditAction, record_read
 from app.auth.context import Actor
 from app.auth.models import User
 from app.auth.permissions import Perm, covers_borough, covers_force, has, require, visible
@@ -46,6 +46,7 @@ from app.sara.retention import (
     next_review_problem,
 )
 from app.sara.stages import Stage
+from app.usecase import use_case
 
 log = logging.getLogger(__name__)
 
@@ -78,19 +79,18 @@ def change_periods(db: Session, actor: Actor, force_id: str, data: PeriodsChange
     rows = {row.category: row for row in db.scalars(
         select(RetentionPeriod).where(RetentionPeriod.force_id == force.id))}
     now, changed = utcnow(), {}
-    for category, months in data.months.items():
-        row = rows.get(category)
-        if row is None:
-            db.add(RetentionPeriod(force_id=force.id, category=category, months=months,
-                                   updated_at=now, updated_by_id=user.id))
-        elif row.months != months:
-            row.months, row.updated_at, row.updated_by_id = months, now, user.id
-        if before[category] != months:
-            changed[category] = [before[category], months]
-    db.flush()
-    record(db, actor, AuditAction.RETENTION_PERIODS, object_type="force", object_ref=force.id,
-           details={"changed": changed})
-    db.commit()
+    with use_case(db, actor, AuditAction.RETENTION_PERIODS, object_type="force",
+                  object_ref=force.id) as done:
+        for category, months in data.months.items():
+            row = rows.get(category)
+            if row is None:
+                db.add(RetentionPeriod(force_id=force.id, category=category, months=months,
+                                       updated_at=now, updated_by_id=user.id))
+            elif row.months != months:
+                row.months, row.updated_at, row.updated_by_id = months, now, user.id
+            if before[category] != months:
+                changed[category] = [before[category], months]
+        done.details = {"changed": changed}
     return _periods_read(db, force.id)
 
 
@@ -120,10 +120,9 @@ def retention_queue(db: Session, actor: Actor, query: QueueQuery) -> QueueRead:
                        days_overdue=max(0, (day - case.retention_review_on).days),
                        reviews=count)
              for case, name, force_id, count in rows]
-    record(db, actor, AuditAction.RETENTION_QUEUE, object_type="retention",
-           details={"query": query.model_dump(mode="json", exclude_defaults=True),
-                    "total": total})
-    db.commit()
+    record_read(db, actor, AuditAction.RETENTION_QUEUE, object_type="retention",
+                details={"query": query.model_dump(mode="json", exclude_defaults=True),
+                         "total": total})
     return QueueRead(items=items, total=total, due=query.due)
 
 
@@ -176,8 +175,7 @@ def retention_case(db: Session, actor: Actor, ref: str) -> Case:
 def view_case_retention(db: Session, actor: Actor, ref: str) -> CaseRetentionRead:
     case = retention_case(db, actor, ref)
     result = case_retention_read(db, case)
-    record(db, actor, AuditAction.RETENTION_VIEW, object_type="case", object_ref=case.ref)
-    db.commit()
+    record_read(db, actor, AuditAction.RETENTION_VIEW, object_type="case", object_ref=case.ref)
     return result
 
 
@@ -245,39 +243,41 @@ def review_case(db: Session, actor: Actor, ref: str, data: RetentionReviewCreate
 
 def _retain(db: Session, actor: Actor, user: User, case: Case,
             data: RetentionReviewCreate) -> RetentionReview:
-    review = RetentionReview(case_id=case.id, reviewed_at=utcnow(), reviewer_id=user.id,
-                             decision=data.decision, reason=data.reason,
-                             due_on=case.retention_review_on,
-                             next_review_on=data.next_review_on)
-    db.add(review)
-    case.retention_review_on = data.next_review_on
-    with stale_guard(db, case):  # another reviewer's decision committed first: 409
-        db.flush()
-    assert data.next_review_on is not None  # next_review_problem saw to it
-    record(db, actor, AuditAction.RETENTION_RETAIN, object_type="case", object_ref=case.ref,
-           justification=data.reason,
-           details={"review": review.id, "next_review_on": data.next_review_on.isoformat()})
-    db.commit()
+    with use_case(db, actor, AuditAction.RETENTION_RETAIN, case=case,
+                  justification=data.reason) as done:
+        review = RetentionReview(case_id=case.id, reviewed_at=utcnow(), reviewer_id=user.id,
+                                 decision=data.decision, reason=data.reason,
+                                 due_on=case.retention_review_on,
+                                 next_review_on=data.next_review_on)
+        db.add(review)
+        case.retention_review_on = data.next_review_on
+        with stale_guard(db, case):  # another reviewer's decision committed first: 409
+            done.flush()
+        assert data.next_review_on is not None  # next_review_problem saw to it
+        done.details = {"review": review.id,
+                        "next_review_on": data.next_review_on.isoformat()}
     return review
 
 
 def _dispose(db: Session, actor: Actor, user: User, case: Case, data: RetentionReviewCreate,
              store: Store) -> RetentionReview:
     case_id, ref, due_on = case.id, case.ref, case.retention_review_on
-    scrub = case_scrubber(db, case)
-    erased, files = erase_personal_data(db, case, scrub)
-    reason = scrub(data.reason)  # case text too: the same names go from it
-    review = RetentionReview(case_id=case_id, reviewed_at=utcnow(), reviewer_id=user.id,
-                             decision=RetentionDecision.DISPOSE, reason=reason, due_on=due_on,
-                             next_review_on=None, erased=erased)
-    db.add(review)
-    case = db.get_one(Case, case_id)
-    case.disposed_at, case.retention_review_on = review.reviewed_at, None
-    with stale_guard(db, case):
-        db.flush()
-    record(db, actor, AuditAction.CASE_DISPOSE, object_type="case", object_ref=ref,
-           justification=reason, details={"review": review.id, "erased": erased})
-    db.commit()
+    # The case's reference, not the case: the row is read again after the erasure.
+    with use_case(db, actor, AuditAction.CASE_DISPOSE, object_type="case",
+                  object_ref=ref) as done:
+        scrub = case_scrubber(db, case)
+        erased, files = erase_personal_data(db, case, scrub)
+        reason = scrub(data.reason)  # case text too: the same names go from it
+        review = RetentionReview(case_id=case_id, reviewed_at=utcnow(), reviewer_id=user.id,
+                                 decision=RetentionDecision.DISPOSE, reason=reason,
+                                 due_on=due_on, next_review_on=None, erased=erased)
+        db.add(review)
+        case = db.get_one(Case, case_id)
+        case.disposed_at, case.retention_review_on = review.reviewed_at, None
+        with stale_guard(db, case):
+            done.flush()
+        done.justification = reason
+        done.details = {"review": review.id, "erased": erased}
     for digest in files:
         try:
             store.remove(digest)

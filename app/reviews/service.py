@@ -9,10 +9,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.audit.service import AuditAction, record
+from app.audit.service import AuditAction, record_read
 from app.auth.context import Actor
 from app.auth.permissions import Perm, covers_force, require
-from app.cases.access import acting_user, add_event, case_for
+from app.cases.access import acting_user, case_for
 from app.cases.models import Case, EventKind
 from app.clock import london_day, today
 from app.db import utcnow
@@ -29,6 +29,7 @@ from app.sara.reviews import (
     review_due,
 )
 from app.sara.stages import Stage
+from app.usecase import use_case
 
 # --- the force's cadence -----------------------------------------------------------------------
 
@@ -64,17 +65,16 @@ def change_cadence(db: Session, actor: Actor, force_id: str, data: CadenceChange
     rows = {row.priority: row for row in db.scalars(
         select(ReviewCadence).where(ReviewCadence.force_id == force.id))}
     now = utcnow()
-    for priority, days in wanted.items():
-        row = rows.get(priority)
-        if row is None:
-            db.add(ReviewCadence(force_id=force.id, priority=priority, days=days,
-                                 updated_at=now, updated_by_id=user.id))
-        elif row.days != days:
-            row.days, row.updated_at, row.updated_by_id = days, now, user.id
-    db.flush()
-    record(db, actor, AuditAction.CADENCE_UPDATE, object_type="force", object_ref=force.id,
-           details={p.value: [before[p], wanted[p]] for p in Priority})
-    db.commit()
+    with use_case(db, actor, AuditAction.CADENCE_UPDATE, object_type="force",
+                  object_ref=force.id,
+                  details={p.value: [before[p], wanted[p]] for p in Priority}):
+        for priority, days in wanted.items():
+            row = rows.get(priority)
+            if row is None:
+                db.add(ReviewCadence(force_id=force.id, priority=priority, days=days,
+                                     updated_at=now, updated_by_id=user.id))
+            elif row.days != days:
+                row.days, row.updated_at, row.updated_by_id = days, now, user.id
     return _cadence_read(db, force.id)
 
 
@@ -97,23 +97,23 @@ def record_review(db: Session, actor: Actor, ref: str, data: ReviewCreate) -> Ca
     problem = next_review_problem(next_on, day, cadence, data.reason_for_later)
     if problem:
         raise ValidationFailed.one("next_review_on", problem)
-    review = CaseReview(case_id=case.id, reviewed_at=utcnow(), reviewer_id=user.id,
-                        note=data.note, decision=data.decision, due_on=case.next_review_on,
-                        next_review_on=next_on, reason_for_later=data.reason_for_later,
-                        cadence_days=cadence, priority=case.priority)
-    db.add(review)
-    db.flush()
-    set_next_review(db, case, next_on)
-    add_event(db, case, actor, EventKind.SUPERVISORY_REVIEW,
-              review_summary(data.decision, review.due_on, day, next_on), body=data.note,
-              details={"review": review.id, "decision": data.decision.value,
-                       "due_on": review.due_on.isoformat() if review.due_on else None,
-                       "next_review_on": next_on.isoformat()})
-    record(db, actor, AuditAction.CASE_REVIEW, object_type="case", object_ref=case.ref,
-           justification=data.reason_for_later,
-           details={"review": review.id, "decision": data.decision.value,
-                    "next_review_on": next_on.isoformat()})
-    db.commit()
+    with use_case(db, actor, AuditAction.CASE_REVIEW, case=case,
+                  justification=data.reason_for_later) as done:
+        review = CaseReview(case_id=case.id, reviewed_at=utcnow(), reviewer_id=user.id,
+                            note=data.note, decision=data.decision,
+                            due_on=case.next_review_on, next_review_on=next_on,
+                            reason_for_later=data.reason_for_later, cadence_days=cadence,
+                            priority=case.priority)
+        db.add(review)
+        done.flush()
+        set_next_review(db, case, next_on)
+        done.event(EventKind.SUPERVISORY_REVIEW,
+                   review_summary(data.decision, review.due_on, day, next_on), body=data.note,
+                   details={"review": review.id, "decision": data.decision.value,
+                            "due_on": review.due_on.isoformat() if review.due_on else None,
+                            "next_review_on": next_on.isoformat()})
+        done.details = {"review": review.id, "decision": data.decision.value,
+                        "next_review_on": next_on.isoformat()}
     return review
 
 
@@ -142,8 +142,8 @@ def case_reviews(db: Session, case: Case) -> list[CaseReview]:
 def view_reviews(db: Session, actor: Actor, ref: str) -> tuple[Case, list[CaseReview]]:
     case = case_for(db, actor, ref)
     reviews = case_reviews(db, case)
-    record(db, actor, AuditAction.CASE_REVIEWS_VIEW, object_type="case", object_ref=case.ref)
-    db.commit()
+    record_read(db, actor, AuditAction.CASE_REVIEWS_VIEW, object_type="case",
+                object_ref=case.ref)
     return case, reviews
 
 
