@@ -68,6 +68,13 @@ class UseCase:
             self.details = fields.get("details")
         return add_event(self.db, about, self.actor, kind, summary, **fields)
 
+    def also(self, action: AuditAction, *, object_type: str, object_ref: str,
+             justification: str = "", details: dict[str, Any] | None = None) -> None:
+        """Another entry in the same transaction, before the use case's own: an operation's
+        export discloses each of its cases, and each disclosure has its entry."""
+        record(self.db, self.actor, action, object_type=object_type, object_ref=object_ref,
+               justification=justification, details=details)
+
     def unchanged(self) -> None:
         """The use case found nothing to change: no entry, and nothing to commit."""
         self.nothing_changed = True

@@ -21,7 +21,7 @@ from app.assessment import service as assessment
 from app.assessment.views import CSV_COLUMNS, evaluation, evaluation_csv
 from app.attachments.models import AttachmentKind
 from app.attachments.storage import Store
-from app.audit.service import AuditAction, record
+from app.audit.service import AuditAction
 from app.auth.context import Actor, Channel
 from app.auth.permissions import Perm, require
 from app.cases.access import acting_user, case_for, normalise_ref
@@ -255,22 +255,20 @@ def export_operation(db: Session, actor: Actor, operation: Operation, *, reason:
         "evaluation.json": result.model_dump_json(indent=2).encode("utf-8"),
         "evaluation.csv": csv_bytes(CSV_COLUMNS, evaluation_csv(result)),
     }
-    # Plain ending, not use_case: an entry for every case disclosed besides the bundle's own.
-    for case, _snapshot in rows:
-        members[f"cases/{case.ref}.zip"] = case_file_zip(db, actor, case, reason=reason,
-                                                         redacted=redacted)
-        record(db, actor, AuditAction.CASE_EXPORT, object_type="case", object_ref=case.ref,
-               justification=reason, details={"redacted": redacted,
-                                              "operation": operation.id})
-    manifest = {"format": "popcase-operation-bundle", "version": 1,
-                "operation": operation.name, "exported_by": _exporter(actor, redacted),
-                "reason": reason, "redaction": {"applied": redacted}}
-    content = files.write_zip(members, manifest | {"exported_at": files.now()})
-    record(db, actor, AuditAction.OPERATION_EXPORT, object_type="operation",
-           object_ref=str(operation.id), justification=reason,
-           details={"cases": len(rows), "redacted": redacted,
-                    "sha256": files.sha256(content)})
-    db.commit()
+    with use_case(db, actor, AuditAction.OPERATION_EXPORT, object_type="operation",
+                  object_ref=str(operation.id), justification=reason) as done:
+        for case, _snapshot in rows:
+            members[f"cases/{case.ref}.zip"] = case_file_zip(db, actor, case, reason=reason,
+                                                             redacted=redacted)
+            done.also(AuditAction.CASE_EXPORT, object_type="case", object_ref=case.ref,
+                      justification=reason, details={"redacted": redacted,
+                                                     "operation": operation.id})
+        manifest = {"format": "popcase-operation-bundle", "version": 1,
+                    "operation": operation.name, "exported_by": _exporter(actor, redacted),
+                    "reason": reason, "redaction": {"applied": redacted}}
+        content = files.write_zip(members, manifest | {"exported_at": files.now()})
+        done.details = {"cases": len(rows), "redacted": redacted,
+                        "sha256": files.sha256(content)}
     slug = re.sub(r"[^a-z0-9]+", "-", operation.name.lower()).strip("-") or "operation"
     return Export(f"operation-{slug}{'-redacted' if redacted else ''}.zip", content)
 
