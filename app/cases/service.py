@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from markupsafe import Markup
+from pydantic import BaseModel
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -408,36 +410,36 @@ def _update_baseline(case: Case, data: CaseUpdate, fields: set[str]) -> list[str
 
 
 def _update_cheers(case: Case, data: CaseUpdate) -> list[str]:
-    rows = {c.element: c for c in case.cheers}
-    changed = []
-    for element, given in (data.cheers or {}).items():
-        row = rows.get(element)
-        if row is None:
-            row = CaseCheers(element=element)
-            case.cheers.append(row)
-        fields = given.model_fields_set or {"met", "evidence"}
-        met = given.met if "met" in fields else row.met
-        evidence = given.evidence if "evidence" in fields else row.evidence
-        if (met, evidence) != (row.met, row.evidence):
-            row.met, row.evidence = met, evidence
-            changed.append(f"CHEERS {element.label}")
-    return changed
+    return _update_parts(case.cheers, data.cheers, "element", ("met", "evidence"),
+                         lambda element: CaseCheers(element=element),
+                         lambda element: f"CHEERS {element.label}")
 
 
 def _update_triangle(case: Case, data: CaseUpdate) -> list[str]:
-    rows = {t.side: t for t in case.triangle}
+    return _update_parts(case.triangle, data.triangle, "side", ("who", "known"),
+                         lambda side: CaseTriangleSide(side=side),
+                         lambda side: f"triangle: {side.label.lower()}")
+
+
+def _update_parts(rows: list[Any], given: Mapping[Any, BaseModel] | None, key: str,
+                  fields: tuple[str, str], new_row: Callable[[Any], Any],
+                  label: Callable[[Any], str]) -> list[str]:
+    """A case's parts kept one row each (CHEERS elements, triangle sides), updated from the
+    parts given: each takes the fields its part sets (all of them when it sets none), a part
+    not yet held gets its row, and the label of every part that changed is returned."""
+    held = {getattr(row, key): row for row in rows}
     changed = []
-    for side, given in (data.triangle or {}).items():
-        row = rows.get(side)
+    for part, values in (given or {}).items():
+        row = held.get(part)
         if row is None:
-            row = CaseTriangleSide(side=side)
-            case.triangle.append(row)
-        fields = given.model_fields_set or {"who", "known"}
-        who = given.who if "who" in fields else row.who
-        known = given.known if "known" in fields else row.known
-        if (who, known) != (row.who, row.known):
-            row.who, row.known = who, known
-            changed.append(f"triangle: {side.label.lower()}")
+            row = new_row(part)
+            rows.append(row)
+        setting = values.model_fields_set or set(fields)
+        wanted = tuple(getattr(values if name in setting else row, name) for name in fields)
+        if wanted != tuple(getattr(row, name) for name in fields):
+            for name, value in zip(fields, wanted, strict=True):
+                setattr(row, name, value)
+            changed.append(label(part))
     return changed
 
 
