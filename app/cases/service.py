@@ -58,8 +58,8 @@ from app.errors import FieldError, ValidationFailed
 from app.operations.models import AllocationUnit, Operation
 from app.operations.service import holds, require_change
 from app.problem_templates.service import apply_template, version_for_new_case
-from app.reference.models import Borough, Force, Ward
-from app.reference.service import unknown_area
+from app.reference.models import Borough, Ward
+from app.reference.service import check_places, unknown_area
 from app.reviews.schedule import reschedule_for_priority, schedule_new_case
 from app.sara.cheers import CheersElement
 from app.sara.problem import Priority
@@ -470,7 +470,7 @@ def list_cases(db: Session, actor: Actor, filters: CaseFilters, *,
                log: bool = True) -> tuple[list[CaseRow], int]:
     user = acting_user(actor)
     require(user, Perm.CASE_READ)
-    _check_places(db, filters)
+    check_places(db, force=filters.force, borough=filters.borough, ward=filters.ward)
     if filters.q and _answered_by_index(filters):
         rows, total = _search_index(db, user, filters)
     else:
@@ -538,24 +538,6 @@ def _load_page(db: Session, ids: list[int]) -> list[tuple[Case, int]]:
     loaded = {case.id: (case, count) for case, count in db.execute(
         _cases().add_columns(overdue).where(Case.id.in_(ids)))}
     return [loaded[case_id] for case_id in ids]
-
-
-def _check_places(db: Session, filters: CaseFilters) -> None:
-    """Unknown area, ward or force codes are refused, not answered with an empty list."""
-    errors = []
-    if filters.force and db.get(Force, filters.force) is None:
-        errors.append(FieldError("force", f"There is no police force {filters.force}."))
-    if filters.borough and db.get(Borough, filters.borough) is None:
-        errors.append(FieldError("borough", unknown_area(filters.borough)))
-    if filters.ward:
-        ward = db.get(Ward, filters.ward)
-        if ward is None:
-            errors.append(FieldError("ward", f"{filters.ward} is not a ward of any local "
-                                             "policing area."))
-        elif filters.borough and ward.borough_code != filters.borough:
-            errors.append(FieldError("ward", f"{ward.name} is not a ward of that area."))
-    if errors:
-        raise ValidationFailed(errors)
 
 
 def _cases() -> Select[Case]:

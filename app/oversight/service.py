@@ -23,7 +23,7 @@ from app.cases.models import Action, Case, CaseEvent, EventKind
 from app.clock import day_start_utc, local, london_day, today
 from app.community.models import Concern
 from app.db import utcnow
-from app.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.handover.service import departed_owners
 from app.operations.models import Operation
 from app.operations.service import get_operation
@@ -50,8 +50,8 @@ from app.oversight.schemas import (
 )
 from app.patrols.models import OutputEntry, Patrol
 from app.patrols.service import in_force
-from app.reference.models import Borough, Force, bilingual
-from app.reference.service import unknown_area
+from app.reference.models import Borough, bilingual
+from app.reference.service import check_places
 from app.sara.patrols import OutputKind, VisitBand, band_counts, planned_minutes
 from app.sara.responses import ActionStatus
 from app.sara.reviews import DUE_SOON_DAYS, days_overdue
@@ -68,7 +68,7 @@ def summary(db: Session, actor: Actor, query: StatsQuery) -> Summary:
     user = acting_user(actor)
     require(user, Perm.CASE_READ)
     operation = _operation(db, actor, query.operation)
-    _check_places(db, query.borough, query.force)
+    check_places(db, borough=query.borough, force=query.force)
     first, last = _period(query, operation)
     cases = and_(visible_cases(user, Case.borough_code), *_case_filters(query))
     result = Summary(
@@ -87,16 +87,6 @@ def summary(db: Session, actor: Actor, query: StatsQuery) -> Summary:
                 object_ref=str(operation.id) if operation else "",
                 details={"query": query.model_dump(mode="json", exclude_defaults=True)})
     return result
-
-
-def _check_places(db: Session, borough: str | None, force: str | None) -> None:
-    errors = []
-    if borough and db.get(Borough, borough) is None:
-        errors.append(FieldError("borough", unknown_area(borough)))
-    if force and db.get(Force, force) is None:
-        errors.append(FieldError("force", f"There is no police force {force}."))
-    if errors:
-        raise ValidationFailed(errors)
 
 
 def _operation(db: Session, actor: Actor, operation_id: int | None) -> Operation | None:
@@ -244,7 +234,7 @@ def work_queue(db: Session, actor: Actor, query: QueueQuery) -> WorkQueue:
     stage, and gate overrides nobody has reviewed yet."""
     user = acting_user(actor)
     require(user, Perm.CASE_READ)
-    _check_places(db, query.borough, None)
+    check_places(db, borough=query.borough)
     _operation(db, actor, query.operation)
     borough = query.borough or home_area(user)
     scope = [visible_cases(user, Case.borough_code)]

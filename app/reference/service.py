@@ -90,6 +90,27 @@ def unknown_area(code: str) -> str:
             "first (an admin imports the force's local authority boundaries).")
 
 
+def check_places(db: Session, *, force: str | None = None, borough: str | None = None,
+                 ward: str | None = None) -> None:
+    """Filters naming a force, a local policing area or a ward that is not set up here are
+    refused with a message for each (an empty list would read as "no cases there"); a ward
+    must lie in the area named with it."""
+    errors = []
+    if force and db.get(Force, force) is None:
+        errors.append(FieldError("force", f"There is no police force {force}."))
+    if borough and db.get(Borough, borough) is None:
+        errors.append(FieldError("borough", unknown_area(borough)))
+    if ward:
+        found = db.get(Ward, ward)
+        if found is None:
+            errors.append(FieldError("ward", f"{ward} is not a ward of any local policing "
+                                             "area."))
+        elif borough and found.borough_code != borough:
+            errors.append(FieldError("ward", f"{found.name} is not a ward of that area."))
+    if errors:
+        raise ValidationFailed(errors)
+
+
 def _user_of(db: Session, prefix: str) -> str:
     """Who holds a reference prefix, in words: an area, or another area's cases."""
     holder = db.scalar(select(Borough.name).where(Borough.ref_prefix == prefix))

@@ -21,9 +21,9 @@ from app.cases.access import acting_user, normalise_ref, stale_guard
 from app.cases.models import Case
 from app.clock import london_day, today
 from app.db import utcnow
-from app.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from app.reference.models import Borough, Force
-from app.reference.service import get_force, unknown_area
+from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.reference.models import Borough
+from app.reference.service import check_places, get_force
 from app.retention.erase import case_scrubber, erase_personal_data
 from app.retention.models import RetentionPeriod, RetentionReview
 from app.retention.schedule import periods_of
@@ -102,7 +102,7 @@ def retention_queue(db: Session, actor: Actor, query: QueueQuery) -> QueueRead:
     user = acting_user(actor)
     require(user, Perm.RETENTION_REVIEW, "Retention reviews are for supervisors and "
                                          "administrators.")
-    _check_places(db, query.borough, query.force)
+    check_places(db, borough=query.borough, force=query.force)
     where = and_(*_queue_filters(user, query))
     total = db.scalar(select(func.count(Case.id)).where(where)) or 0
     reviews = (select(func.count(RetentionReview.id))
@@ -142,16 +142,6 @@ def _queue_filters(user: User, query: QueueQuery) -> list[ColumnElement[bool]]:
         conditions.append(Case.borough_code.in_(
             select(Borough.code).where(Borough.force_id == query.force)))
     return conditions
-
-
-def _check_places(db: Session, borough: str | None, force: str | None) -> None:
-    errors = []
-    if borough and db.get(Borough, borough) is None:
-        errors.append(FieldError("borough", unknown_area(borough)))
-    if force and db.get(Force, force) is None:
-        errors.append(FieldError("force", f"There is no police force {force}."))
-    if errors:
-        raise ValidationFailed(errors)
 
 
 # --- one case ----------------------------------------------------------------------------------
