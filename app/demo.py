@@ -167,6 +167,7 @@ def load_demo(db: Session, *, north_wales: bool = True, trial: bool = True,
     if report.users_added or report.cases_added or report.files_imported \
             or report.operations_added or report.reviews_added or report.partners_added \
             or report.attachments_added:
+        # A summary after the many use cases (each committed) that loaded the demo.
         record(db, Actor.cli(), AuditAction.DEMO_LOAD,
                details={"users": report.users_added, "cases": report.cases_added,
                         "files": report.files_imported,

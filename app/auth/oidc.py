@@ -159,7 +159,7 @@ def finish_sign_in(db: Session, actor: Actor, settings: Settings, *, state: str,
         token = _exchange(settings, code, login.code_verifier)
         claims = _verified_claims(settings, token, login.nonce)
         return _sign_in(db, actor, settings, claims, str(token["id_token"]), login.next_url)
-    except OidcRefused as refused:
+    except OidcRefused as refused:  # logged under the provider's name: not ``use_case``
         db.rollback()
         record(db, actor, AuditAction.SIGNIN_REFUSED, object_type="user",
                object_ref=refused.who[:64], actor_name="(identity provider)",
@@ -242,6 +242,8 @@ def _verified_claims(settings: Settings, token: dict[str, Any], nonce: str) -> d
 
 def _sign_in(db: Session, actor: Actor, settings: Settings, claims: dict[str, Any],
              id_token: str, next_url: str) -> OidcSignIn:
+    # Not ``use_case``: one transaction holds two entries (the account's, under the
+    # provider's name, and the session's, under the user's).
     issuer, subject = str(claims["iss"]), str(claims["sub"])
     access = access_for(db, _groups(claims, settings.oidc_groups_claim))
     if access is None:

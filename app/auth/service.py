@@ -23,6 +23,7 @@ from app.db import utcnow
 from app.errors import FieldError, NotFound, StaleVersion, ValidationFailed
 from app.reference.models import Borough, Force
 from app.settings import Settings
+from app.usecase import use_case
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}[a-z0-9]$")
 TOKEN_PREFIX = "pck_"
@@ -66,20 +67,20 @@ def create_user(db: Session, actor: Actor, new: NewUser,
     administrators_everywhere(new.role, scope, errors)
     if errors:
         raise ValidationFailed(errors)
-    user = User(
-        username=username,
-        display_name=new.display_name.strip() or username,
-        role=new.role,
-        borough_code=scope[0],
-        force_id=scope[1],
-        password_hash=hash_password(new.password) if new.password else None,
-    )
-    db.add(user)
-    db.flush()
-    record(db, actor, AuditAction.USER_CREATE, object_type="user", object_ref=username,
-           details={"role": str(new.role), "borough": user.borough_code,
-                    "force": user.force_id})
-    db.commit()
+    with use_case(db, actor, AuditAction.USER_CREATE, object_type="user",
+                  object_ref=username) as done:
+        user = User(
+            username=username,
+            display_name=new.display_name.strip() or username,
+            role=new.role,
+            borough_code=scope[0],
+            force_id=scope[1],
+            password_hash=hash_password(new.password) if new.password else None,
+        )
+        db.add(user)
+        done.flush()
+        done.details = {"role": str(new.role), "borough": user.borough_code,
+                        "force": user.force_id}
     return user
 
 
@@ -169,35 +170,37 @@ def update_user(db: Session, actor: Actor, username: str, changes: UserChanges) 
     email = _email_change(changes.email, errors)
     if errors:
         raise ValidationFailed(errors)
-    changed = []
-    if changes.email is not None and email != user.email:
-        user.email = email
-        changed.append("email")
-    if changes.display_name and changes.display_name.strip() != user.display_name:
-        user.display_name = changes.display_name.strip()
-        changed.append("display_name")
-    if changes.role and changes.role is not user.role:
-        user.role = changes.role
-        changed.append("role")
-    if borough != user.borough_code:
-        user.borough_code = borough
-        changed.append("borough")
-    if force != user.force_id:
-        user.force_id = force
-        changed.append("force")
-    if changes.active is not None and changes.active != user.active:
-        user.active = changes.active
-        changed.append("active")
-    if changes.password:
-        user.password_hash = hash_password(changes.password)
-        changed.append("password")
-    if changed:
-        db.flush()
-        record(db, actor, AuditAction.USER_UPDATE, object_type="user", object_ref=user.username,
-               details={"fields": changed, "role": str(user.role), "borough": user.borough_code,
-                        "force": user.force_id,
-                        "active": user.active})
-        db.commit()
+    with use_case(db, actor, AuditAction.USER_UPDATE, object_type="user",
+                  object_ref=user.username) as done:
+        changed = []
+        if changes.email is not None and email != user.email:
+            user.email = email
+            changed.append("email")
+        if changes.display_name and changes.display_name.strip() != user.display_name:
+            user.display_name = changes.display_name.strip()
+            changed.append("display_name")
+        if changes.role and changes.role is not user.role:
+            user.role = changes.role
+            changed.append("role")
+        if borough != user.borough_code:
+            user.borough_code = borough
+            changed.append("borough")
+        if force != user.force_id:
+            user.force_id = force
+            changed.append("force")
+        if changes.active is not None and changes.active != user.active:
+            user.active = changes.active
+            changed.append("active")
+        if changes.password:
+            user.password_hash = hash_password(changes.password)
+            changed.append("password")
+        if not changed:
+            done.unchanged()
+            return user
+        done.flush()
+        done.details = {"fields": changed, "role": str(user.role),
+                        "borough": user.borough_code, "force": user.force_id,
+                        "active": user.active}
     return user
 
 
@@ -262,6 +265,8 @@ def sign_in(db: Session, actor: Actor, username: str, password: str,
     (``app.auth.throttle``), so that every server process applies the same growing delays and
     nobody's wrong guesses delay the account's owner elsewhere.
     """
+    # Left as written (not ``use_case``): refusals are logged under the name tried
+    # (``actor_name``), and the success's entry is the signed-in user's (``open_session``).
     name = normalise_username(username)[:64]
     if not settings.password_signin:
         record(db, actor, AuditAction.SIGNIN_REFUSED, object_type="user", object_ref=name,
@@ -327,9 +332,9 @@ def resolve_session(db: Session, secret: str, settings: Settings) -> UserSession
 
 
 def sign_out(db: Session, actor: Actor, session: UserSession) -> None:
-    session.ended_at = utcnow()
-    record(db, actor, AuditAction.SIGNOUT, object_type="user", object_ref=session.user.username)
-    db.commit()
+    with use_case(db, actor, AuditAction.SIGNOUT, object_type="user",
+                  object_ref=session.user.username):
+        session.ended_at = utcnow()
 
 
 # --- API tokens --------------------------------------------------------------------------------
@@ -343,15 +348,15 @@ def create_token(db: Session, actor: Actor, user: User, name: str) -> tuple[ApiT
     if not user.active:
         raise ValidationFailed.one("user", f"{user.username} is deactivated.")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(
-        user_id=user.id, name=name, token_hash=digest(secret), prefix=secret[:10],
-        created_by_id=actor.user.id if actor.user else None,
-    )
-    db.add(token)
-    db.flush()
-    record(db, actor, AuditAction.TOKEN_CREATE, object_type="token", object_ref=str(token.id),
-           details={"user": user.username, "name": name})
-    db.commit()
+    with use_case(db, actor, AuditAction.TOKEN_CREATE, object_type="token",
+                  details={"user": user.username, "name": name}) as done:
+        token = ApiToken(
+            user_id=user.id, name=name, token_hash=digest(secret), prefix=secret[:10],
+            created_by_id=actor.user.id if actor.user else None,
+        )
+        db.add(token)
+        done.flush()
+        done.object_ref = str(token.id)
     return token, secret
 
 
@@ -365,11 +370,12 @@ def revoke_token(db: Session, actor: Actor, token_id: int) -> ApiToken:
     token = db.get(ApiToken, token_id)
     if token is None:
         raise NotFound(f"There is no token {token_id}.")
-    if token.revoked_at is None:
+    if token.revoked_at is not None:
+        return token  # revoked already: nothing to change, nothing to log
+    with use_case(db, actor, AuditAction.TOKEN_REVOKE, object_type="token",
+                  object_ref=str(token.id),
+                  details={"user": token.user.username, "name": token.name}):
         token.revoked_at = utcnow()
-        record(db, actor, AuditAction.TOKEN_REVOKE, object_type="token", object_ref=str(token.id),
-               details={"user": token.user.username, "name": token.name})
-        db.commit()
     return token
 
 

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.audit.service import AuditAction, record
+from app.audit.service import AuditAction
 from app.auth.context import Actor, acting_user
 from app.auth.models import SignInGroup
 from app.auth.permissions import Perm, require
 from app.auth.roles import Role
 from app.auth.service import account_scope, administrators_everywhere
 from app.errors import FieldError, NotFound, ValidationFailed
+from app.usecase import use_case
 
 # When a person's groups give several roles, the one with the most access wins; a tie goes to
 # the group whose name sorts first, so the outcome never depends on the claim's order.
@@ -50,13 +51,14 @@ def add_group(db: Session, actor: Actor, new: NewSignInGroup,
     administrators_everywhere(new.role, scope, errors)
     if errors:
         raise ValidationFailed(errors)
-    row = SignInGroup(group=group, role=new.role, borough_code=scope[0], force_id=scope[1])
-    db.add(row)
-    db.flush()
-    record(db, actor, AuditAction.SIGNIN_GROUP_ADD, object_type="signin_group",
-           object_ref=group, details={"role": str(row.role), "borough": row.borough_code,
-                                      "force": row.force_id})
-    db.commit()
+    with use_case(db, actor, AuditAction.SIGNIN_GROUP_ADD, object_type="signin_group",
+                  object_ref=group) as done:
+        row = SignInGroup(group=group, role=new.role, borough_code=scope[0],
+                          force_id=scope[1])
+        db.add(row)
+        done.flush()
+        done.details = {"role": str(row.role), "borough": row.borough_code,
+                        "force": row.force_id}
     return row
 
 
@@ -65,10 +67,9 @@ def remove_group(db: Session, actor: Actor, group_id: int) -> None:
     row = db.get(SignInGroup, group_id)
     if row is None:
         raise NotFound(f"There is no sign-in group {group_id}.")
-    record(db, actor, AuditAction.SIGNIN_GROUP_REMOVE, object_type="signin_group",
-           object_ref=row.group, details={"role": str(row.role)})
-    db.delete(row)
-    db.commit()
+    with use_case(db, actor, AuditAction.SIGNIN_GROUP_REMOVE, object_type="signin_group",
+                  object_ref=row.group, details={"role": str(row.role)}):
+        db.delete(row)
 
 
 def access_for(db: Session, groups: Iterable[str]) -> SignInGroup | None:

@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
-from app.audit.service import AuditAction, record
+from app.audit.service import AuditAction, record, record_read
 from app.auth.context import Actor, acting_user
 from app.auth.models import ANY_USERNAME, SigninThrottle
 from app.auth.permissions import Perm, require
@@ -104,6 +104,7 @@ def forget_pair(db: Session, found: Counts) -> None:
 
 
 def log_throttled(db: Session, actor: Actor, username: str, found: Counts, wait: int) -> None:
+    """Part of ``sign_in``'s transaction (it commits), under the name tried."""
     record(db, actor, AuditAction.SIGNIN_THROTTLED, object_type="user", object_ref=username,
            actor_name=username, details={
                "retry_after": wait, "failures": found.pair.failures,
@@ -146,7 +147,6 @@ def throttling_report(db: Session, actor: Actor, *, limit: int = 100) -> Throttl
     attempts = list(db.scalars(select(AuditEntry)
                                .where(AuditEntry.action == AuditAction.SIGNIN_THROTTLED.value)
                                .order_by(AuditEntry.seq.desc()).limit(limit)))
-    record(db, actor, AuditAction.THROTTLING_VIEW, object_type="audit_log",
-           details={"slowed": len(slowed), "attempts": len(attempts)})
-    db.commit()
+    record_read(db, actor, AuditAction.THROTTLING_VIEW, object_type="audit_log",
+                details={"slowed": len(slowed), "attempts": len(attempts)})
     return ThrottlingReport(slowed, attempts)

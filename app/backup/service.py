@@ -66,7 +66,8 @@ class RestoreReport:
 
 def log_backup(db: Session, actor: Actor, report: BackupReport) -> None:
     """The access log records who took a copy of everything, after the copy (so the entry is
-    not in it): a backup holds every case and all personal data."""
+    not in it): a backup holds every case and all personal data. The copy changed nothing
+    in the database, so the entry is the whole transaction: no ``use_case``."""
     m = report.manifest
     record(db, actor, AuditAction.DB_BACKUP, object_type="backup", object_ref=report.file.name,
            details={"file": str(report.file), "sha256": m.sha256, "bytes": m.bytes,
@@ -75,7 +76,8 @@ def log_backup(db: Session, actor: Actor, report: BackupReport) -> None:
 
 
 def log_restore(db: Session, actor: Actor, report: RestoreReport) -> None:
-    """The restored log's first new entry says where it came from."""
+    """The restored log's first new entry says where it came from (the restore itself ran
+    outside this session: the entry is the whole transaction, no ``use_case``)."""
     manifest = report.expected if report.counted_from == "manifest" else None
     made = manifest.created_at if manifest else None
     record(db, actor, AuditAction.DB_RESTORE, object_type="backup", object_ref=report.file.name,

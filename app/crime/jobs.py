@@ -42,6 +42,7 @@ from app.crime.importer import TABLES, Report, SourceError, expand, import_sourc
 from app.crime.models import ImportBatch, ImportJob, ImportKind, ImportStatus, JobStatus
 from app.db import reading_session, utcnow
 from app.settings import Settings, import_jobs_folder
+from app.usecase import use_case
 
 log = logging.getLogger("popcase.jobs")
 FOLDER_PREFIX = "job-"  # each job's file sits in a folder of its own, removed when it ends
@@ -76,14 +77,15 @@ def remove_file(path: str | Path) -> None:
 
 def queue_file(db: Session, actor: Actor, path: Path, *, force_id: str | None) -> ImportJob:
     """One use case: a saved file queued for a worker, with its access-log entry."""
-    job = ImportJob(status=JobStatus.QUEUED, path=str(path), file_name=path.name[:500],
-                    force_id=force_id, user_id=actor.user.id if actor.user else None,
-                    operator=actor.operator[:64], channel=actor.channel.value, message="")
-    db.add(job)
-    db.flush()
-    record(db, actor, AuditAction.DATA_IMPORT, object_type="import-job", object_ref=str(job.id),
-           details={"source": job.file_name, "status": "queued"})
-    db.commit()
+    with use_case(db, actor, AuditAction.DATA_IMPORT, object_type="import-job") as done:
+        job = ImportJob(status=JobStatus.QUEUED, path=str(path), file_name=path.name[:500],
+                        force_id=force_id, user_id=actor.user.id if actor.user else None,
+                        operator=actor.operator[:64], channel=actor.channel.value,
+                        message="")
+        db.add(job)
+        done.flush()
+        done.object_ref = str(job.id)
+        done.details = {"source": job.file_name, "status": "queued"}
     return job
 
 
@@ -169,6 +171,7 @@ def discard_attempts(db: Session, job_id: int, worker: str) -> int:
     is imported again whole, so its counts are those of one clean import."""
     batches = list(db.scalars(select(ImportBatch).where(
         ImportBatch.job_id == job_id, ImportBatch.status != ImportStatus.FAILED)))
+    # One entry per batch, in the caller's transaction (the worker commits): not ``use_case``.
     actor = Actor(None, Channel.CLI, f"job-{job_id}", "worker", f"worker:{worker}"[:64])
     for batch in batches:
         counted = batch.status is ImportStatus.DONE

@@ -161,7 +161,7 @@ def _send_claimed(factory: sessionmaker[Session], settings: Settings, user_id: i
         report.failures += 1
         _release(factory, user_id, claimed, now, digest_day)
         return False
-    with factory() as db:
+    with factory() as db:  # a system job's entry (no Actor) after the send: not use_case
         record(db, None, AuditAction.NOTIFICATIONS_EMAIL, object_type="user",
                object_ref=username, actor_name="popcase notify",
                details={"notifications": sorted(claimed), "digest": digest_day is not None})

@@ -80,7 +80,7 @@ def produce(db: Session, *, now: datetime) -> ProduceReport:
                   case_id=case_id):
             added[kind.value] += 1
     report = ProduceReport(produced=dict(added))
-    if report.total:
+    if report.total:  # a system job's entry (no Actor), and a commit either way: not use_case
         record(db, None, AuditAction.NOTIFICATIONS_PRODUCE, object_type="notifications",
                details={"produced": report.produced}, actor_name="popcase notify")
     db.commit()

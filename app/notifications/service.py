@@ -8,7 +8,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from app.audit.service import AuditAction, record
+from app.audit.service import AuditAction, record_read
 from app.auth.context import Actor
 from app.auth.models import User
 from app.auth.permissions import visible_cases
@@ -30,6 +30,7 @@ from app.notifications.schemas import (
     PreferencesUpdate,
     ReadAll,
 )
+from app.usecase import use_case
 
 
 def notify(db: Session, *, user: User, kind: NotificationKind, key: str, summary: str,
@@ -78,11 +79,10 @@ def list_notifications(db: Session, actor: Actor, query: NotificationQuery) -> N
         .limit(query.limit).offset(query.offset)).all()
     result = NotificationList(items=[_read(n, ref) for n, ref in rows], total=total,
                               unread=unread_count(db, user))
-    record(db, actor, AuditAction.NOTIFICATIONS_LIST, object_type="notifications",
-           object_ref=user.username,
-           details={"query": query.model_dump(mode="json", exclude_defaults=True),
-                    "shown": len(rows)})
-    db.commit()
+    record_read(db, actor, AuditAction.NOTIFICATIONS_LIST, object_type="notifications",
+                object_ref=user.username,
+                details={"query": query.model_dump(mode="json", exclude_defaults=True),
+                         "shown": len(rows)})
     return result
 
 
@@ -102,23 +102,26 @@ def mark_read(db: Session, actor: Actor, notification_id: int) -> NotificationRe
     if row is None:
         raise NotFound(f"There is no notification {notification_id}.")
     notification, ref = row
-    if notification.read_at is None:
-        notification.read_at = utcnow()
-        record(db, actor, AuditAction.NOTIFICATIONS_READ, object_type="notification",
-               object_ref=str(notification.id))
-    db.commit()
+    with use_case(db, actor, AuditAction.NOTIFICATIONS_READ, object_type="notification",
+                  object_ref=str(notification.id)) as done:
+        if notification.read_at is not None:
+            done.unchanged()  # read already
+        else:
+            notification.read_at = utcnow()
     return _read(notification, ref)
 
 
 def mark_all_read(db: Session, actor: Actor) -> ReadAll:
     user = acting_user(actor)
-    marked = rowcount(db.execute(update(Notification).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None))
-        .values(read_at=utcnow())))
-    if marked:
-        record(db, actor, AuditAction.NOTIFICATIONS_READ, object_type="notifications",
-               object_ref=user.username, details={"marked": marked})
-    db.commit()
+    with use_case(db, actor, AuditAction.NOTIFICATIONS_READ, object_type="notifications",
+                  object_ref=user.username) as done:
+        marked = rowcount(db.execute(update(Notification).where(
+            Notification.user_id == user.id, Notification.read_at.is_(None))
+            .values(read_at=utcnow())))
+        if marked:
+            done.details = {"marked": marked}
+        else:
+            done.unchanged()
     return ReadAll(marked=marked, unread=0)
 
 
@@ -145,26 +148,26 @@ def set_preferences(db: Session, actor: Actor, data: PreferencesUpdate) -> Prefe
     existing = {p.kind: p for p in db.scalars(select(NotificationPreference).where(
         NotificationPreference.user_id == user.id))}
     now, changed = utcnow(), []
-    for kind in NotificationKind:
-        wanted = data.delivery.get(kind, Delivery.OFF)
-        current = existing.get(kind)
-        if current is None and wanted is not Delivery.OFF:
-            db.add(NotificationPreference(user_id=user.id, kind=kind, delivery=wanted, since=now))
-        elif current is not None and current.delivery is not wanted:
-            if current.delivery is Delivery.OFF:
-                current.since = now
-            current.delivery = wanted
-        else:
-            continue
-        changed.append(f"{kind.value}={wanted.value}")
-    email = data.email or None
-    if email != user.email:
-        user.email = email
-        changed.append("email")
-    # The person's row carries the version of their settings: every save moves it on.
-    flag_modified(user, "email")
-    db.flush()
-    record(db, actor, AuditAction.NOTIFICATIONS_PREFERENCES, object_type="user",
-           object_ref=user.username, details={"changed": changed})
-    db.commit()
+    with use_case(db, actor, AuditAction.NOTIFICATIONS_PREFERENCES, object_type="user",
+                  object_ref=user.username) as done:
+        for kind in NotificationKind:
+            wanted = data.delivery.get(kind, Delivery.OFF)
+            current = existing.get(kind)
+            if current is None and wanted is not Delivery.OFF:
+                db.add(NotificationPreference(user_id=user.id, kind=kind, delivery=wanted,
+                                              since=now))
+            elif current is not None and current.delivery is not wanted:
+                if current.delivery is Delivery.OFF:
+                    current.since = now
+                current.delivery = wanted
+            else:
+                continue
+            changed.append(f"{kind.value}={wanted.value}")
+        email = data.email or None
+        if email != user.email:
+            user.email = email
+            changed.append("email")
+        # The person's row carries the version of their settings: every save moves it on.
+        flag_modified(user, "email")
+        done.details = {"changed": changed}
     return PreferencesRead(email=user.email, delivery=deliveries(db, user), version=user.version)

@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.audit.service import AuditAction, record
+from app.audit.service import AuditAction
 from app.auth.context import Actor
 from app.auth.models import User
 from app.auth.permissions import Perm, covers_force, has, require
@@ -27,6 +27,7 @@ from app.problem_templates.schemas import (
 )
 from app.sara.analysis import HypothesisStatus
 from app.sara.responses import ActionStatus, Partner
+from app.usecase import use_case
 
 # --- who may do what ---------------------------------------------------------------------------
 
@@ -99,10 +100,9 @@ def create_template(db: Session, actor: Actor, data: TemplateCreate) -> CaseTemp
     """A new template of the user's force (national for an account without a force)."""
     user = acting_user(actor)
     require(user, Perm.TEMPLATE_MANAGE)
-    template = _new_template(db, user, data.slug, data, "First version.")
-    record(db, actor, AuditAction.TEMPLATE_CREATE, object_type="template",
-           object_ref=template.slug)
-    db.commit()
+    with use_case(db, actor, AuditAction.TEMPLATE_CREATE, object_type="template") as done:
+        template = _new_template(db, user, data.slug, data, "First version.")
+        done.object_ref = template.slug
     return template
 
 
@@ -133,19 +133,17 @@ def add_version(db: Session, actor: Actor, slug: str,
             f"{data.version}, it is now at version {template.current_version}).",
             current_version=template.current_version)
     number = template.current_version + 1
-    db.add(CaseTemplateVersion(
-        template_id=template.id, version=number, change_note=data.change_note,
-        created_at=utcnow(), created_by_id=user.id, **data.stored()))
-    template.current_version, template.name = number, data.name
-    try:
-        db.flush()
-    except IntegrityError as exc:  # someone else wrote version N+1 first
-        db.rollback()
-        raise StaleVersion(f"Template {slug} was changed by someone else at the same moment.",
-                           current_version=number) from exc
-    record(db, actor, AuditAction.TEMPLATE_VERSION, object_type="template",
-           object_ref=template.slug, details={"version": number})
-    db.commit()
+    with use_case(db, actor, AuditAction.TEMPLATE_VERSION, object_type="template",
+                  object_ref=template.slug, details={"version": number}) as done:
+        db.add(CaseTemplateVersion(
+            template_id=template.id, version=number, change_note=data.change_note,
+            created_at=utcnow(), created_by_id=user.id, **data.stored()))
+        template.current_version, template.name = number, data.name
+        try:
+            done.flush()
+        except IntegrityError as exc:  # someone else wrote version N+1 first
+            raise StaleVersion(f"Template {slug} was changed by someone else at the same "
+                               "moment.", current_version=number) from exc
     db.refresh(template)
     return template
 
@@ -155,13 +153,13 @@ def set_retired(db: Session, actor: Actor, slug: str, retired: bool) -> CaseTemp
     already opened from it are untouched."""
     user = acting_user(actor)
     template = _managed(db, user, slug)
-    if retired and template.retired_at is None:
-        template.retired_at, template.retired_by_id = utcnow(), user.id
-    elif not retired:
-        template.retired_at, template.retired_by_id = None, None
-    record(db, actor, AuditAction.TEMPLATE_RETIRE if retired else AuditAction.TEMPLATE_RESTORE,
-           object_type="template", object_ref=template.slug)
-    db.commit()
+    with use_case(db, actor,
+                  AuditAction.TEMPLATE_RETIRE if retired else AuditAction.TEMPLATE_RESTORE,
+                  object_type="template", object_ref=template.slug):
+        if retired and template.retired_at is None:
+            template.retired_at, template.retired_by_id = utcnow(), user.id
+        elif not retired:
+            template.retired_at, template.retired_by_id = None, None
     return template
 
 
@@ -181,12 +179,11 @@ def copy_to_force(db: Session, actor: Actor, slug: str, data: TemplateCopy) -> C
         "cheers_prompts": current.cheers_prompts, "hypotheses": current.hypotheses,
         "responses": current.responses, "actions": current.actions,
         "review_every_days": current.review_every_days})
-    template = _new_template(db, user, data.slug, content,
-                             f"Copied from {current.label} ({source.slug}).")
-    record(db, actor, AuditAction.TEMPLATE_CREATE, object_type="template",
-           object_ref=template.slug, details={"copied_from": source.slug,
-                                              "version": current.version})
-    db.commit()
+    with use_case(db, actor, AuditAction.TEMPLATE_CREATE, object_type="template",
+                  details={"copied_from": source.slug, "version": current.version}) as done:
+        template = _new_template(db, user, data.slug, content,
+                                 f"Copied from {current.label} ({source.slug}).")
+        done.object_ref = template.slug
     return template
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.audit.service import AuditAction, record
+from app.audit.service import AuditAction
 from app.auth.context import Actor
 from app.auth.models import User
 from app.auth.permissions import Perm, home_area, require, scope_of
@@ -14,6 +14,7 @@ from app.errors import FieldError, NotFound, ValidationFailed
 from app.reference import codes
 from app.reference.models import Borough, Force, Ward
 from app.reference.setup import taken_prefixes
+from app.usecase import use_case
 
 _TITLES = (" police service", " constabulary", " police")
 
@@ -195,9 +196,8 @@ def change_prefix(db: Session, actor: Actor, code: str, prefix: str) -> Borough:
         raise ValidationFailed([FieldError("ref_prefix", f"{prefix} is already used by "
                                                          f"{_user_of(db, prefix)}: choose "
                                                          "another.")])
-    before, borough.ref_prefix = borough.ref_prefix, prefix
-    db.flush()
-    record(db, actor, AuditAction.AREA_UPDATE, object_type="area", object_ref=borough.code,
-           details={"ref_prefix": [before, prefix]})
-    db.commit()
+    with use_case(db, actor, AuditAction.AREA_UPDATE, object_type="area",
+                  object_ref=borough.code) as done:
+        before, borough.ref_prefix = borough.ref_prefix, prefix
+        done.details = {"ref_prefix": [before, prefix]}
     return borough
