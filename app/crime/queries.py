@@ -25,6 +25,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     true,
     union_all,
 )
@@ -315,18 +316,25 @@ def _named_rows(db: Session, points: list[tuple[int, int]]
 _IDS_PER_QUERY = 500
 
 
-def point_places(db: Session, box: Bounds) -> dict[tuple[int, int], tuple[str, float, float]]:
-    """The location text and snap point (longitude, latitude) of every stored point in a box
-    that has a text. The first row of each point is found in the point index alone (a
-    stretch of it, in order), then read by its id; the rare point whose first row has no text
-    is looked up again for one that has."""
+def point_places(db: Session, box: Bounds, points: list[tuple[int, int]]
+                 ) -> dict[tuple[int, int], tuple[str, float, float]]:
+    """The location text and snap point (longitude, latitude) of the stored ``points`` (all
+    in ``box``) that have a text, each read from one row of it.
+
+    PostgreSQL seeks each point in the point index from one statement (the points sent as two
+    arrays). SQLite finds the first row of every point in the box from the point index alone
+    (it holds the row's id, a stretch read in order), then reads those rows by id; the rare
+    point whose first row has no text is looked up again for one that has. Each is several
+    times quicker than the other's way on its own database."""
+    if db.get_bind().dialect.name == "postgresql":
+        return _places_by_seek(db, points)
     firsts = db.execute(
         select(StreetCrime.easting, StreetCrime.northing, func.min(StreetCrime.id))
         .where(StreetCrime.easting.between(box.min_e, box.max_e),
                StreetCrime.northing.between(box.min_n, box.max_n))
         .group_by(StreetCrime.easting, StreetCrime.northing)).all()
-    point_of = {int(first): (int(e), int(n))  # type: ignore[arg-type]  # between() excluded NULL
-                for e, n, first in firsts}
+    point_of = {int(first): (int(e), int(n)) for e, n, first in firsts
+                if first is not None and e is not None and n is not None}
     ids = list(point_of)
     places: dict[tuple[int, int], tuple[str, float, float]] = {}
     for start in range(0, len(ids), _IDS_PER_QUERY):
@@ -334,11 +342,29 @@ def point_places(db: Session, box: Bounds) -> dict[tuple[int, int], tuple[str, f
                 select(StreetCrime.id, StreetCrime.location, StreetCrime.longitude,
                        StreetCrime.latitude)
                 .where(StreetCrime.id.in_(ids[start:start + _IDS_PER_QUERY]))):
-            if location not in ("", NO_LOCATION):
-                places[point_of[id_]] = (str(location),
-                                         float(lon), float(lat))  # type: ignore[arg-type]  # a located crime has both
+            if location not in ("", NO_LOCATION) and lon is not None and lat is not None:
+                places[point_of[id_]] = (str(location), float(lon), float(lat))
     unnamed = [point for point in point_of.values() if point not in places]
     return places | _named_rows(db, unnamed)
+
+
+_PLACES_BY_SEEK = text(f"""
+    SELECT wanted.e, wanted.n, named.location, named.longitude, named.latitude
+    FROM unnest(CAST(:eastings AS integer[]), CAST(:northings AS integer[])) AS wanted (e, n)
+    CROSS JOIN LATERAL (
+        SELECT location, longitude, latitude FROM {StreetCrime.__tablename__}
+        WHERE easting = wanted.e AND northing = wanted.n AND location <> ''
+          AND location <> :no_location
+        LIMIT 1) AS named""")
+
+
+def _places_by_seek(db: Session, points: list[tuple[int, int]]
+                    ) -> dict[tuple[int, int], tuple[str, float, float]]:
+    found = db.execute(_PLACES_BY_SEEK, {"eastings": [e for e, _ in points],
+                                         "northings": [n for _, n in points],
+                                         "no_location": NO_LOCATION})
+    return {(int(e), int(n)): (str(location), float(lon), float(lat))
+            for e, n, location, lon, lat in found}
 
 
 def street_labels(db: Session, force: str, box: Bounds, period: Period, bin_m: int,
@@ -352,7 +378,7 @@ def street_labels(db: Session, force: str, box: Bounds, period: Period, bin_m: i
     (a few hundred thousand rows in central London) to draw a few hundred names."""
     groups: dict[tuple[str, int, int], list[float]] = {}  # crimes, sum of lon, sum of lat
     counted = point_counts(db, force, box, period, None)
-    places = point_places(db, box)
+    places = point_places(db, box, [(e, n) for e, n, _ in counted])
     for e, n, crimes in counted:
         if (e, n) not in places:
             continue
