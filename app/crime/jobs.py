@@ -40,7 +40,7 @@ from app.auth.models import User
 from app.crime.cells import recount_cells
 from app.crime.importer import TABLES, Report, SourceError, expand, import_sources
 from app.crime.models import ImportBatch, ImportJob, ImportKind, ImportStatus, JobStatus
-from app.db import reading_session, utcnow
+from app.db import reading_session, rowcount, utcnow
 from app.settings import Settings, import_jobs_folder
 from app.usecase import use_case
 
@@ -198,7 +198,7 @@ def renew(factory: sessionmaker[Session], settings: Settings, job_id: int, worke
             ImportJob.status == JobStatus.RUNNING,
         ).values(lease_until=utcnow() + timedelta(seconds=settings.import_lease_seconds)))
         db.commit()
-        return bool(renewed.rowcount)  # type: ignore[attr-defined]
+        return bool(rowcount(renewed))
 
 
 class _Lease:
@@ -296,7 +296,7 @@ def _end(factory: sessionmaker[Session], job: Claimed, worker: str, status: JobS
             ImportJob.status == JobStatus.RUNNING,
         ).values(status=status, message=message[:2000], finished_at=utcnow(), lease_until=None))
         db.commit()
-    if ended.rowcount:  # type: ignore[attr-defined]
+    if rowcount(ended):
         remove_file(job.path)
 
 

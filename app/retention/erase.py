@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from app.attachments.models import Attachment, AttachmentKind
 from app.cases.models import Case
 from app.community.models import Concern
-from app.db import Base
+from app.db import Base, rowcount
 from app.exports.build import case_file
 from app.exports.redact import name_scrubber, scrub_strings
 from app.exports.service import known_places
@@ -87,7 +87,7 @@ def _unlink_contacts(db: Session, case: Case) -> int:
         update(CasePartner).where(CasePartner.case_id == case.id,
                                   CasePartner.contact_id.is_not(None))
         .values(contact_id=None), execution_options={"synchronize_session": False})
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 def _originals(db: Session, case: Case) -> list[str]:
