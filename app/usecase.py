@@ -105,8 +105,8 @@ def use_case(db: Session, actor: Actor, action: AuditAction, *,
                    justification, commit)
     try:
         yield done
+        done.finish()  # a failure here too (a constraint met at the flush) rolls back
     except BaseException:
         if commit:
             db.rollback()
         raise
-    done.finish()
